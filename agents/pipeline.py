@@ -1,0 +1,194 @@
+"""The thin Faust shell: decode, load state, call the rule core, emit, store.
+
+Three agents, each with concurrency 1 (Faust may commit past an in-flight message above 1):
+
+- `decode` reads the four input topics, sends bad input to the dead-letter topic and
+  forwards each valid event, keyed by `customer_id`, to the internal events topic. That one
+  hop gives every customer one partition, whatever partitioner the bank's producers used.
+- `rules` reads the events topic (co-partitioned with the state table), runs the rule core,
+  waits for the alerts and tasks to be acknowledged by Kafka, and only then stores the new
+  state. A crash before the store replays the event: the same ids come out again.
+- `queue` reads `aml.alerts` and adds each alert to its Redis Stream once (by `alert_id`),
+  retrying while Redis is away; its offsets advance only after Redis accepted the alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+
+from monitor.decode import Decoder, Rejection
+from monitor.engine import Engine
+from monitor.metrics import Metrics
+from monitor.pack import Pack
+from monitor.settings import Settings
+from monitor.sinks.redis_queue import RedisQueueSink
+from monitor.state import CustomerState
+from schemas import Alert, DeadLetter
+
+__all__ = ["Pipeline"]
+
+logger = logging.getLogger(__name__)
+
+_KIND_HEADER = "aml-kind"
+
+
+class Pipeline:
+    """Registers the agents and the state table on `app`."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        pack: Pack,
+        metrics: Metrics,
+        sink: RedisQueueSink,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+        self.sink = sink
+        self.engine = Engine(pack)
+        self.decoder = Decoder(pack.fx, settings.max_message_bytes)
+        self.kind_of_topic = {topic: kind for kind, topic in settings.input_topics.items()}
+        raw = {"key_serializer": "raw", "value_serializer": "raw"}
+        n = settings.partitions
+        self.inputs = app.topic(*settings.input_topics.values(), **raw)
+        self.events = app.topic(settings.events_topic, partitions=n, internal=True, **raw)
+        self.alerts = app.topic(settings.topic_alerts, partitions=n, **raw)
+        self.tasks = app.topic(settings.topic_reid_tasks, partitions=n, **raw)
+        self.dead_letters = app.topic(settings.topic_dead_letters, partitions=n, **raw)
+        self.table = app.Table(
+            "customer-state",
+            default=None,
+            partitions=n,
+            schema=faust.Schema(key_type=bytes, value_type=bytes, **raw),
+            help="per-customer rule state: CustomerState as JSON, keyed by customer id bytes",
+        )
+        app.agent(self.inputs, name="decode", concurrency=1)(self._decode_agent)
+        app.agent(self.events, name="rules", concurrency=1)(self._rules_agent)
+        app.agent(self.alerts, name="queue", concurrency=1)(self._queue_agent)
+
+    # -- decode -------------------------------------------------------------------------
+    async def _decode_agent(self, stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            kind = self.kind_of_topic[message.topic]
+            self.metrics.events_consumed.labels(message.topic).inc()
+            decoded = self.decoder.decode(kind, message.value)
+            if isinstance(decoded, Rejection):
+                await self._dead_letter(message, decoded)
+                continue
+            await self.events.send(
+                key=decoded.customer_id.encode(),
+                value=message.value,
+                headers={_KIND_HEADER: kind.encode()},
+                timestamp=message.timestamp,
+            )
+
+    async def _dead_letter(self, message: Any, rejection: Rejection) -> None:
+        self.metrics.events_invalid.labels(rejection.reason).inc()
+        letter = DeadLetter(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+            key_b64=base64.b64encode(message.key).decode() if message.key else None,
+            value_b64=base64.b64encode(message.value or b"").decode(),
+            reason=rejection.reason,
+            errors=rejection.errors,
+            received_at=datetime.now(UTC),
+        )
+        logger.warning(
+            "dead letter %s[%s]@%s: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            rejection.reason,
+        )
+        await self.dead_letters.send(key=message.key, value=letter.model_dump_json().encode())
+
+    # -- rules --------------------------------------------------------------------------
+    async def _rules_agent(self, stream: faust.StreamT) -> None:
+        table = self.table
+        async for event in stream.events():
+            started = time.perf_counter()
+            message = event.message
+            kind = event.headers.get(_KIND_HEADER, b"").decode()
+            decoded = self.decoder.decode(kind, message.value) if kind else None
+            if decoded is None or isinstance(decoded, Rejection):
+                # cannot happen for events the decode agent forwarded; never drop silently
+                await self._dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
+                continue
+            key = decoded.customer_id.encode()
+            raw = table.get(key)
+            state = CustomerState.from_bytes(raw) if raw is not None else None
+            outcome = self.engine.process(state, decoded, datetime.now(UTC))
+            if outcome.duplicate:
+                self.metrics.events_duplicate.inc()
+                continue
+            findings = outcome.findings
+            if findings.alerts or findings.tasks:
+                pending = []
+                for alert in findings.alerts:
+                    pending.append(
+                        await self.alerts.send(
+                            key=key, value=alert.model_dump_json().encode()
+                        )
+                    )
+                    self.metrics.alerts.labels(alert.rule_id).inc()
+                for task in findings.tasks:
+                    pending.append(
+                        await self.tasks.send(key=key, value=task.model_dump_json().encode())
+                    )
+                    self.metrics.tasks.labels(task.trigger).inc()
+                await asyncio.gather(*pending)  # outputs are safe before the state moves on
+                if message.timestamp:
+                    self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - message.timestamp))
+            table[key] = outcome.state.to_bytes()
+            self.metrics.processing_seconds.observe(time.perf_counter() - started)
+
+    # -- queue --------------------------------------------------------------------------
+    async def _queue_agent(self, stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            try:
+                alert = Alert.model_validate_json(event.message.value)
+            except ValueError:
+                logger.error(
+                    "unreadable alert at %s[%s]@%s skipped",
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                )
+                continue
+            await self._push(alert)
+
+    async def _push(self, alert: Alert) -> None:
+        delay = 0.2
+        waiting = False
+        while True:
+            try:
+                added, _ = await self.sink.add(alert)
+            except Exception as exc:  # noqa: BLE001 - any Redis failure: keep the alert, retry
+                self.metrics.redis_errors.inc()
+                if not waiting:
+                    waiting = True
+                    self.metrics.redis_backlog.inc()
+                logger.warning("redis unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if waiting:
+                self.metrics.redis_backlog.dec()
+            if added:
+                self.metrics.queue_pushed.labels(alert.queue).inc()
+            else:
+                self.metrics.queue_redelivered.labels(alert.queue).inc()
+            return

@@ -1,0 +1,104 @@
+"""Bytes to events: one JSON parse, one pydantic validation, a reason for every rejection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from monitor.fx import FxTable
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
+
+__all__ = ["KINDS", "Decoder", "Rejection", "REASONS"]
+
+#: input kind -> model; the kind names are those of the default topics
+KINDS: dict[str, type[InputEvent]] = {
+    "account_opening": AccountOpening,
+    "customer_update": CustomerUpdate,
+    "cash": CashTransaction,
+    "remittance": Remittance,
+}
+
+#: every reason a dead letter can carry (also the `reason` label of the metric)
+REASONS = (
+    "invalid_json",
+    "not_an_object",
+    "schema",
+    "timestamp_without_offset",
+    "invalid_amount",
+    "unknown_currency",
+    "too_large",
+)
+
+_MONEY_FIELDS = {"amount", "declared_annual_income", "registered_capital", "ownership_pct"}
+_TIME_FIELDS = {"opened_at", "updated_at", "occurred_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why an input cannot be used: a reason (a fixed label) and readable errors. Errors
+    name fields and problems, never the offending values (they may be identity data)."""
+
+    reason: str
+    errors: list[str]
+
+
+class Decoder:
+    """Decodes the raw value of one input kind. Currencies are checked against the FX table
+    here, so the rules only ever see convertible amounts."""
+
+    def __init__(self, fx: FxTable, max_bytes: int = 1_048_576) -> None:
+        self.fx = fx
+        self.max_bytes = max_bytes
+
+    def decode(self, kind: str, value: bytes | None) -> InputEvent | Rejection:
+        if value is None:
+            return Rejection("not_an_object", ["message has no value (tombstone)"])
+        if len(value) > self.max_bytes:
+            return Rejection("too_large", [f"message of {len(value)} bytes > {self.max_bytes}"])
+        try:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            return Rejection("invalid_json", [str(exc)])
+        if not isinstance(data, dict):
+            return Rejection("not_an_object", [f"JSON value is a {type(data).__name__}"])
+        model = KINDS[kind]
+        try:
+            event = model.model_validate(data)
+        except ValidationError as exc:
+            return _rejection(exc)
+        except (RecursionError, ValueError) as exc:  # pathological nesting or numbers
+            return Rejection("schema", [type(exc).__name__])
+        unknown = [c for c in _currencies(event) if not self.fx.knows(c)]
+        if unknown:
+            return Rejection("unknown_currency", [f"currency {c} is not in the FX table" for c in unknown])
+        if isinstance(event, Remittance) and event.kind == "payment" and (
+            event.amount is None or event.currency is None
+        ):
+            return Rejection("schema", ["a remittance payment needs amount and currency"])
+        return event
+
+
+def _currencies(event: Any) -> list[str]:
+    found = []
+    for name in ("currency", "income_currency"):
+        code = getattr(event, name, None)
+        if code:
+            found.append(code)
+    return found
+
+
+def _rejection(exc: ValidationError) -> Rejection:
+    errors = exc.errors(include_url=False, include_input=False)
+    messages = [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in errors[:20]]
+    fields = {str(e["loc"][0]) for e in errors if e["loc"]}
+    types = {e["type"] for e in errors}
+    if "timezone_aware" in types and fields <= _TIME_FIELDS:
+        reason = "timestamp_without_offset"
+    elif fields and fields <= _MONEY_FIELDS:
+        reason = "invalid_amount"
+    else:
+        reason = "schema"
+    return Rejection(reason, messages)

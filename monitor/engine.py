@@ -1,0 +1,61 @@
+"""The functional core's entry point: (state, event, pack) -> (new state, findings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.pack import Pack
+from monitor.rules import Context, Findings, Rule, build_rules
+from monitor.rules.kyc import merge_profile
+from monitor.state import CustomerState
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
+
+__all__ = ["Engine", "Outcome"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The customer's new state and what the event produced. `duplicate` is true when the
+    event id was already applied: the state is unchanged and there are no findings."""
+
+    state: CustomerState
+    findings: Findings
+    duplicate: bool = False
+
+
+class Engine:
+    """Applies a pack's enabled rules to one event at a time. No I/O, no clock: the same
+    inputs in the same order always give the same outputs."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        self.rules: list[Rule] = build_rules(pack)
+        self._by_type: dict[type, list[Rule]] = {}
+        for event_type in (AccountOpening, CustomerUpdate, CashTransaction, Remittance):
+            self._by_type[event_type] = [r for r in self.rules if event_type in r.handles]
+
+    def process(
+        self, state: CustomerState | None, event: InputEvent, detected_at: datetime
+    ) -> Outcome:
+        """Apply `event` to `state` (which the call owns and may change) and return the
+        outcome. `detected_at` is stamped on alerts; it never influences a decision."""
+        if state is None:
+            state = CustomerState(event.customer_id)
+        if event.event_id in state.seen:
+            return Outcome(state, Findings(), duplicate=True)
+        event_ms = int(event.event_time.timestamp() * 1000)
+        state.seen[event.event_id] = event_ms
+        if event_ms > state.watermark_ms:
+            state.watermark_ms = event_ms
+        touched: frozenset[str] = frozenset()
+        if isinstance(event, AccountOpening | CustomerUpdate):
+            touched = frozenset(merge_profile(state, event))
+        ctx = Context(self.pack, detected_at, touched)
+        findings = Findings()
+        for rule in self._by_type[type(event)]:
+            rule.apply(state, event, ctx, findings)
+        cfg = self.pack.config.state
+        state.prune(cfg.retention_days, cfg.max_seen_events)
+        return Outcome(state, findings)
+

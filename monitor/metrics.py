@@ -1,0 +1,84 @@
+"""The monitor's Prometheus metrics, created against a registry that is passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["Metrics"]
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Labels are fixed vocabularies (topic, reason, rule id, trigger, queue): never an
+    identity number, a name or a customer id."""
+
+    events_consumed: Counter
+    events_invalid: Counter
+    events_duplicate: Counter
+    alerts: Counter
+    tasks: Counter
+    queue_pushed: Counter
+    queue_redelivered: Counter
+    redis_errors: Counter
+    processing_seconds: Histogram
+    end_to_end_seconds: Histogram
+    redis_backlog: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> Metrics:
+        return cls(
+            events_consumed=Counter(
+                "monitor_events_consumed", "Input events consumed", ["topic"], registry=registry
+            ),
+            events_invalid=Counter(
+                "monitor_events_invalid",
+                "Input events sent to the dead-letter topic",
+                ["reason"],
+                registry=registry,
+            ),
+            events_duplicate=Counter(
+                "monitor_events_duplicate",
+                "Events whose event_id was already applied (redelivery)",
+                registry=registry,
+            ),
+            alerts=Counter("monitor_alerts", "Alerts raised", ["rule_id"], registry=registry),
+            tasks=Counter(
+                "monitor_reid_tasks", "Re-identification tasks", ["trigger"], registry=registry
+            ),
+            queue_pushed=Counter(
+                "monitor_queue_pushed",
+                "Alerts added to a compliance queue",
+                ["queue"],
+                registry=registry,
+            ),
+            queue_redelivered=Counter(
+                "monitor_queue_redelivered",
+                "Alerts already in their queue (dropped as duplicates)",
+                ["queue"],
+                registry=registry,
+            ),
+            redis_errors=Counter(
+                "monitor_redis_errors", "Failed Redis operations (retried)", registry=registry
+            ),
+            processing_seconds=Histogram(
+                "monitor_processing_seconds",
+                "Rule evaluation and output time per event",
+                buckets=_LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            end_to_end_seconds=Histogram(
+                "monitor_end_to_end_seconds",
+                "From the input's Kafka timestamp to its alert being sent",
+                buckets=_LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            redis_backlog=Gauge(
+                "monitor_redis_backlog",
+                "Alerts waiting for Redis (retrying)",
+                registry=registry,
+            ),
+        )

@@ -1,0 +1,110 @@
+"""What every rule shares: the `Rule` protocol, the evaluation context and alert building."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+from monitor.ids import stable_id
+from monitor.pack import Pack
+from monitor.state import CustomerState
+from schemas import Alert, ReidTask
+
+__all__ = ["Context", "Findings", "Rule", "day_window", "is_blank"]
+
+
+@dataclass(slots=True)
+class Findings:
+    """What one event produced: alerts and re-identification tasks, in emission order."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    tasks: list[ReidTask] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule may use besides state and event. `detected_at` is supplied by the caller:
+    the core never reads a clock."""
+
+    pack: Pack
+    detected_at: datetime
+    touched: frozenset[str] = frozenset()  # identity paths changed by this event
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.pack.tz).date()
+
+    def alert(
+        self,
+        rule_id: str,
+        cfg: Any,
+        customer_id: str,
+        facts: tuple[object, ...],
+        summary: str,
+        event_time: datetime,
+        *,
+        amount: Decimal | None = None,
+        currency: str | None = None,
+        evidence: list[str] | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> Alert:
+        """Build an alert whose id is derived from `rule_id`, the customer and `facts`."""
+        local_time = event_time.astimezone(self.pack.tz)
+        return Alert(
+            alert_id=stable_id("alert", rule_id, customer_id, *facts),
+            rule_id=rule_id,
+            customer_id=customer_id,
+            severity=cfg.severity,
+            category=cfg.category,
+            summary=summary,
+            event_time=local_time,
+            detected_at=self.detected_at,
+            window_start=window[0] if window else None,
+            window_end=window[1] if window else None,
+            amount=amount,
+            currency=currency,
+            evidence=list(evidence or ()),
+            report_due=self.pack.report_due(local_time.date()),
+            queue=self.pack.config.queues[cfg.category],
+        )
+
+    def task(
+        self,
+        trigger: str,
+        customer_id: str,
+        source_event_id: str,
+        event_time: datetime,
+        measures: list[str],
+        due_working_days: int,
+        alert_ids: list[str],
+    ) -> ReidTask:
+        day = self.local_day(event_time)
+        return ReidTask(
+            task_id=stable_id("task", trigger, customer_id, source_event_id),
+            customer_id=customer_id,
+            trigger=trigger,  # type: ignore[arg-type]
+            measures=list(measures),
+            due_by=self.pack.calendar.add_working_days(day, due_working_days),
+            source_event_id=source_event_id,
+            alert_ids=alert_ids,
+        )
+
+
+class Rule(Protocol):
+    """A rule: reads the event and the customer's state, may update the state, and appends
+    its findings. It never mutates its configuration and never does I/O."""
+
+    rule_id: ClassVar[str]
+    handles: ClassVar[tuple[type, ...]]
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None: ...
+
+
+def day_window(day: date, ctx: Context) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=ctx.pack.tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

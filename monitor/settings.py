@@ -1,0 +1,105 @@
+"""Runtime settings from `MONITOR_*` environment variables: typed, validated once, frozen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitor.errors import ConfigurationError
+from monitor.pack import DEFAULT_PACK
+
+__all__ = ["Settings", "load_settings"]
+
+_PREFIX = "MONITOR_"
+
+
+class Settings(BaseSettings):
+    """Everything the worker needs to run. Build it once with `load_settings()` and pass it in."""
+
+    model_config = SettingsConfigDict(env_prefix=_PREFIX, frozen=True, extra="ignore")
+
+    kafka_bootstrap: str = Field(default="localhost:9092", description="host:port[,host:port]")
+    redis_url: SecretStr = Field(
+        default=SecretStr("redis://localhost:6379/0"),
+        description="redis:// or rediss:// URL, may carry a password",
+    )
+    rules: Path = Field(default=DEFAULT_PACK, description="rule pack YAML")
+    app_id: str = Field(default="aml-monitor", pattern=r"^[A-Za-z0-9._-]+$")
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables /metrics")
+    web_port: int = Field(default=0, ge=0, le=65535, description="Faust web port; 0 = a free one")
+    partitions: int = Field(default=4, ge=1, le=10_000)
+    replication_factor: int = Field(default=1, ge=1, le=10)
+    store: Literal["memory", "rocksdb"] = "rocksdb"
+    data_dir: Path = Path("./monitor-data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    session_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
+    max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    queue_prefix: str = Field(default="aml:queue:", min_length=1)
+    output_retention_ms: int = Field(default=90 * 86_400_000, ge=-1)
+
+    topic_account_openings: str = "kyc.account-openings"
+    topic_customer_updates: str = "kyc.customer-updates"
+    topic_cash: str = "txn.cash"
+    topic_remittances: str = "txn.remittances"
+    topic_alerts: str = "aml.alerts"
+    topic_reid_tasks: str = "aml.reid-tasks"
+    topic_dead_letters: str = "aml.dead-letters"
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _hosts(cls, value: str) -> str:
+        for part in value.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"{part!r} is not host:port")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"rule pack {value} does not exist")
+        return value
+
+    @property
+    def input_topics(self) -> dict[str, str]:
+        """kind -> topic name, kinds as in `monitor.decode.KINDS`."""
+        return {
+            "account_opening": self.topic_account_openings,
+            "customer_update": self.topic_customer_updates,
+            "cash": self.topic_cash,
+            "remittance": self.topic_remittances,
+        }
+
+    @property
+    def events_topic(self) -> str:
+        """The internal topic that repartitions every valid input by customer id."""
+        return f"{self.app_id}-events"
+
+    @property
+    def changelog_topic(self) -> str:
+        return f"{self.app_id}-customer-state-changelog"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; a bad value raises `ConfigurationError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{_PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None

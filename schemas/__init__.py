@@ -1,0 +1,36 @@
+"""Pydantic models of every topic the monitor reads or writes (see CONTRACT.md)."""
+
+from schemas.common import Amount, CurrencyCode, IdDocument, Person, Timestamp
+from schemas.inputs import (
+    AccountOpening,
+    BeneficialOwner,
+    CashTransaction,
+    CustomerUpdate,
+    InputEvent,
+    Remittance,
+    RemittanceBeneficiary,
+    RemittanceOriginator,
+)
+from schemas.outputs import Alert, Category, DeadLetter, ReidTask, Severity, Trigger
+
+__all__ = [
+    "AccountOpening",
+    "Alert",
+    "Amount",
+    "BeneficialOwner",
+    "CashTransaction",
+    "Category",
+    "CurrencyCode",
+    "CustomerUpdate",
+    "DeadLetter",
+    "IdDocument",
+    "InputEvent",
+    "Person",
+    "ReidTask",
+    "Remittance",
+    "RemittanceBeneficiary",
+    "RemittanceOriginator",
+    "Severity",
+    "Timestamp",
+    "Trigger",
+]

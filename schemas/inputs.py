@@ -1,0 +1,137 @@
+"""Models of the four input topics, exactly as in CONTRACT.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field
+
+from schemas.common import Amount, CurrencyCode, EventModel, IdDocument, Person, Timestamp
+
+__all__ = [
+    "AccountOpening",
+    "BeneficialOwner",
+    "CashTransaction",
+    "CustomerUpdate",
+    "InputEvent",
+    "Remittance",
+    "RemittanceBeneficiary",
+    "RemittanceOriginator",
+]
+
+
+class BeneficialOwner(EventModel):
+    """A natural person owning part of an entity customer."""
+
+    name: str | None = None
+    ownership_pct: Decimal | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    id_document: IdDocument | None = None
+    is_pep: bool = False
+
+
+class AccountOpening(EventModel):
+    """`kyc.account-openings`: a customer opens an account. Identity fields may be missing;
+    a missing mandatory field is a finding (KYC_INCOMPLETE), not invalid input."""
+
+    event_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1)
+    account_id: str | None = None
+    opened_at: Timestamp
+    customer_type: Literal["individual", "entity"]
+    name: str | None = None
+    gender: str | None = None
+    nationality: str | None = None
+    occupation: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    id_document: IdDocument | None = None
+    declared_annual_income: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    income_currency: CurrencyCode | None = None
+    is_pep: bool = False
+    registration_number: str | None = None
+    business_scope: str | None = None
+    registered_capital: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    legal_representative: Person | None = None
+    beneficial_owners: list[BeneficialOwner] = Field(default_factory=list)
+    agent: Person | None = None
+    branch_code: str | None = None
+
+    @property
+    def event_time(self) -> datetime:
+        return self.opened_at
+
+
+class CustomerUpdate(EventModel):
+    """`kyc.customer-updates`: changed fields, named as in an opening."""
+
+    event_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1)
+    updated_at: Timestamp
+    changes: dict[str, Any]
+
+    @property
+    def event_time(self) -> datetime:
+        return self.updated_at
+
+
+class CashTransaction(EventModel):
+    """`txn.cash`: a cash deposit, withdrawal or one-off cash service."""
+
+    event_id: str = Field(min_length=1)
+    txn_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1)
+    account_id: str | None = None
+    occurred_at: Timestamp
+    direction: Literal["in", "out"]
+    amount: Amount
+    currency: CurrencyCode
+    service: str | None = None
+    conductor: Person | None = None
+    branch_code: str | None = None
+
+    @property
+    def event_time(self) -> datetime:
+        return self.occurred_at
+
+
+class RemittanceOriginator(EventModel):
+    name: str | None = None
+    account_number: str | None = None
+    address: str | None = None
+    id_number: str | None = None
+    contact: str | None = None
+    country: str | None = None
+
+
+class RemittanceBeneficiary(EventModel):
+    name: str | None = None
+    account_number: str | None = None
+    address: str | None = None
+    country: str | None = None
+
+
+class Remittance(EventModel):
+    """`txn.remittances`: a cross-border payment, or a supplement completing one."""
+
+    event_id: str = Field(min_length=1)
+    txn_id: str = Field(min_length=1)
+    kind: Literal["payment", "supplement"] = "payment"
+    customer_id: str = Field(min_length=1)
+    occurred_at: Timestamp
+    direction: Literal["in", "out"]
+    amount: Amount | None = None
+    currency: CurrencyCode | None = None
+    originator: RemittanceOriginator | None = None
+    beneficiary: RemittanceBeneficiary | None = None
+    reference: str | None = None
+    source_of_funds: str | None = None
+    counterparty_country: str | None = None
+
+    @property
+    def event_time(self) -> datetime:
+        return self.occurred_at
+
+
+InputEvent = AccountOpening | CustomerUpdate | CashTransaction | Remittance
