@@ -69,7 +69,8 @@ class Pipeline:
             "customer-state",
             default=None,
             partitions=n,
-            schema=faust.Schema(key_type=bytes, value_type=bytes, **raw),
+            key_type=bytes,  # bytes -> the raw codec: no re-serialisation
+            value_type=bytes,
             help="per-customer rule state: CustomerState as JSON, keyed by customer id bytes",
         )
         app.agent(self.inputs, name="decode", concurrency=1)(self._decode_agent)

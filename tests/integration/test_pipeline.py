@@ -1,0 +1,113 @@
+"""The worker end to end on real Apache Kafka and redis-server: alerts, queues, dead letters."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import orjson
+import pytest
+import redis
+
+from monitor.pack import load_pack
+from monitor.scenario import expected_findings, read_scenario
+from tests.support.kafka_io import create_topics, produce, read_topic
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = Path(__file__).resolve().parents[2] / "config" / "samples" / "demo-day.jsonl"
+KIND_TOPIC = {
+    "account_opening": "kyc.account-openings",
+    "customer_update": "kyc.customer-updates",
+    "cash": "txn.cash",
+    "remittance": "txn.remittances",
+}
+
+
+def _records(worker, messages):
+    return [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in messages]
+
+
+def _stream_alert_ids(client: redis.Redis, key: str) -> list[str]:
+    return [fields[b"alert_id"].decode() for _, fields in client.xrange(key)]
+
+
+def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, redis_server):
+    messages = read_scenario(SAMPLE)
+    expected, invalid = expected_findings(load_pack(), messages)
+    expected_ids = {a.alert_id for a in expected.alerts}
+    assert {a.rule_id for a in expected.alerts} >= {"LV_CASH", "REMIT_MISSING_INFO", "KYC_INCOMPLETE"}
+
+    worker = worker_factory().start()
+    produce(worker.bootstrap, _records(worker, messages))
+
+    alerts = read_topic(
+        worker.bootstrap, worker.topic("aml.alerts"),
+        until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= expected_ids,
+        timeout=120,
+    )
+    seen = [orjson.loads(m.value) for m in alerts]
+    assert {a["alert_id"] for a in seen} == expected_ids, worker.log_text()
+    by_id = {a.alert_id: a for a in expected.alerts}
+    for alert in seen:
+        want = by_id[alert["alert_id"]].model_dump(mode="json", exclude={"detected_at"})
+        assert {k: v for k, v in alert.items() if k != "detected_at"} == want
+        assert alert["report_due"] is not None and alert["evidence"]
+
+    tasks = read_topic(
+        worker.bootstrap, worker.topic("aml.reid-tasks"), until=lambda m: len(m) >= 1, timeout=30
+    )
+    assert [orjson.loads(t.value)["trigger"] for t in tasks] == ["INCOMPLETE_KYC"]
+
+    letters = read_topic(
+        worker.bootstrap, worker.topic("aml.dead-letters"),
+        until=lambda m: len(m) >= invalid, timeout=30,
+    )
+    assert len(letters) == invalid == 4
+    originals = {m.value for m in messages}
+    reasons = set()
+    for letter in letters:
+        body = orjson.loads(letter.value)
+        assert base64.b64decode(body["value_b64"]) in originals
+        assert body["topic"] == worker.topic("txn.cash")
+        assert body["partition"] >= 0 and body["offset"] >= 0 and body["errors"]
+        reasons.add(body["reason"])
+    assert reasons == {"invalid_json", "timestamp_without_offset", "invalid_amount", "unknown_currency"}
+
+    client = redis.Redis.from_url(redis_server.url)
+    queued: list[str] = []
+    for category in ("large_value_report", "due_diligence", "suspicious"):
+        queued += _stream_alert_ids(client, f"{worker.prefix}:queue:{category}")
+    assert sorted(queued) == sorted(expected_ids)
+
+
+def test_events_keyed_by_account_on_other_partitions_still_sum_per_customer(worker_factory):
+    worker = worker_factory().start()
+    cash = worker.topic("txn.cash")
+
+    def deposit(txn: str, amount: str) -> bytes:
+        return orjson.dumps({
+            "event_id": f"ev-{txn}", "txn_id": txn, "customer_id": "CX1", "account_id": "A-9",
+            "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in",
+            "amount": amount, "currency": "CNY",
+        })
+
+    # two producers that disagree: one keys by account, one sends without a key
+    produce(worker.bootstrap, [
+        (cash, b"A-9", deposit("K1", "30000"), 0),
+        (cash, None, deposit("K2", "20000"), 3),
+    ])
+    alerts = read_topic(worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90)
+    assert len(alerts) == 1, worker.log_text()
+    alert = orjson.loads(alerts[0].value)
+    assert alert["rule_id"] == "LV_CASH" and sorted(alert["evidence"]) == ["K1", "K2"]
+    assert alert["amount"] == "50000.00"
+
+
+def test_refuses_to_start_when_a_topic_has_another_partition_count(worker_factory):
+    worker = worker_factory()
+    create_topics(worker.bootstrap, [worker.topic("txn.cash")], partitions=2)
+    worker.start()
+    assert worker.proc.wait(60) == 2
+    text = worker.log_text()
+    assert worker.topic("txn.cash") in text and "2 partitions" in text and "MONITOR_PARTITIONS" in text
