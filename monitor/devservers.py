@@ -165,7 +165,9 @@ class KafkaServer(_Process):
         props.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
         classpath = f"{libs}/*"
         java = shutil.which("java") or "java"
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # a leading dash reads as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
             [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
              "-c", str(props)],

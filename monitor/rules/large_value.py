@@ -56,13 +56,15 @@ class LargeCash:
             return
         bucket[2] = True
         single = bucket[3] == 1
-        summary = (
-            f"{'single' if single else 'same-day cumulative'} cash "
-            f"{'deposits' if event.direction == 'in' else 'withdrawals'} of "
-            f"{_fmt(total)} {side_currency} on {day.isoformat()} "
-            f"({bucket[3]} transaction{'s' if bucket[3] > 1 else ''}) reach the "
-            f"{_fmt(limit)} {side_currency} large-value threshold"
-        )
+        kind = "deposit" if event.direction == "in" else "withdrawal"
+        if single:
+            what = f"a single cash {kind} of {_fmt(total)} {side_currency} reaches"
+        else:
+            what = (
+                f"{bucket[3]} cash {kind}s totalling {_fmt(total)} {side_currency} "
+                f"on {day.isoformat()} reach"
+            )
+        summary = f"{what} the {_fmt(limit)} {side_currency} large-value threshold"
         out.alerts.append(
             ctx.alert(
                 self.rule_id,

@@ -1,0 +1,71 @@
+"""The Redis queue sink on a real redis-server, and the worker's /metrics endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+import redis
+
+from monitor.sinks.redis_queue import RedisQueueSink
+from schemas import Alert
+from tests.support.kafka_io import produce, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def _alert(alert_id: str) -> Alert:
+    return Alert(
+        alert_id=alert_id, rule_id="LV_CASH", customer_id="C1", severity="medium",
+        category="large_value_report", summary="test", event_time=datetime(2026, 3, 2, tzinfo=UTC),
+        detected_at=datetime.now(UTC), amount=Decimal("50000.00"), currency="CNY",
+        evidence=["T1"], report_due=date(2026, 3, 9), queue="lvr-test",
+    )
+
+
+def test_redelivered_alert_is_added_once(redis_server):
+    async def run() -> list[tuple[bool, str]]:
+        sink = RedisQueueSink.from_url(redis_server.url, prefix="idem:")
+        try:
+            results = [await sink.add(_alert("a-1")) for _ in range(3)]
+            results.append(await sink.add(_alert("a-2")))
+            return results
+        finally:
+            await sink.close()
+
+    results = asyncio.run(run())
+    assert [added for added, _ in results] == [True, False, False, True]
+    assert results[0][1] == results[1][1] == results[2][1]  # the same stream entry
+    client = redis.Redis.from_url(redis_server.url)
+    entries = client.xrange("idem:lvr-test")
+    assert [f[b"alert_id"] for _, f in entries] == [b"a-1", b"a-2"]
+    assert orjson.loads(entries[0][1][b"alert"])["amount"] == "50000.00"
+
+
+def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
+    worker = worker_factory().start()
+    cash = worker.topic("txn.cash")
+    good = orjson.dumps({
+        "event_id": "m1", "txn_id": "m1", "customer_id": "M1", "account_id": "A",
+        "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in", "amount": "60000",
+        "currency": "CNY",
+    })
+    produce(worker.bootstrap, [(cash, b"M1", good, None), (cash, b"M2", b"{not json", None)])
+    read_topic(worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90)
+    url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
+    text = ""
+    for _ in range(50):
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        if 'monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text:
+            break
+        asyncio.run(asyncio.sleep(0.2))
+    assert f'monitor_events_consumed_total{{topic="{cash}"}} 2.0' in text
+    assert 'monitor_events_invalid_total{reason="invalid_json"} 1.0' in text
+    assert 'monitor_alerts_total{rule_id="LV_CASH"} 1.0' in text
+    assert "monitor_processing_seconds_bucket" in text
+    assert 'monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text
+    assert "M1" not in text and "M2" not in text  # no customer ids in labels
