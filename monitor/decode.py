@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import json
+from decimal import Decimal
+
 import orjson
 from pydantic import ValidationError
 
@@ -64,6 +67,9 @@ class Decoder:
             return Rejection("invalid_json", [str(exc)])
         if not isinstance(data, dict):
             return Rejection("not_an_object", [f"JSON value is a {type(data).__name__}"])
+        if _has_float_money(data):
+            # JSON numbers must never pass through binary floats: parse them as Decimal
+            data = json.loads(value, parse_float=Decimal)
         model = KINDS[kind]
         try:
             event = model.model_validate(data)
@@ -79,6 +85,15 @@ class Decoder:
         ):
             return Rejection("schema", ["a remittance payment needs amount and currency"])
         return event
+
+
+def _has_float_money(data: dict[str, Any]) -> bool:
+    if any(isinstance(data.get(name), float) for name in _MONEY_FIELDS):
+        return True
+    owners = data.get("beneficial_owners")
+    return isinstance(owners, list) and any(
+        isinstance(o, dict) and isinstance(o.get("ownership_pct"), float) for o in owners
+    )
 
 
 def _currencies(event: Any) -> list[str]:
@@ -97,7 +112,7 @@ def _rejection(exc: ValidationError) -> Rejection:
     types = {e["type"] for e in errors}
     if "timezone_aware" in types and fields <= _TIME_FIELDS:
         reason = "timestamp_without_offset"
-    elif fields and fields <= _MONEY_FIELDS:
+    elif fields and fields <= _MONEY_FIELDS and "missing" not in types:
         reason = "invalid_amount"
     else:
         reason = "schema"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.pack import Pack
+from monitor.risk import RiskRater
 from monitor.rules import Context, Findings, Rule, build_rules
 from monitor.rules.kyc import merge_profile
 from monitor.state import CustomerState
@@ -31,9 +32,25 @@ class Engine:
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
         self.rules: list[Rule] = build_rules(pack)
-        self._by_type: dict[type, list[Rule]] = {}
-        for event_type in (AccountOpening, CustomerUpdate, CashTransaction, Remittance):
-            self._by_type[event_type] = [r for r in self.rules if event_type in r.handles]
+        self._every = [r for r in self.rules if not r.handles]
+        self._by_type: dict[type, list[Rule]] = {
+            t: [r for r in self.rules if t in r.handles]
+            for t in (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+        }
+        cfg = pack.config
+        self._rater = (
+            RiskRater(
+                cfg.risk,
+                frozenset(cfg.rules.KYC_HIGH_RISK_COUNTRY.countries),
+                cfg.rules.KYC_BENEFICIAL_OWNER.ownership_above_pct,
+                {
+                    "individual": cfg.rules.KYC_INCOMPLETE.individual_fields,
+                    "entity": cfg.rules.KYC_INCOMPLETE.entity_fields,
+                },
+            )
+            if cfg.risk.enabled
+            else None
+        )
 
     def process(
         self, state: CustomerState | None, event: InputEvent, detected_at: datetime
@@ -48,14 +65,19 @@ class Engine:
         state.seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
-        touched: frozenset[str] = frozenset()
+        ctx = Context(self.pack, detected_at)
         if isinstance(event, AccountOpening | CustomerUpdate):
-            touched = frozenset(merge_profile(state, event))
-        ctx = Context(self.pack, detected_at, touched)
+            touched, changed, conflicts = merge_profile(state, event, ctx)
+            ctx = Context(
+                self.pack, detected_at, frozenset(touched), (frozenset(changed), tuple(conflicts))
+            )
         findings = Findings()
+        for rule in self._every:
+            rule.apply(state, event, ctx, findings)
         for rule in self._by_type[type(event)]:
             rule.apply(state, event, ctx, findings)
+        if self._rater is not None:
+            self._rater.apply(state, event, ctx, findings)
         cfg = self.pack.config.state
-        state.prune(cfg.retention_days, cfg.max_seen_events)
+        state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
         return Outcome(state, findings)
-

@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     def _hosts(cls, value: str) -> str:
         for part in value.split(","):
             host, sep, port = part.strip().rpartition(":")
-            if not sep or not host or not port.isdigit():
-                raise ValueError(f"{part!r} is not host:port")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{part!r} is not host:port (port 1-65535)")
         return value
 
     @field_validator("redis_url")

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["CustomerState", "DAY_MS"]
+__all__ = ["DAY_MS", "CustomerState"]
 
 DAY_MS = 86_400_000
 _EVIDENCE_CAP = 200
@@ -15,22 +15,29 @@ _EVIDENCE_CAP = 200
 
 @dataclass(slots=True)
 class CustomerState:
-    """Everything the rule core keeps about one customer.
+    """Everything the rule core keeps about one customer (JSON-serialisable values only).
 
-    - `watermark_ms`: the largest event time seen for the customer (epoch ms), on any topic.
-    - `profile`: identity facts needed by the KYC rules (field presence, document expiry),
-      never the identity values themselves.
-    - `buckets`: per-day accumulators, keyed `"<rule>|<day>|<direction>|<currency>"`, each
-      `[total, [evidence ids], fired, count, window_end_ms]`; pruned once the window
-      ended more than the retention before the watermark.
-    - `seen`: event ids already applied, with their event time, so a redelivered event never
-      counts twice; pruned by time and capped.
+    - `watermark_ms`: the largest event time seen for the customer (epoch ms), any topic.
+    - `profile`: identity facts the KYC rules need (field presence, document expiry, PEP,
+      countries, fingerprints of identity values): never the names or numbers themselves.
+    - `buckets`: per-day accumulators `"<rule>|<day>|<direction>|<currency>"` ->
+      `[total, [evidence ids], fired, count, window_end_ms]`.
+    - `windows`: per-rule sliding windows, lists of `[event_ms, txn_id, amount, flag]`.
+    - `pending`: remittances awaiting a supplement: txn_id -> `{due_ms, missing, ...}`.
+    - `flags`: keys of once-only findings (e.g. an expired document already reported).
+    - `risk`: rating, review dates and history counters.
+    - `seen`: event ids already applied -> event time, so a redelivery never counts twice.
+    Everything time-based is pruned against the watermark; lists are capped.
     """
 
     customer_id: str
     watermark_ms: int = 0
     profile: dict[str, Any] | None = None
     buckets: dict[str, list[Any]] = field(default_factory=dict)
+    windows: dict[str, list[list[Any]]] = field(default_factory=dict)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    risk: dict[str, Any] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
@@ -40,31 +47,49 @@ class CustomerState:
                 "w": self.watermark_ms,
                 "p": self.profile,
                 "b": self.buckets,
+                "v": self.windows,
+                "q": self.pending,
+                "f": self.flags,
+                "r": self.risk,
                 "s": self.seen,
             }
         )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CustomerState:
-        data = orjson.loads(raw)
-        return cls(data["c"], data["w"], data["p"], data["b"], data["s"])
+        d = orjson.loads(raw)
+        return cls(
+            d["c"], d["w"], d.get("p"), d.get("b", {}), d.get("v", {}), d.get("q", {}),
+            d.get("f", {}), d.get("r", {}), d.get("s", {}),
+        )
 
     def add_evidence(self, bucket: list[Any], evidence_id: str) -> None:
         ids: list[str] = bucket[1]
         if len(ids) < _EVIDENCE_CAP:
             ids.append(evidence_id)
 
-    def prune(self, retention_days: int, max_seen: int) -> None:
-        """Drop history older than `retention_days` before the watermark."""
+    def prune(self, retention_days: int, max_seen: int, max_window_items: int) -> None:
+        """Drop history older than `retention_days` before the watermark; cap lists."""
         horizon_ms = self.watermark_ms - retention_days * DAY_MS
         if self.seen:
-            stale = [k for k, t in self.seen.items() if t < horizon_ms]
-            for k in stale:
+            # a day bucket lives until its day *ends* before the horizon: remember event ids
+            # one day longer than that, so no event still summed can be counted again
+            seen_horizon_ms = horizon_ms - DAY_MS
+            for k in [k for k, t in self.seen.items() if t < seen_horizon_ms]:
                 del self.seen[k]
             if len(self.seen) > max_seen:
-                keep = sorted(self.seen.items(), key=lambda kv: kv[1])[-max_seen:]
-                self.seen = dict(keep)
+                self.seen = dict(sorted(self.seen.items(), key=lambda kv: kv[1])[-max_seen:])
         if self.buckets:
-            stale = [k for k, b in self.buckets.items() if b[4] < horizon_ms]
-            for k in stale:
+            for k in [k for k, b in self.buckets.items() if b[4] < horizon_ms]:
                 del self.buckets[k]
+        for name, items in list(self.windows.items()):
+            kept = [item for item in items if item[0] >= horizon_ms][-max_window_items:]
+            if kept:
+                self.windows[name] = kept
+            else:
+                del self.windows[name]
+        if self.flags:
+            # once-only keys carry the event time they were set at; keep a year of them
+            year_ms = self.watermark_ms - 400 * DAY_MS
+            for k in [k for k, t in self.flags.items() if t < year_ms]:
+                del self.flags[k]

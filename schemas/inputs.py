@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from schemas.common import Amount, CurrencyCode, EventModel, IdDocument, Person, Timestamp
 
 __all__ = [
     "AccountOpening",
+    "ProfileChanges",
     "BeneficialOwner",
     "CashTransaction",
     "CustomerUpdate",
@@ -57,10 +58,38 @@ class AccountOpening(EventModel):
     beneficial_owners: list[BeneficialOwner] = Field(default_factory=list)
     agent: Person | None = None
     branch_code: str | None = None
+    address_country: str | None = None  # ISO 3166 alpha-2, where the bank records it
+    birth_date: date | None = None
 
     @property
     def event_time(self) -> datetime:
         return self.opened_at
+
+
+class ProfileChanges(EventModel):
+    """The `changes` of a customer update, typed like an opening's fields (all optional)."""
+
+    customer_type: Literal["individual", "entity"] | None = None
+    account_id: str | None = None
+    name: str | None = None
+    gender: str | None = None
+    nationality: str | None = None
+    occupation: str | None = None
+    address: str | None = None
+    address_country: str | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    id_document: IdDocument | None = None
+    declared_annual_income: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    income_currency: CurrencyCode | None = None
+    is_pep: bool | None = None
+    registration_number: str | None = None
+    business_scope: str | None = None
+    registered_capital: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
+    legal_representative: Person | None = None
+    beneficial_owners: list[BeneficialOwner] | None = None
+    agent: Person | None = None
+    branch_code: str | None = None
 
 
 class CustomerUpdate(EventModel):
@@ -70,6 +99,12 @@ class CustomerUpdate(EventModel):
     customer_id: str = Field(min_length=1)
     updated_at: Timestamp
     changes: dict[str, Any]
+
+    @field_validator("changes")
+    @classmethod
+    def _typed(cls, changes: dict[str, Any]) -> dict[str, Any]:
+        ProfileChanges.model_validate(changes)  # a bad value makes the update invalid input
+        return changes
 
     @property
     def event_time(self) -> datetime:

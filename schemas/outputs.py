@@ -60,6 +60,7 @@ class ReidTask(_Output):
     due_by: date | None = None
     source_event_id: str
     alert_ids: list[str] = Field(default_factory=list)
+    risk_rating: Severity | None = None  # the customer's rating when the task was raised
 
 
 class DeadLetter(_Output):

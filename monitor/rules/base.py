@@ -1,4 +1,4 @@
-"""What every rule shares: the `Rule` protocol, the evaluation context and alert building."""
+"""What every rule shares: the `Rule` protocol, the evaluation context, thresholds."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 from monitor.ids import stable_id
-from monitor.pack import Pack
+from monitor.pack import Pack, Threshold
 from monitor.state import CustomerState
 from schemas import Alert, ReidTask
 
-__all__ = ["Context", "Findings", "Rule", "day_window", "is_blank"]
+__all__ = [
+    "Context",
+    "Findings",
+    "Rule",
+    "day_window",
+    "epoch_ms",
+    "fmt_money",
+    "is_blank",
+]
 
 
 @dataclass(slots=True)
@@ -31,9 +39,31 @@ class Context:
     pack: Pack
     detected_at: datetime
     touched: frozenset[str] = frozenset()  # identity paths changed by this event
+    #: (watched fields whose value changed, contradictions found) for openings and updates
+    profile_meta: tuple[frozenset[str], tuple[str, ...]] | None = None
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.pack.tz).date()
+
+    def side(
+        self, threshold: Threshold, amount: Decimal, currency: str, day: date
+    ) -> tuple[str, Decimal, Decimal]:
+        """(comparison currency, amount in it, limit) for `amount` under `threshold`."""
+        local, foreign = threshold.local, threshold.foreign
+        if threshold.combine or currency == local.currency:
+            converted = self.pack.fx.convert(amount, currency, local.currency, day)
+            return local.currency, converted, local.amount
+        return foreign.currency, self.pack.fx.convert(amount, currency, foreign.currency, day), foreign.amount
+
+    def reaches(
+        self, threshold: Threshold, amount: Decimal, currency: str, day: date, inclusive: bool = True
+    ) -> bool:
+        _, converted, limit = self.side(threshold, amount, currency, day)
+        return converted >= limit if inclusive else converted > limit
+
+    def to_local(self, amount: Decimal, currency: str, day: date) -> Decimal:
+        """`amount` in the FX table's base currency (CNY for cn-pboc)."""
+        return self.pack.fx.convert(amount, currency, self.pack.fx.base, day)
 
     def alert(
         self,
@@ -75,17 +105,23 @@ class Context:
         customer_id: str,
         source_event_id: str,
         event_time: datetime,
-        measures: list[str],
-        due_working_days: int,
         alert_ids: list[str],
+        facts: tuple[object, ...] = (),
+        *,
+        keyed_by_event: bool = True,
     ) -> ReidTask:
+        """A re-identification task with the pack's measures and working-day due date. Its id
+        comes from the trigger, the customer, `facts` and (unless `keyed_by_event` is false,
+        for findings that do not belong to one event) the source event id."""
+        cfg = self.pack.config.tasks[trigger]
         day = self.local_day(event_time)
+        key = (source_event_id, *facts) if keyed_by_event else facts
         return ReidTask(
-            task_id=stable_id("task", trigger, customer_id, source_event_id),
+            task_id=stable_id("task", trigger, customer_id, *key),
             customer_id=customer_id,
             trigger=trigger,  # type: ignore[arg-type]
-            measures=list(measures),
-            due_by=self.pack.calendar.add_working_days(day, due_working_days),
+            measures=list(cfg.measures),
+            due_by=self.pack.calendar.add_working_days(day, cfg.due_working_days),
             source_event_id=source_event_id,
             alert_ids=alert_ids,
         )
@@ -106,5 +142,13 @@ def day_window(day: date, ctx: Context) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
 
 
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def fmt_money(amount: Decimal) -> str:
+    return f"{amount.quantize(Decimal('0.01')):,}"

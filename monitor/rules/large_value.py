@@ -1,85 +1,112 @@
-"""Large-value transaction reports (PBoC Order 2016 No.3): LV_CASH."""
+"""Large-value transaction reports (PBoC Order 2016 No.3): LV_CASH, LV_XBORDER_INDIVIDUAL,
+LV_TRANSFER_ENTITY."""
 
 from __future__ import annotations
 
-import logging
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from monitor.pack import LargeCashConfig
-from monitor.rules.base import Context, Findings, day_window
+from monitor.pack import DailyThresholdConfig
+from monitor.rules.base import Context, Findings, day_window, epoch_ms, fmt_money
 from monitor.state import CustomerState
-from schemas import CashTransaction
+from schemas import CashTransaction, Remittance
 
-__all__ = ["LargeCash"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
 
 
-class LargeCash:
-    """Cash in or out, single or cumulative over the customer's natural day, per direction.
+class _DailyThreshold:
+    """Single or natural-day cumulative amounts per customer and direction, in the zone of
+    the pack. Local-currency and foreign-currency amounts accumulate apart (unless the
+    threshold combines them). A (day, direction, side) fires once: later transactions that
+    day add nothing downstream."""
 
-    Local-currency cash accumulates in local currency; foreign cash accumulates converted to
-    the foreign threshold's currency. A (day, direction, currency side) fires once: later
-    cash that day adds nothing downstream."""
+    rule_id: ClassVar[str]
+    handles: ClassVar[tuple[type, ...]]
+    nouns: ClassVar[dict[str, str]]
 
-    rule_id: ClassVar[str] = "LV_CASH"
-    handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
-
-    def __init__(self, cfg: LargeCashConfig) -> None:
+    def __init__(self, cfg: DailyThresholdConfig) -> None:
         self.cfg = cfg
 
-    def apply(
-        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
-    ) -> None:
+    def in_scope(self, state: CustomerState, event: Any) -> bool:
+        return True
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+        if not self.in_scope(state, event):
+            return
         cfg = self.cfg
         day = ctx.local_day(event.occurred_at)
-        if event.currency == cfg.local.currency:
-            limit, side_currency, amount = cfg.local.amount, cfg.local.currency, event.amount
-        else:
-            limit, side_currency = cfg.foreign.amount, cfg.foreign.currency
-            amount = ctx.pack.fx.convert(event.amount, event.currency, side_currency, day)
+        side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
         window = day_window(day, ctx)
-        key = f"{self.rule_id}|{day.isoformat()}|{event.direction}|{side_currency}"
+        key = f"{self.rule_id}|{day.isoformat()}|{event.direction}|{side}"
         bucket = state.buckets.get(key)
         if bucket is None:
-            end_ms = int(window[1].timestamp() * 1000)
-            bucket = state.buckets[key] = ["0", [], False, 0, end_ms]
+            bucket = state.buckets[key] = ["0", [], False, 0, epoch_ms(window[1])]
         if bucket[2]:
-            return  # already reported for this day and direction
+            return  # already reported for this day, direction and side
         total = Decimal(bucket[0]) + amount
         bucket[0] = str(total)
         bucket[3] += 1
         state.add_evidence(bucket, event.txn_id)
-        crossed = total >= limit if cfg.inclusive else total > limit
-        if not crossed:
+        if not (total >= limit if cfg.inclusive else total > limit):
             return
         bucket[2] = True
-        single = bucket[3] == 1
-        kind = "deposit" if event.direction == "in" else "withdrawal"
-        if single:
-            what = f"a single cash {kind} of {_fmt(total)} {side_currency} reaches"
+        noun = self.nouns[event.direction]
+        if bucket[3] == 1:
+            what = f"a single {noun} of {fmt_money(total)} {side} reaches"
         else:
             what = (
-                f"{bucket[3]} cash {kind}s totalling {_fmt(total)} {side_currency} "
+                f"{bucket[3]} {noun}s totalling {fmt_money(total)} {side} "
                 f"on {day.isoformat()} reach"
             )
-        summary = f"{what} the {_fmt(limit)} {side_currency} large-value threshold"
+        comparison = "" if cfg.inclusive else "exceeds "
         out.alerts.append(
             ctx.alert(
                 self.rule_id,
                 cfg,
                 event.customer_id,
-                (day.isoformat(), event.direction, side_currency),
-                summary,
+                (day.isoformat(), event.direction, side),
+                f"{what} {comparison}the {fmt_money(limit)} {side} large-value threshold".replace(
+                    "reaches exceeds", "exceeds"
+                ).replace("reach exceeds", "exceed"),
                 event.occurred_at,
                 amount=total.quantize(Decimal("0.01")),
-                currency=side_currency,
+                currency=side,
                 evidence=list(bucket[1]),
                 window=window,
             )
         )
 
 
-def _fmt(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01')):,}"
+class LargeCash(_DailyThreshold):
+    """LV_CASH: cash in or out, >= RMB 50,000 or >= USD 10,000 (foreign cash in USD)."""
+
+    rule_id: ClassVar[str] = "LV_CASH"
+    handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    nouns: ClassVar[dict[str, str]] = {"in": "cash deposit", "out": "cash withdrawal"}
+
+
+class CrossBorderIndividual(_DailyThreshold):
+    """LV_XBORDER_INDIVIDUAL: a natural person's cross-border transfers. A customer whose
+    opening has not been seen is treated as an individual (the lower threshold)."""
+
+    rule_id: ClassVar[str] = "LV_XBORDER_INDIVIDUAL"
+    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    nouns: ClassVar[dict[str, str]] = {
+        "in": "inbound cross-border transfer", "out": "outbound cross-border transfer"
+    }
+
+    def in_scope(self, state: CustomerState, event: Remittance) -> bool:
+        is_entity = state.profile is not None and state.profile.get("type") == "entity"
+        return event.kind == "payment" and not is_entity
+
+
+class EntityTransfer(_DailyThreshold):
+    """LV_TRANSFER_ENTITY: an entity's transfers."""
+
+    rule_id: ClassVar[str] = "LV_TRANSFER_ENTITY"
+    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    nouns: ClassVar[dict[str, str]] = {"in": "inbound transfer", "out": "outbound transfer"}
+
+    def in_scope(self, state: CustomerState, event: Remittance) -> bool:
+        is_entity = state.profile is not None and state.profile.get("type") == "entity"
+        return event.kind == "payment" and is_entity

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,6 @@ from monitor.state import CustomerState
 from schemas import AccountOpening, Alert, CashTransaction, CustomerUpdate, ReidTask, Remittance
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
 CONFIG_DIR: Path = DEFAULT_PACK.parent
 
 #: stamped on every alert by `run`; never influences a decision
@@ -174,7 +173,11 @@ def individual_opening_data(
         "occupation": "engineer",
         "address": PERSON_ADDRESS,
         "phone": PERSON_PHONE,
-        "id_document": {"type": "resident_id", "number": PERSON_ID_NUMBER, "expires_on": "2035-01-01"},
+        "id_document": {
+            "type": "resident_id",
+            "number": PERSON_ID_NUMBER,
+            "expires_on": "2035-01-01",
+        },
         "declared_annual_income": "300000",
         "income_currency": "CNY",
         "is_pep": False,
@@ -200,7 +203,11 @@ def entity_opening_data(
         "registered_capital": "10000000",
         "legal_representative": {
             "name": LEGAL_REP_NAME,
-            "id_document": {"type": "resident_id", "number": LEGAL_REP_ID_NUMBER, "expires_on": None},
+            "id_document": {
+                "type": "resident_id",
+                "number": LEGAL_REP_ID_NUMBER,
+                "expires_on": None,
+            },
         },
         "beneficial_owners": [
             {

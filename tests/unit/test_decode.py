@@ -85,15 +85,25 @@ def test_valid_cash_decodes(decoder):
         (
             "customer_update",
             CustomerUpdate,
-            {"event_id": "e", "customer_id": "C", "updated_at": "2026-03-02T09:15:00Z", "changes": {}},
+            {
+                "event_id": "e",
+                "customer_id": "C",
+                "updated_at": "2026-03-02T09:15:00Z",
+                "changes": {},
+            },
         ),
         ("cash", CashTransaction, cash_doc()),
         (
             "remittance",
             Remittance,
             {
-                "event_id": "e", "txn_id": "t", "customer_id": "C", "direction": "out",
-                "occurred_at": "2026-03-02T09:15:00Z", "amount": "1", "currency": "USD",
+                "event_id": "e",
+                "txn_id": "t",
+                "customer_id": "C",
+                "direction": "out",
+                "occurred_at": "2026-03-02T09:15:00Z",
+                "amount": "1",
+                "currency": "USD",
             },
         ),
     ],
@@ -116,8 +126,10 @@ def test_amount_as_json_number_or_string_decodes_to_decimal(decoder, amount):
     [("49999.99", "49999.99"), ("0.1", "0.1"), ("1234567.89", "1234567.89")],
 )
 def test_amount_json_number_with_cents_is_exact(decoder, raw, expected):
-    value = b'{"event_id":"e","txn_id":"t","customer_id":"C","occurred_at":"2026-03-02T09:15:00Z",' \
+    value = (
+        b'{"event_id":"e","txn_id":"t","customer_id":"C","occurred_at":"2026-03-02T09:15:00Z",'
         b'"direction":"in","currency":"CNY","amount":' + raw.encode() + b"}"
+    )
     event = decoder.decode("cash", value)
     assert isinstance(event, CashTransaction)
     assert event.amount == Decimal(expected)
@@ -131,19 +143,26 @@ def test_amount_json_number_with_cents_is_exact(decoder, raw, expected):
     "digits is rounded (CONTRACT: never binary floats)",
 )
 def test_amount_json_number_with_many_digits_is_exact(decoder):
-    value = b'{"event_id":"e","txn_id":"t","customer_id":"C","occurred_at":"2026-03-02T09:15:00Z",' \
+    value = (
+        b'{"event_id":"e","txn_id":"t","customer_id":"C","occurred_at":"2026-03-02T09:15:00Z",'
         b'"direction":"in","currency":"CNY","amount":12345678901234567.89}'
+    )
     event = decoder.decode("cash", value)
     assert isinstance(event, CashTransaction)
     assert event.amount == Decimal("12345678901234567.89")
 
 
 def test_unknown_extra_fields_are_ignored(decoder):
-    doc = cash_doc(future_field="x", nested_extra={"a": [1, 2]}, conductor={"name": "A", "extra": 1})
+    doc = cash_doc(
+        future_field="x", nested_extra={"a": [1, 2]}, conductor={"name": "A", "extra": 1}
+    )
     event = decoder.decode("cash", encode(doc))
     assert isinstance(event, CashTransaction)
     assert not hasattr(event, "future_field")
-    assert event.model_dump() == decoder.decode("cash", encode(cash_doc(conductor={"name": "A"}))).model_dump()
+    assert (
+        event.model_dump()
+        == decoder.decode("cash", encode(cash_doc(conductor={"name": "A"}))).model_dump()
+    )
 
 
 @pytest.mark.parametrize(
@@ -236,7 +255,13 @@ def test_missing_amount_is_schema_not_invalid_amount(decoder):
         cash_doc(currency="US"),
         cash_doc(customer_id=None),
     ],
-    ids=["bad-direction", "empty-event-id", "lowercase-currency", "short-currency", "null-customer"],
+    ids=[
+        "bad-direction",
+        "empty-event-id",
+        "lowercase-currency",
+        "short-currency",
+        "null-customer",
+    ],
 )
 def test_invalid_field_is_schema(decoder, doc):
     rejected(decoder.decode("cash", encode(doc)), "schema")
@@ -244,16 +269,24 @@ def test_invalid_field_is_schema(decoder, doc):
 
 def test_remittance_payment_without_amount_is_schema(decoder):
     doc = {
-        "event_id": "e", "txn_id": "t", "customer_id": "C", "direction": "out",
-        "occurred_at": "2026-03-02T09:15:00Z", "kind": "payment",
+        "event_id": "e",
+        "txn_id": "t",
+        "customer_id": "C",
+        "direction": "out",
+        "occurred_at": "2026-03-02T09:15:00Z",
+        "kind": "payment",
     }
     rejected(decoder.decode("remittance", encode(doc)), "schema")
 
 
 def test_remittance_supplement_without_amount_is_accepted(decoder):
     doc = {
-        "event_id": "e", "txn_id": "t", "customer_id": "C", "direction": "out",
-        "occurred_at": "2026-03-02T09:15:00Z", "kind": "supplement",
+        "event_id": "e",
+        "txn_id": "t",
+        "customer_id": "C",
+        "direction": "out",
+        "occurred_at": "2026-03-02T09:15:00Z",
+        "kind": "supplement",
     }
     assert isinstance(decoder.decode("remittance", encode(doc)), Remittance)
 
@@ -266,7 +299,12 @@ def test_remittance_supplement_without_amount_is_accepted(decoder):
         ("account_opening", opening_doc(opened_at="2026-03-02T09:15:00")),
         (
             "customer_update",
-            {"event_id": "e", "customer_id": "C", "updated_at": "2026-03-02T09:15:00", "changes": {}},
+            {
+                "event_id": "e",
+                "customer_id": "C",
+                "updated_at": "2026-03-02T09:15:00",
+                "changes": {},
+            },
         ),
     ],
 )
@@ -276,7 +314,22 @@ def test_timestamp_without_offset(decoder, kind, doc):
 
 @pytest.mark.parametrize(
     "amount",
-    ["-1", "-0.01", -50000, "0", 0, "0.00", "abc", "", "NaN", "nan", "Infinity", "-Infinity", "inf", "1e30"],
+    [
+        "-1",
+        "-0.01",
+        -50000,
+        "0",
+        0,
+        "0.00",
+        "abc",
+        "",
+        "NaN",
+        "nan",
+        "Infinity",
+        "-Infinity",
+        "inf",
+        "1e30",
+    ],
 )
 def test_invalid_amount(decoder, amount):
     result = rejected(decoder.decode("cash", encode(cash_doc(amount=amount))), "invalid_amount")
@@ -290,7 +343,9 @@ def test_invalid_declared_income_is_invalid_amount(decoder):
 
 @pytest.mark.parametrize("currency", ["XYZ", "AUD", "BTC"])
 def test_unknown_currency(decoder, currency):
-    result = rejected(decoder.decode("cash", encode(cash_doc(currency=currency))), "unknown_currency")
+    result = rejected(
+        decoder.decode("cash", encode(cash_doc(currency=currency))), "unknown_currency"
+    )
     assert result.errors == [f"currency {currency} is not in the FX table"]
 
 
@@ -330,14 +385,21 @@ def test_too_large_is_checked_before_parsing(pack):
         ("account_opening", encode(opening_doc(opened_at="2026-03-02T09:15:00", name=SECRET_NAME))),
         (
             "account_opening",
-            encode(opening_doc(id_document={"number": PERSON_ID_NUMBER, "expires_on": PERSON_ID_NUMBER})),
+            encode(
+                opening_doc(
+                    id_document={"number": PERSON_ID_NUMBER, "expires_on": PERSON_ID_NUMBER}
+                )
+            ),
         ),
         ("account_opening", encode(opening_doc(name=["not", "a", "string", SECRET_NAME]))),
         ("account_opening", encode(opening_doc(declared_annual_income=PERSON_ID_NUMBER + "x"))),
         ("cash", encode(cash_doc(amount=PERSON_ID_NUMBER + "abc"))),
         ("cash", encode(cash_doc(direction=SECRET_NAME))),
         ("cash", encode(cash_doc(currency="ZZZ", conductor={"name": SECRET_NAME}))),
-        ("account_opening", b'{"name": "' + SECRET_NAME.encode() + b'", "id": "' + PERSON_ID_NUMBER.encode()),
+        (
+            "account_opening",
+            b'{"name": "' + SECRET_NAME.encode() + b'", "id": "' + PERSON_ID_NUMBER.encode(),
+        ),
         ("account_opening", b'{"name": "' + SECRET_NAME.encode() + b'" "id": 1}'),
         ("account_opening", b'{"name": "' + SECRET_NAME.encode() + b'\xff"}'),
         ("account_opening", b'["' + PERSON_ID_NUMBER.encode() + b'"]'),

@@ -34,12 +34,22 @@ ENTITY_FIELDS = list(_KYC.entity_fields)
 
 def test_pack_mandatory_fields_are_those_of_the_contract():
     assert INDIVIDUAL_FIELDS == [
-        "name", "gender", "nationality", "occupation", "address", "phone",
-        "id_document.type", "id_document.number",
+        "name",
+        "gender",
+        "nationality",
+        "occupation",
+        "address",
+        "phone",
+        "id_document.type",
+        "id_document.number",
     ]
     assert ENTITY_FIELDS == [
-        "name", "registration_number", "business_scope", "address",
-        "legal_representative.name", "legal_representative.id_document.type",
+        "name",
+        "registration_number",
+        "business_scope",
+        "address",
+        "legal_representative.name",
+        "legal_representative.id_document.type",
         "legal_representative.id_document.number",
     ]
 
@@ -212,7 +222,12 @@ def test_update_removing_the_id_document_fires(engine):
 def test_update_blanking_legal_representative_name_fires(engine):
     data = entity_opening_data(customer_id="E001")
     upd = update(
-        {"legal_representative": {"name": "", "id_document": {"type": "resident_id", "number": "X1"}}},
+        {
+            "legal_representative": {
+                "name": "",
+                "id_document": {"type": "resident_id", "number": "X1"},
+            }
+        },
         customer_id="E001",
     )
     (alert,) = run(engine, [opening(data), upd]).alerts
@@ -234,10 +249,22 @@ def test_update_of_a_non_identity_field_does_not_fire(engine, changes):
     assert result.tasks == []
 
 
+def test_non_identity_update_on_incomplete_profile_does_not_fire_again(engine):
+    result = run(
+        engine,
+        [opening(without(individual_opening_data(), "phone")), update({"branch_code": "SH002"})],
+    )
+    assert [len(o.findings.alerts) for o in result.outcomes] == [1, 0]
+    assert [len(o.findings.tasks) for o in result.outcomes] == [1, 0]
+
+
 def test_update_completing_identity_does_not_fire(engine):
     result = run(
         engine,
-        [opening(without(individual_opening_data(), "phone")), update({"phone": "+86 10 1234 5678"})],
+        [
+            opening(without(individual_opening_data(), "phone")),
+            update({"phone": "+86 10 1234 5678"}),
+        ],
     )
     assert len(result.outcomes[0].findings.alerts) == 1
     assert result.outcomes[1].findings.alerts == []
@@ -309,7 +336,10 @@ def test_state_never_contains_identity_values_after_an_update(engine):
     new_number = "110101199003078888"
     result = run(
         engine,
-        [opening(), update({"name": new_name, "id_document": {"type": "passport", "number": new_number}})],
+        [
+            opening(),
+            update({"name": new_name, "id_document": {"type": "passport", "number": new_number}}),
+        ],
     )
     raw = result.states["C001"].to_bytes()
     for value in [*_identity_values(), new_name, new_number, "passport"]:

@@ -17,7 +17,7 @@ from .conftest import CONFIG_DIR, DETECTED_AT, SHANGHAI, UTC, cash, run
 RULE = "LV_CASH"
 
 # The FX table values (config/fx-rates.yaml, base CNY) used to compute EUR boundaries by hand.
-EUR_2026 = Decimal("8.2567")   # valid from 2026-01-01
+EUR_2026 = Decimal("8.2567")  # valid from 2026-01-01
 USD_2026 = Decimal("7.0288")
 EUR_2025H2 = Decimal("8.4098")  # valid from 2025-07-01
 USD_2025H2 = Decimal("7.1586")
@@ -65,8 +65,7 @@ def test_alert_fields_of_a_single_large_deposit(engine):
     assert alert.event_time == datetime(2026, 3, 2, 9, 15, tzinfo=SHANGHAI)
     assert alert.event_time.utcoffset() == timedelta(hours=8)
     assert alert.summary == (
-        "single cash deposits of 50,000.00 CNY on 2026-03-02 (1 transaction) reach the "
-        "50,000.00 CNY large-value threshold"
+        "a single cash deposit of 50,000.00 CNY reaches the 50,000.00 CNY large-value threshold"
     )
 
 
@@ -86,8 +85,10 @@ def test_same_shanghai_day_deposits_summing_to_50000_fire_once_with_both_txns(en
     assert alert.evidence == [first.txn_id, second.txn_id]
     assert alert.amount == Decimal("50000.00")
     assert alert.currency == "CNY"
-    assert "same-day cumulative" in alert.summary
-    assert "(2 transactions)" in alert.summary
+    assert alert.summary == (
+        "2 cash deposits totalling 50,000.00 CNY on 2026-03-02 reach the 50,000.00 CNY "
+        "large-value threshold"
+    )
 
 
 def test_same_day_cumulative_just_below_threshold_does_not_fire(engine):
@@ -134,8 +135,8 @@ def test_each_direction_fires_on_its_own(engine):
         ],
     )
     assert [a.amount for a in result.alerts] == [Decimal("50000.00"), Decimal("50000.00")]
-    assert "cash deposits of 50,000.00 CNY" in result.alerts[0].summary
-    assert "cash withdrawals of 50,000.00 CNY" in result.alerts[1].summary
+    assert result.alerts[0].summary.startswith("2 cash deposits totalling 50,000.00 CNY")
+    assert result.alerts[1].summary.startswith("2 cash withdrawals totalling 50,000.00 CNY")
     assert result.alerts[0].alert_id != result.alerts[1].alert_id
 
 
@@ -166,9 +167,7 @@ def test_next_day_starts_a_new_total(engine):
 
 
 def test_customers_are_never_summed_together(engine):
-    result = run(
-        engine, [cash("30000", customer_id="C001"), cash("20000", customer_id="C002")]
-    )
+    result = run(engine, [cash("30000", customer_id="C001"), cash("20000", customer_id="C002")])
     assert result.alerts == []
 
 
@@ -240,7 +239,7 @@ def test_eur_alert_amount_is_the_usd_equivalent(engine):
 @pytest.mark.parametrize(
     ("at", "fires"),
     [
-        ("2025-08-01T10:00:00+08:00", True),   # 8512.50 EUR >= USD 10,000 at the 2025-H2 rates
+        ("2025-08-01T10:00:00+08:00", True),  # 8512.50 EUR >= USD 10,000 at the 2025-H2 rates
         ("2026-03-02T10:00:00+08:00", False),  # ... but below it at the 2026 rates
     ],
 )
@@ -253,12 +252,16 @@ def test_eur_rate_follows_the_shanghai_day_not_the_utc_day(engine):
     # 2025-12-31T16:30Z is 2026-01-01 00:30 in Shanghai: the 2026 rates apply (8512.50 < limit).
     assert run(engine, [cash("8512.50", currency="EUR", at="2025-12-31T16:30:00Z")]).alerts == []
     # 2025-12-31T15:30Z is still 2025-12-31 in Shanghai: the 2025-H2 rates apply.
-    assert len(run(engine, [cash("8512.50", currency="EUR", at="2025-12-31T15:30:00Z")]).alerts) == 1
+    assert (
+        len(run(engine, [cash("8512.50", currency="EUR", at="2025-12-31T15:30:00Z")]).alerts) == 1
+    )
 
 
 def test_eur_and_usd_cash_just_below_usd_10000_together_do_not_fire(engine):
     # EUR 4,256.42 is USD 4,999.9975... at the 2026 rates: the sum stays below 10,000.
-    assert run(engine, [cash("4256.42", currency="EUR"), cash("5000.00", currency="USD")]).alerts == []
+    assert (
+        run(engine, [cash("4256.42", currency="EUR"), cash("5000.00", currency="USD")]).alerts == []
+    )
 
 
 def test_eur_and_usd_cash_accumulate_on_the_usd_side(engine):

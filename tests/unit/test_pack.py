@@ -64,7 +64,10 @@ def test_load_pack_default(pack):
 def test_default_pack_thresholds(pack):
     rules = pack.config.rules
     assert (rules.LV_CASH.local.currency, rules.LV_CASH.local.amount) == ("CNY", Decimal("50000"))
-    assert (rules.LV_CASH.foreign.currency, rules.LV_CASH.foreign.amount) == ("USD", Decimal("10000"))
+    assert (rules.LV_CASH.foreign.currency, rules.LV_CASH.foreign.amount) == (
+        "USD",
+        Decimal("10000"),
+    )
     assert rules.LV_CASH.inclusive is True
     remit = rules.REMIT_MISSING_INFO
     assert remit.outbound_from_local.amount == Decimal("5000")
@@ -146,7 +149,11 @@ def test_unknown_nested_key_is_refused_with_its_path(path):
         ("report_due_working_days", -1, "report_due_working_days"),
         ("state.retention_days", 0, "state.retention_days"),
         ("state.max_seen_events", 1, "state.max_seen_events"),
-        ("rules.KYC_INCOMPLETE.task.due_working_days", -1, "rules.KYC_INCOMPLETE.task.due_working_days"),
+        (
+            "rules.KYC_INCOMPLETE.task.due_working_days",
+            -1,
+            "rules.KYC_INCOMPLETE.task.due_working_days",
+        ),
         ("rules.KYC_INCOMPLETE.task.measures", [], "rules.KYC_INCOMPLETE.task.measures"),
         (
             "rules.KYC_INCOMPLETE.individual_fields",
@@ -208,7 +215,7 @@ def test_missing_calendar_file_is_refused():
         build(set_path(raw_pack(), "calendar", "calendars/no-such-calendar.yaml"))
 
 
-# --------------------------------------------------------------------------- configuration drives rules
+# --------------------------------------------------------------------------- config drives rules
 
 
 def test_disabling_lv_cash_stops_it_firing(pack):
@@ -287,18 +294,18 @@ def test_without_calendar_only_weekends_are_rest_days():
 @pytest.mark.parametrize(
     ("day", "working"),
     [
-        (date(2026, 10, 10), True),   # Saturday make-up working day
-        (date(2026, 9, 20), True),    # Sunday make-up working day
-        (date(2026, 2, 14), True),    # Saturday make-up working day (Spring Festival)
-        (date(2026, 10, 1), False),   # National Day (Thursday)
-        (date(2026, 10, 7), False),   # National Day (Wednesday)
-        (date(2026, 10, 8), True),    # Thursday after the holiday
+        (date(2026, 10, 10), True),  # Saturday make-up working day
+        (date(2026, 9, 20), True),  # Sunday make-up working day
+        (date(2026, 2, 14), True),  # Saturday make-up working day (Spring Festival)
+        (date(2026, 10, 1), False),  # National Day (Thursday)
+        (date(2026, 10, 7), False),  # National Day (Wednesday)
+        (date(2026, 10, 8), True),  # Thursday after the holiday
         (date(2026, 10, 11), False),  # ordinary Sunday
-        (date(2026, 2, 16), False),   # Spring Festival (Monday)
-        (date(2026, 3, 6), True),     # ordinary Friday
-        (date(2026, 3, 7), False),    # ordinary Saturday
-        (date(2025, 10, 8), False),   # 2025 National Day (Wednesday)
-        (date(2025, 9, 28), True),    # 2025 make-up Sunday
+        (date(2026, 2, 16), False),  # Spring Festival (Monday)
+        (date(2026, 3, 6), True),  # ordinary Friday
+        (date(2026, 3, 7), False),  # ordinary Saturday
+        (date(2025, 10, 8), False),  # 2025 National Day (Wednesday)
+        (date(2025, 9, 28), True),  # 2025 make-up Sunday
     ],
 )
 def test_prc_calendar(pack, day, working):
@@ -308,8 +315,8 @@ def test_prc_calendar(pack, day, working):
 @pytest.mark.parametrize(
     ("day", "working"),
     [
-        (date(2027, 10, 1), True),   # a Friday: no 2027 data, so not a holiday
-        (date(2027, 10, 4), True),   # a Monday
+        (date(2027, 10, 1), True),  # a Friday: no 2027 data, so not a holiday
+        (date(2027, 10, 4), True),  # a Monday
         (date(2027, 10, 2), False),  # a Saturday
         (date(2027, 10, 3), False),  # a Sunday
     ],
@@ -339,9 +346,9 @@ def test_year_without_data_warns_once_per_year(caplog):
         (date(2026, 3, 6), 1, date(2026, 3, 9)),
         (date(2026, 3, 6), 5, date(2026, 3, 13)),
         (date(2026, 9, 30), 5, date(2026, 10, 13)),
-        (date(2026, 10, 1), 1, date(2026, 10, 8)),   # start on a holiday
+        (date(2026, 10, 1), 1, date(2026, 10, 8)),  # start on a holiday
         (date(2026, 10, 9), 1, date(2026, 10, 10)),  # the make-up Saturday counts
-        (date(2026, 12, 31), 2, date(2027, 1, 4)),   # into a year without data: weekends only
+        (date(2026, 12, 31), 2, date(2027, 1, 4)),  # into a year without data: weekends only
     ],
 )
 def test_add_working_days(pack, start, days, expected):

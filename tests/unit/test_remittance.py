@@ -72,7 +72,12 @@ def test_no_originator_account_but_id_number_contact_and_reference_is_complete(e
         (
             {"id_number": "BLANK", "contact": "BLANK"},
             True,
-            ["originator.account_number", "originator.id_number", "originator.contact", "reference"],
+            [
+                "originator.account_number",
+                "originator.id_number",
+                "originator.contact",
+                "reference",
+            ],
         ),
     ],
     ids=["no-id-number", "no-contact", "no-reference", "none-of-them"],
@@ -81,9 +86,7 @@ def test_no_originator_account_needs_id_number_contact_and_reference(
     engine, blank, originator, reference_missing, expected
 ):
     overrides = {k: blank for k in originator} | {"account_number": blank}
-    event = remittance(
-        originator=overrides, reference=blank if reference_missing else "REF-1"
-    )
+    event = remittance(originator=overrides, reference=blank if reference_missing else "REF-1")
     (alert,) = run(engine, [event]).alerts
     assert missing_in(alert.summary) == expected
 
@@ -182,7 +185,9 @@ def test_inbound_any_amount_fires(engine, amount, currency):
 
 
 @pytest.mark.parametrize("direction", ["in", "out"])
-@pytest.mark.parametrize(("amount", "currency"), [("1", "CNY"), ("10000000", "CNY"), ("50000", "USD")])
+@pytest.mark.parametrize(
+    ("amount", "currency"), [("1", "CNY"), ("10000000", "CNY"), ("50000", "USD")]
+)
 def test_complete_remittance_never_fires(engine, direction, amount, currency):
     result = run(engine, [remittance(amount, currency=currency, direction=direction)])
     assert result.alerts == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from pydantic import ValidationError
 
 from monitor.errors import ConfigurationError
 from monitor.pack import DEFAULT_PACK
@@ -70,7 +71,10 @@ def test_bad_kafka_bootstrap_names_the_variable(monkeypatch, bootstrap):
 
 def test_nohostport_message(monkeypatch):
     message = refused(monkeypatch, MONITOR_KAFKA_BOOTSTRAP="nohostport")
-    assert message == "invalid settings: MONITOR_KAFKA_BOOTSTRAP: Value error, 'nohostport' is not host:port"
+    assert (
+        message
+        == "invalid settings: MONITOR_KAFKA_BOOTSTRAP: Value error, 'nohostport' is not host:port"
+    )
 
 
 @pytest.mark.xfail(
@@ -152,5 +156,5 @@ def test_errors_of_other_variables_never_contain_the_redis_password(monkeypatch)
 
 def test_settings_are_frozen():
     settings = load_settings()
-    with pytest.raises(Exception):  # pydantic ValidationError on a frozen model
+    with pytest.raises(ValidationError, match="frozen"):
         settings.partitions = 8  # type: ignore[misc]

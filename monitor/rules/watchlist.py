@@ -1,0 +1,82 @@
+"""Watch-list screening (PBoC Order 2025 No.11 re-identification on a list match):
+WATCHLIST_MATCH on customer, owner, representative, agent, conductor and counterparty names."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+
+from monitor.pack import WatchlistConfig
+from monitor.rules.base import Context, Findings, is_blank
+from monitor.state import CustomerState
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, ProfileChanges, Remittance
+
+__all__ = ["WatchlistMatch"]
+
+
+class WatchlistMatch:
+    """Screens every name an event carries against the pack's watch list. One alert per
+    (event, role, list entry), with a WATCHLIST_MATCH task; evidence and summary carry the
+    entry id and score, never the screened name."""
+
+    rule_id: ClassVar[str] = "WATCHLIST_MATCH"
+    handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+
+    def __init__(self, cfg: WatchlistConfig, matcher: Any) -> None:
+        self.cfg = cfg
+        self.matcher = matcher
+        self.roles = frozenset(cfg.roles)
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+        hits = []
+        for role, name, birth, country in self._names(state, event):
+            if role not in self.roles or is_blank(name):
+                continue
+            for match in self.matcher.match(name, birth, country):
+                hits.append((role, match))
+        seen: set[tuple[str, str]] = set()
+        for role, match in hits:
+            if (role, match.entry_id) in seen:
+                continue
+            seen.add((role, match.entry_id))
+            evidence = getattr(event, "txn_id", None) or event.event_id
+            alert = ctx.alert(
+                self.rule_id, self.cfg, event.customer_id, (event.event_id, role, match.entry_id),
+                f"{role.replace('_', ' ')} name matches watch-list entry {match.entry_id} "
+                f"({match.list_name}, score {match.score:.1f})",
+                event.event_time, evidence=[evidence, f"watchlist:{match.entry_id}"],
+            )
+            out.alerts.append(alert)
+            out.tasks.append(
+                ctx.task("WATCHLIST_MATCH", event.customer_id, event.event_id, event.event_time,
+                         [alert.alert_id], (role, match.entry_id))
+            )
+            state.risk["wl"] = state.risk.get("wl", 0) + 1
+
+    def _names(self, state: CustomerState, event: Any):  # noqa: ANN202 - generator of tuples
+        profile = state.profile or {}
+        birth = _date(profile.get("birth") or profile.get("id_birth"))
+        nationality = profile.get("nationality")
+        if isinstance(event, AccountOpening | CustomerUpdate):
+            source = event if isinstance(event, AccountOpening) else ProfileChanges.model_validate(event.changes)
+            changed = None if isinstance(event, AccountOpening) else set(event.changes)
+            if changed is None or "name" in changed:
+                yield "customer", source.name, birth, nationality
+            if changed is None or "beneficial_owners" in changed:
+                for owner in source.beneficial_owners or []:
+                    yield "beneficial_owner", owner.name, None, None
+            if (changed is None or "legal_representative" in changed) and source.legal_representative:
+                yield "legal_representative", source.legal_representative.name, None, None
+            if (changed is None or "agent" in changed) and source.agent:
+                yield "agent", source.agent.name, None, None
+        elif isinstance(event, CashTransaction):
+            if event.conductor is not None:
+                yield "conductor", event.conductor.name, None, None
+        elif isinstance(event, Remittance):
+            party = event.beneficiary if event.direction == "out" else event.originator
+            if party is not None:
+                yield "counterparty", party.name, None, (party.country or None)
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
