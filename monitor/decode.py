@@ -97,12 +97,11 @@ def _has_float_money(data: dict[str, Any]) -> bool:
 
 
 def _currencies(event: Any) -> list[str]:
-    found = []
-    for name in ("currency", "income_currency"):
-        code = getattr(event, name, None)
-        if code:
-            found.append(code)
-    return found
+    if isinstance(event, CashTransaction | Remittance):
+        return [event.currency] if event.currency else []
+    if isinstance(event, AccountOpening) and event.income_currency:
+        return [event.income_currency]
+    return []
 
 
 def _rejection(exc: ValidationError) -> Rejection:

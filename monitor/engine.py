@@ -65,11 +65,14 @@ class Engine:
         state.seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
-        ctx = Context(self.pack, detected_at)
-        if isinstance(event, AccountOpening | CustomerUpdate):
+        day = event.event_time.astimezone(self.pack.tz).date()
+        ctx = Context(self.pack, detected_at, day, event_ms)
+        profile_event = isinstance(event, AccountOpening | CustomerUpdate)
+        if profile_event:
             touched, changed, conflicts = merge_profile(state, event, ctx)
             ctx = Context(
-                self.pack, detected_at, frozenset(touched), (frozenset(changed), tuple(conflicts))
+                self.pack, detected_at, day, event_ms, frozenset(touched),
+                (frozenset(changed), tuple(conflicts)),
             )
         findings = Findings()
         for rule in self._every:
@@ -77,7 +80,9 @@ class Engine:
         for rule in self._by_type[type(event)]:
             rule.apply(state, event, ctx, findings)
         if self._rater is not None:
-            self._rater.apply(state, event, ctx, findings)
+            self._rater.apply(state, event, ctx, findings, profile_event)
         cfg = self.pack.config.state
-        state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
+        if day.toordinal() != state.pruned_day or len(state.seen) > cfg.max_seen_events:
+            state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
+            state.pruned_day = day.toordinal()
         return Outcome(state, findings)

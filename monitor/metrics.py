@@ -27,6 +27,14 @@ class Metrics:
     processing_seconds: Histogram
     end_to_end_seconds: Histogram
     redis_backlog: Gauge
+    consumer_lag: Gauge
+    state_records: Gauge
+    queue_depth: Gauge
+    queue_pending: Gauge
+    queue_oldest_age: Gauge
+    queue_overdue: Gauge
+    queue_due_soon: Gauge
+    risk_rating_changes: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -79,6 +87,51 @@ class Metrics:
             redis_backlog=Gauge(
                 "monitor_redis_backlog",
                 "Alerts waiting for Redis (retrying)",
+                registry=registry,
+            ),
+            consumer_lag=Gauge(
+                "monitor_consumer_lag",
+                "Messages behind the end of each assigned input partition",
+                ["topic", "partition"],
+                registry=registry,
+            ),
+            state_records=Gauge(
+                "monitor_state_records",
+                "Customer state records held by this worker",
+                registry=registry,
+            ),
+            queue_depth=Gauge(
+                "monitor_queue_depth", "Entries in each compliance queue", ["queue"],
+                registry=registry,
+            ),
+            queue_pending=Gauge(
+                "monitor_queue_pending",
+                "Entries claimed by an analyst but not acknowledged",
+                ["queue"],
+                registry=registry,
+            ),
+            queue_oldest_age=Gauge(
+                "monitor_queue_oldest_age_seconds",
+                "Age of the oldest entry not yet acknowledged",
+                ["queue"],
+                registry=registry,
+            ),
+            queue_overdue=Gauge(
+                "monitor_queue_overdue",
+                "Unacknowledged alerts whose report_due date has passed",
+                ["queue"],
+                registry=registry,
+            ),
+            queue_due_soon=Gauge(
+                "monitor_queue_due_soon",
+                "Unacknowledged alerts whose report_due is today or tomorrow",
+                ["queue"],
+                registry=registry,
+            ),
+            risk_rating_changes=Counter(
+                "monitor_risk_rating_changes",
+                "Customer risk rating changes",
+                ["rating"],
                 registry=registry,
             ),
         )

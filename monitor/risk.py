@@ -65,7 +65,8 @@ class RiskRater:
             return "high"
         return "medium" if score >= self.cfg.medium_from else "low"
 
-    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings,
+              profile_changed: bool = True) -> None:
         risk = state.risk
         for alert in out.alerts:
             if alert.category == "suspicious":
@@ -74,8 +75,13 @@ class RiskRater:
                 risk["hrc"] = risk.get("hrc", 0) + 1
         if state.profile is None and not risk:
             return
-        day = ctx.local_day(event.event_time)
-        self._review_due(state, event, ctx, out)
+        day = ctx.day
+        if risk.get("due_ms", 0) and state.watermark_ms > risk["due_ms"]:
+            self._review_due(state, event, ctx, out)
+        if not (profile_changed or out.alerts or "rating" not in risk):
+            if out.tasks:
+                out.tasks[:] = [t.model_copy(update={"risk_rating": risk["rating"]}) for t in out.tasks]
+            return
         factors = self.factors(state)
         new = self.rating(state, factors)
         old = risk.get("rating")
@@ -89,8 +95,15 @@ class RiskRater:
                 risk["next_review"] = min(proposed, date.fromisoformat(current)).isoformat() \
                     if current and old is not None else proposed.isoformat()
             risk["changes"] = risk.get("changes", 0) + 1
+            risk["due_ms"] = self._due_ms(risk["next_review"], ctx)
         if out.tasks:
             out.tasks[:] = [t.model_copy(update={"risk_rating": risk["rating"]}) for t in out.tasks]
+
+    @staticmethod
+    def _due_ms(due: str, ctx: Context) -> int:
+        """When the customer's watermark must pass for review `due` to be decided."""
+        end = datetime.combine(date.fromisoformat(due) + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
+        return epoch_ms(end) + ctx.pack.config.deadline_grace_hours * 3_600_000
 
     def _review_due(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         risk = state.risk
@@ -109,6 +122,7 @@ class RiskRater:
             )
             due = add_months(due_day, self.cfg.review_months[risk.get("rating", "low")]).isoformat()
             risk["next_review"] = due
+            risk["due_ms"] = self._due_ms(due, ctx)
 
 
 def _rank(rating: str) -> int:

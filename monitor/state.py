@@ -39,6 +39,7 @@ class CustomerState:
     flags: dict[str, int] = field(default_factory=dict)
     risk: dict[str, Any] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
+    pruned_day: int = 0  # ordinal of the local day the record was last pruned on
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -52,6 +53,7 @@ class CustomerState:
                 "f": self.flags,
                 "r": self.risk,
                 "s": self.seen,
+                "d": self.pruned_day,
             }
         )
 
@@ -60,7 +62,7 @@ class CustomerState:
         d = orjson.loads(raw)
         return cls(
             d["c"], d["w"], d.get("p"), d.get("b", {}), d.get("v", {}), d.get("q", {}),
-            d.get("f", {}), d.get("r", {}), d.get("s", {}),
+            d.get("f", {}), d.get("r", {}), d.get("s", {}), d.get("d", 0),
         )
 
     def add_evidence(self, bucket: list[Any], evidence_id: str) -> None:

@@ -38,6 +38,8 @@ class Context:
 
     pack: Pack
     detected_at: datetime
+    day: date = date.min  # the event's local day in the pack's zone
+    event_ms: int = 0  # the event's time, epoch milliseconds
     touched: frozenset[str] = frozenset()  # identity paths changed by this event
     #: (watched fields whose value changed, contradictions found) for openings and updates
     profile_meta: tuple[frozenset[str], tuple[str, ...]] | None = None

@@ -47,7 +47,7 @@ class OneOffService:
     ) -> None:
         if event.account_id is not None:
             return
-        day = ctx.local_day(event.occurred_at)
+        day = ctx.day
         if not ctx.reaches(self.cfg.threshold, event.amount, event.currency, day):
             return
         gaps = identity_gaps(state, day, self.mandatory)
@@ -85,7 +85,7 @@ class AgentCash:
     ) -> None:
         if event.conductor is None:
             return
-        day = ctx.local_day(event.occurred_at)
+        day = ctx.day
         if not ctx.reaches(self.cfg.threshold, event.amount, event.currency, day):
             return
         gaps = [f"conductor {g}" for g in person_identity_gaps(event.conductor, day)]

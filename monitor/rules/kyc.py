@@ -264,7 +264,7 @@ class KycIdExpired:
         if profile is None or not profile.get("id_exp"):
             return
         expiry = date.fromisoformat(profile["id_exp"])
-        day = ctx.local_day(event.event_time)
+        day = ctx.day
         if expiry >= day:
             return
         flag = f"idexp|{expiry.isoformat()}"

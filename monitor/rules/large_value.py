@@ -34,7 +34,7 @@ class _DailyThreshold:
         if not self.in_scope(state, event):
             return
         cfg = self.cfg
-        day = ctx.local_day(event.occurred_at)
+        day = ctx.day
         side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
         window = day_window(day, ctx)
         key = f"{self.rule_id}|{day.isoformat()}|{event.direction}|{side}"

@@ -78,7 +78,7 @@ class RemitMissingInfo:
             return
         if event.amount is None or event.currency is None:
             return
-        day = ctx.local_day(event.occurred_at)
+        day = ctx.day
         limit = self.cfg.outbound_from if event.direction == "out" else self.cfg.inbound_from
         if not ctx.reaches(limit, event.amount, event.currency, day):
             return

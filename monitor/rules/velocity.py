@@ -42,12 +42,12 @@ class Structuring:
         self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
     ) -> None:
         cfg = self.cfg
-        day = ctx.local_day(event.occurred_at)
+        day = ctx.day
         side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
         share = amount * 100 / limit if limit else Decimal(0)
         if not (cfg.lower_pct <= share < cfg.upper_pct):
             return
-        now_ms = epoch_ms(event.occurred_at)
+        now_ms = ctx.event_ms
         _add(state, self.rule_id, [now_ms, event.txn_id, str(amount), side, False])
         recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
         if len(recent) < cfg.min_count:
@@ -93,13 +93,13 @@ class FrequentLargeUnclearSource:
         cfg = self.cfg
         if event.kind != "payment" or event.amount is None or event.currency is None:
             return
-        day = ctx.local_day(event.occurred_at)
+        day = ctx.day
         if not ctx.reaches(cfg.threshold, event.amount, event.currency, day):
             return
         source = (event.source_of_funds or "").strip().lower()
         unclear = source in self.unclear
         local = ctx.to_local(event.amount, event.currency, day)
-        now_ms = epoch_ms(event.occurred_at)
+        now_ms = ctx.event_ms
         _add(state, self.rule_id, [now_ms, event.txn_id, str(local), unclear, False])
         recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
         unclear_items = [i for i in recent if i[3]]

@@ -7,8 +7,9 @@ Every builder takes keyword overrides; `None` removes a field.
 
 from __future__ import annotations
 
+import copy
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from monitor.engine import Engine, Outcome
-from monitor.pack import DEFAULT_PACK, Pack, load_pack
+from monitor.pack import DEFAULT_PACK, Pack, pack_from_mapping
 from monitor.state import CustomerState
 from schemas import AccountOpening, Alert, CashTransaction, CustomerUpdate, ReidTask, Remittance
 
@@ -30,18 +32,84 @@ DETECTED_AT = datetime(2026, 4, 1, 12, 0, 0, tzinfo=UTC)
 
 #: identity values used by the default openings and remittances (tests assert they never leak)
 PERSON_NAME = "Zhang Wei"
-PERSON_ID_NUMBER = "110101199003077777"
+PERSON_ID_NUMBER = "110101199003077774"  # valid PRC resident id (male, born 1990-03-07)
 PERSON_PHONE = "+86 138 0013 8000"
 PERSON_ADDRESS = "1 Jianguomenwai Avenue, Chaoyang, Beijing"
 LEGAL_REP_NAME = "Li Na"
-LEGAL_REP_ID_NUMBER = "310101198512120042"
+LEGAL_REP_ID_NUMBER = "310101198512120040"  # valid PRC resident id (female)
 ORIGINATOR_NAME = "Wang Fang"
 ORIGINATOR_ACCOUNT = "6222020200112233445"
-ORIGINATOR_ID_NUMBER = "440301197812250011"
+ORIGINATOR_ID_NUMBER = "440301197812250010"
 BENEFICIARY_NAME = "John Smith"
 BENEFICIARY_ACCOUNT = "GB33BUKB20201555555555"
 
 _ids = itertools.count(1)
+
+#: the watch list of the default pack, written by someone else; tests that load the
+#: default pack file as it is (`load_pack()`) need it
+WATCHLIST_FILE = CONFIG_DIR / "watchlists" / "sample.yaml"
+needs_watchlist = pytest.mark.skipif(
+    not WATCHLIST_FILE.is_file(), reason=f"{WATCHLIST_FILE} does not exist yet"
+)
+
+# --------------------------------------------------------------------------- packs
+
+_RAW_FILES: dict[str, dict[str, Any]] = {}
+
+
+def raw_pack(file: str = "cn-pboc.yaml") -> dict[str, Any]:
+    """A fresh, mutable copy of `config/<file>` as a mapping, with WATCHLIST_MATCH switched
+    off (its list file is not part of these tests)."""
+    if file not in _RAW_FILES:
+        _RAW_FILES[file] = yaml.safe_load((CONFIG_DIR / file).read_text(encoding="utf-8"))
+    raw = copy.deepcopy(_RAW_FILES[file])
+    raw.setdefault("rules", {}).setdefault("WATCHLIST_MATCH", {})["enabled"] = False
+    return raw
+
+
+def set_path(raw: dict[str, Any], dotted: str, value: object) -> dict[str, Any]:
+    """Set `raw[a][b][c] = value` for `dotted` = "a.b.c", creating mappings on the way."""
+    *parents, leaf = dotted.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return raw
+
+
+def make_pack(
+    overrides: Mapping[str, object] | None = None, *, file: str = "cn-pboc.yaml"
+) -> Pack:
+    """A pack built from `config/<file>` (WATCHLIST_MATCH off) with dotted-path overrides,
+    e.g. `make_pack({"rules.LV_CASH.threshold.local.amount": "30000"})`."""
+    raw = raw_pack(file)
+    for dotted, value in (overrides or {}).items():
+        set_path(raw, dotted, value)
+    return pack_from_mapping(raw, base_dir=CONFIG_DIR)
+
+
+def make_engine(overrides: Mapping[str, object] | None = None, *, file: str = "cn-pboc.yaml") -> Engine:
+    return Engine(make_pack(overrides, file=file))
+
+
+# --------------------------------------------------------------------------- identities
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def prc_id(first17: str) -> str:
+    """An 18-character PRC resident identity number: `first17` plus its ISO 7064 MOD 11-2
+    check character."""
+    assert len(first17) == 17 and first17.isdigit()
+    return first17 + _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+
+
+def bad_check_digit(number: str) -> str:
+    """`number` with a wrong check character."""
+    right = number[17]
+    wrong = "0" if right != "0" else "1"
+    return number[:17] + wrong
 
 
 def _next_id(prefix: str) -> str:
@@ -284,8 +352,14 @@ def run(
 
 @pytest.fixture
 def pack() -> Pack:
-    """The default rule pack (config/cn-pboc.yaml), loaded fresh for each test."""
-    return load_pack()
+    """The default rule pack (config/cn-pboc.yaml, WATCHLIST_MATCH off), fresh for each test."""
+    return make_pack()
+
+
+@pytest.fixture
+def us_pack() -> Pack:
+    """config/us-bsa.yaml, WATCHLIST_MATCH off."""
+    return make_pack(file="us-bsa.yaml")
 
 
 @pytest.fixture

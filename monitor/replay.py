@@ -1,0 +1,199 @@
+"""`monitor replay`: the rule core over the input topics' history, in event-time order.
+
+Every partition of the four input topics is read from its earliest retained offset up to
+its end offset at start (customer state needs the history before `--from`: openings may be
+years old), merged by (event time, topic, partition, offset) through a bounded reorder
+buffer, and run through the same `Engine` as the worker. Only findings of events whose
+event time lies in [from, to) are written: to JSONL files, or to topics with a prefix.
+It never writes to the live output topics unless told to."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from monitor.decode import Decoder, Rejection
+from monitor.offline import Item, JsonlWriter, OfflineRun, RunStats
+from monitor.pack import Pack
+from monitor.rules import Findings
+from monitor.settings import Settings
+
+__all__ = ["replay"]
+
+_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash": 3}
+
+
+async def _merged(settings: Settings, decoder: Decoder, stats: RunStats, batch: int = 2000,
+                  reorder_window: int = 100_000) -> AsyncIterator[tuple[Item, int]]:
+    """Yield (item, total messages) in merge order; memory: one batch per partition plus
+    the reorder heap."""
+    import heapq
+    import itertools
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+        group_id=None, fetch_max_wait_ms=50, max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tps: list[tuple[TopicPartition, str]] = []
+        for kind, topic in settings.input_topics.items():
+            for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)):
+                tps.append((TopicPartition(topic, p), kind))
+        consumer.assign([tp for tp, _ in tps])
+        begin = await consumer.beginning_offsets([tp for tp, _ in tps])
+        end = await consumer.end_offsets([tp for tp, _ in tps])
+        total = sum(end[tp] - begin[tp] for tp, _ in tps)
+        for tp, _ in tps:
+            consumer.seek(tp, begin[tp])
+        buffers: dict[TopicPartition, deque[Item]] = {tp: deque() for tp, _ in tps}
+        kinds = dict(tps)
+        position = {tp: begin[tp] for tp, _ in tps}
+
+        async def refill(tp: TopicPartition) -> None:
+            while not buffers[tp] and position[tp] < end[tp]:
+                records = (await consumer.getmany(tp, timeout_ms=1000, max_records=batch)).get(tp, [])
+                for r in records:
+                    if r.offset >= end[tp]:
+                        position[tp] = end[tp]
+                        break
+                    position[tp] = r.offset + 1
+                    kind = kinds[tp]
+                    event = decoder.decode(kind, r.value)
+                    if isinstance(event, Rejection):
+                        stats.invalid += 1
+                        continue
+                    buffers[tp].append(
+                        (int(event.event_time.timestamp() * 1000), _RANK[kind], tp.partition, r.offset, event)
+                    )
+
+        heap: list = []
+        counter = itertools.count()
+        for tp, _ in tps:
+            await refill(tp)
+        while True:
+            live = [tp for tp in buffers if buffers[tp]]
+            if not live:
+                break
+            tp = min(live, key=lambda t: buffers[t][0][:4])
+            item = buffers[tp].popleft()
+            if not buffers[tp]:
+                await refill(tp)
+            heapq.heappush(heap, (*item[:4], next(counter), item[4]))
+            if len(heap) > reorder_window:
+                top = heapq.heappop(heap)
+                yield (*top[:4], top[5]), total
+        while heap:
+            top = heapq.heappop(heap)
+            yield (*top[:4], top[5]), total
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
+    return consumer.partitions_for_topic(topic) or set()
+
+
+class _TopicWriter:
+    def __init__(self, settings: Settings, prefix: str) -> None:
+        self.settings = settings
+        self.prefix = prefix
+        self.producer: AIOKafkaProducer | None = None
+        self.pending: list = []
+
+    async def start(self) -> None:
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all",
+                                         linger_ms=20)
+        await self.producer.start()
+
+    def __call__(self, findings: Findings) -> None:
+        assert self.producer is not None
+        for alert in findings.alerts:
+            self.pending.append(self.producer.send(
+                f"{self.prefix}{self.settings.topic_alerts}", alert.model_dump_json().encode(),
+                key=alert.customer_id.encode()))
+        for task in findings.tasks:
+            self.pending.append(self.producer.send(
+                f"{self.prefix}{self.settings.topic_reid_tasks}", task.model_dump_json().encode(),
+                key=task.customer_id.encode()))
+
+    async def stop(self) -> None:
+        assert self.producer is not None
+        for fut in self.pending:
+            await (await fut)
+        await self.producer.stop()
+
+
+def _progress(stats: RunStats, total: int) -> None:
+    rate = stats.events_per_s
+    eta = (total - stats.events) / rate if rate else 0
+    width = 30
+    done = int(width * min(stats.events / total, 1)) if total else width
+    sys.stderr.write(
+        f"\r[{'#' * done}{'.' * (width - done)}] {stats.events:,}/{total:,} events "
+        f"{rate:,.0f}/s ETA {eta:,.0f}s   "
+    )
+    sys.stderr.flush()
+
+
+def replay(settings: Settings, pack: Pack, start: datetime, end: datetime, out: Path | None,
+           topic_prefix: str | None = None, allow_live_topics: bool = False,
+           show_progress: bool = True) -> RunStats:
+    """Replay [start, end) and write its findings; returns the run's statistics."""
+    if out is None and topic_prefix is None:
+        raise ValueError("give --out DIR or --topic-prefix PREFIX")
+    if topic_prefix is not None and topic_prefix == "" and not allow_live_topics:
+        raise ValueError("an empty --topic-prefix writes to the live aml.* topics: add --live-topics")
+    return asyncio.run(_replay(settings, pack, start, end, out, topic_prefix, show_progress))
+
+
+async def _replay(settings, pack, start, end, out, topic_prefix, show_progress) -> RunStats:  # noqa: ANN001
+    writer = JsonlWriter(out) if out is not None else _TopicWriter(settings, topic_prefix)
+    if isinstance(writer, _TopicWriter):
+        await writer.start()
+    runner = OfflineRun(pack, writer, datetime.now(UTC))
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    decoder = Decoder(pack.fx, settings.max_message_bytes)
+    stats = runner.stats
+    began = time.perf_counter()
+    last = began
+    total = 0
+    engine, states = runner.engine, runner.states
+    try:
+        async for (event_ms, _, _, _, event), total in _merged(settings, decoder, stats):
+            if event_ms >= end_ms:
+                break  # merge order is event time: everything after is out of range too
+            stats.events += 1
+            outcome = engine.process(states.get(event.customer_id), event, runner.detected_at)
+            states[event.customer_id] = outcome.state
+            if outcome.duplicate:
+                stats.duplicates += 1
+            elif start_ms <= event_ms < end_ms and (outcome.findings.alerts or outcome.findings.tasks):
+                stats.alerts += len(outcome.findings.alerts)
+                stats.tasks += len(outcome.findings.tasks)
+                writer(outcome.findings)
+            if show_progress and stats.events % 5000 == 0:
+                now = time.perf_counter()
+                if now - last > 0.5:
+                    stats.seconds = now - began
+                    _progress(stats, total)
+                    last = now
+    finally:
+        stats.seconds = time.perf_counter() - began
+        stats.customers = len(states)
+        if isinstance(writer, _TopicWriter):
+            await writer.stop()
+        else:
+            writer.close()
+        if show_progress:
+            _progress(stats, max(total, stats.events))
+            sys.stderr.write("\n")
+    return stats

@@ -1,0 +1,496 @@
+"""Watch-list screening: normalised, transliterated, fuzzy names against listed persons."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pypinyin import Style, lazy_pinyin
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from monitor.errors import ConfigurationError
+
+__all__ = [
+    "BIRTH_DATE_MATCH_BONUS",
+    "BIRTH_DATE_MISMATCH_PENALTY",
+    "COUNTRY_MISMATCH_PENALTY",
+    "DEFAULT_THRESHOLD",
+    "MIN_FUZZY_LETTERS",
+    "Match",
+    "WatchlistEntry",
+    "WatchlistMatcher",
+    "load_watchlist",
+    "normalise_name",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 88.0
+BIRTH_DATE_MATCH_BONUS = 5.0
+BIRTH_DATE_MISMATCH_PENALTY = 15.0
+COUNTRY_MISMATCH_PENALTY = 5.0
+#: a name with fewer letters than this (after normalisation) only ever matches exactly
+MIN_FUZZY_LETTERS = 4
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u02bb`\u00b4]")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_PATRONYMIC = re.compile(r"(?:ich|vna|ichna)$")
+_UMLAUT_AFTER_LN = re.compile(r"(?<=[ln])\u00fc")
+
+# letters NFKD does not decompose into a base letter plus marks
+_LATIN_EXTRA = str.maketrans({
+    "ø": "o", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng",
+    "æ": "ae", "œ": "oe", "þ": "th", "ß": "ss",
+})
+# Russian/Ukrainian Cyrillic, a BGN/PCGN-like romanisation (lower case only: applied after casefold)
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i",
+    "ї": "yi", "є": "ye", "ґ": "g",
+})
+# surnames whose surname reading differs from pypinyin's default reading of the character
+_SURNAME_READINGS = {
+    "曾": "zeng", "单": "shan", "單": "shan", "解": "xie", "朴": "piao", "仇": "qiu", "查": "zha",
+    "区": "ou", "區": "ou", "乐": "yue", "樂": "yue", "覃": "qin", "盖": "ge", "蓋": "ge",
+    "缪": "miao", "繆": "miao", "翟": "zhai", "秘": "bi", "折": "she", "员": "yun", "員": "yun",
+    "召": "shao", "种": "chong", "種": "chong", "句": "gou", "隗": "wei", "冼": "xian",
+    "单于": "chan yu", "單于": "chan yu",  # pypinyin reads 單于 as dan yu
+}
+_COMPOUND_SURNAMES = frozenset(
+    "欧阳 歐陽 司马 司馬 上官 诸葛 諸葛 东方 東方 皇甫 尉迟 尉遲 公孙 公孫 慕容 长孙 長孫 宇文 "
+    "司徒 夏侯 轩辕 軒轅 令狐 端木 澹台 澹臺 万俟 萬俟 单于 單于 独孤 獨孤 南宫 南宮 西门 西門 "
+    "闻人 聞人 赫连 赫連 呼延 申屠 拓跋 钟离 鍾離 公羊 太史 百里 东郭 東郭 司空".split()
+)
+# common spelling variants of one given name, folded to one token (applied to both sides)
+_TOKEN_VARIANTS = {
+    canonical: variants.split()
+    for canonical, variants in {
+        "muhammad": "mohammed mohammad mohamed mohamad muhammed muhamed muhamad mohamud "
+                    "mohammod mouhamed mohd mhd",
+        "ahmad": "ahmed",
+        "abdullah": "abdallah abdulla abdellah",
+        "abdul": "abdel abdal",
+        "yusuf": "youssef yousef yousuf yusef youssouf yussuf",
+        "husayn": "hussein husain hussain husein hussien houssein",
+        "hasan": "hassan",
+        "umar": "omar",
+        "usama": "osama",
+        "mustafa": "mostafa moustafa mustapha",
+        "mahmud": "mahmoud mahmood",
+        "khalid": "khaled",
+        "tariq": "tarek tarik tareq",
+        "said": "saeed saeid saied",
+        "yasir": "yasser yaser",
+        "aleksandr": "alexander alexandr aleksander",
+        "aleksey": "alexei aleksei alexey alexej aleksej",
+        "sergey": "sergei sergej serguei",
+        "andrey": "andrei andrej",
+        "yury": "yuri iouri jurij",
+        "dmitry": "dmitri",
+        "yevgeny": "evgeny evgeni yevgeni",
+        "natalya": "natalia nataliya natalja",
+        "yelena": "elena jelena",
+    }.items()
+}
+_CANONICAL = {v: c for c, vs in _TOKEN_VARIANTS.items() for v in vs}
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistEntry:
+    """A listed person: primary name first, then aliases."""
+
+    entry_id: str
+    names: tuple[str, ...]
+    birth_date: date | None
+    country: str | None  # ISO 3166-1 alpha-2
+    list_name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One entry that a screened name matches, with its best alias (index into `names`)."""
+
+    entry_id: str
+    score: float
+    matched_alias_index: int
+    list_name: str
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One normalised spelling of a name: tokens and the strings the scorers compare."""
+
+    tokens: tuple[str, ...]
+    reduced: bool  # a patronymic was dropped
+    compact: str  # tokens joined without spaces
+    sorted: str  # tokens sorted, space-separated (fuzz.ratio on it == token_sort_ratio)
+    rotations: tuple[str, ...]  # compact forms with the first/last token moved to the other end
+    pinyin: bool  # every token is a run of valid toneless pinyin syllables
+
+    @classmethod
+    def of(cls, tokens: tuple[str, ...], reduced: bool = False) -> _Form:
+        turned = [tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]]
+        rotations = tuple(dict.fromkeys("".join(t) for t in turned))
+        return cls(tokens, reduced, rotations[0], " ".join(sorted(tokens)), rotations,
+                   all(_is_pinyin(t) for t in tokens))
+
+
+def normalise_name(name: str) -> tuple[str, ...]:
+    """The spellings a name is compared under, each as space-separated tokens (first: the
+    plain one). Deterministic and cheap; exposed for tests and diagnostics."""
+    return tuple(" ".join(form.tokens) for form in _forms(name))
+
+
+def _forms(name: str) -> tuple[_Form, ...]:
+    text = unicodedata.normalize("NFKC", name).casefold().translate(_CYRILLIC).strip()
+    spellings = _hanzi_spellings(text) if _HAN.search(text) else (text,)
+    forms: dict[tuple[str, ...], _Form] = {}
+    for spelling in spellings:
+        tokens = _tokens(spelling)
+        if not tokens:
+            continue
+        forms.setdefault(tokens, _Form.of(tokens))
+        for shorter in _shortenings(tokens):
+            forms.setdefault(shorter, _Form.of(shorter, reduced=True))
+    return tuple(forms.values())
+
+
+def _hanzi_spellings(text: str) -> tuple[str, ...]:
+    """Toneless pinyin of the Han characters (other text kept), one spelling per reading:
+    pypinyin's default reading, the surname reading of the first character(s) where it
+    differs, and lü/nü also written lyu/nyu and lv/nv (NFKD later gives lu/nu). A name of
+    two to four Han characters only is written surname + given name, each joined
+    (张晓明 -> "zhang xiaoming", 欧阳明远 -> "ouyang mingyuan")."""
+    bare = "".join(text.split())
+    structured = 2 <= len(bare) <= 4 and all(_HAN.match(c) for c in bare)
+    if structured:
+        text = bare
+    pieces = lazy_pinyin(text, style=Style.NORMAL, v_to_u=True, errors="default")
+    size = 2 if len(text) > 2 and text[:2] in _COMPOUND_SURNAMES else 1
+    heads = [pieces[:size]]
+    reading = _SURNAME_READINGS.get(text[:size])
+    if reading is not None:
+        heads.append(reading.split())
+    if structured:
+        given = "".join(pieces[size:])
+        spellings = ["".join(head) + " " + given for head in heads]
+    else:
+        spellings = [" ".join([*head, *pieces[size:]]) for head in heads]
+    variants: list[str] = []
+    for spelling in spellings:
+        variants.append(spelling)
+        if "\u00fc" in spelling:
+            variants.append(_UMLAUT_AFTER_LN.sub("yu", spelling))
+            variants.append(_UMLAUT_AFTER_LN.sub("v", spelling))
+    return tuple(dict.fromkeys(variants))
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = _APOSTROPHES.sub("", stripped.translate(_LATIN_EXTRA))
+    return tuple(_canonical(t) for t in _SEPARATORS.split(stripped) if t)
+
+
+def _canonical(token: str) -> str:
+    if len(token) >= 5 and token.endswith(("iy", "ii", "ij")):  # Dmitriy, Dmitrii -> Dmitry
+        token = token[:-2] + "y"
+    return _CANONICAL.get(token, token)
+
+
+def _shortenings(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Spellings of a name of three or more tokens with parts commonly left out in documents:
+    middle names (first and last token kept, up to five tokens) and a patronymic (the first
+    patronymic-looking token after the first one). Not for pinyin names: there a missing
+    syllable is a different name (张晓明 is not 张明)."""
+    if len(tokens) < 3 or all(_is_pinyin(t) for t in tokens):
+        return []
+    found: list[tuple[str, ...]] = []
+    if len(tokens) <= 5:
+        middle = range(1, len(tokens) - 1)
+        for keep in itertools.product((True, False), repeat=len(middle)):
+            if not all(keep):
+                kept = tuple(tokens[i] for i, k in zip(middle, keep, strict=True) if k)
+                found.append((tokens[0], *kept, tokens[-1]))
+    for index in range(1, len(tokens)):
+        if len(tokens[index]) >= 6 and _PATRONYMIC.search(tokens[index]):
+            found.append(tokens[:index] + tokens[index + 1:])
+            break
+    return found
+
+
+@functools.cache
+def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin knows (vowel-less interjections excluded)."""
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    found = {"lv", "nv", "lve", "nve", "lyu", "nyu", "lyue", "nyue"}
+    for readings in pinyin_dict.values():
+        for reading in readings.split(","):
+            plain = to_normal(reading, v_to_u=True).replace("\u00fc", "u").replace("\u00ea", "e")
+            if any(vowel in plain for vowel in "aeiou"):
+                found.add(plain)
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_pinyin(token: str) -> bool:
+    """True if the token splits wholly into pinyin syllables ("xiaoming" -> xiao+ming)."""
+    syllables = _syllables()
+    reachable = [True] + [False] * len(token)
+    for end in range(1, len(token) + 1):
+        reachable[end] = any(
+            reachable[start] and token[start:end] in syllables
+            for start in range(max(0, end - 6), end)
+        )
+    return reachable[-1]
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    entry: int
+    alias: int
+    tokens: tuple[str, ...]
+    reduced: bool
+    chinese: bool  # pinyin spelling of an entry that has a Han-character name
+
+
+class WatchlistMatcher:
+    """Matches a name (with optional birth date and country) against a watch list.
+
+    Normalisation (both sides, see `normalise_name`): NFKC, case folding, Cyrillic
+    romanisation, Han characters to toneless pinyin with pypinyin (default readings plus the
+    surname reading of the first character where it differs, e.g. 曾 zeng; 吕 as lu/lyu/lv),
+    NFKD with combining marks removed (José Müller -> jose muller), apostrophes removed,
+    any other non-alphanumeric character a token separator, a few spelling variants of common
+    Arabic and Russian given names folded together (Mohammed/Muhammad, Sergei/Sergey,
+    -iy/-ii endings). A name of three or more tokens also gets a spelling without its
+    patronymic; a spelling without a patronymic is never compared with another one.
+
+    Base score, 0..100, the best over the spellings of the query and of each alias:
+
+    * 100 if the joined tokens (spaces removed) equal one of the alias's *rotations*: its
+      tokens as listed, with the first token moved last, or the last token moved first.
+      This covers joined/split given names and surname-first vs given-name-first order
+      ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明).
+    * otherwise the maximum of `fuzz.ratio` on the joined forms (against each rotation) and
+      `fuzz.ratio` on the sorted tokens (i.e. `token_sort_ratio`). `token_set_ratio` is not
+      used: it scores 100 whenever one name's tokens are a subset of the other's, so a
+      lone common surname or given name would match every alias containing it.
+    * pinyin guard: when the query is wholly pinyin and the alias is the pinyin of a Chinese
+      entry, only the exact comparison counts. In pinyin one letter changes the syllable and
+      so the character (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏 are two people), and
+      free word permutations are not allowed (张伟明 vs 张明伟).
+    * short-name guard: a query or alias with fewer than `MIN_FUZZY_LETTERS` letters only
+      ever scores 100 on an exact comparison, never on partial similarity.
+
+    Adjustments, applied once per entry when both sides carry the value:
+    birth date equal +5 (capped at 100), different -15; country different -5. So an exact
+    name with a different birth date scores 85 and is *not* a match at the default threshold
+    of 88, while a fuzzy name (>= 83) with an equal birth date is.
+
+    `match` returns the best alias per entry with final score >= threshold, by score
+    descending then entry id. Aliases are normalised once at construction; normalised
+    queries sit in a per-matcher LRU cache; the fuzzy comparisons run in rapidfuzz
+    (`process.extract` with a score cutoff) over de-duplicated keys, not in a Python loop.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[WatchlistEntry],
+        threshold: float = DEFAULT_THRESHOLD,
+        cache_size: int = 4096,
+    ) -> None:
+        if not 0 <= threshold <= 100:
+            raise ConfigurationError(f"watch list threshold: {threshold} is not within 0..100")
+        self.entries: tuple[WatchlistEntry, ...] = tuple(entries)
+        self.threshold = float(threshold)
+        self._forms = functools.lru_cache(maxsize=cache_size)(_forms)
+        self._exact: dict[str, list[_Owner]] = {}
+        joined: dict[str, list[_Owner]] = {}
+        by_sorted: dict[str, list[_Owner]] = {}
+        aliases = 0
+        for i, entry in enumerate(self.entries):
+            chinese = any(_HAN.search(name) for name in entry.names)
+            for j, name in enumerate(entry.names):
+                aliases += 1
+                for form in _forms(name):
+                    owner = _Owner(i, j, form.tokens, form.reduced, chinese and form.pinyin)
+                    for key in form.rotations:
+                        self._exact.setdefault(key, []).append(owner)
+                    if len(form.compact) >= MIN_FUZZY_LETTERS:
+                        for key in form.rotations:
+                            joined.setdefault(key, []).append(owner)
+                        by_sorted.setdefault(form.sorted, []).append(owner)
+        self._joined_keys, self._joined_owners = list(joined), list(joined.values())
+        self._sorted_keys, self._sorted_owners = list(by_sorted), list(by_sorted.values())
+        logger.info(
+            "watch-list matcher: %d entries, %d aliases, %d exact keys, %d fuzzy keys",
+            len(self.entries), aliases, len(self._exact),
+            len(self._joined_keys) + len(self._sorted_keys),
+        )
+
+    @classmethod
+    def from_file(cls, path: Path, threshold: float = DEFAULT_THRESHOLD) -> WatchlistMatcher:
+        return cls(load_watchlist(path), threshold)
+
+    def match(
+        self, name: str, birth_date: date | None = None, country: str | None = None
+    ) -> list[Match]:
+        """The entries `name` matches, best alias each, by score desc then entry id."""
+        best: dict[int, tuple[float, int]] = {}
+        cutoff = max(self.threshold - (BIRTH_DATE_MATCH_BONUS if birth_date else 0.0), 0.0)
+        for form in self._forms(name):
+            for owner in self._exact.get(form.compact, ()):
+                _offer(best, owner, form, 100.0)
+            if len(form.compact) < MIN_FUZZY_LETTERS:
+                continue
+            for query, keys, owners in (
+                (form.compact, self._joined_keys, self._joined_owners),
+                (form.sorted, self._sorted_keys, self._sorted_owners),
+            ):
+                hits = process.extract(
+                    query, keys, scorer=fuzz.ratio, processor=None,
+                    score_cutoff=cutoff, limit=None,
+                )
+                for _, score, index in hits:
+                    for owner in owners[index]:
+                        if owner.chinese and form.pinyin:
+                            continue
+                        if score < 100 and not _parts_agree(form.tokens, owner.tokens):
+                            continue
+                        _offer(best, owner, form, score)
+        matches = []
+        for index, (score, alias) in best.items():
+            entry = self.entries[index]
+            final = _adjust(score, entry, birth_date, country)
+            if final >= self.threshold:
+                matches.append(Match(entry.entry_id, final, alias, entry.list_name))
+        matches.sort(key=lambda m: (-m.score, m.entry_id))
+        return matches
+
+
+def _offer(best: dict[int, tuple[float, int]], owner: _Owner, form: _Form, score: float) -> None:
+    if owner.reduced and form.reduced:
+        return
+    current = best.get(owner.entry)
+    if current is None or score > current[0] or (score == current[0] and owner.alias < current[1]):
+        best[owner.entry] = (score, owner.alias)
+
+
+def _parts_agree(query: tuple[str, ...], alias: tuple[str, ...]) -> bool:
+    """When both names have the same number (two or more) of tokens of three or more letters
+    (shorter ones are particles such as al, el, bo), each such token is within one edit
+    (Levenshtein; two edits from ten letters) of a token on the other side. A fuzzy score
+    over the whole name otherwise lets long shared parts hide a different surname
+    (Volkov vs Volkonov, Hamid vs Shami)."""
+    query = tuple(t for t in query if len(t) >= 3)
+    alias = tuple(t for t in alias if len(t) >= 3)
+    if len(query) != len(alias) or len(query) < 2:
+        return True
+    return all(
+        any(_close(token, other) for other in theirs)
+        for mine, theirs in ((query, alias), (alias, query))
+        for token in mine
+    )
+
+
+def _close(a: str, b: str) -> bool:
+    allowed = 1 + max(len(a), len(b)) // 10
+    return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def _adjust(
+    score: float, entry: WatchlistEntry, birth_date: date | None, country: str | None
+) -> float:
+    if birth_date is not None and entry.birth_date is not None:
+        if birth_date == entry.birth_date:
+            score += BIRTH_DATE_MATCH_BONUS
+        else:
+            score -= BIRTH_DATE_MISMATCH_PENALTY
+    if country and entry.country and country.strip().upper() != entry.country:
+        score -= COUNTRY_MISMATCH_PENALTY
+    return max(0.0, min(100.0, score))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _has_letters(name: str) -> str:
+    if not any(c.isalpha() for c in name):
+        raise ValueError("a name needs at least one letter")
+    return name
+
+
+class _EntryModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, pattern=r"^\S+$")
+    names: list[Annotated[str, AfterValidator(_has_letters)]] = Field(min_length=1)
+    birth_date: date | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    list_name: str = Field(alias="list", min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class _WatchlistFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    entries: list[_EntryModel]
+
+
+def load_watchlist(path: Path) -> list[WatchlistEntry]:
+    """Read and validate a watch-list YAML file (`name`, `entries: [{id, names, birth_date?,
+    country?, list, reason}]`); unknown keys and bad values raise ConfigurationError naming
+    the field, e.g. `entries.3.country`."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"watch list {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"watch list {path}: not valid YAML: {exc}") from None
+    try:
+        parsed = _WatchlistFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ConfigurationError(f"watch list {path}: {where}: {err['msg']}") from None
+    seen: set[str] = set()
+    for index, item in enumerate(parsed.entries):
+        if item.id in seen:
+            raise ConfigurationError(
+                f"watch list {path}: entries.{index}.id: duplicate id {item.id!r}"
+            )
+        seen.add(item.id)
+    logger.info("watch list %s loaded: %d entries", parsed.name, len(parsed.entries))
+    return [
+        WatchlistEntry(
+            entry_id=item.id, names=tuple(item.names), birth_date=item.birth_date,
+            country=item.country, list_name=item.list_name, reason=item.reason,
+        )
+        for item in parsed.entries
+    ]
