@@ -139,7 +139,7 @@ class _Form:
     """One normalised spelling of a name: tokens and the strings the scorers compare."""
 
     tokens: tuple[str, ...]
-    reduced: bool  # a patronymic was dropped
+    reduced: bool  # a shortening: middle names or a patronymic left out
     compact: str  # tokens joined without spaces
     sorted: str  # tokens sorted, space-separated (fuzz.ratio on it == token_sort_ratio)
     rotations: tuple[str, ...]  # compact forms with the first/last token moved to the other end
@@ -244,11 +244,11 @@ def _syllables() -> frozenset[str]:
     from pypinyin.pinyin_dict import pinyin_dict
 
     found = {"lv", "nv", "lve", "nve", "lyu", "nyu", "lyue", "nyue"}
-    for readings in pinyin_dict.values():
-        for reading in readings.split(","):
-            plain = to_normal(reading, v_to_u=True).replace("\u00fc", "u").replace("\u00ea", "e")
-            if any(vowel in plain for vowel in "aeiou"):
-                found.add(plain)
+    toned = {reading for readings in pinyin_dict.values() for reading in readings.split(",")}
+    for reading in toned:
+        plain = to_normal(reading, v_to_u=True).replace("\u00fc", "u").replace("\u00ea", "e")
+        if any(vowel in plain for vowel in "aeiou"):
+            found.add(plain)
     return frozenset(found)
 
 
@@ -286,8 +286,9 @@ class WatchlistMatcher:
     NFKD with combining marks removed (José Müller -> jose muller), apostrophes removed,
     any other non-alphanumeric character a token separator, a few spelling variants of common
     Arabic and Russian given names folded together (Mohammed/Muhammad, Sergei/Sergey,
-    -iy/-ii endings). A name of three or more tokens also gets a spelling without its
-    patronymic; a spelling without a patronymic is never compared with another one.
+    -iy/-ii endings). A non-pinyin name of three or more tokens also gets shortened
+    spellings without middle names or patronymic (Ivan Sergeyevich Petrov -> Ivan Petrov);
+    two shortened spellings are never compared with each other.
 
     Base score, 0..100, the best over the spellings of the query and of each alias:
 
@@ -303,6 +304,9 @@ class WatchlistMatcher:
       entry, only the exact comparison counts. In pinyin one letter changes the syllable and
       so the character (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏 are two people), and
       free word permutations are not allowed (张伟明 vs 张明伟).
+    * token guard: a fuzzy (< 100) score only counts when, if both names have the same
+      number of tokens of three or more letters, each such token is within one edit (two
+      from ten letters) of a token on the other side (Volkov is not Volkonov).
     * short-name guard: a query or alias with fewer than `MIN_FUZZY_LETTERS` letters only
       ever scores 100 on an exact comparison, never on partial similarity.
 
@@ -462,17 +466,27 @@ class _WatchlistFile(BaseModel):
     entries: list[_EntryModel]
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so pydantic checks them and names the field."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 def load_watchlist(path: Path) -> list[WatchlistEntry]:
     """Read and validate a watch-list YAML file (`name`, `entries: [{id, names, birth_date?,
     country?, list, reason}]`); unknown keys and bad values raise ConfigurationError naming
     the field, e.g. `entries.3.country`."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
     except OSError as exc:
         raise ConfigurationError(f"watch list {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"watch list {path}: not valid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # position and problem only: the snippet may hold names
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigurationError(f"watch list {path}: not valid YAML: {where}{problem}") from None
     try:
         parsed = _WatchlistFile.model_validate(raw)
     except ValidationError as exc:
