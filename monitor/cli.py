@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     backtest.add_argument("--compare", type=Path, default=None, help="a second pack, side by side")
     backtest.add_argument("--report", type=Path, required=True, help="output directory")
 
+    from monitor.queue_cli import add_queue_parser
+
+    add_queue_parser(sub)
+
     demo = sub.add_parser("demo", help="run the one-command demo (embedded broker and Redis)")
     demo.add_argument("--scenario", type=Path, default=None)
     demo.add_argument("--timeout", type=float, default=120.0)
@@ -91,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             count = produce_file(load_settings(), args.file)
             print(f"produced {count} messages from {args.file}")
             return 0
+        if args.command == "queue":
+            from monitor.queue_cli import run_queue
+
+            return run_queue(args)
         if args.command == "replay":
             return _replay(args)
         if args.command == "simulate":
@@ -197,7 +205,7 @@ def _rules_check(path: Path) -> int:
           f"FX base {pack.fx.base} ({len(pack.fx.currencies)} currencies)")
     for rule_id, cfg in pack.config.rules:
         state = "on " if cfg.enabled else "off"
-        print(f"  [{state}] {rule_id:<22} {cfg.category:<19} severity {cfg.severity}")
+        print(f"  [{state}] {rule_id:<30} {cfg.category:<19} severity {cfg.severity}")
     return 0
 
 

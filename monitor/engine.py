@@ -79,6 +79,8 @@ class Engine:
             rule.apply(state, event, ctx, findings)
         for rule in self._by_type[type(event)]:
             rule.apply(state, event, ctx, findings)
+        for rule in self._every:  # again: a late payment whose follow-up deadline has passed
+            rule.apply(state, event, ctx, findings)
         if self._rater is not None:
             self._rater.apply(state, event, ctx, findings, profile_event)
         cfg = self.pack.config.state

@@ -83,17 +83,25 @@ class _RuleConfig(_Strict):
     severity: Severity = "medium"
 
 
-class DailyThresholdConfig(_RuleConfig):
+class _ThresholdRule(_RuleConfig):
+    threshold: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _needs_threshold(self) -> _ThresholdRule:
+        if self.enabled and self.threshold is None:
+            raise ValueError("threshold is required when the rule is enabled")
+        return self
+
+
+class DailyThresholdConfig(_ThresholdRule):
     """Single or same-day cumulative amounts per customer and direction."""
 
     category: Category = "large_value_report"
-    threshold: Threshold
     inclusive: bool = True
 
 
-class SingleThresholdConfig(_RuleConfig):
+class SingleThresholdConfig(_ThresholdRule):
     category: Category = "due_diligence"
-    threshold: Threshold
 
 
 class RemitMissingInfoConfig(_RuleConfig):

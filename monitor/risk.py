@@ -76,6 +76,8 @@ class RiskRater:
         if state.profile is None and not risk:
             return
         day = ctx.day
+        if risk.get("next_review") and "due_ms" not in risk:  # records saved before due_ms
+            risk["due_ms"] = self._due_ms(risk["next_review"], ctx)
         if risk.get("due_ms", 0) and state.watermark_ms > risk["due_ms"]:
             self._review_due(state, event, ctx, out)
         if not (profile_changed or out.alerts or "rating" not in risk):

@@ -86,6 +86,10 @@ class RemitMissingInfo:
         missing = missing_from(present)
         if not missing:
             return
+        flag = f"rmi|{event.txn_id}"
+        if flag in state.flags:
+            return  # a redelivery older than the redelivery guard: reported and followed up once
+        state.flags[flag] = ctx.event_ms
         direction = "outbound" if event.direction == "out" else "inbound"
         alert = ctx.alert(
             self.rule_id,

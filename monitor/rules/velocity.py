@@ -21,10 +21,12 @@ def _window(state: CustomerState, name: str, now_ms: int, days: int) -> list[lis
     return [i for i in items if start < i[0] <= now_ms]
 
 
-def _add(state: CustomerState, name: str, item: list[Any]) -> None:
+def _add(state: CustomerState, name: str, item: list[Any], cap: int) -> None:
     items = state.windows.setdefault(name, [])
     items.append(item)
     items.sort(key=lambda i: (i[0], i[1]))
+    if len(items) > cap:
+        del items[: len(items) - cap]
 
 
 class Structuring:
@@ -48,26 +50,34 @@ class Structuring:
         if not (cfg.lower_pct <= share < cfg.upper_pct):
             return
         now_ms = ctx.event_ms
-        _add(state, self.rule_id, [now_ms, event.txn_id, str(amount), side, False])
+        local = ctx.to_local(event.amount, event.currency, day)
+        cap = ctx.pack.config.state.max_window_items
+        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), side, False, str(amount)], cap)
         recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
         if len(recent) < cfg.min_count:
             return
         for item in recent:
             item[4] = True
         ids = [i[1] for i in recent]
-        total = sum((Decimal(i[2]) for i in recent), Decimal(0))
-        sides = sorted({i[3] for i in recent})
+        sides = {i[3] for i in recent}
+        if len(sides) == 1:  # one side: report in its currency, against its threshold
+            base = side
+            total = sum((Decimal(i[5]) for i in recent), Decimal(0))
+            of = f"the {fmt_money(limit)} {side} threshold"
+        else:  # local and foreign cash mixed: one currency, the FX table's base
+            base = ctx.pack.fx.base
+            total = sum((Decimal(i[2]) for i in recent), Decimal(0))
+            of = "the single-transaction threshold"
         alert = ctx.alert(
             self.rule_id,
             cfg,
             event.customer_id,
             tuple(ids),
             f"{len(recent)} cash transactions within {cfg.window_days} days each between "
-            f"{cfg.lower_pct}% and {cfg.upper_pct}% of the {fmt_money(limit)} {side} "
-            f"threshold (total {fmt_money(total)} {'/'.join(sides)})",
+            f"{cfg.lower_pct}% and {cfg.upper_pct}% of {of} (total {fmt_money(total)} {base})",
             event.occurred_at,
             amount=total.quantize(Decimal("0.01")),
-            currency=sides[0] if len(sides) == 1 else None,
+            currency=base,
             evidence=ids,
         )
         out.alerts.append(alert)
@@ -100,7 +110,8 @@ class FrequentLargeUnclearSource:
         unclear = source in self.unclear
         local = ctx.to_local(event.amount, event.currency, day)
         now_ms = ctx.event_ms
-        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), unclear, False])
+        cap = ctx.pack.config.state.max_window_items
+        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), unclear, False], cap)
         recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
         unclear_items = [i for i in recent if i[3]]
         reason = ""

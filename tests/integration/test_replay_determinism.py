@@ -11,9 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-import time
-import urllib.request
-
 import orjson
 import pytest
 
@@ -23,19 +20,11 @@ from monitor.settings import load_settings
 from monitor.simulate import simulate
 from tests.support.kafka_io import produce, read_topic
 from tests.support.packs import write_pack
+from tests.support.worker import wait_consumed
 
 pytestmark = pytest.mark.integration
 
 DAY_MS = 86_400_000
-
-
-def _consumed(worker) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics", timeout=5).read()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.decode().splitlines()
-        if line.startswith("monitor_events_consumed_total{")
-    )
 
 
 def _chunks(sim) -> list[list[tuple[str, dict]]]:
@@ -68,9 +57,7 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
         sent += produce(worker.bootstrap, [
             (worker.topic(topic), v["customer_id"].encode(), orjson.dumps(v), None) for topic, v in chunk
         ])
-        deadline = time.monotonic() + 60
-        while _consumed(worker) < sent and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_consumed(worker, sent)
 
     settings = load_settings(
         kafka_bootstrap=worker.bootstrap, rules=pack_path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import urllib.request
 import subprocess
 import sys
 import time
@@ -98,3 +99,25 @@ class WorkerProcess:
     def log_text(self, lines: int = 60) -> str:
         text = "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
         return "\n".join(text.splitlines()[-lines:])
+
+
+def consumed(worker: WorkerProcess) -> float:
+    """Input events the worker's decode stage has consumed (from its /metrics)."""
+    try:
+        url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        return 0.0
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("monitor_events_consumed_total{")
+    )
+
+
+def wait_consumed(worker: WorkerProcess, count: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while consumed(worker) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"worker consumed {consumed(worker)} of {count}:\n{worker.log_text()}")
+        time.sleep(0.05)

@@ -88,7 +88,9 @@ def make_pack(
     return pack_from_mapping(raw, base_dir=CONFIG_DIR)
 
 
-def make_engine(overrides: Mapping[str, object] | None = None, *, file: str = "cn-pboc.yaml") -> Engine:
+def make_engine(
+    overrides: Mapping[str, object] | None = None, *, file: str = "cn-pboc.yaml"
+) -> Engine:
     return Engine(make_pack(overrides, file=file))
 
 
@@ -102,7 +104,8 @@ def prc_id(first17: str) -> str:
     """An 18-character PRC resident identity number: `first17` plus its ISO 7064 MOD 11-2
     check character."""
     assert len(first17) == 17 and first17.isdigit()
-    return first17 + _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return first17 + _ID_CHECK[total % 11]
 
 
 def bad_check_digit(number: str) -> str:

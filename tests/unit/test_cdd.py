@@ -161,7 +161,10 @@ def test_one_off_after_the_record_is_completed_does_not_fire(engine):
         ],
     )
     assert [sum(a.rule_id == ONE_OFF for a in o.findings.alerts) for o in result.outcomes] == [
-        0, 1, 0, 0,
+        0,
+        1,
+        0,
+        0,
     ]
 
 
@@ -224,8 +227,14 @@ def test_agent_threshold(engine, amount, currency, fires):
         ({}, ["conductor name", "conductor id_document"]),
     ],
     ids=[
-        "no-document", "null-document", "blank-name", "no-name", "blank-number", "blank-type",
-        "expired", "nothing",
+        "no-document",
+        "null-document",
+        "blank-name",
+        "no-name",
+        "blank-number",
+        "blank-type",
+        "expired",
+        "nothing",
     ],
 )
 def test_agent_without_the_conductor_identity_fires(engine, conductor, gaps):

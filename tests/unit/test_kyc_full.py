@@ -52,17 +52,26 @@ def doc(number: str = MALE_1990, expires_on: str | None = "2035-01-01", type_: s
 
 def individual(**overrides):
     """The default complete individual opening (C001, Mon 2 March 2026) with overrides."""
-    return opening(individual_opening_data(**{k: overrides.pop(k) for k in ("customer_id", "at", "event_id") if k in overrides}), **overrides)
+    return opening(
+        individual_opening_data(
+            **{k: overrides.pop(k) for k in ("customer_id", "at", "event_id") if k in overrides}
+        ),
+        **overrides,
+    )
 
 
 def entity(owners=None, **overrides):
-    data = entity_opening_data(**{k: overrides.pop(k) for k in ("customer_id", "at", "event_id") if k in overrides})
+    data = entity_opening_data(
+        **{k: overrides.pop(k) for k in ("customer_id", "at", "event_id") if k in overrides}
+    )
     if owners is not None:
         data["beneficial_owners"] = owners
     return opening(data, **overrides)
 
 
-def owner(pct: str | None, *, identified: bool = True, is_pep: bool = False, name: str = "Zhao Min"):
+def owner(
+    pct: str | None, *, identified: bool = True, is_pep: bool = False, name: str = "Zhao Min"
+):
     o = {"name": name, "ownership_pct": pct, "is_pep": is_pep}
     if identified:
         o["id_document"] = {"type": "resident_id", "number": FEMALE_1949}
@@ -187,8 +196,11 @@ def test_a_new_document_that_expires_too_is_reported_again(engine):
 
 
 def test_update_with_an_already_expired_document_fires_at_the_update(engine):
-    upd = update({"id_document": doc(MALE_1990_OTHER, "2026-03-01")}, at="2026-03-09T10:00:00+08:00",
-                 event_id="evt-upd-exp")
+    upd = update(
+        {"id_document": doc(MALE_1990_OTHER, "2026-03-01")},
+        at="2026-03-09T10:00:00+08:00",
+        event_id="evt-upd-exp",
+    )
     result = run(engine, [individual(), upd])
     (alert,) = result.by_rule(EXPIRED)
     assert alert.summary == (
@@ -251,13 +263,17 @@ def test_update_making_the_customer_pep(engine):
     assert per_event(result, PEP) == [0, 1]
     (task,) = result.tasks
     assert (task.trigger, task.source_event_id, task.risk_rating) == (
-        "ENHANCED_DUE_DILIGENCE", "evt-upd-pep", "high",
+        "ENHANCED_DUE_DILIGENCE",
+        "evt-upd-pep",
+        "high",
     )
 
 
 def test_update_adding_a_pep_beneficial_owner(engine):
-    upd = update({"beneficial_owners": [owner("60"), owner("30", is_pep=True, name="Qian")]},
-                 customer_id="E001")
+    upd = update(
+        {"beneficial_owners": [owner("60"), owner("30", is_pep=True, name="Qian")]},
+        customer_id="E001",
+    )
     result = run(engine, [entity([owner("60")]), upd])
     assert per_event(result, PEP) == [0, 1]
     assert "politically exposed beneficial owner" in result.by_rule(PEP)[0].summary
@@ -327,7 +343,9 @@ def test_update_to_a_high_risk_nationality(engine):
 
 
 def test_customer_tie_reported_once_per_country(engine):
-    result = run(engine, [individual(nationality="IR"), update({"nationality": "IR", "address": "x"})])
+    result = run(
+        engine, [individual(nationality="IR"), update({"nationality": "IR", "address": "x"})]
+    )
     assert per_event(result, HRC) == [1, 0]
 
 
@@ -421,7 +439,17 @@ BO = "KYC_BENEFICIAL_OWNER"
         ([owner(None)], True),  # share unknown
         ([], True),
     ],
-    ids=["25", "25.00", "25.01", "100", "unidentified", "three-small", "one-enough", "no-pct", "none"],
+    ids=[
+        "25",
+        "25.00",
+        "25.01",
+        "100",
+        "unidentified",
+        "three-small",
+        "one-enough",
+        "no-pct",
+        "none",
+    ],
 )
 def test_entity_needs_an_identified_owner_above_25_percent(engine, owners, fires):
     result = run(engine, [entity(owners)])
@@ -632,8 +660,10 @@ def test_profile_checks_can_be_switched_off():
     engine = make_engine({"profile_checks.enabled": False})
     result = run(
         engine,
-        [individual(gender="F", id_document=doc(bad_check_digit(MALE_1990))),
-         update({"address": "2 Other Road"})],
+        [
+            individual(gender="F", id_document=doc(bad_check_digit(MALE_1990))),
+            update({"address": "2 Other Road"}),
+        ],
     )
     assert result.tasks == []
 
@@ -673,7 +703,9 @@ def test_review_task_appears_only_when_the_watermark_passes_the_date(engine, at,
 
 
 def test_review_task_fields(engine):
-    result = run(engine, [pep_opening(), cash("10", at="2026-09-03T10:00:00+08:00", event_id="evt-pr")])
+    result = run(
+        engine, [pep_opening(), cash("10", at="2026-09-03T10:00:00+08:00", event_id="evt-pr")]
+    )
     (task,) = review_tasks(result)
     assert task.source_event_id == "evt-pr"
     assert task.alert_ids == []
@@ -713,8 +745,14 @@ def test_review_is_raised_once_then_the_next_date_counts(engine):
         cash("10", at="2027-03-03T00:00:01+08:00"),
     ]
     result = run(engine, events)
-    assert [sum(t.trigger == "PERIODIC_REVIEW" for t in o.findings.tasks) for o in result.outcomes] == [
-        0, 1, 0, 0, 1,
+    assert [
+        sum(t.trigger == "PERIODIC_REVIEW" for t in o.findings.tasks) for o in result.outcomes
+    ] == [
+        0,
+        1,
+        0,
+        0,
+        1,
     ]
     first, second = review_tasks(result)
     assert first.task_id != second.task_id
@@ -761,6 +799,21 @@ def test_grace_hours_delay_the_review_decision():
     engine = make_engine({"deadline_grace_hours": 2})
     result = run(
         engine,
-        [pep_opening(), cash("10", at="2026-09-03T01:59:59+08:00"), cash("10", at="2026-09-03T02:00:01+08:00")],
+        [
+            pep_opening(),
+            cash("10", at="2026-09-03T01:59:59+08:00"),
+            cash("10", at="2026-09-03T02:00:01+08:00"),
+        ],
     )
     assert [len(o.findings.tasks) for o in result.outcomes] == [1, 0, 1]
+
+
+def test_review_is_decided_for_a_state_record_without_due_ms(engine):
+    from monitor.state import CustomerState
+
+    state = run(engine, [pep_opening()]).states["C001"]
+    older = CustomerState.from_bytes(state.to_bytes())
+    del older.risk["due_ms"]  # as the previous version wrote the record
+    assert older.risk["next_review"] == "2026-09-02"
+    result = run(engine, [cash("10", at="2026-09-03T10:00:00+08:00")], states={"C001": older})
+    assert len(review_tasks(result)) == 1

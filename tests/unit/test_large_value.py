@@ -233,7 +233,9 @@ def test_unknown_customer_usd_boundary(engine):
     assert rules_fired(at) == [XB]
 
 
-@pytest.mark.parametrize(("amount", "currency"), [("200000", "CNY"), ("10000", "USD"), ("1999999.99", "CNY")])
+@pytest.mark.parametrize(
+    ("amount", "currency"), [("200000", "CNY"), ("10000", "USD"), ("1999999.99", "CNY")]
+)
 def test_entity_never_fires_the_individual_rule(engine, amount, currency):
     result = run(engine, [entity(), remittance(amount, currency=currency, customer_id="E001")])
     assert result.by_rule(XB) == []
@@ -340,7 +342,9 @@ def test_entity_usd_cumulative_and_cny_side_apart(engine):
     assert alert.evidence == [events[0].txn_id, events[2].txn_id]
 
 
-@pytest.mark.parametrize(("amount", "currency"), [("2000000", "CNY"), ("200000", "USD"), ("10000000", "CNY")])
+@pytest.mark.parametrize(
+    ("amount", "currency"), [("2000000", "CNY"), ("200000", "USD"), ("10000000", "CNY")]
+)
 def test_individual_never_fires_the_entity_rule(engine, amount, currency):
     result = run(engine, [individual(), remittance(amount, currency=currency)])
     assert result.by_rule(ENT) == []
@@ -395,7 +399,8 @@ def test_redelivered_transfer_never_counts_twice(engine):
 def test_alert_ids_are_per_day_direction_and_side(pack):
     one = run(Engine(pack), [individual(), remittance("200000", txn_id="A")]).by_rule(XB)
     two = run(
-        Engine(pack), [individual(), remittance("100000", txn_id="B"), remittance("100000", txn_id="C")]
+        Engine(pack),
+        [individual(), remittance("100000", txn_id="B"), remittance("100000", txn_id="C")],
     ).by_rule(XB)
     other_day = run(
         Engine(pack), [individual(), remittance("200000", at="2026-03-03T10:00:00+08:00")]

@@ -261,6 +261,21 @@ def test_tasks_left_out_of_the_pack_keep_their_defaults():
     assert sorted(tasks) == sorted(TRIGGERS)
 
 
+def test_a_disabled_threshold_rule_needs_no_threshold():
+    raw = raw_pack()
+    raw["rules"]["LV_XBORDER_INDIVIDUAL"] = {"enabled": False}
+    assert build(raw).config.rules.LV_XBORDER_INDIVIDUAL.enabled is False
+
+
+@pytest.mark.parametrize("rule", ["LV_CASH", "CDD_ONE_OFF"])
+def test_an_enabled_threshold_rule_without_threshold_is_refused_naming_it(rule):
+    raw = raw_pack()
+    raw["rules"][rule] = {"enabled": True}
+    message = refused(raw)
+    assert f"rules.{rule}: " in message
+    assert "threshold" in message
+
+
 def test_missing_pack_name_is_refused():
     raw = raw_pack()
     del raw["pack"]

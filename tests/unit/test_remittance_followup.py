@@ -184,13 +184,20 @@ def test_alert_fields(engine):
 def test_fires_once_even_with_more_events_after_the_deadline(engine):
     result = run(
         engine,
-        [incomplete(), tick(JUST_AFTER), tick("2026-10-20T10:00:00+08:00"), tick("2026-12-01T10:00:00+08:00")],
+        [
+            incomplete(),
+            tick(JUST_AFTER),
+            tick("2026-10-20T10:00:00+08:00"),
+            tick("2026-12-01T10:00:00+08:00"),
+        ],
     )
     assert fired(result) == [0, 1, 0, 0]
 
 
 def test_inbound_payment_is_followed_up_too(engine):
-    payment = remittance("1", direction="in", txn_id="RMT-IN-1", at=PAY_AT, originator={"address": ""})
+    payment = remittance(
+        "1", direction="in", txn_id="RMT-IN-1", at=PAY_AT, originator={"address": ""}
+    )
     result = run(engine, [payment, tick(LAST_MOMENT), tick(JUST_AFTER)])
     assert fired(result) == [0, 0, 1]
 
@@ -238,8 +245,12 @@ def test_watermark_is_per_customer(engine):
 def test_a_late_arriving_older_event_does_not_move_the_watermark_back(engine):
     result = run(
         engine,
-        [incomplete(), tick("2026-10-16T12:00:00+08:00"), tick("2026-09-30T10:00:00+08:00"),
-         tick(JUST_AFTER)],
+        [
+            incomplete(),
+            tick("2026-10-16T12:00:00+08:00"),
+            tick("2026-09-30T10:00:00+08:00"),
+            tick(JUST_AFTER),
+        ],
     )
     assert fired(result) == [0, 0, 0, 1]
 
@@ -294,7 +305,12 @@ def test_the_same_alert_id_whichever_event_decides(pack):
 def test_supplement_completing_all_fields_in_time_resolves_it(engine):
     result = run(
         engine,
-        [incomplete(), supplement(**COMPLETING), tick(JUST_AFTER), tick("2027-01-04T10:00:00+08:00")],
+        [
+            incomplete(),
+            supplement(**COMPLETING),
+            tick(JUST_AFTER),
+            tick("2027-01-04T10:00:00+08:00"),
+        ],
     )
     assert result.by_rule(RULE) == []
     assert result.states["C001"].pending == {}
@@ -387,7 +403,11 @@ def test_supplement_within_the_grace_period_resolves_it():
     engine = make_engine({"deadline_grace_hours": 6})
     result = run(
         engine,
-        [incomplete(), supplement(at="2026-10-17T05:00:00+08:00", **COMPLETING), tick("2026-10-18T10:00:00+08:00")],
+        [
+            incomplete(),
+            supplement(at="2026-10-17T05:00:00+08:00", **COMPLETING),
+            tick("2026-10-18T10:00:00+08:00"),
+        ],
     )
     assert result.by_rule(RULE) == []
 

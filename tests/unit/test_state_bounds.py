@@ -68,9 +68,11 @@ def test_ten_thousand_cash_events_keep_the_state_bounded(span, capsys):
     state, largest, most_seen, _ = feed(span)
     final = len(state.to_bytes())
     with capsys.disabled():
-        print(f"\n[state size] {EVENTS} cash events over {span}: final {final} bytes, "
-              f"largest {largest} bytes, {len(state.seen)} seen ids, "
-              f"{len(state.buckets)} buckets, windows {[len(w) for w in state.windows.values()]}")
+        print(
+            f"\n[state size] {EVENTS} cash events over {span}: final {final} bytes, "
+            f"largest {largest} bytes, {len(state.seen)} seen ids, "
+            f"{len(state.buckets)} buckets, windows {[len(w) for w in state.windows.values()]}"
+        )
     assert largest < BOUND_BYTES
     assert final < BOUND_BYTES
     assert most_seen <= engine.pack.config.state.max_seen_events
@@ -86,8 +88,10 @@ def test_ten_thousand_structuring_band_events_in_one_day_keep_the_state_bounded(
         timedelta(days=1) - timedelta(seconds=1), amounts=("46000.00",), currencies=("CNY",)
     )
     with capsys.disabled():
-        print(f"\n[state size] {EVENTS} structuring-band cash events in one day: final "
-              f"{len(state.to_bytes())} bytes, largest {largest} bytes, longest window {longest}")
+        print(
+            f"\n[state size] {EVENTS} structuring-band cash events in one day: final "
+            f"{len(state.to_bytes())} bytes, largest {largest} bytes, longest window {longest}"
+        )
     assert largest < BOUND_BYTES
     assert most_seen <= engine.pack.config.state.max_seen_events
 
@@ -102,20 +106,12 @@ def test_buckets_and_windows_older_than_the_retention_are_dropped():
     assert all(item[0] >= horizon_ms for w in state.windows.values() for item in w)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG monitor/engine.py Engine.process (since the 'engine speed-ups' commit): "
-    "CustomerState.prune runs only on the first event of a new local day or when `seen` "
-    "exceeds max_seen_events, so within one day a sliding window grows past "
-    "state.max_window_items (500): 1,000 structuring-band cash events in one day leave "
-    "1,000 items in windows['STRUCTURING'] (up to max_seen_events = 2,000 before the "
-    "seen-id cap forces a prune)",
-)
 def test_window_cap_holds_within_one_day():
     engine = make_engine()
     state = None
     for i in range(1000):
-        event = cash("46000.00", at=(START + timedelta(seconds=60 * i)).isoformat(),
-                     txn_id=f"TXN-{i:06d}")
+        event = cash(
+            "46000.00", at=(START + timedelta(seconds=60 * i)).isoformat(), txn_id=f"TXN-{i:06d}"
+        )
         state = engine.process(state, event, DETECTED_AT).state
     assert len(state.windows["STRUCTURING"]) <= engine.pack.config.state.max_window_items

@@ -136,12 +136,6 @@ def test_cny_and_usd_transactions_in_band_count_together(engine):
     assert alert.evidence == ["M-1", "M-2", "M-3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG monitor/rules/velocity.py Structuring.apply: with CNY and USD transactions "
-    "in one window the alert amount adds CNY and USD figures (45,000 + 9,500 + 46,000 = "
-    "100,500) and sets currency None; the summary says 'total 100,500.00 CNY/USD'",
-)
 def test_mixed_currency_structuring_total_is_in_one_currency(engine):
     events = [
         cash("45000", at=DAYS[0]),
@@ -149,7 +143,8 @@ def test_mixed_currency_structuring_total_is_in_one_currency(engine):
         cash("46000", at=DAYS[2]),
     ]
     (alert,) = run(engine, events).by_rule(STRUCT)
-    # in CNY (the FX table's base, as FREQUENT_LARGE_UNCLEAR_SOURCE reports): 91,000 + 9,500 * 7.0288
+    # in CNY, the FX table's base, as FREQUENT_LARGE_UNCLEAR_SOURCE reports:
+    # 45,000 + 46,000 + 9,500 * 7.0288 = 157,773.60
     assert alert.currency == "CNY"
     assert alert.amount == Decimal("157773.60")
 
@@ -186,7 +181,9 @@ def test_two_only_do_not_fire(engine):
 
 
 def test_a_fourth_does_not_refire_but_three_new_ones_do(engine):
-    events = [cash("46000", at=f"2026-03-0{d}T10:00:00+08:00", txn_id=f"S-{d}") for d in range(2, 8)]
+    events = [
+        cash("46000", at=f"2026-03-0{d}T10:00:00+08:00", txn_id=f"S-{d}") for d in range(2, 8)
+    ]
     result = run(engine, events)
     assert per_event(result, STRUCT) == [0, 0, 1, 0, 0, 1]
     first, second = result.by_rule(STRUCT)
