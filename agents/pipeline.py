@@ -76,6 +76,9 @@ class Pipeline:
         app.agent(self.inputs, name="decode", concurrency=1)(self._decode_agent)
         app.agent(self.events, name="rules", concurrency=1)(self._rules_agent)
         app.agent(self.alerts, name="queue", concurrency=1)(self._queue_agent)
+        app.timer(settings.gauges_interval_s, name="gauges")(self._gauges)
+        self._tz = pack.tz
+        self._sync_redis: Any = None
 
     # -- decode -------------------------------------------------------------------------
     async def _decode_agent(self, stream: faust.StreamT) -> None:
@@ -155,6 +158,49 @@ class Pipeline:
                     self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - message.timestamp))
             table[key] = outcome.state.to_bytes()
             self.metrics.processing_seconds.observe(time.perf_counter() - started)
+
+    # -- gauges -------------------------------------------------------------------------
+    async def _gauges(self) -> None:
+        """Lag per input partition, state records, and the compliance queues' depth,
+        pending, oldest age and overdue reports. Off the event path, every few seconds."""
+        consumer = self.app.consumer
+        inputs = set(self.settings.input_topics.values())
+        for tp in consumer.assignment():
+            if tp.topic not in inputs:
+                continue
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - not fetched yet
+                continue
+            position = consumer._read_offset.get(tp)  # noqa: SLF001 - Faust keeps no public one
+            if highwater is not None:
+                lag = max(0, highwater - (position + 1 if position is not None else 0))
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+        if self.settings.store == "memory":  # RocksDB would have to iterate every key
+            self.metrics.state_records.set(len(self.table))
+        await asyncio.to_thread(self._queue_gauges)
+
+    def _queue_gauges(self) -> None:
+        import redis
+
+        from monitor.queues import queue_gauges
+
+        try:
+            if self._sync_redis is None:
+                self._sync_redis = redis.Redis.from_url(
+                    self.settings.redis_url.get_secret_value(), socket_timeout=5
+                )
+            today = datetime.now(self._tz).date()
+            gauges = queue_gauges(self._sync_redis, self.settings.queue_prefix, "analysts", today)
+        except Exception as exc:  # noqa: BLE001 - Redis away: the retry loop reports it
+            logger.debug("queue gauges unavailable: %s", type(exc).__name__)
+            return
+        for queue, values in gauges.items():
+            self.metrics.queue_depth.labels(queue).set(values["depth"])
+            self.metrics.queue_pending.labels(queue).set(values["pending"])
+            self.metrics.queue_oldest_age.labels(queue).set(values["oldest_age_seconds"])
+            self.metrics.queue_overdue.labels(queue).set(values["overdue"])
+            self.metrics.queue_due_soon.labels(queue).set(values["due_soon"])
 
     # -- queue --------------------------------------------------------------------------
     async def _queue_agent(self, stream: faust.StreamT) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, disable_created_metrics, start_http_server
 
 from monitor.metrics import Metrics
 from monitor.pack import load_pack
@@ -35,6 +35,7 @@ def run_worker(settings: Settings) -> None:
     logger.info(
         "pack %s, %d partitions, created %d topics", pack.name, settings.partitions, len(created)
     )
+    disable_created_metrics()  # no *_created series: they double the scrape for nothing
     registry = CollectorRegistry()
     metrics = Metrics.create(registry)
     if settings.metrics_port:

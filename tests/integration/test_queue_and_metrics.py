@@ -47,7 +47,7 @@ def test_redelivered_alert_is_added_once(redis_server):
 
 
 def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
-    worker = worker_factory().start()
+    worker = worker_factory(gauges_interval_s=1, store="memory").start()
     cash = worker.topic("txn.cash")
     good = orjson.dumps({
         "event_id": "m1", "txn_id": "m1", "customer_id": "M1", "account_id": "A",
@@ -58,9 +58,10 @@ def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
     read_topic(worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90)
     url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
     text = ""
-    for _ in range(50):
+    for _ in range(100):
         text = urllib.request.urlopen(url, timeout=5).read().decode()
-        if 'monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text:
+        if ('monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text
+                and 'monitor_queue_depth{queue="large_value_report"} 1.0' in text):
             break
         asyncio.run(asyncio.sleep(0.2))
     assert f'monitor_events_consumed_total{{topic="{cash}"}} 2.0' in text
@@ -68,4 +69,9 @@ def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
     assert 'monitor_alerts_total{rule_id="LV_CASH"} 1.0' in text
     assert "monitor_processing_seconds_bucket" in text
     assert 'monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text
+    assert 'monitor_queue_depth{queue="large_value_report"} 1.0' in text
+    assert 'monitor_queue_overdue{queue="large_value_report"} 1.0' in text  # due 2026-03-09
+    assert f'monitor_consumer_lag{{partition="0",topic="{cash}"}}' in text
+    assert "monitor_state_records 1.0" in text
+    assert "_created" not in text
     assert "M1" not in text and "M2" not in text  # no customer ids in labels
