@@ -246,11 +246,15 @@ def simulate(customers: int, days: int, seed: int, start: date = date(2026, 3, 2
             else:  # activity after the deadline lets the event-time watermark pass it
                 g.cash(cid, g.ts(min(days - 1, d0 + 19), 16), "500.00")
         elif typology == "near_miss":
-            if rng.random() < 0.5:
+            roll = rng.random()
+            if roll < 0.4:  # just under the large-cash threshold
                 g.cash(cid, g.ts(d0, 12), "49999.99")
-            else:
+            elif roll < 0.7:  # two, not three, in the structuring band
                 g.cash(cid, g.ts(d0, 11), f"{rng.randint(4550, 4990) * 10}.00")
                 g.cash(cid, g.ts(d0 + 3, 11), f"{rng.randint(4550, 4990) * 10}.00")
+            else:  # three just below the structuring band (85 % to < 90 %)
+                for i in range(3):
+                    g.cash(cid, g.ts(d0 + i, 11), f"{rng.randint(4250, 4499) * 10}.00")
         if typology is not None and typology != "near_miss":
             g.sim.labels.append({"customer_id": cid, "typology": typology, "evidence": evidence,
                                  "expected_rules": list(TYPOLOGIES[typology][1])})
