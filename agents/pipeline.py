@@ -55,6 +55,7 @@ class Pipeline:
         self.settings = settings
         self.metrics = metrics
         self.sink = sink
+        self.pack = pack
         self.engine = Engine(pack)
         self.decoder = Decoder(pack.fx, settings.max_message_bytes)
         self.kind_of_topic = {topic: kind for kind, topic in settings.input_topics.items()}
@@ -165,20 +166,36 @@ class Pipeline:
         pending, oldest age and overdue reports. Off the event path, every few seconds."""
         consumer = self.app.consumer
         inputs = set(self.settings.input_topics.values())
+        backlog = 0
         for tp in consumer.assignment():
-            if tp.topic not in inputs:
+            if tp.topic not in inputs and tp.topic != self.settings.topic_alerts:
                 continue
             try:
                 highwater = consumer.highwater(tp)
             except Exception:  # noqa: BLE001 - not fetched yet
                 continue
-            position = consumer._read_offset.get(tp)  # noqa: SLF001 - Faust keeps no public one
-            if highwater is not None:
-                lag = max(0, highwater - (position + 1 if position is not None else 0))
+            if highwater is None:
+                continue
+            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - no public accessor
+            lag = max(0, highwater - (committed or 0))
+            if tp.topic == self.settings.topic_alerts:
+                backlog += lag  # alerts in Kafka not yet safely in Redis
+            else:
                 self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+        self.metrics.redis_backlog.set(backlog)
         if self.settings.store == "memory":  # RocksDB would have to iterate every key
             self.metrics.state_records.set(len(self.table))
         await asyncio.to_thread(self._queue_gauges)
+        await self._trim_queues()
+
+    async def _trim_queues(self) -> None:
+        """Keep each queue near its cap without touching what analysts have not acked."""
+        queues = set(self.pack.config.queues.values()) | {r.queue for r in self.pack.config.routing}
+        for queue in sorted(queues):
+            try:
+                await self.sink.trim(queue, self.pack.config.queue.max_len)
+            except Exception as exc:  # noqa: BLE001 - Redis away or queue not created yet
+                logger.debug("trim of %s skipped: %s", queue, type(exc).__name__)
 
     def _queue_gauges(self) -> None:
         import redis
@@ -191,7 +208,9 @@ class Pipeline:
                     self.settings.redis_url.get_secret_value(), socket_timeout=5
                 )
             today = datetime.now(self._tz).date()
-            gauges = queue_gauges(self._sync_redis, self.settings.queue_prefix, "analysts", today)
+            gauges = queue_gauges(
+                self._sync_redis, self.settings.queue_prefix, self.pack.config.queue.group, today
+            )
         except Exception as exc:  # noqa: BLE001 - Redis away: the retry loop reports it
             logger.debug("queue gauges unavailable: %s", type(exc).__name__)
             return
@@ -222,20 +241,20 @@ class Pipeline:
         waiting = False
         while True:
             try:
-                added, _ = await self.sink.add(alert)
+                outcome, _ = await self.sink.add(alert)
             except Exception as exc:  # noqa: BLE001 - any Redis failure: keep the alert, retry
                 self.metrics.redis_errors.inc()
-                if not waiting:
-                    waiting = True
-                    self.metrics.redis_backlog.inc()
+                waiting = True
                 logger.warning("redis unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             if waiting:
-                self.metrics.redis_backlog.dec()
-            if added:
+                logger.info("redis is back: queue delivery resumed")
+            if outcome == "added":
                 self.metrics.queue_pushed.labels(alert.queue).inc()
+            elif outcome == "suppressed":
+                self.metrics.queue_suppressed.labels(alert.queue).inc()
             else:
                 self.metrics.queue_redelivered.labels(alert.queue).inc()
             return

@@ -66,13 +66,14 @@ class Engine:
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
         day = event.event_time.astimezone(self.pack.tz).date()
-        ctx = Context(self.pack, detected_at, day, event_ms)
+        branch = getattr(event, "branch_code", None)
+        ctx = Context(self.pack, detected_at, day, event_ms, branch=branch)
         profile_event = isinstance(event, AccountOpening | CustomerUpdate)
         if profile_event:
             touched, changed, conflicts = merge_profile(state, event, ctx)
             ctx = Context(
                 self.pack, detected_at, day, event_ms, frozenset(touched),
-                (frozenset(changed), tuple(conflicts)),
+                (frozenset(changed), tuple(conflicts)), branch,
             )
         findings = Findings()
         for rule in self._every:

@@ -23,6 +23,7 @@ class Metrics:
     tasks: Counter
     queue_pushed: Counter
     queue_redelivered: Counter
+    queue_suppressed: Counter
     redis_errors: Counter
     processing_seconds: Histogram
     end_to_end_seconds: Histogram
@@ -69,6 +70,12 @@ class Metrics:
                 ["queue"],
                 registry=registry,
             ),
+            queue_suppressed=Counter(
+                "monitor_queue_suppressed",
+                "Alerts folded into an open queue item (same rule and customer within the period)",
+                ["queue"],
+                registry=registry,
+            ),
             redis_errors=Counter(
                 "monitor_redis_errors", "Failed Redis operations (retried)", registry=registry
             ),
@@ -86,7 +93,7 @@ class Metrics:
             ),
             redis_backlog=Gauge(
                 "monitor_redis_backlog",
-                "Alerts waiting for Redis (retrying)",
+                "Alerts on the alerts topic not yet safely in their Redis queue (committed offsets)",
                 registry=registry,
             ),
             consumer_lag=Gauge(

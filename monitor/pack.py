@@ -312,6 +312,36 @@ class ProfileChecksConfig(_Strict):
     enabled: bool = True
 
 
+class RouteMatch(_Strict):
+    """Conditions of a route; each given list must contain the alert's value."""
+
+    category: list[Category] | None = None
+    severity: list[Severity] | None = None
+    rule_id: list[str] | None = None
+    branch: list[str] | None = None
+
+
+class Route(_Strict):
+    match: RouteMatch
+    queue: str = Field(min_length=1, pattern=r"^\S+$")
+
+
+class SuppressionConfig(_Strict):
+    """The same rule for the same customer within `period_hours` (event time) of the first
+    alert updates the open queue item (count, evidence, last seen) instead of adding one."""
+
+    period_hours: int = Field(default=0, ge=0, le=24 * 366)
+    rules: list[str] | None = None  # None: every rule
+
+
+class QueueConfig(_Strict):
+    """Compliance queue behaviour (Redis Streams)."""
+
+    group: str = Field(default="analysts", min_length=1)
+    max_len: int = Field(default=100_000, ge=100)  # trimmed only below what analysts acked
+    suppression: SuppressionConfig = SuppressionConfig()
+
+
 class StateConfig(_Strict):
     """How much history a customer's state record keeps (event time)."""
 
@@ -336,6 +366,8 @@ class PackConfig(_Strict):
             "due_diligence": "due_diligence",
         }
     )
+    routing: list[Route] = Field(default_factory=list)
+    queue: QueueConfig = QueueConfig()
     state: StateConfig = StateConfig()
     rules: RulesConfig = RulesConfig()
     tasks: dict[str, TaskConfig] = Field(default_factory=lambda: dict(_DEFAULT_TASKS))
@@ -394,6 +426,19 @@ class Pack:
     def report_due(self, day: date) -> date:
         return self.calendar.add_working_days(day, self.config.report_due_working_days)
 
+    def route(self, category: str, severity: str, rule_id: str, branch: str | None) -> str:
+        """The queue of an alert: the first matching route, else the category's queue."""
+        for route in self.config.routing:
+            m = route.match
+            if (
+                (m.category is None or category in m.category)
+                and (m.severity is None or severity in m.severity)
+                and (m.rule_id is None or rule_id in m.rule_id)
+                and (m.branch is None or branch in m.branch)
+            ):
+                return route.queue
+        return self.config.queues[category]  # type: ignore[index]
+
     def resolve(self, relative: str) -> Path:
         return (self.base_dir or DEFAULT_PACK.parent) / relative
 
@@ -422,6 +467,15 @@ def pack_from_mapping(raw: object, base_dir: Path, source: Path | None = None) -
         load_calendar(base_dir / config.calendar) if config.calendar else WorkingDayCalendar()
     )
     _check_currencies(config, fx)
+    from monitor.rules import REGISTRY
+
+    for n, route in enumerate(config.routing):
+        unknown = [r for r in route.match.rule_id or [] if r not in REGISTRY]
+        if unknown:
+            raise ConfigurationError(f"routing.{n}.match.rule_id: unknown rule id(s) {unknown}")
+    unknown = [r for r in config.queue.suppression.rules or [] if r not in REGISTRY]
+    if unknown:
+        raise ConfigurationError(f"queue.suppression.rules: unknown rule id(s) {unknown}")
     pack = Pack(
         config=config, fx=fx, calendar=calendar, tz=ZoneInfo(config.timezone),
         source=source, base_dir=base_dir,

@@ -42,7 +42,15 @@ def run_worker(settings: Settings) -> None:
         start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
         logger.info("metrics on :%d/metrics", settings.metrics_port)
     app = create_app(settings)
-    sink = RedisQueueSink.from_url(settings.redis_url.get_secret_value(), settings.queue_prefix)
+    queue_cfg = pack.config.queue
+    suppressed = queue_cfg.suppression.rules
+    sink = RedisQueueSink.from_url(
+        settings.redis_url.get_secret_value(),
+        settings.queue_prefix,
+        group=queue_cfg.group,
+        suppression_ms=queue_cfg.suppression.period_hours * 3_600_000,
+        suppressed_rules=frozenset(suppressed) if suppressed is not None else None,
+    )
     Pipeline(app, settings, pack, metrics, sink)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()

@@ -43,6 +43,7 @@ class Context:
     touched: frozenset[str] = frozenset()  # identity paths changed by this event
     #: (watched fields whose value changed, contradictions found) for openings and updates
     profile_meta: tuple[frozenset[str], tuple[str, ...]] | None = None
+    branch: str | None = None  # the event's branch code, for queue routing
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.pack.tz).date()
@@ -98,7 +99,7 @@ class Context:
             currency=currency,
             evidence=list(evidence or ()),
             report_due=self.pack.report_due(local_time.date()),
-            queue=self.pack.config.queues[cfg.category],
+            queue=self.pack.route(cfg.category, cfg.severity, rule_id, self.branch),
         )
 
     def task(

@@ -1,11 +1,15 @@
-"""Compliance queues: one Redis Stream per queue, alerts added idempotently by `alert_id`."""
+"""Compliance queues: one Redis Stream per queue, alerts added idempotently by `alert_id`,
+repeated findings folded into the open item, streams trimmed only below what analysts
+have acknowledged."""
 
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from schemas import Alert
 
@@ -13,42 +17,153 @@ __all__ = ["RedisQueueSink"]
 
 logger = logging.getLogger(__name__)
 
-# Atomically: if the alert id is already indexed, return its stream entry id; otherwise
-# XADD the alert and index it. A redelivered alert therefore never appears twice.
+# Atomically, for one alert:
+# 1. already indexed (a redelivery): return its entry, change nothing;
+# 2. an open item of the same rule and customer whose first alert is at most `period` ms
+#    earlier (event time): fold the alert into it (count, last seen, alert ids, evidence);
+# 3. otherwise XADD a new entry, index it, and (with suppression on) open an item.
+# KEYS: stream, ids hash, open-item hash.  ARGV: alert_id, event_ms, period_ms,
+# evidence JSON, then the entry's field/value pairs.
 _ADD_ONCE = """
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then return {0, existing} end
-local entry = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+local period = tonumber(ARGV[3])
+local event_ms = tonumber(ARGV[2])
+if period > 0 then
+  local item = redis.call('HMGET', KEYS[3], 'entry', 'first_ms', 'last_ms')
+  if item[1] then
+    local first = tonumber(item[2])
+    if event_ms >= first and event_ms - first <= period then
+      redis.call('HINCRBY', KEYS[3], 'count', 1)
+      if event_ms > tonumber(item[3]) then redis.call('HSET', KEYS[3], 'last_ms', ARGV[2]) end
+      redis.call('RPUSH', KEYS[3] .. ':alerts', ARGV[1])
+      for _, id in ipairs(cjson.decode(ARGV[4])) do redis.call('RPUSH', KEYS[3] .. ':evidence', id) end
+      redis.call('LTRIM', KEYS[3] .. ':evidence', -500, -1)
+      redis.call('HSET', KEYS[2], ARGV[1], item[1])
+      return {2, item[1]}
+    end
+  end
+end
+local entry = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
 redis.call('HSET', KEYS[2], ARGV[1], entry)
+if period > 0 then
+  redis.call('DEL', KEYS[3] .. ':alerts', KEYS[3] .. ':evidence')
+  redis.call('HSET', KEYS[3], 'entry', entry, 'first_ms', ARGV[2], 'last_ms', ARGV[2], 'count', 1)
+  redis.call('RPUSH', KEYS[3] .. ':alerts', ARGV[1])
+  for _, id in ipairs(cjson.decode(ARGV[4])) do redis.call('RPUSH', KEYS[3] .. ':evidence', id) end
+end
 return {1, entry}
 """
 
+Outcome = Literal["added", "redelivered", "suppressed"]
+_OUTCOMES: dict[int, Outcome] = {0: "redelivered", 1: "added", 2: "suppressed"}
+
 
 class RedisQueueSink:
-    """Adds alerts to `<prefix><queue>` streams; `<prefix><queue>:ids` maps alert id to entry."""
+    """Adds alerts to `<prefix><queue>` streams.
 
-    def __init__(self, client: aioredis.Redis, prefix: str = "aml:queue:") -> None:
+    - `<prefix><queue>:ids` maps every alert id to its entry: a redelivered alert never
+      appears twice.
+    - With suppression on for a rule, `<prefix><queue>:open:<rule>:<customer>` holds the
+      open item (`entry`, `first_ms`, `last_ms`, `count`, plus `:alerts` and `:evidence`
+      lists): the same rule for the same customer within the period updates it instead of
+      adding an entry.
+    - Each stream has the consumer group analysts read with (`monitor queue claim`)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str = "aml:queue:",
+        group: str = "analysts",
+        suppression_ms: int = 0,
+        suppressed_rules: frozenset[str] | None = None,
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.group = group
+        self.suppression_ms = suppression_ms
+        self.suppressed_rules = suppressed_rules
         self._script = client.register_script(_ADD_ONCE)
+        self._grouped: set[str] = set()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "aml:queue:") -> RedisQueueSink:
+    def from_url(cls, url: str, prefix: str = "aml:queue:", **options: object) -> RedisQueueSink:
         client = aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix)
+        return cls(client, prefix, **options)  # type: ignore[arg-type]
 
     def stream_key(self, queue: str) -> str:
         return f"{self.prefix}{queue}"
 
-    async def add(self, alert: Alert) -> tuple[bool, str]:
-        """Add `alert` to its queue once. Returns (added now?, stream entry id)."""
-        fields = _entry_fields(alert)
+    async def add(self, alert: Alert) -> tuple[Outcome, str]:
+        """Add `alert` to its queue once. Returns (what happened, stream entry id)."""
         stream = self.stream_key(alert.queue)
-        added, entry = await self._script(keys=[stream, f"{stream}:ids"], args=[alert.alert_id, *fields])
-        return bool(added), entry.decode() if isinstance(entry, bytes) else str(entry)
+        if stream not in self._grouped:
+            await self._ensure_group(stream)
+        period = self.suppression_ms
+        if self.suppressed_rules is not None and alert.rule_id not in self.suppressed_rules:
+            period = 0
+        event_ms = int(alert.event_time.timestamp() * 1000)
+        code, entry = await self._script(
+            keys=[stream, f"{stream}:ids", f"{stream}:open:{alert.rule_id}:{alert.customer_id}"],
+            args=[alert.alert_id, event_ms, period, orjson.dumps(alert.evidence).decode(),
+                  *_entry_fields(alert)],
+        )
+        return _OUTCOMES[int(code)], entry.decode() if isinstance(entry, bytes) else str(entry)
+
+    async def _ensure_group(self, stream: str) -> None:
+        try:
+            await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._grouped.add(stream)
+
+    async def trim(self, queue: str, max_len: int) -> int:
+        """Trim `queue` towards `max_len` entries, never removing an entry the analysts'
+        group has not acknowledged (undelivered or pending). Returns entries removed."""
+        stream = self.stream_key(queue)
+        length = await self.client.xlen(stream)
+        if length <= max_len:
+            return 0
+        safe = await self._oldest_unacknowledged(stream)
+        oldest_kept = await self.client.xrange(stream, min="-", max="+", count=1)
+        # the entry at position length - max_len: keeping it keeps at most max_len entries
+        candidates = await self.client.xrevrange(stream, max="+", min="-", count=max_len)
+        cut = candidates[-1][0] if candidates else None
+        if cut is None or not oldest_kept:
+            return 0
+        bound = min(_id(cut), _id(safe)) if safe else _id(cut)
+        removed = await self.client.xtrim(stream, minid=f"{bound[0]}-{bound[1]}", approximate=False)
+        if removed:
+            logger.info("trimmed %d acknowledged entries from queue %s", removed, queue)
+        return int(removed)
+
+    async def _oldest_unacknowledged(self, stream: str) -> bytes | str | None:
+        last_delivered = "0-0"
+        for info in await self.client.xinfo_groups(stream):
+            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            if name == self.group:
+                raw = info["last-delivered-id"]
+                last_delivered = raw.decode() if isinstance(raw, bytes) else raw
+        pending = await self.client.xpending(stream, self.group)
+        candidates = []
+        if pending and pending.get("pending"):
+            candidates.append(pending["min"])
+        after = await self.client.xrange(stream, min=f"({last_delivered}", max="+", count=1)
+        if after:
+            candidates.append(after[0][0])
+        if not candidates:
+            return None  # everything delivered and acknowledged
+        return min(candidates, key=_id)
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _id(entry_id: bytes | str) -> tuple[int, int]:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _entry_fields(alert: Alert) -> list[str]:

@@ -1,0 +1,159 @@
+"""Compliance queues on a real redis-server: suppression, safe trimming, and a 30-second
+Redis outage under a running worker that loses no alert."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import orjson
+import pytest
+import redis
+
+from monitor.devservers import RedisServer
+from monitor.sinks.redis_queue import RedisQueueSink
+from schemas import Alert
+from tests.support.kafka_io import produce
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+def _alert(alert_id: str, at: datetime, rule: str = "WATCHLIST_MATCH", customer: str = "C1",
+           queue: str = "sanctions") -> Alert:
+    return Alert(
+        alert_id=alert_id, rule_id=rule, customer_id=customer, severity="high",
+        category="suspicious", summary="test", event_time=at, detected_at=datetime.now(UTC),
+        amount=Decimal("1.00"), currency="CNY", evidence=[f"T-{alert_id}"],
+        report_due=date(2026, 3, 9), queue=queue,
+    )
+
+
+def test_same_rule_and_customer_within_the_period_updates_the_open_item(redis_server):
+    async def run() -> list[str]:
+        sink = RedisQueueSink.from_url(redis_server.url, prefix="sup:", suppression_ms=24 * 3_600_000,
+                                       suppressed_rules=frozenset({"WATCHLIST_MATCH"}))
+        try:
+            return [
+                (await sink.add(_alert("a1", T0)))[0],
+                (await sink.add(_alert("a2", T0 + timedelta(hours=5))))[0],
+                (await sink.add(_alert("a2", T0 + timedelta(hours=5))))[0],  # redelivered
+                (await sink.add(_alert("a3", T0 + timedelta(hours=23))))[0],
+                (await sink.add(_alert("a4", T0 + timedelta(hours=25))))[0],  # period over
+                (await sink.add(_alert("b1", T0, customer="C2")))[0],  # another customer
+                (await sink.add(_alert("l1", T0, rule="LV_CASH")))[0],  # rule not suppressed
+                (await sink.add(_alert("l2", T0, rule="LV_CASH")))[0],
+            ]
+        finally:
+            await sink.close()
+
+    outcomes = asyncio.run(run())
+    assert outcomes == ["added", "suppressed", "redelivered", "suppressed", "added", "added",
+                        "added", "added"]
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    entries = client.xrange("sup:sanctions")
+    assert [f["alert_id"] for _, f in entries] == ["a1", "a4", "b1", "l1", "l2"]
+    item = client.hgetall("sup:sanctions:open:WATCHLIST_MATCH:C1")
+    assert item["entry"] == entries[1][0] and item["count"] == "1"  # a4 opened a new item
+    # the first item, before a4 replaced it, had folded a2 and a3: all map to a1's entry
+    ids = client.hgetall("sup:sanctions:ids")
+    assert ids["a1"] == ids["a2"] == ids["a3"] == entries[0][0]
+
+
+def test_open_item_counts_evidence_and_last_seen(redis_server):
+    async def run() -> None:
+        sink = RedisQueueSink.from_url(redis_server.url, prefix="sup2:", suppression_ms=3_600_000)
+        try:
+            for n in range(3):
+                await sink.add(_alert(f"x{n}", T0 + timedelta(minutes=10 * n)))
+        finally:
+            await sink.close()
+
+    asyncio.run(run())
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    item = client.hgetall("sup2:sanctions:open:WATCHLIST_MATCH:C1")
+    assert item["count"] == "3"
+    assert int(item["last_ms"]) - int(item["first_ms"]) == 20 * 60_000
+    assert client.lrange("sup2:sanctions:open:WATCHLIST_MATCH:C1:evidence", 0, -1) == ["T-x0", "T-x1", "T-x2"]
+    assert client.xlen("sup2:sanctions") == 1
+
+
+def test_trimming_never_removes_what_analysts_have_not_acknowledged(redis_server):
+    async def run() -> tuple[int, int]:
+        sink = RedisQueueSink.from_url(redis_server.url, prefix="cap:")
+        try:
+            for n in range(300):
+                await sink.add(_alert(f"c{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q"))
+            sync = redis.Redis.from_url(redis_server.url, decode_responses=True)
+            claimed = sync.xreadgroup("analysts", "alice", {"cap:q": ">"}, count=250)[0][1]
+            sync.xack("cap:q", "analysts", *[entry_id for entry_id, _ in claimed[:200]])
+            first = await sink.trim("q", max_len=100)
+            second = await sink.trim("q", max_len=100)
+            return first, second
+        finally:
+            await sink.close()
+
+    removed, again = asyncio.run(run())
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    remaining = [f["alert_id"] for _, f in client.xrange("cap:q")]
+    assert removed == 200 and again == 0  # 50 pending + 50 undelivered are kept
+    assert remaining == [f"c{n}" for n in range(200, 300)]
+
+
+def _metric(port: int, name: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_thirty_second_redis_outage_loses_no_alert(kafka, worker_factory):
+    redis_srv = RedisServer().start()
+    try:
+        worker = worker_factory(redis_url=redis_srv.url, gauges_interval_s=1).start()
+        worker.wait_ready()
+        cash = worker.topic("txn.cash")
+
+        def deposits(first: int, count: int) -> list:
+            return [(cash, f"O{n}".encode(), orjson.dumps({
+                "event_id": f"o-{n}", "txn_id": f"o-{n}", "customer_id": f"O{n}", "account_id": "A",
+                "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in",
+                "amount": "60000", "currency": "CNY"}), None) for n in range(first, first + count)]
+
+        produce(kafka.bootstrap, deposits(0, 20))
+        client = redis.Redis.from_url(redis_srv.url, decode_responses=True)
+        queue = f"{worker.prefix}:queue:large_value_report"
+        deadline = time.monotonic() + 60
+        while client.xlen(queue) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.xlen(queue) == 20
+
+        redis_srv.stop(remove=False)  # outage starts
+        produce(kafka.bootstrap, deposits(20, 80))
+        outage_end = time.monotonic() + 30
+        peak = 0.0
+        while time.monotonic() < outage_end:
+            assert worker.proc.poll() is None, "the worker died during the outage"
+            peak = max(peak, _metric(worker.metrics_port, "monitor_redis_backlog"))
+            time.sleep(1)
+        assert peak >= 1  # the backlog is visible
+        assert _metric(worker.metrics_port, "monitor_redis_errors_total") >= 1
+        redis_srv.start()  # same port, empty dataset: a worst case (restart without persistence)
+
+        client = redis.Redis.from_url(redis_srv.url, decode_responses=True)
+        deadline = time.monotonic() + 90
+        while client.xlen(queue) < 80 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ids = [f["alert_id"] for _, f in client.xrange(queue)]
+        assert len(ids) == len(set(ids)) == 80, worker.log_text()  # every alert of the outage, once
+        deadline = time.monotonic() + 30
+        while _metric(worker.metrics_port, "monitor_redis_backlog") > 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _metric(worker.metrics_port, "monitor_redis_backlog") == 0  # and it falls again
+    finally:
+        redis_srv.stop()
