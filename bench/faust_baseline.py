@@ -86,7 +86,7 @@ async def _sum_cash(stream: faust.StreamT) -> None:
         if topic == CASH_TOPIC:
             customer = data["customer_id"]
             day = data["occurred_at"][:10]
-            current = cash_today[customer]
+            current = cash_today.get(customer)
             total = float(data["amount"])
             if current is not None and current["day"] == day:
                 total += current["sum"]

@@ -69,6 +69,8 @@ TOPIC_SETTINGS = {
 PHASES = ("ceiling", "baseline", "worker", "worker_rocksdb", "two_workers", "replay", "latency",
           "memory")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: a throughput phase whose count has not moved for this long is stopped as stalled
+STALL_S = 60.0
 
 
 def log(message: str) -> None:
@@ -425,7 +427,8 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
     deadline = started + limit
     cpu_first = None
     stats: dict[str, Any] = {}
-    incomplete = False
+    incomplete = stalled = False
+    seen_count, progressed = 0, started
     try:
         while True:
             if proc.poll() is not None:
@@ -439,8 +442,12 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
                 cpu_first = cpu_seconds(proc.pid)
             if stats.get("final") or stats.get("count", 0) >= run.produced:
                 break
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if stats.get("count", 0) != seen_count:
+                seen_count, progressed = stats.get("count", 0), now
+            if now > deadline or (seen_count and now - progressed > STALL_S):
                 incomplete = True
+                stalled = now <= deadline
                 break
             time.sleep(0.2)
         cpu_last = cpu_seconds(proc.pid)
@@ -452,8 +459,8 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
     rate = round((count - 1) / seconds) if seconds else None
     log(f"faust baseline: {rate} events/s over {count:,} events{' (INCOMPLETE)' if incomplete else ''}")
     return {"events": count, "seconds": round(seconds, 2), "events_per_s": rate,
-            "incomplete": incomplete, "cpu_seconds": round(cpu_last - (cpu_first or 0), 2),
-            "peak_rss_bytes": rss, "startup_seconds": None}
+            "incomplete": incomplete, "stalled": stalled,
+            "cpu_seconds": round(cpu_last - (cpu_first or 0), 2), "peak_rss_bytes": rss}
 
 
 # -- phase: monitor worker(s) ---------------------------------------------------------------
@@ -480,6 +487,22 @@ def _worker(run: Run, tag: str, index: int, store: str, app_id: str, prefix: str
     return worker
 
 
+def _start_profile(run: Run, pid: int) -> subprocess.Popen | None:
+    """py-spy for 20 s on the worker (collapsed stacks), if it is installed."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        log("py-spy not found: no profile (pip install py-spy)")
+        return None
+    proc = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--duration", "20", "--rate", "100", "--format", "raw",
+         "--output", str(run.args.profile_worker)],
+        stdout=subprocess.DEVNULL, stderr=(run.tmp / "py-spy.log").open("ab"), start_new_session=True,
+    )
+    run.stoppables.append(proc)
+    log(f"profiling the worker (pid {pid}) for 20 s into {run.args.profile_worker}")
+    return proc
+
+
 def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> dict[str, Any]:
     """Start `count` workers in one fresh group on the loaded topics; time them from the
     first to the last event processed by the rules stage."""
@@ -493,8 +516,10 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
     first_t = both_t = None
     first_n = both_n = 0
     cpu_first = 0.0
-    incomplete = False
-    done = 0
+    incomplete = stalled = False
+    done = seen_done = 0
+    progressed = started
+    profile: subprocess.Popen | None = None
     try:
         while True:
             for w in workers:
@@ -510,28 +535,39 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
                 both_t, both_n = now, done
             if done >= expect:
                 break
-            if now > deadline:
+            if done != seen_done:
+                seen_done, progressed = done, now
+            if now > deadline or (done and now - progressed > STALL_S):
                 incomplete = True
+                stalled = now <= deadline
                 break
+            if profile is None and first_t is not None and run.args.profile_worker and tag == "worker":
+                profile = _start_profile(run, workers[0].proc.pid)
             time.sleep(0.1)
         last_t = time.monotonic()
         cpu_last = sum(cpu_seconds(w.proc.pid) for w in workers)
         duplicates = int(sum(c[1] for c in counts if c))
         rss = [peak_rss(w.proc.pid) for w in workers]
-        profile = None
     finally:
+        if profile is not None:
+            try:
+                profile.wait(30)
+            except subprocess.TimeoutExpired:
+                _killpg(profile)
         for w in workers:
             w.stop()
     seconds = last_t - first_t if first_t else 0.0
     rate = round((done - first_n) / seconds) if seconds else None
     result = {
         "workers": count, "store": store, "events": done, "expected": expect,
-        "duplicates": duplicates, "incomplete": incomplete, "seconds": round(seconds, 2),
+        "duplicates": duplicates, "incomplete": incomplete, "stalled": stalled,
+        "seconds": round(seconds, 2),
         "events_per_s": rate,
         "startup_seconds": round(first_t - started, 1) if first_t else None,
         "cpu_seconds": round(cpu_last - cpu_first, 2),
         "cpu_us_per_event": round((cpu_last - cpu_first) / max(done - first_n, 1) * 1e6, 1),
-        "peak_rss_bytes": max(rss), "peak_rss_bytes_each": rss, "profile": profile,
+        "peak_rss_bytes": max(rss), "peak_rss_bytes_each": rss,
+        "profiled": str(run.args.profile_worker) if profile is not None else None,
     }
     if count > 1 and both_t:
         span = last_t - both_t
@@ -1010,6 +1046,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-rocksdb", action="store_true", help="skip the RocksDB worker run")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--keep", action="store_true", help="keep the logs directory")
+    p.add_argument("--profile-worker", type=Path, default=None, metavar="FILE",
+                   help="py-spy the first worker run for 20 s (collapsed stacks into FILE); "
+                        "slows that run a little")
     args = p.parse_args(argv)
     if args.quick:
         args.events, args.customers = 100_000, 10_000

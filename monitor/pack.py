@@ -374,6 +374,16 @@ class PackConfig(_Strict):
     risk: RiskConfig = RiskConfig()
     profile_checks: ProfileChecksConfig = ProfileChecksConfig()
 
+    @model_validator(mode="after")
+    def _retention_covers_windows(self) -> PackConfig:
+        longest = max(self.rules.STRUCTURING.window_days, self.rules.FREQUENT_LARGE_UNCLEAR_SOURCE.window_days)
+        if self.state.retention_days < longest:
+            raise ValueError(
+                f"state.retention_days ({self.state.retention_days}) must be at least the longest "
+                f"window_days ({longest})"
+            )
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, name: str) -> str:
