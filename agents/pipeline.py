@@ -1,13 +1,18 @@
 """The thin Faust shell: decode, load state, call the rule core, emit, store.
 
-Three agents, each with concurrency 1 (Faust may commit past an in-flight message above 1):
+Agents run with concurrency 1 (Faust may commit past an in-flight message above 1):
 
-- `decode` reads the four input topics, sends bad input to the dead-letter topic and
-  forwards each valid event, keyed by `customer_id`, to the internal events topic. That one
-  hop gives every customer one partition, whatever partitioner the bank's producers used.
-- `rules` reads the events topic (co-partitioned with the state table), runs the rule core,
-  waits for the alerts and tasks to be acknowledged by Kafka, and only then stores the new
-  state. A crash before the store replays the event: the same ids come out again.
+- `process` reads the four input topics and the internal events topic. Bad input goes to
+  the dead-letter topic. A valid event whose partition is its customer's home partition
+  (murmur2 of the customer id, what Java and aiokafka producers keyed by customer id use)
+  is applied at once; any other is forwarded to the internal events topic on its home
+  partition and applied when it comes back. So every customer has one partition and one
+  state record whatever partitioner the bank's producers used, and well-keyed traffic
+  crosses Faust's stream machinery once. (`MONITOR_ALWAYS_REPARTITION=true` forwards every
+  event, with a separate `rules` agent on the events topic: the earlier, slower layout.)
+- Applying an event runs the rule core, waits until Kafka has acknowledged the event's
+  alerts and tasks, and only then stores the customer's new state; offsets are committed
+  after that. A crash before the store replays the event: the same ids come out again.
 - `queue` reads `aml.alerts` and adds each alert to its Redis Stream once (by `alert_id`),
   retrying while Redis is away; its offsets advance only after Redis accepted the alert.
 """
@@ -23,6 +28,7 @@ from typing import Any
 
 import faust
 import orjson
+from aiokafka.partitioner import murmur2
 
 from monitor.decode import Decoder, Rejection
 from monitor.engine import Engine
@@ -38,6 +44,7 @@ __all__ = ["Pipeline"]
 logger = logging.getLogger(__name__)
 
 _KIND_HEADER = "aml-kind"
+_KINDS = frozenset({"account_opening", "customer_update", "cash", "remittance"})
 
 
 class Pipeline:
@@ -74,12 +81,61 @@ class Pipeline:
             value_type=bytes,
             help="per-customer rule state: CustomerState as JSON, keyed by customer id bytes",
         )
-        app.agent(self.inputs, name="decode", concurrency=1)(self._decode_agent)
-        app.agent(self.events, name="rules", concurrency=1)(self._rules_agent)
+        self._home_cache: dict[bytes, int] = {}
+        if settings.always_repartition:
+            app.agent(self.inputs, name="decode", concurrency=1)(self._decode_agent)
+            app.agent(self.events, name="rules", concurrency=1)(self._rules_agent)
+        else:
+            both = app.topic(*settings.input_topics.values(), settings.events_topic, **raw)
+            app.agent(both, name="process", concurrency=1)(self._process_agent)
         app.agent(self.alerts, name="queue", concurrency=1)(self._queue_agent)
         app.timer(settings.gauges_interval_s, name="gauges")(self._gauges)
         self._tz = pack.tz
         self._sync_redis: Any = None
+
+    def home_partition(self, key: bytes) -> int:
+        """The customer's partition: murmur2 like the Java client and aiokafka's default."""
+        home = self._home_cache.get(key)
+        if home is None:
+            if len(self._home_cache) > 1_000_000:
+                self._home_cache.clear()
+            home = (murmur2(key) & 0x7FFFFFFF) % self.settings.partitions
+            self._home_cache[key] = home
+        return home
+
+    # -- process (one hop) ------------------------------------------------------------
+    async def _process_agent(self, stream: faust.StreamT) -> None:
+        events_topic = self.settings.events_topic
+        kinds = self.kind_of_topic
+        for_rules = self._apply
+        async for event in stream.events():
+            message = event.message
+            if message.topic == events_topic:
+                kind = event.headers.get(_KIND_HEADER, b"").decode()
+                decoded = self.decoder.decode(kind, message.value) if kind in _KINDS else None
+                if decoded is None or isinstance(decoded, Rejection):
+                    await self._dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
+                    continue
+                await for_rules(message, decoded)
+                continue
+            kind = kinds[message.topic]
+            self.metrics.events_consumed.labels(message.topic).inc()
+            decoded = self.decoder.decode(kind, message.value)
+            if isinstance(decoded, Rejection):
+                await self._dead_letter(message, decoded)
+                continue
+            key = decoded.customer_id.encode()
+            home = self.home_partition(key)
+            if message.partition == home:
+                await for_rules(message, decoded)
+            else:
+                await self.events.send(
+                    key=key,
+                    value=message.value,
+                    partition=home,
+                    headers={_KIND_HEADER: kind.encode()},
+                    timestamp=message.timestamp,
+                )
 
     # -- decode -------------------------------------------------------------------------
     async def _decode_agent(self, stream: faust.StreamT) -> None:
@@ -91,9 +147,11 @@ class Pipeline:
             if isinstance(decoded, Rejection):
                 await self._dead_letter(message, decoded)
                 continue
+            key = decoded.customer_id.encode()
             await self.events.send(
-                key=decoded.customer_id.encode(),
+                key=key,
                 value=message.value,
+                partition=self.home_partition(key),
                 headers={_KIND_HEADER: kind.encode()},
                 timestamp=message.timestamp,
             )
@@ -122,43 +180,46 @@ class Pipeline:
 
     # -- rules --------------------------------------------------------------------------
     async def _rules_agent(self, stream: faust.StreamT) -> None:
-        table = self.table
         async for event in stream.events():
-            started = time.perf_counter()
             message = event.message
             kind = event.headers.get(_KIND_HEADER, b"").decode()
-            decoded = self.decoder.decode(kind, message.value) if kind else None
+            decoded = self.decoder.decode(kind, message.value) if kind in _KINDS else None
             if decoded is None or isinstance(decoded, Rejection):
-                # cannot happen for events the decode agent forwarded; never drop silently
+                # cannot happen for events this worker forwarded; never drop silently
                 await self._dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
                 continue
-            key = decoded.customer_id.encode()
-            raw = table.get(key)
-            state = CustomerState.from_bytes(raw) if raw is not None else None
-            outcome = self.engine.process(state, decoded, datetime.now(UTC))
-            if outcome.duplicate:
-                self.metrics.events_duplicate.inc()
-                continue
-            findings = outcome.findings
-            if findings.alerts or findings.tasks:
-                pending = []
-                for alert in findings.alerts:
-                    pending.append(
-                        await self.alerts.send(
-                            key=key, value=alert.model_dump_json().encode()
-                        )
-                    )
-                    self.metrics.alerts.labels(alert.rule_id).inc()
-                for task in findings.tasks:
-                    pending.append(
-                        await self.tasks.send(key=key, value=task.model_dump_json().encode())
-                    )
-                    self.metrics.tasks.labels(task.trigger).inc()
-                await asyncio.gather(*pending)  # outputs are safe before the state moves on
-                if message.timestamp:
-                    self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - message.timestamp))
-            table[key] = outcome.state.to_bytes()
+            await self._apply(message, decoded)
+
+    async def _apply(self, message: Any, decoded: Any) -> None:
+        """Run the rule core for one event of the current partition and make its outputs
+        safe before its state: alerts and tasks acknowledged by Kafka, then the table."""
+        started = time.perf_counter()
+        key = decoded.customer_id.encode()
+        raw = self.table.get(key)
+        state = CustomerState.from_bytes(raw) if raw is not None else None
+        outcome = self.engine.process(state, decoded, datetime.now(UTC))
+        if outcome.duplicate:
+            self.metrics.events_duplicate.inc()
             self.metrics.processing_seconds.observe(time.perf_counter() - started)
+            return
+        findings = outcome.findings
+        if findings.alerts or findings.tasks:
+            pending = []
+            for alert in findings.alerts:
+                pending.append(
+                    await self.alerts.send(key=key, value=alert.model_dump_json().encode())
+                )
+                self.metrics.alerts.labels(alert.rule_id).inc()
+            for task in findings.tasks:
+                pending.append(
+                    await self.tasks.send(key=key, value=task.model_dump_json().encode())
+                )
+                self.metrics.tasks.labels(task.trigger).inc()
+            await asyncio.gather(*pending)  # outputs are safe before the state moves on
+            if message.timestamp:
+                self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - message.timestamp))
+        self.table[key] = outcome.state.to_bytes()
+        self.metrics.processing_seconds.observe(time.perf_counter() - started)
 
     # -- gauges -------------------------------------------------------------------------
     async def _gauges(self) -> None:

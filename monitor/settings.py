@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     queue_prefix: str = Field(default="aml:queue:", min_length=1)
+    always_repartition: bool = Field(
+        default=False, description="forward every event through the internal topic (slower)"
+    )
     gauges_interval_s: float = Field(default=15.0, gt=0, le=3600)
     output_retention_ms: int = Field(default=90 * 86_400_000, ge=-1)
 
