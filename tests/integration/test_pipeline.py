@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -26,6 +27,29 @@ KIND_TOPIC = {
 
 def _records(worker, messages):
     return [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in messages]
+
+
+def _identity_values(messages) -> set[str]:
+    """Names, identity and account numbers and phones in the scenario's valid messages."""
+    found: set[str] = set()
+
+    def walk(node, key=""):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in {"name", "number", "account_number", "phone", "id_number"}:
+            if len(node) >= 4:
+                found.add(node)
+
+    for m in messages:
+        try:
+            walk(orjson.loads(m.value))
+        except orjson.JSONDecodeError:
+            continue
+    return found
 
 
 def _stream_alert_ids(client: redis.Redis, key: str) -> list[str]:
@@ -73,6 +97,14 @@ def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, 
         assert body["partition"] >= 0 and body["offset"] >= 0 and body["errors"]
         reasons.add(body["reason"])
     assert reasons == {"invalid_json", "timestamp_without_offset", "invalid_amount", "unknown_currency"}
+
+    # no identity number, name, account number or phone in any log line or metric label
+    secrets = _identity_values(messages)
+    assert len(secrets) >= 8
+    logs = worker.log_text(100_000)
+    scrape = urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics").read().decode()
+    for value in secrets:
+        assert value not in logs and value not in scrape, "identity data leaked"
 
     client = redis.Redis.from_url(redis_server.url)
     queued: list[str] = []

@@ -167,6 +167,13 @@ def _monitor_cli(worker: WorkerProcess, *args: str) -> dict:
 
 # --------------------------------------------------------------------------- the load
 
+#: a cash deposit above the large-value threshold: an LV_CASH alert
+LARGE_CASH = {
+    "event_id": "prom-lv-1", "txn_id": "prom-lv-1", "customer_id": "PROM1",
+    "account_id": "APROM1", "occurred_at": "2026-04-01T10:00:00+08:00", "direction": "in",
+    "amount": "60000.00", "currency": "CNY",
+}
+
 
 def _load(worker: WorkerProcess) -> int:
     """A simulated month for 1,050 customers, malformed input and a sure alert; returns
@@ -178,13 +185,8 @@ def _load(worker: WorkerProcess) -> int:
         for event in sim.sorted_events(topic)
     ]
     cash = worker.topic("txn.cash")
-    large = {
-        "event_id": "prom-lv-1", "txn_id": "prom-lv-1", "customer_id": "PROM1",
-        "account_id": "APROM1", "occurred_at": "2026-04-01T10:00:00+08:00", "direction": "in",
-        "amount": "60000.00", "currency": "CNY",
-    }
     records += [
-        (cash, b"PROM1", orjson.dumps(large), None),  # LV_CASH
+        (cash, b"PROM1", orjson.dumps(LARGE_CASH), None),  # LV_CASH
         (cash, b"BAD1", b"{not json", None),  # invalid_json
         (cash, b"BAD2", b"[1, 2", None),  # invalid_json
         (cash, b"BAD3", orjson.dumps({"event_id": "prom-bad-3", "customer_id": "BAD3"}), None),
@@ -203,9 +205,17 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
     assert len(queries) >= 20, "the dashboards have fewer queries than expected"
     worker = worker_factory(gauges_interval_s=1, store="memory").start()
     with prometheus(tmp_path / "prometheus", [f"127.0.0.1:{worker.metrics_port}"]) as base:
+        started = time.monotonic()
+
+        def step(what: str) -> None:
+            print(f"[{time.monotonic() - started:6.1f}s] {what}")
+
         worker.wait_ready(timeout=120)
+        step("worker ready")
         sent = _load(worker)
+        step(f"{sent} messages produced")
         wait_consumed(worker, sent, timeout=240)
+        step("all consumed")
 
         # every alert reaches its compliance queue and the queue gauges are exported
         _wait("alerts in the compliance queues",
@@ -213,17 +223,27 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
               and "monitor_queue_depth{" in text,
               timeout=120, detail=worker.log_text)
 
-        # an alert delivered twice on aml.alerts (a producer retry): added once, counted once
-        # as a duplicate by the queue agent
+        step("alerts in Redis")
+        # redeliveries: an input event sent again (same event_id: ignored by the rules, counted
+        # as a duplicate) and an alert delivered again on aml.alerts, twice, a scrape apart, so
+        # the queue's duplicate counter has a rate (its first sample already reads 1)
         alerts = read_topic(worker.bootstrap, worker.topic("aml.alerts"),
                             until=lambda m: len(m) >= 1, timeout=60)
         assert alerts, "no alert on the alerts topic"
+        again = [(worker.topic("aml.alerts"), alerts[0].key, alerts[0].value, None)]
         produce(worker.bootstrap,
-                [(worker.topic("aml.alerts"), alerts[0].key, alerts[0].value, None)])
-        _wait("the duplicate alert counted",
-              lambda: "monitor_queue_redelivered_total{" in _metrics_text(worker),
+                [*again, (worker.topic("txn.cash"), b"PROM1", orjson.dumps(LARGE_CASH), None)])
+        for count in (1, 2):
+            if count == 2:
+                produce(worker.bootstrap, again)
+            _wait(f"duplicate alert {count} scraped",
+                  lambda n=count: (_values(query(base, "sum(monitor_queue_redelivered_total)"))
+                                   or [0])[0] >= n,
+                  timeout=60, detail=worker.log_text)
+        _wait("redelivered input event scraped",
+              lambda: (_values(query(base, "sum(monitor_events_duplicate_total)")) or [0])[0] >= 1,
               timeout=60, detail=worker.log_text)
-
+        step("duplicate counted")
         # an analyst claims entries: the pending gauge
         queues = [q for q in _monitor_cli(worker, "ls")["queues"] if q["depth"]]
         assert queues, "monitor queue ls shows no queue with entries"
@@ -239,6 +259,7 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
               and _has_data(query(base, "sum(monitor_queue_pending) > 0")),
               timeout=60)
 
+        step("scraped")
         targets = json.loads(_get(f"{base}/api/v1/targets"))["data"]["activeTargets"]
         assert [(t["labels"]["job"], t["health"], t["lastError"]) for t in targets] == [
             (JOB, "up", "")
@@ -261,6 +282,7 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
             _wait("every panel query returning data", all_have_data, timeout=30, interval=1)
         except TimeoutError:
             pass  # reported panel by panel below
+        step("panel queries done")
         empty = []
         for dashboard, title, expr in rendered:
             answer = answers[expr]
