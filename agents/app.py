@@ -20,10 +20,13 @@ def free_port() -> int:
 def create_app(settings: Settings) -> faust.App:
     """At-least-once, one partition count everywhere, earliest offsets for a new group (a new
     deployment reads the whole retained history rather than skipping it)."""
+    from monitor.kafka_security import faust_credentials
+
     store = "memory://" if settings.store == "memory" else "rocksdb://"
     return faust.App(
         settings.app_id,
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store=store,
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",

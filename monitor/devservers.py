@@ -82,6 +82,7 @@ class RedisServer(_Process):
     """`redis-server` from the system (Debian package), no persistence."""
 
     port: int = 0
+    password: str | None = None
 
     def start(self, timeout: float = 15) -> RedisServer:
         binary = shutil.which("redis-server")
@@ -90,7 +91,8 @@ class RedisServer(_Process):
         self.port = self.port or free_port()
         self._spawn(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
+             "--appendonly", "no", "--dir", str(self.workdir),
+             *(["--requirepass", self.password] if self.password else [])],
             "redis",
         )
         wait_for_port(self.port, timeout, self.proc)
@@ -98,7 +100,8 @@ class RedisServer(_Process):
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
 
 @dataclass
@@ -135,6 +138,8 @@ class KafkaServer(_Process):
     port: int = 0
     controller_port: int = 0
     extra_config: dict[str, str] = field(default_factory=dict)
+    #: SASL/PLAIN users (name -> password); the client listener then requires SASL
+    sasl_users: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout: float = 60) -> KafkaServer:
         libs = self.libs or _kafka_libs()
@@ -160,6 +165,20 @@ class KafkaServer(_Process):
             "group.initial.rebalance.delay.ms": "0",
             "log.flush.interval.messages": "100000",
         }
+        if self.sasl_users:
+            users = " ".join(f'user_{u}="{p}"' for u, p in self.sasl_users.items())
+            admin_user, admin_password = next(iter(self.sasl_users.items()))
+            config.update({
+                "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+                "inter.broker.listener.name": "SASL_PLAINTEXT",
+                "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "sasl.enabled.mechanisms": "PLAIN",
+                "sasl.mechanism.inter.broker.protocol": "PLAIN",
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                    f'username="{admin_user}" password="{admin_password}" {users};',
+            })
         config.update(self.extra_config)
         props = self.workdir / "server.properties"
         props.write_text("".join(f"{k}={v}\n" for k, v in config.items()))

@@ -37,9 +37,12 @@ async def _merged(settings: Settings, decoder: Decoder, stats: RunStats, batch: 
     import heapq
     import itertools
 
+    from monitor.kafka_security import aiokafka_options
+
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
         group_id=None, fetch_max_wait_ms=50, max_partition_fetch_bytes=4 * 1024 * 1024,
+        **aiokafka_options(settings),
     )
     await consumer.start()
     try:
@@ -110,8 +113,10 @@ class _TopicWriter:
         self.pending: list = []
 
     async def start(self) -> None:
+        from monitor.kafka_security import aiokafka_options
+
         self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all",
-                                         linger_ms=20)
+                                         linger_ms=20, **aiokafka_options(self.settings))
         await self.producer.start()
 
     def __call__(self, findings: Findings) -> None:

@@ -64,7 +64,10 @@ def read_scenario(path: Path) -> list[Message]:
 
 
 async def produce(settings: Settings, messages: list[Message]) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+    from monitor.kafka_security import aiokafka_options
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
+                                **aiokafka_options(settings))
     await producer.start()
     try:
         topics = settings.input_topics

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitor.errors import ConfigurationError
@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=_PREFIX, frozen=True, extra="ignore")
 
     kafka_bootstrap: str = Field(default="localhost:9092", description="host:port[,host:port]")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle for the brokers")
+    kafka_ssl_certfile: str | None = Field(default=None, description="client certificate (mTLS)")
+    kafka_ssl_keyfile: str | None = None
     redis_url: SecretStr = Field(
         default=SecretStr("redis://localhost:6379/0"),
         description="redis:// or rediss:// URL, may carry a password",
@@ -62,6 +69,17 @@ class Settings(BaseSettings):
             if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{part!r} is not host:port (port 1-65535)")
         return value
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                "MONITOR_KAFKA_SASL_USERNAME and MONITOR_KAFKA_SASL_PASSWORD are required "
+                "with a SASL security protocol"
+            )
+        return self
 
     @field_validator("redis_url")
     @classmethod
@@ -104,6 +122,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False, include_input=False):
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{_PREFIX}{field.upper()}: {err['msg']}")
+            if err["loc"]:
+                problems.append(f"{_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}")
+            else:
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
         raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None

@@ -49,8 +49,11 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
     """Create missing topics; raise `TopicLayoutError` naming every existing topic whose
     partition count differs. Returns the names it created."""
     specs = specs if specs is not None else worker_topics(settings)
+    from monitor.kafka_security import aiokafka_options
+
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin"
+        bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin",
+        **aiokafka_options(settings),
     )
     await admin.start()
     try:

@@ -204,12 +204,15 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
     queries = dashboard_queries()
     assert len(queries) >= 20, "the dashboards have fewer queries than expected"
     worker = worker_factory(gauges_interval_s=1, store="memory").start()
+    started = time.monotonic()
+
+    def step(what: str) -> None:  # progress, shown with `pytest -s`
+        print(f"[{time.monotonic() - started:6.1f}s] {what}")
+
+    def counter(expr: str) -> float:
+        return (_values(query(base, expr)) or [0.0])[0]
+
     with prometheus(tmp_path / "prometheus", [f"127.0.0.1:{worker.metrics_port}"]) as base:
-        started = time.monotonic()
-
-        def step(what: str) -> None:
-            print(f"[{time.monotonic() - started:6.1f}s] {what}")
-
         worker.wait_ready(timeout=120)
         step("worker ready")
         sent = _load(worker)
@@ -217,13 +220,13 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
         wait_consumed(worker, sent, timeout=240)
         step("all consumed")
 
-        # every alert reaches its compliance queue and the queue gauges are exported
-        _wait("alerts in the compliance queues",
-              lambda: "monitor_queue_pushed_total{" in (text := _metrics_text(worker))
-              and "monitor_queue_depth{" in text,
-              timeout=120, detail=worker.log_text)
+        def queued() -> bool:
+            text = _metrics_text(worker)
+            return "monitor_queue_pushed_total{" in text and "monitor_queue_depth{" in text
 
-        step("alerts in Redis")
+        _wait("alerts in the compliance queues", queued, timeout=120, detail=worker.log_text)
+        step("alerts in the compliance queues")
+
         # redeliveries: an input event sent again (same event_id: ignored by the rules, counted
         # as a duplicate) and an alert delivered again on aml.alerts, twice, a scrape apart, so
         # the queue's duplicate counter has a rate (its first sample already reads 1)
@@ -233,40 +236,39 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
         again = [(worker.topic("aml.alerts"), alerts[0].key, alerts[0].value, None)]
         produce(worker.bootstrap,
                 [*again, (worker.topic("txn.cash"), b"PROM1", orjson.dumps(LARGE_CASH), None)])
-        for count in (1, 2):
-            if count == 2:
-                produce(worker.bootstrap, again)
-            _wait(f"duplicate alert {count} scraped",
-                  lambda n=count: (_values(query(base, "sum(monitor_queue_redelivered_total)"))
-                                   or [0])[0] >= n,
-                  timeout=60, detail=worker.log_text)
-        _wait("redelivered input event scraped",
-              lambda: (_values(query(base, "sum(monitor_events_duplicate_total)")) or [0])[0] >= 1,
+        _wait("first duplicate alert scraped",
+              lambda: counter("sum(monitor_queue_redelivered_total)") >= 1,
               timeout=60, detail=worker.log_text)
-        step("duplicate counted")
+        produce(worker.bootstrap, again)
+        _wait("second duplicate alert scraped",
+              lambda: counter("sum(monitor_queue_redelivered_total)") >= 2,
+              timeout=60, detail=worker.log_text)
+        _wait("redelivered input event scraped",
+              lambda: counter("sum(monitor_events_duplicate_total)") >= 1,
+              timeout=60, detail=worker.log_text)
+        step("redeliveries counted")
+
         # an analyst claims entries: the pending gauge
         queues = [q for q in _monitor_cli(worker, "ls")["queues"] if q["depth"]]
         assert queues, "monitor queue ls shows no queue with entries"
         claimed = _monitor_cli(worker, "claim", queues[0]["queue"], "--consumer", "analyst-1",
                                "--count", "2")
         assert claimed["entries"], claimed
+        _wait("claimed entries scraped",
+              lambda: counter("sum(monitor_queue_pending)") >= len(claimed["entries"]),
+              timeout=60, detail=worker.log_text)
 
-        # Prometheus has scraped the worker several times since the load
+        # Prometheus has scraped the worker several times, all of them successfully
         _wait("several scrapes",
-              lambda: (_values(query(base, f'count_over_time(up{{job="{JOB}"}}[5m])'))
-                       or [0])[0] >= 5
-              and _has_data(query(base, "sum(monitor_queue_redelivered_total)"))
-              and _has_data(query(base, "sum(monitor_queue_pending) > 0")),
-              timeout=60)
-
-        step("scraped")
+              lambda: counter(f'sum_over_time(up{{job="{JOB}"}}[5m])') >= 5, timeout=60)
         targets = json.loads(_get(f"{base}/api/v1/targets"))["data"]["activeTargets"]
         assert [(t["labels"]["job"], t["health"], t["lastError"]) for t in targets] == [
             (JOB, "up", "")
         ]
+        step("scraped")
 
-        # every panel query, as Grafana sends it; a panel whose series appear a gauge
-        # interval late gets a few more scrapes before it counts as empty
+        # every panel query, as Grafana sends it; series that appear a gauge interval late
+        # get a few more scrapes before a panel counts as empty
         rendered = [(d, title, render_expr(expr, rate_interval=RATE_INTERVAL,
                                            time_range=TIME_RANGE))
                     for d, title, expr in queries]
@@ -279,31 +281,32 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
             return all(_has_data(answers[expr]) for _, _, expr in rendered)
 
         try:
-            _wait("every panel query returning data", all_have_data, timeout=30, interval=1)
+            _wait("every panel query returning data", all_have_data, timeout=20, interval=1)
         except TimeoutError:
             pass  # reported panel by panel below
-        step("panel queries done")
+        step("panel queries run")
         empty = []
         for dashboard, title, expr in rendered:
             answer = answers[expr]
             values = _values(answer)
-            print(f"{dashboard:20} {title[:45]:45} {len(values):3} series  "
+            print(f"  {dashboard:19} {title[:44]:44} {len(values):3} series "
                   f"{[round(v, 4) for v in values[:4]]}")
             if not _has_data(answer):
                 empty.append(f"{dashboard} / {title}: {expr}\n    -> {json.dumps(answer)[:300]}")
-        assert not empty, "panel queries without data:\n" + "\n".join(empty)
 
         # the alert rules load and evaluate without error against the real series
         groups = json.loads(_get(f"{base}/api/v1/rules"))["data"]["groups"]
         rules = [rule for group in groups for rule in group["rules"]]
-        assert len(rules) >= 6
+        assert len(rules) >= 6, rules
         broken = [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
         assert not broken, broken
 
-    # `promtool check metrics` on a raw scrape of the worker (stdin): no lint problem
+    # `promtool check metrics` on a raw scrape of the worker (stdin): no problem reported
     scrape = _get(f"http://127.0.0.1:{worker.metrics_port}/metrics")
     assert b"monitor_events_consumed_total" in scrape
     check = subprocess.run([PROMTOOL, "check", "metrics"], input=scrape,
                            capture_output=True, timeout=60)
     output = (check.stdout + check.stderr).decode(errors="replace")
     assert check.returncode == 0 and not output.strip(), f"promtool check metrics:\n{output}"
+
+    assert not empty, "panel queries without data:\n" + "\n".join(empty)

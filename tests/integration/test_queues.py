@@ -157,3 +157,20 @@ def test_thirty_second_redis_outage_loses_no_alert(kafka, worker_factory):
         assert _metric(worker.metrics_port, "monitor_redis_backlog") == 0  # and it falls again
     finally:
         redis_srv.stop()
+
+
+def test_redis_with_a_password_through_the_url():
+    server = RedisServer(password="q-s3cret").start()
+    try:
+        async def run(url: str) -> str:
+            sink = RedisQueueSink.from_url(url, prefix="auth:")
+            try:
+                return (await sink.add(_alert("p1", T0)))[0]
+            finally:
+                await sink.close()
+
+        assert asyncio.run(run(server.url)) == "added"
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            asyncio.run(run(server.url.replace(":q-s3cret@", "")))
+    finally:
+        server.stop()
