@@ -71,6 +71,8 @@ PHASES = ("ceiling", "baseline", "worker", "worker_rocksdb", "two_workers", "rep
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: a throughput phase whose count has not moved for this long is stopped as stalled
 STALL_S = 60.0
+#: how often a worker's /metrics is read (each read costs the worker a little CPU)
+POLL_S = 0.25
 
 
 def log(message: str) -> None:
@@ -234,8 +236,10 @@ class Run:
         """Run one phase under a time limit (enforced inside `fn`); record its result or error."""
         log(f"== {name} (limit {limit:.0f}s)")
         started = time.monotonic()
+        load = loadavg()
         try:
             self.results[name] = fn(limit)
+            self.results[name]["loadavg_before_after"] = [load[0], loadavg()[0]]
         except Exception as exc:  # noqa: BLE001 - a failed phase must not stop the others
             self.errors[name] = f"{type(exc).__name__}: {exc}"[:2000]
             log(f"{name} FAILED: {self.errors[name]}")
@@ -494,7 +498,7 @@ def _start_profile(run: Run, pid: int) -> subprocess.Popen | None:
         log("py-spy not found: no profile (pip install py-spy)")
         return None
     proc = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--duration", "20", "--rate", "100", "--format", "raw",
+        [spy, "record", "--pid", str(pid), "--duration", "20", "--rate", "100", "--gil", "--format", "raw",
          "--output", str(run.args.profile_worker)],
         stdout=subprocess.DEVNULL, stderr=(run.tmp / "py-spy.log").open("ab"), start_new_session=True,
     )
@@ -515,9 +519,10 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
     deadline = started + limit
     first_t = both_t = None
     first_n = both_n = 0
+    last_t = started
     cpu_first = 0.0
     incomplete = stalled = False
-    done = seen_done = 0
+    done = seen_done = dups = 0
     progressed = started
     profile: subprocess.Popen | None = None
     try:
@@ -527,26 +532,33 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
                     raise RuntimeError(f"worker exited {w.proc.returncode}:\n{w.log_text(25)}")
             counts = [scrape(w.metrics_port) for w in workers]
             now = time.monotonic()
-            done = int(sum(c[0] + c[1] for c in counts if c))
+            done = int(sum(c[0] for c in counts if c))
+            dups = int(sum(c[1] for c in counts if c))
             if done and first_t is None:
                 first_t, first_n = now, done
                 cpu_first = sum(cpu_seconds(w.proc.pid) for w in workers)
-            if count > 1 and both_t is None and all(c and c[0] + c[1] > 0 for c in counts):
+            if count > 1 and both_t is None and all(c and c[0] > 0 for c in counts):
                 both_t, both_n = now, done
-            if done >= expect:
-                break
             if done != seen_done:
                 seen_done, progressed = done, now
+            # processing_seconds counts every event of the rules stage; should a version
+            # leave duplicates out of it, the duplicate counter completes the count
+            if done >= expect:
+                last_t = now
+                break
+            if done + dups >= expect and now - progressed >= 2:
+                last_t = progressed
+                break
             if now > deadline or (done and now - progressed > STALL_S):
                 incomplete = True
                 stalled = now <= deadline
+                last_t = progressed
                 break
             if profile is None and first_t is not None and run.args.profile_worker and tag == "worker":
                 profile = _start_profile(run, workers[0].proc.pid)
-            time.sleep(0.1)
-        last_t = time.monotonic()
+            time.sleep(POLL_S)
         cpu_last = sum(cpu_seconds(w.proc.pid) for w in workers)
-        duplicates = int(sum(c[1] for c in counts if c))
+        duplicates = dups
         rss = [peak_rss(w.proc.pid) for w in workers]
     finally:
         if profile is not None:

@@ -14,6 +14,9 @@ from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent,
 
 __all__ = ["Engine", "Outcome"]
 
+_PROFILE_TYPES = frozenset({AccountOpening, CustomerUpdate})
+_PRUNE_EVERY_DAYS = 3
+
 
 @dataclass(slots=True)
 class Outcome:
@@ -68,7 +71,7 @@ class Engine:
         day = event.event_time.astimezone(self.pack.tz).date()
         branch = getattr(event, "branch_code", None)
         ctx = Context(self.pack, detected_at, day, event_ms, branch=branch)
-        profile_event = isinstance(event, AccountOpening | CustomerUpdate)
+        profile_event = type(event) in _PROFILE_TYPES
         if profile_event:
             touched, changed, conflicts = merge_profile(state, event, ctx)
             ctx = Context(
@@ -85,7 +88,8 @@ class Engine:
         if self._rater is not None:
             self._rater.apply(state, event, ctx, findings, profile_event)
         cfg = self.pack.config.state
-        if day.toordinal() != state.pruned_day or len(state.seen) > cfg.max_seen_events:
+        # prune every few event days (pruning only drops what no rule reads any more)
+        if day.toordinal() >= state.pruned_day + _PRUNE_EVERY_DAYS or len(state.seen) > cfg.max_seen_events:
             state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
             state.pruned_day = day.toordinal()
         return Outcome(state, findings)

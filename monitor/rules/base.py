@@ -31,7 +31,7 @@ class Findings:
     tasks: list[ReidTask] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Context:
     """What a rule may use besides state and event. `detected_at` is supplied by the caller:
     the core never reads a clock."""

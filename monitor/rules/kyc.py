@@ -263,10 +263,10 @@ class KycIdExpired:
         profile = state.profile
         if profile is None or not profile.get("id_exp"):
             return
+        if profile["id_exp"] >= ctx.day.isoformat():  # ISO dates compare as strings
+            return
         expiry = date.fromisoformat(profile["id_exp"])
         day = ctx.day
-        if expiry >= day:
-            return
         flag = f"idexp|{expiry.isoformat()}"
         if flag in state.flags:
             return
