@@ -197,7 +197,11 @@ class Pipeline:
         key = decoded.customer_id.encode()
         raw = self.table.get(key)
         state = CustomerState.from_bytes(raw) if raw is not None else None
+        rating_before = state.risk.get("rating") if state is not None else None
         outcome = self.engine.process(state, decoded, datetime.now(UTC))
+        rating = outcome.state.risk.get("rating")
+        if rating is not None and rating != rating_before:
+            self.metrics.risk_rating_changes.labels(rating).inc()
         if outcome.duplicate:
             self.metrics.events_duplicate.inc()
             self.metrics.processing_seconds.observe(time.perf_counter() - started)

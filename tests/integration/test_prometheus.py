@@ -4,8 +4,8 @@ Every query of every panel of the provisioned Grafana dashboards goes through Pr
 HTTP API and must return data: a success status, at least one series and at least one
 finite value (NaN is what Grafana shows as an empty panel). The load is a simulated month
 of traffic (~20,000 events on the four input topics), a few malformed messages (dead
-letters), alerts that reach the compliance queues, one alert delivered twice on the alerts
-topic (the queue's duplicate counter) and entries claimed by an analyst (pending). The same
+letters), alerts that reach the compliance queues, redeliveries (an input event sent again,
+an alert sent twice more on the alerts topic) and entries claimed by an analyst. The same
 Prometheus loads the alert rules of ops/prometheus/rules and must evaluate all of them
 without error, and `promtool check metrics` must find nothing to complain about in a raw
 scrape of the worker.

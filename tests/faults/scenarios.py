@@ -1,0 +1,536 @@
+"""Fault scenarios against real Apache Kafka and redis-server, shared by the full suite
+(`make faults`, tests/faults) and the short subset of `make test`
+(tests/integration/test_faults_quick.py).
+
+Every scenario feeds a deterministic stream of cash transactions whose alerts are known in
+advance (`expected_findings`: the same rule core, run offline), injects one fault, and then
+compares what reached the compliance queues (Redis Streams) and `aml.alerts` with that
+expectation. It returns a `Row`; the caller asserts on it and may record it in
+tests/faults/results.json (the source of RELIABILITY.md).
+
+Sizes come from the environment: `MONITOR_FAULT_EVENTS` (default 5,000: the short subset),
+`MONITOR_FAULT_KILLS` (default 5 at 50,000 events or more, else 2), `MONITOR_FAULT_SEED`.
+Every wait is bounded and every process a scenario starts is stopped in a `finally`."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import random
+import shutil
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from monitor.devservers import KafkaServer, RedisServer
+from monitor.pack import load_pack
+from monitor.scenario import Message, expected_findings
+from tests.support.kafka_io import produce
+from tests.support.worker import WorkerProcess, consumed
+
+EVENTS = int(os.environ.get("MONITOR_FAULT_EVENTS", "5000"))
+KILLS = int(os.environ.get("MONITOR_FAULT_KILLS", "5" if EVENTS >= 50_000 else "2"))
+SEED = int(os.environ.get("MONITOR_FAULT_SEED", "20260303"))
+RESULTS = Path(__file__).with_name("results.json")
+
+ROUNDS = 10  # transactions per customer; round n of every customer, then round n + 1
+DAY1, DAY2 = "2026-03-03", "2026-03-04"
+#: rules whose alerts the queue folds into an open item: the stream would not show each id
+SUPPRESSED = {"KYC_HIGH_RISK_COUNTRY", "WATCHLIST_MATCH", "CDD_ONE_OFF", "CDD_AGENT"}
+#: the time a scenario waits for the worker to deliver everything, per 1,000 alerts
+DRAIN_S_PER_1000 = 30.0
+
+
+# ----------------------------------------------------------------------------- stream
+
+
+def build_stream(events: int = EVENTS, seed: int = SEED) -> list[Message]:
+    """`events` cash transactions of `events // 10` customers, ten each, in rounds (every
+    customer's n-th transaction, then every customer's (n+1)-th), so each customer's
+    history is spread over the whole stream. Customers, drawn with `seed`:
+
+    - 50 % ten deposits of 5,500-7,000 CNY on one day: LV_CASH (cumulative) on the 8th to
+      10th, never within the first five;
+    - 10 % the same as withdrawals: LV_CASH out;
+    - 10 % alternate two days, 10,500-12,000 CNY: an LV_CASH per day, on the 5th deposit
+      of that day (rounds 8 and 9);
+    - 10 % three deposits of 45,000-49,999 CNY (90-100 % of the threshold) in rounds 1, 4,
+      7 among small ones: LV_CASH at round 4 and STRUCTURING at round 7;
+    - 20 % small deposits (100-4,000 CNY): no alert.
+    So every alert but one type's LV_CASH needs transactions from both halves of the stream."""
+    rng = random.Random(seed)
+    customers = max(1, events // ROUNDS)
+    plans: list[tuple[str, list[tuple[str, str, str]]]] = []  # cid, [(day, direction, amount)]
+    for c in range(customers):
+        cid = f"F{c:06d}"
+        draw = rng.random()
+        if draw < 0.5:
+            txns = [(DAY1, "in", _cny(rng, 5500, 7000)) for _ in range(ROUNDS)]
+        elif draw < 0.6:
+            txns = [(DAY1, "out", _cny(rng, 5500, 7000)) for _ in range(ROUNDS)]
+        elif draw < 0.7:
+            txns = [(DAY1 if n % 2 == 0 else DAY2, "in", _cny(rng, 10500, 12000))
+                    for n in range(ROUNDS)]
+        elif draw < 0.8:
+            txns = [(DAY1, "in", _cny(rng, 45000, 49999) if n in (1, 4, 7) else _cny(rng, 100, 1000))
+                    for n in range(ROUNDS)]
+        else:
+            txns = [(DAY1, "in", _cny(rng, 100, 4000)) for _ in range(ROUNDS)]
+        plans.append((cid, txns))
+    out: list[Message] = []
+    for n in range(ROUNDS):
+        for c, (cid, txns) in enumerate(plans):
+            day, direction, amount = txns[n]
+            out.append(Message("cash", cid.encode(), orjson.dumps({
+                "event_id": f"ev-{cid}-{n}", "txn_id": f"tx-{cid}-{n}", "customer_id": cid,
+                "account_id": f"AC{c:06d}", "occurred_at": f"{day}T{8 + n:02d}:{c % 60:02d}:00+08:00",
+                "direction": direction, "amount": amount, "currency": "CNY",
+            })))
+    return out[:events] if events >= ROUNDS else out
+
+
+def _cny(rng: random.Random, low: int, high: int) -> str:
+    return f"{rng.randrange(low * 100, high * 100) / 100:.2f}"
+
+
+def expected_alerts(messages: list[Message]) -> dict[str, dict[str, Any]]:
+    """alert id -> the alert (as JSON-like dict) the rule core raises offline over `messages`."""
+    findings, invalid = expected_findings(load_pack(), messages)
+    assert invalid == 0
+    alerts = {a.alert_id: orjson.loads(a.model_dump_json()) for a in findings.alerts}
+    assert len(alerts) == len(findings.alerts), "the offline run raised an id twice"
+    assert not {a["rule_id"] for a in alerts.values()} & SUPPRESSED
+    return alerts
+
+
+# ----------------------------------------------------------------------------- observing
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str,
+               worker: WorkerProcess | None = None, poll: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            tail = f"\n{worker.log_text(80)}" if worker is not None else ""
+            raise TimeoutError(f"{what}: not after {timeout:.0f}s{tail}")
+        time.sleep(poll)
+
+
+def queue_streams(client: redis.Redis, prefix: str) -> list[bytes]:
+    return sorted(client.scan_iter(match=f"{prefix}:queue:*", _type="STREAM", count=1000))
+
+
+def queued_count(client: redis.Redis, prefix: str) -> int:
+    try:
+        return sum(client.xlen(key) for key in queue_streams(client, prefix))
+    except redis.exceptions.ConnectionError:
+        return -1
+
+
+def queued_ids(client: redis.Redis, prefix: str) -> list[str]:
+    ids: list[str] = []
+    for key in queue_streams(client, prefix):
+        last = "-"
+        while True:
+            batch = client.xrange(key, min=last, count=10_000)
+            if last != "-":
+                batch = batch[1:]
+            if not batch:
+                break
+            ids.extend(f[b"alert_id"].decode() for _, f in batch)
+            last = batch[-1][0]
+    return ids
+
+
+def metric(worker: WorkerProcess, name: str) -> float | None:
+    """Sum of a metric's samples on the worker's /metrics; None when it cannot be read."""
+    try:
+        url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        return None
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+        if line.startswith(name + " ") or line.startswith(name + "{")
+    )
+
+
+def read_to_end(bootstrap: str, topic: str, timeout: float = 180) -> list[bytes]:
+    """Every value of `topic` up to the end offsets at the time of the call."""
+
+    async def _run() -> list[bytes]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", fetch_max_wait_ms=100)
+        await consumer.start()
+        try:
+            deadline = time.monotonic() + timeout
+            partitions = consumer.partitions_for_topic(topic)
+            while not partitions:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no partitions for {topic}")
+                await consumer._client.force_metadata_update()  # noqa: SLF001
+                await asyncio.sleep(0.2)
+                partitions = consumer.partitions_for_topic(topic)
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            ends = await consumer.end_offsets(tps)
+            await consumer.seek_to_beginning(*tps)
+            values: list[bytes] = []
+            while True:
+                positions = [await consumer.position(tp) for tp in tps]
+                if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
+                    return values
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{topic} read to {positions} of {ends} in {timeout}s")
+                batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+                for records in batch.values():
+                    values.extend(r.value for r in records)
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(_run())
+
+
+def produce_stream(bootstrap: str, worker: WorkerProcess, messages: list[Message]) -> None:
+    topic = worker.topic("txn.cash")
+    produce(bootstrap, [(topic, m.key, m.value, None) for m in messages])
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass
+class Row:
+    fault: str
+    injected: str
+    events: int
+    expected_alerts: int
+    seen_once: int = 0  # expected ids exactly once in the compliance queues
+    missing: int = 0  # expected ids absent from the queues or from aml.alerts
+    doubled: int = 0  # ids more than once in the queues
+    unexpected: int = 0  # ids in the queues the offline run did not raise
+    missing_on_topic: int = 0
+    topic_copies: int = 0  # extra copies on aml.alerts (same id: allowed, at-least-once)
+    run_time_s: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        assert self.missing == 0, f"{self.fault}: {self.missing} expected alerts missing: {self}"
+        assert self.doubled == 0, f"{self.fault}: {self.doubled} alerts doubled: {self}"
+        assert self.unexpected == 0, f"{self.fault}: {self.unexpected} unexpected alerts: {self}"
+        assert self.seen_once == self.expected_alerts, self
+
+
+def tally(row: Row, expected: set[str], queued: list[str], on_topic: list[bytes]) -> Row:
+    counts = Counter(queued)
+    topic_counts = Counter(orjson.loads(v)["alert_id"] for v in on_topic)
+    row.seen_once = sum(1 for i in expected if counts.get(i) == 1)
+    missing_queue = expected - counts.keys()
+    missing_topic = expected - topic_counts.keys()
+    row.missing = len(missing_queue | missing_topic)
+    row.missing_on_topic = len(missing_topic)
+    row.doubled = sum(1 for c in counts.values() if c > 1)
+    row.unexpected = len(counts.keys() - expected)
+    row.topic_copies = sum(c - 1 for c in topic_counts.values())
+    row.details.setdefault("alerts_on_topic", len(on_topic))
+    if missing_queue:
+        row.details["missing_in_queue_sample"] = sorted(missing_queue)[:5]
+    return row
+
+
+def record(row: Row, path: Path = RESULTS) -> None:
+    """Replace the row of `row.fault` in the results file (a JSON object by fault name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[row.fault] = dict(asdict(row), recorded_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _worker(bootstrap: str, redis_url: str, workdir: Path, prefix: str | None = None,
+            **env: object) -> WorkerProcess:
+    extra = {"MONITOR_GAUGES_INTERVAL_S": "1", "MONITOR_STORE": "rocksdb",
+             "MONITOR_DATA_DIR": str(workdir / "state")}
+    extra.update({f"MONITOR_{k.upper()}": str(v) for k, v in env.items()})
+    worker = WorkerProcess(bootstrap, redis_url, workdir, extra_env=extra)
+    if prefix:
+        worker.prefix = prefix
+    return worker
+
+
+def _drain_timeout(alerts: int) -> float:
+    return 120 + DRAIN_S_PER_1000 * alerts / 1000
+
+
+def _finish(row: Row, client: redis.Redis, bootstrap: str, worker: WorkerProcess,
+            expected: dict[str, Any], started: float, watch: WorkerProcess | None = None) -> Row:
+    """Wait until every expected id is queued, let late copies arrive, and count."""
+    want = len(expected)
+    try:
+        wait_until(lambda: queued_count(client, worker.prefix) >= want, _drain_timeout(want),
+                   f"{want} alerts in the queues", watch or worker, poll=0.5)
+    except TimeoutError as exc:  # count what did arrive: the row shows what is missing
+        row.details["timed_out"] = str(exc).splitlines()[0]
+    time.sleep(3)  # anything doubled would arrive now
+    queued = queued_ids(client, worker.prefix)
+    on_topic = read_to_end(bootstrap, worker.topic("aml.alerts"))
+    row.run_time_s = round(time.monotonic() - started, 1)
+    return tally(row, set(expected), queued, on_topic)
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
+                     events: int = EVENTS, kills: int = KILLS, seed: int = SEED) -> Row:
+    """The worker SIGKILLed at `kills` seeded random points of the stream (fractions of the
+    expected alerts delivered to Redis), restarted each time on the same data dir."""
+    started = time.monotonic()
+    messages = build_stream(events, seed)
+    expected = expected_alerts(messages)
+    rng = random.Random(seed)
+    points = sorted(rng.uniform(0.05, 0.9) for _ in range(kills))
+    client = redis.Redis.from_url(redis_server.url)
+    worker = _worker(kafka.bootstrap, redis_server.url, workdir)
+    row = Row("worker SIGKILL at random points", f"SIGKILL to the worker's process group at {kills} "
+              "seeded random points (fraction of the expected alerts in Redis), restart on the "
+              "same RocksDB dir", len(messages), len(expected))
+    killed_at: list[int] = []
+    try:
+        worker.start()
+        worker.wait_ready(120)
+        produce_stream(kafka.bootstrap, worker, messages)
+        for point in points:
+            before = max(0, queued_count(client, worker.prefix))
+            target = max(int(point * len(expected)), before + max(1, len(expected) // 200))
+            if target >= len(expected):
+                break
+            wait_until(lambda t=target: queued_count(client, worker.prefix) >= t,
+                       _drain_timeout(len(expected)), f"progress to {target} alerts", worker, 0.01)
+            if queued_count(client, worker.prefix) >= len(expected):
+                break
+            worker.kill()
+            killed_at.append(queued_count(client, worker.prefix))
+            worker.start()
+            worker.wait_ready(120)
+        row = _finish(row, client, kafka.bootstrap, worker, expected, started)
+    finally:
+        worker.stop()
+    row.details.update(kills=len(killed_at), killed_at_alerts_queued=killed_at,
+                       kill_points=[round(p, 3) for p in points])
+    assert len(killed_at) == kills, f"only {len(killed_at)} of {kills} kills: the stream ended first"
+    return row
+
+
+def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
+                        events: int = EVENTS, seed: int = SEED) -> Row:
+    """Two workers in one consumer group share the partitions; one is SIGKILLed mid-stream
+    and not restarted: the survivor takes its partitions (state from the changelog)."""
+    started = time.monotonic()
+    messages = build_stream(events, seed)
+    expected = expected_alerts(messages)
+    point = random.Random(seed + 1).uniform(0.2, 0.6)
+    client = redis.Redis.from_url(redis_server.url)
+    first = _worker(kafka.bootstrap, redis_server.url, workdir / "a")
+    second = _worker(kafka.bootstrap, redis_server.url, workdir / "b", prefix=first.prefix)
+    row = Row("group member SIGKILL", "two workers, one group (same app id); SIGKILL to one "
+              f"at a seeded random point ({point:.0%} of the expected alerts in Redis), not "
+              "restarted", len(messages), len(expected))
+    try:
+        first.start()
+        first.wait_ready(120)
+        second.start()
+        second.wait_ready(120)
+        produce_stream(kafka.bootstrap, first, messages)
+        target = int(point * len(expected))
+        wait_until(lambda: queued_count(client, first.prefix) >= target
+                   and (consumed(second) or 0) > 0 and (consumed(first) or 0) > 0,
+                   _drain_timeout(len(expected)), "both workers consuming", second, 0.01)
+        share = {"survivor": consumed(first), "killed": consumed(second)}
+        at = queued_count(client, first.prefix)
+        assert at < len(expected), "the stream ended before the kill: raise MONITOR_FAULT_EVENTS"
+        second.kill()
+        row.details.update(killed_at_alerts_queued=at, consumed_before_kill=share)
+        row = _finish(row, client, kafka.bootstrap, first, expected, started)
+        assert first.proc is not None and first.proc.poll() is None, "the survivor died"
+    finally:
+        second.stop()
+        first.stop()
+    return row
+
+
+def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS,
+                  seed: int = SEED, down_s: float = 5.0) -> Row:
+    """A dedicated Kafka (one KRaft JVM) stopped with SIGTERM mid-stream and started again
+    on the same data dir after `down_s`; the first 60 % of the stream is produced before,
+    the rest after. The worker is never restarted by the test."""
+    started = time.monotonic()
+    messages = build_stream(events, seed)
+    expected = expected_alerts(messages)
+    cut = int(len(messages) * 0.6)
+    point = random.Random(seed + 2).uniform(0.2, 0.8)
+    client = redis.Redis.from_url(redis_server.url)
+    kafka = KafkaServer()
+    worker: WorkerProcess | None = None
+    row = Row("Kafka restart", f"broker JVM stopped (SIGTERM), down {down_s:.0f}s, started "
+              "again on the same ports and data dir; 60 % of the stream produced before, 40 % "
+              "after", len(messages), len(expected))
+    try:
+        kafka.start()
+        worker = _worker(kafka.bootstrap, redis_server.url, workdir)
+        worker.start()
+        worker.wait_ready(120)
+        produce_stream(kafka.bootstrap, worker, messages[:cut])
+        target = int(point * cut)
+        wait_until(lambda: (consumed(worker) or 0) >= target, _drain_timeout(len(expected)),
+                   f"{target} events consumed", worker, 0.01)
+        before = consumed(worker)
+        restart_started = time.monotonic()
+        kafka.restart(down_s=down_s)
+        row.details.update(consumed_at_stop=before,
+                           broker_restart_s=round(time.monotonic() - restart_started, 1))
+        produce_stream(kafka.bootstrap, worker, messages[cut:])
+        row = _finish(row, client, kafka.bootstrap, worker, expected, started)
+        row.details["worker_survived"] = worker.proc is not None and worker.proc.poll() is None
+        assert row.details["worker_survived"], f"the worker died:\n{worker.log_text(80)}"
+    finally:
+        if worker is not None:
+            worker.stop()
+        kafka.stop()
+    return row
+
+
+def redis_outage(kafka: KafkaServer, workdir: Path, events: int = EVENTS, seed: int = SEED,
+                 outage_s: float = 30.0) -> Row:
+    """A dedicated redis-server shut down (SHUTDOWN SAVE, as a restart with persistence
+    would) while the worker is delivering, kept away `outage_s`, started again on the same
+    port and directory. The worker must stay up and `monitor_redis_backlog` must rise and
+    fall back to 0."""
+    started = time.monotonic()
+    messages = build_stream(events, seed)
+    expected = expected_alerts(messages)
+    redis_srv = RedisServer()
+    worker: WorkerProcess | None = None
+    row = Row("Redis stopped %ds" % outage_s, f"redis-server shut down (SHUTDOWN SAVE) at 10 % "
+              f"of the alerts delivered, away {outage_s:.0f}s, restarted on the same port and "
+              "dump", len(messages), len(expected))
+    try:
+        redis_srv.start()
+        client = redis.Redis.from_url(redis_srv.url)
+        worker = _worker(kafka.bootstrap, redis_srv.url, workdir)
+        worker.start()
+        worker.wait_ready(120)
+        produce_stream(kafka.bootstrap, worker, messages)
+        target = max(1, len(expected) // 10)
+        wait_until(lambda: queued_count(client, worker.prefix) >= target,
+                   _drain_timeout(len(expected)), f"{target} alerts before the outage", worker)
+        before = queued_count(client, worker.prefix)
+        client.shutdown(save=True)
+        redis_srv.proc.wait(30)
+        outage_end = time.monotonic() + outage_s
+        peak = 0.0
+        backlog_series: list[float] = []
+        while time.monotonic() < outage_end:
+            assert worker.proc.poll() is None, f"the worker died:\n{worker.log_text(80)}"
+            value = metric(worker, "monitor_redis_backlog")
+            if value is not None:
+                peak = max(peak, value)
+                backlog_series.append(value)
+            time.sleep(1)
+        errors = metric(worker, "monitor_redis_errors_total") or 0
+        redis_srv.start()
+        client = redis.Redis.from_url(redis_srv.url)
+        after_restart = queued_count(client, worker.prefix)
+        assert after_restart >= before, "the dump did not come back"
+        row = _finish(row, client, kafka.bootstrap, worker, expected, started)
+        wait_until(lambda: metric(worker, "monitor_redis_backlog") == 0, 60,
+                   "monitor_redis_backlog back to 0", worker, 0.5)
+        alive = worker.proc.poll() is None
+        row.details.update(queued_before_outage=before, queued_after_restart=after_restart,
+                           backlog_peak=peak,
+                           backlog_after=metric(worker, "monitor_redis_backlog"),
+                           redis_errors_during_outage=errors, worker_survived=alive)
+        assert alive, "the worker died"
+        assert peak >= 1, f"monitor_redis_backlog never rose during the outage: {backlog_series}"
+        assert errors >= 1
+    finally:
+        if worker is not None:
+            worker.stop()
+        redis_srv.stop()
+    return row
+
+
+def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
+                      events: int = EVENTS, seed: int = SEED) -> Row:
+    """Run 1 gets the first five transactions of every customer, is stopped, its
+    MONITOR_DATA_DIR (RocksDB) is deleted; run 2 gets the rest. The alerts raised in run 2
+    (most need run 1's totals) must equal those of an uninterrupted offline run: same ids,
+    amounts, evidence and summaries."""
+    started = time.monotonic()
+    messages = build_stream(events, seed)
+    half = len(messages) // 2
+    expected = expected_alerts(messages)
+    expected_first = expected_alerts(messages[:half])
+    later = {i: a for i, a in expected.items() if i not in expected_first}
+    first_txns = {orjson.loads(m.value)["txn_id"] for m in messages[:half]}
+    needs_run1 = sum(1 for a in later.values() if first_txns & set(a["evidence"]))
+    without_state = set(expected_alerts(messages[half:])) & set(later)  # the control
+    client = redis.Redis.from_url(redis_server.url)
+    worker = _worker(kafka.bootstrap, redis_server.url, workdir)
+    state_dir = workdir / "state"
+    row = Row("state dir deleted", "MONITOR_DATA_DIR (RocksDB) removed between two runs: first "
+              "half of every customer's transactions before, second half after", len(messages),
+              len(expected))
+    try:
+        worker.start()
+        worker.wait_ready(120)
+        produce_stream(kafka.bootstrap, worker, messages[:half])
+        wait_until(lambda: (consumed(worker) or 0) >= half, _drain_timeout(len(expected)),
+                   f"run 1 consumed {half}", worker, 0.2)
+        wait_until(lambda: queued_count(client, worker.prefix) >= len(expected_first),
+                   _drain_timeout(len(expected)), "run 1's alerts queued", worker, 0.2)
+        time.sleep(2)
+        worker.stop()
+        files = sum(1 for p in state_dir.rglob("*") if p.is_file())
+        assert files > 0, f"no local state in {state_dir}"
+        shutil.rmtree(state_dir)
+        worker.start()
+        worker.wait_ready(180)
+        produce_stream(kafka.bootstrap, worker, messages[half:])
+        row = _finish(row, client, kafka.bootstrap, worker, expected, started)
+        restored = "Restore complete" in worker.logs[-1].read_text(errors="replace")
+    finally:
+        worker.stop()
+    # the later alerts as delivered must be the uninterrupted run's, field by field
+    delivered = {}
+    for value in read_to_end(kafka.bootstrap, worker.topic("aml.alerts")):
+        alert = orjson.loads(value)
+        delivered.setdefault(alert["alert_id"], alert)
+    differing = [i for i, a in later.items() if i not in delivered or _facts(delivered[i]) != _facts(a)]
+    row.details.update(files_deleted=files, later_alerts=len(later),
+                       later_alerts_needing_run1_state=needs_run1,
+                       later_alerts_without_state_offline=len(without_state),
+                       later_alerts_differing=len(differing), restored_from_changelog=restored)
+    row.missing += len([i for i in differing if i in delivered])  # a wrong alert counts as lost
+    assert not differing, f"{len(differing)} later alerts differ, e.g. {differing[:3]}"
+    assert restored, "no changelog restore in the second run's log"
+    return row
+
+
+def _facts(alert: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in alert.items() if k != "detected_at"}
