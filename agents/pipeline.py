@@ -82,6 +82,8 @@ class Pipeline:
             help="per-customer rule state: CustomerState as JSON, keyed by customer id bytes",
         )
         self._home_cache: dict[bytes, int] = {}
+        #: pre-bound metric children: no label lookup per event
+        self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
         if settings.always_repartition:
             app.agent(self.inputs, name="decode", concurrency=1)(self._decode_agent)
             app.agent(self.events, name="rules", concurrency=1)(self._rules_agent)
@@ -119,7 +121,7 @@ class Pipeline:
                 await for_rules(message, decoded)
                 continue
             kind = kinds[message.topic]
-            self.metrics.events_consumed.labels(message.topic).inc()
+            self._consumed[message.topic].inc()
             decoded = self.decoder.decode(kind, message.value)
             if isinstance(decoded, Rejection):
                 await self._dead_letter(message, decoded)
