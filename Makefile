@@ -32,3 +32,13 @@ test-unit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) monitor-data .pytest_cache
+
+## make faults: the fault suite at 100,000 events (crashes, rebalance, Kafka and Redis
+## outages, lost local state) and the decoders' fuzzing at 2,500 examples per property
+## and kind; figures in tests/faults/results.json and fuzz_results.json (RELIABILITY.md)
+FAULT_ENV := MONITOR_FAULT_EVENTS=100000 MONITOR_FUZZ_EXAMPLES=2500
+
+.PHONY: faults
+faults: $(STAMP) kafka-jars
+	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -m faults tests/faults
+	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -p tests.faults.fuzz_tally tests/unit/test_fuzz_decode.py

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import json
 import os
 import random
 import shutil
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -31,12 +33,12 @@ from typing import Any
 
 import orjson
 import redis
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import murmur2
 
 from monitor.devservers import KafkaServer, RedisServer
 from monitor.pack import load_pack
 from monitor.scenario import Message, expected_findings
-from tests.support.kafka_io import produce
 from tests.support.worker import WorkerProcess, consumed
 
 EVENTS = int(os.environ.get("MONITOR_FAULT_EVENTS", "5000"))
@@ -55,6 +57,7 @@ DRAIN_S_PER_1000 = 30.0
 # ----------------------------------------------------------------------------- stream
 
 
+@functools.lru_cache(maxsize=4)
 def build_stream(events: int = EVENTS, seed: int = SEED) -> list[Message]:
     """`events` cash transactions of `events // 10` customers, ten each, in rounds (every
     customer's n-th transaction, then every customer's (n+1)-th), so each customer's
@@ -97,7 +100,7 @@ def build_stream(events: int = EVENTS, seed: int = SEED) -> list[Message]:
                 "account_id": f"AC{c:06d}", "occurred_at": f"{day}T{8 + n:02d}:{c % 60:02d}:00+08:00",
                 "direction": direction, "amount": amount, "currency": "CNY",
             })))
-    return out[:events] if events >= ROUNDS else out
+    return out
 
 
 def _cny(rng: random.Random, low: int, high: int) -> str:
@@ -105,7 +108,18 @@ def _cny(rng: random.Random, low: int, high: int) -> str:
 
 
 def expected_alerts(messages: list[Message]) -> dict[str, dict[str, Any]]:
-    """alert id -> the alert (as JSON-like dict) the rule core raises offline over `messages`."""
+    """alert id -> the alert (as JSON-like dict) the rule core raises offline over `messages`
+    (computed once per stream and kept: every scenario of a session uses the same one)."""
+    key = (len(messages), messages[0] if messages else None, messages[-1] if messages else None)
+    if key not in _EXPECTED:
+        _EXPECTED[key] = _expected_alerts(messages)
+    return dict(_EXPECTED[key])
+
+
+_EXPECTED: dict[tuple, dict[str, dict[str, Any]]] = {}
+
+
+def _expected_alerts(messages: list[Message]) -> dict[str, dict[str, Any]]:
     findings, invalid = expected_findings(load_pack(), messages)
     assert invalid == 0
     alerts = {a.alert_id: orjson.loads(a.model_dump_json()) for a in findings.alerts}
@@ -121,6 +135,9 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str,
                worker: WorkerProcess | None = None, poll: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not check():
+        if worker is not None and worker.proc is not None and worker.proc.poll() is not None:
+            raise RuntimeError(f"{what}: the worker exited {worker.proc.returncode}\n"
+                               f"{worker.log_text(80)}")
         if time.monotonic() > deadline:
             tail = f"\n{worker.log_text(80)}" if worker is not None else ""
             raise TimeoutError(f"{what}: not after {timeout:.0f}s{tail}")
@@ -131,9 +148,19 @@ def queue_streams(client: redis.Redis, prefix: str) -> list[bytes]:
     return sorted(client.scan_iter(match=f"{prefix}:queue:*", _type="STREAM", count=1000))
 
 
+@functools.lru_cache(maxsize=1)
+def _queue_names() -> tuple[str, ...]:
+    config = load_pack().config
+    return tuple(sorted(set(config.queues.values()) | {r.queue for r in config.routing}))
+
+
 def queued_count(client: redis.Redis, prefix: str) -> int:
+    """Entries in the pack's queues (cheap enough to poll; `queued_ids` reads every stream)."""
     try:
-        return sum(client.xlen(key) for key in queue_streams(client, prefix))
+        pipe = client.pipeline(transaction=False)
+        for name in _queue_names():
+            pipe.xlen(f"{prefix}:queue:{name}")
+        return sum(pipe.execute())
     except redis.exceptions.ConnectionError:
         return -1
 
@@ -202,9 +229,34 @@ def read_to_end(bootstrap: str, topic: str, timeout: float = 180) -> list[bytes]
     return asyncio.run(_run())
 
 
-def produce_stream(bootstrap: str, worker: WorkerProcess, messages: list[Message]) -> None:
+def produce_stream(bootstrap: str, worker: WorkerProcess, messages: list[Message],
+                   partitions: int = 4) -> None:
+    """Send `messages` to the worker's cash topic keyed by customer, on the partition a
+    keyed Java or aiokafka producer chooses (murmur2), in order, in large batches."""
     topic = worker.topic("txn.cash")
-    produce(bootstrap, [(topic, m.key, m.value, None) for m in messages])
+
+    async def _run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                    max_batch_size=512 * 1024, request_timeout_ms=60_000)
+        await producer.start()
+        try:
+            by_partition: dict[int, list[Message]] = {}
+            for m in messages:
+                by_partition.setdefault((murmur2(m.key) & 0x7FFFFFFF) % partitions, []).append(m)
+            pending = []
+            for partition, items in sorted(by_partition.items()):
+                batch = producer.create_batch()
+                for m in items:
+                    if batch.append(key=m.key, value=m.value, timestamp=None) is None:
+                        pending.append(await producer.send_batch(batch, topic, partition=partition))
+                        batch = producer.create_batch()
+                        batch.append(key=m.key, value=m.value, timestamp=None)
+                pending.append(await producer.send_batch(batch, topic, partition=partition))
+            await asyncio.gather(*pending)
+        finally:
+            await producer.stop()
+
+    asyncio.run(_run())
 
 
 # ----------------------------------------------------------------------------- results
@@ -252,7 +304,7 @@ def tally(row: Row, expected: set[str], queued: list[str], on_topic: list[bytes]
 def record(row: Row, path: Path = RESULTS) -> None:
     """Replace the row of `row.fault` in the results file (a JSON object by fault name)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_suffix(".lock").open("w") as lock:
+    with (Path(tempfile.gettempdir()) / "monitor-fault-results.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = json.loads(path.read_text()) if path.exists() else {}
         data[row.fault] = dict(asdict(row), recorded_at=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -286,7 +338,7 @@ def _finish(row: Row, client: redis.Redis, bootstrap: str, worker: WorkerProcess
                    f"{want} alerts in the queues", watch or worker, poll=0.5)
     except TimeoutError as exc:  # count what did arrive: the row shows what is missing
         row.details["timed_out"] = str(exc).splitlines()[0]
-    time.sleep(3)  # anything doubled would arrive now
+    time.sleep(2)  # anything doubled would arrive now
     queued = queued_ids(client, worker.prefix)
     on_topic = read_to_end(bootstrap, worker.topic("aml.alerts"))
     row.run_time_s = round(time.monotonic() - started, 1)
@@ -321,7 +373,7 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
             if target >= len(expected):
                 break
             wait_until(lambda t=target: queued_count(client, worker.prefix) >= t,
-                       _drain_timeout(len(expected)), f"progress to {target} alerts", worker, 0.01)
+                       _drain_timeout(len(expected)), f"progress to {target} alerts", worker)
             if queued_count(client, worker.prefix) >= len(expected):
                 break
             worker.kill()
@@ -360,7 +412,7 @@ def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: 
         target = int(point * len(expected))
         wait_until(lambda: queued_count(client, first.prefix) >= target
                    and (consumed(second) or 0) > 0 and (consumed(first) or 0) > 0,
-                   _drain_timeout(len(expected)), "both workers consuming", second, 0.01)
+                   _drain_timeout(len(expected)), "both workers consuming", second, 0.1)
         share = {"survivor": consumed(first), "killed": consumed(second)}
         at = queued_count(client, first.prefix)
         assert at < len(expected), "the stream ended before the kill: raise MONITOR_FAULT_EVENTS"
@@ -398,7 +450,7 @@ def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS
         produce_stream(kafka.bootstrap, worker, messages[:cut])
         target = int(point * cut)
         wait_until(lambda: (consumed(worker) or 0) >= target, _drain_timeout(len(expected)),
-                   f"{target} events consumed", worker, 0.01)
+                   f"{target} events consumed", worker, 0.1)
         before = consumed(worker)
         restart_started = time.monotonic()
         kafka.restart(down_s=down_s)
@@ -513,7 +565,9 @@ def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Pa
         worker.wait_ready(180)
         produce_stream(kafka.bootstrap, worker, messages[half:])
         row = _finish(row, client, kafka.bootstrap, worker, expected, started)
-        restored = "Restore complete" in worker.logs[-1].read_text(errors="replace")
+        log = worker.logs[-1].read_text(errors="replace")
+        restored = "Restoring state from changelog topics" in log
+        changelog_records = _changelog_records(log)
     finally:
         worker.stop()
     # the later alerts as delivered must be the uninterrupted run's, field by field
@@ -525,7 +579,8 @@ def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Pa
     row.details.update(files_deleted=files, later_alerts=len(later),
                        later_alerts_needing_run1_state=needs_run1,
                        later_alerts_without_state_offline=len(without_state),
-                       later_alerts_differing=len(differing), restored_from_changelog=restored)
+                       later_alerts_differing=len(differing), restored_from_changelog=restored,
+                       changelog_records_at_restore=changelog_records)
     row.missing += len([i for i in differing if i in delivered])  # a wrong alert counts as lost
     assert not differing, f"{len(differing)} later alerts differ, e.g. {differing[:3]}"
     assert restored, "no changelog restore in the second run's log"
@@ -534,3 +589,18 @@ def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Pa
 
 def _facts(alert: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in alert.items() if k != "detected_at"}
+
+
+def _changelog_records(log: str) -> int:
+    """Records in the state changelog when the worker started (Faust's highwater table)."""
+    total, inside = 0, False
+    for line in log.splitlines():
+        if "Highwater for active changelog partitions" in line:
+            inside, total = True, 0
+        elif inside and line.startswith("["):
+            inside = False
+        elif inside and line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) == 3 and cells[2].lstrip("-").isdigit():
+                total += int(cells[2]) + 1
+    return total
