@@ -42,3 +42,10 @@ FAULT_ENV := MONITOR_FAULT_EVENTS=100000 MONITOR_FUZZ_EXAMPLES=2500
 faults: $(STAMP) kafka-jars
 	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -m faults tests/faults
 	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -p tests.faults.fuzz_tally tests/unit/test_fuzz_decode.py
+
+## make bench: throughput, latency and memory against the raw-client ceiling and a naive
+## Faust baseline, in one run (default 1,000,000 events; `make bench BENCH_ARGS=--quick`)
+BENCH_ARGS ?=
+.PHONY: bench
+bench: $(STAMP) kafka-jars
+	$(PY) -m bench.run $(BENCH_ARGS)
