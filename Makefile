@@ -49,3 +49,8 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: $(STAMP) kafka-jars
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+## make audit: known vulnerabilities in the installed dependencies (pip-audit)
+.PHONY: audit
+audit: $(STAMP)
+	./tools/audit.sh $(PY)
