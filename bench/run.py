@@ -769,14 +769,15 @@ def latency_phase(run: Run, limit: float) -> dict[str, Any]:
     seconds = run.args.latency_seconds
     big_every = 20
     lprefix = f"{run.prefix}l"
-    floor_topic = f"{lprefix}.floor.txn.cash"
     result: dict[str, Any] = {"seconds_per_rate": seconds, "large_deposit_every": big_every,
                               "producer_linger_ms": 5, "floor": {}, "worker": {}}
 
     async def floors() -> None:
-        await create_topics(run.bootstrap, [floor_topic], run.args.partitions)
+        # one fresh topic per rate: the floor consumer reads its topic from the beginning
+        topics = {rate: f"{lprefix}.floor{rate}.txn.cash" for rate in rates}
+        await create_topics(run.bootstrap, list(topics.values()), run.args.partitions)
         for rate in rates:
-            result["floor"][str(rate)] = await floor_run(run.bootstrap, floor_topic, rate, seconds,
+            result["floor"][str(rate)] = await floor_run(run.bootstrap, topics[rate], rate, seconds,
                                                          f"F{rate}", big_every)
             log(f"raw-client floor at {rate}/s: {result['floor'][str(rate)]}")
 
