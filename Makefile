@@ -38,10 +38,18 @@ clean:
 ## and kind; figures in tests/faults/results.json and fuzz_results.json (RELIABILITY.md)
 FAULT_ENV := MONITOR_FAULT_EVENTS=100000 MONITOR_FUZZ_EXAMPLES=2500
 
+FUZZ_LOG := $(VENV)/fuzz.log
+
+# The fuzzing (pure CPU) runs beside the fault suite, which waits on Kafka round trips,
+# session timeouts and outages much of the time; its output follows the suite's.
 .PHONY: faults
 faults: $(STAMP) kafka-jars
-	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -m faults tests/faults
-	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -p tests.faults.fuzz_tally tests/unit/test_fuzz_decode.py
+	@$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -p tests.faults.fuzz_tally \
+		tests/unit/test_fuzz_decode.py > $(FUZZ_LOG) 2>&1 & fuzz=$$!; \
+	$(FAULT_ENV) $(PY) -m pytest -q -p no:cacheprovider -m faults tests/faults; suite=$$?; \
+	wait $$fuzz; fuzzed=$$?; \
+	echo "--- fuzzing: $(PY) -m pytest tests/unit/test_fuzz_decode.py"; cat $(FUZZ_LOG); \
+	test $$suite -eq 0 && test $$fuzzed -eq 0
 
 ## make bench: throughput, latency and memory against the raw-client ceiling and a naive
 ## Faust baseline, in one run (default 1,000,000 events; `make bench BENCH_ARGS=--quick`)
