@@ -7,10 +7,11 @@ from typing import Any
 
 import faust
 from faust.sensors.monitor import Monitor
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from monitor.settings import Settings
 
-__all__ = ["QuietMonitor", "create_app", "free_port"]
+__all__ = ["MonitorApp", "QuietMonitor", "create_app", "free_port"]
 
 
 def free_port() -> int:
@@ -52,13 +53,47 @@ class QuietMonitor(Monitor):
         return None
 
 
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread with the fetch wait the monitor is configured with.
+    Faust passes `fetch_max_wait_ms=1500` to aiokafka unconditionally: on a quiet partition
+    the broker then holds every fetch 1.5 s, which is latency an alert pays. aiokafka reads
+    the value when the consumer starts, so it is set on the fresh consumer object."""
+
+    fetch_max_wait_ms: int = 1500
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms  # noqa: SLF001 - no public setter
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        thread.fetch_max_wait_ms = self.app.monitor_fetch_max_wait_ms  # type: ignore[attr-defined]
+        return thread
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+
+
+class MonitorApp(faust.App):
+    """`faust.App` whose Kafka consumer honours `MONITOR_FETCH_MAX_WAIT_MS`."""
+
+    monitor_fetch_max_wait_ms: int = 1500
+
+    def _new_transport(self) -> Any:
+        return _Transport(self.conf.broker_consumer, self)
+
+
 def create_app(settings: Settings) -> faust.App:
     """At-least-once, one partition count everywhere, earliest offsets for a new group (a new
     deployment reads the whole retained history rather than skipping it)."""
     from monitor.kafka_security import faust_credentials
 
     store = "memory://" if settings.store == "memory" else "rocksdb://"
-    app = faust.App(
+    app = MonitorApp(
         settings.app_id,
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
         broker_credentials=faust_credentials(settings),
@@ -72,6 +107,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         producer_acks=-1,
+        producer_linger_ms=settings.producer_linger_ms,
         web_enabled=False,
         web_port=settings.web_port or free_port(),
         web_host="127.0.0.1",
@@ -80,6 +116,7 @@ def create_app(settings: Settings) -> faust.App:
         stream_wait_empty=True,
         logging_config=None,
     )
+    app.monitor_fetch_max_wait_ms = settings.fetch_max_wait_ms
     app.monitor = QuietMonitor()
     return app
 

@@ -498,7 +498,7 @@ def _start_profile(run: Run, pid: int) -> subprocess.Popen | None:
         log("py-spy not found: no profile (pip install py-spy)")
         return None
     proc = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--duration", "20", "--rate", "100", "--gil", "--format", "raw",
+        [spy, "record", "--pid", str(pid), "--duration", "20", "--rate", "100", "--threads", "--idle", "--format", "raw",
          "--output", str(run.args.profile_worker)],
         stdout=subprocess.DEVNULL, stderr=(run.tmp / "py-spy.log").open("ab"), start_new_session=True,
     )

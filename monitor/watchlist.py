@@ -332,6 +332,9 @@ class WatchlistMatcher:
         self.entries: tuple[WatchlistEntry, ...] = tuple(entries)
         self.threshold = float(threshold)
         self._forms = functools.lru_cache(maxsize=cache_size)(_forms)
+        #: whole results per (name, birth date, country): counterparties recur, and a list
+        #: is screened far more often than it changes (a new list is a new matcher)
+        self._results = functools.lru_cache(maxsize=cache_size * 16)(self._match)
         self._exact: dict[str, list[_Owner]] = {}
         joined: dict[str, list[_Owner]] = {}
         by_sorted: dict[str, list[_Owner]] = {}
@@ -364,6 +367,9 @@ class WatchlistMatcher:
         self, name: str, birth_date: date | None = None, country: str | None = None
     ) -> list[Match]:
         """The entries `name` matches, best alias each, by score desc then entry id."""
+        return list(self._results(name, birth_date, country))
+
+    def _match(self, name: str, birth_date: date | None, country: str | None) -> tuple[Match, ...]:
         best: dict[int, tuple[float, int]] = {}
         cutoff = max(self.threshold - (BIRTH_DATE_MATCH_BONUS if birth_date else 0.0), 0.0)
         for form in self._forms(name):
@@ -393,7 +399,7 @@ class WatchlistMatcher:
             if final >= self.threshold:
                 matches.append(Match(entry.entry_id, final, alias, entry.list_name))
         matches.sort(key=lambda m: (-m.score, m.entry_id))
-        return matches
+        return tuple(matches)
 
 
 def _offer(best: dict[int, tuple[float, int]], owner: _Owner, form: _Form, score: float) -> None:
