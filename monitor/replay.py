@@ -79,16 +79,21 @@ async def _merged(settings: Settings, decoder: Decoder, stats: RunStats, batch: 
 
         heap: list = []
         counter = itertools.count()
+        heads: list = []  # (merge key of a partition's next item, tp): the smallest first
         for tp, _ in tps:
             await refill(tp)
-        while True:
-            live = [tp for tp in buffers if buffers[tp]]
-            if not live:
-                break
-            tp = min(live, key=lambda t: buffers[t][0][:4])
+            if buffers[tp]:
+                heads.append((buffers[tp][0][:4], tp))
+        heapq.heapify(heads)
+        while heads:
+            _, tp = heads[0]
             item = buffers[tp].popleft()
             if not buffers[tp]:
                 await refill(tp)
+            if buffers[tp]:
+                heapq.heapreplace(heads, (buffers[tp][0][:4], tp))
+            else:
+                heapq.heappop(heads)
             heapq.heappush(heap, (*item[:4], next(counter), item[4]))
             if len(heap) > reorder_window:
                 top = heapq.heappop(heap)
