@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--topic-prefix", default=None, help="write to <prefix>aml.alerts etc. instead")
     replay.add_argument("--live-topics", action="store_true", help="allow an empty prefix (live topics)")
     replay.add_argument("--no-progress", action="store_true")
+    replay.add_argument("--workers", type=int, default=1,
+                        help="processes, each replaying a shard of the customers (default 1)")
 
     simulate = sub.add_parser("simulate", help="generate labelled synthetic bank traffic")
     simulate.add_argument("--customers", type=int, default=1000)
@@ -140,7 +142,7 @@ def _replay(args: argparse.Namespace) -> int:
         raise MonitorError("--to must be after --from")
     try:
         stats = replay(settings, pack, start, end, args.out, args.topic_prefix, args.live_topics,
-                       show_progress=not args.no_progress)
+                       show_progress=not args.no_progress, workers=args.workers)
     except ValueError as exc:
         raise MonitorError(str(exc)) from None
     where = args.out or f"topics {args.topic_prefix}{settings.topic_alerts}"

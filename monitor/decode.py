@@ -57,6 +57,13 @@ class Decoder:
         self.max_bytes = max_bytes
 
     def decode(self, kind: str, value: bytes | None) -> InputEvent | Rejection:
+        parsed = self.parse(value)
+        if isinstance(parsed, Rejection):
+            return parsed
+        return self.validate(kind, parsed, value)
+
+    def parse(self, value: bytes | None) -> dict[str, Any] | Rejection:
+        """The JSON object of a raw value (the first half of `decode`)."""
         if value is None:
             return Rejection("not_an_object", ["message has no value (tombstone)"])
         if len(value) > self.max_bytes:
@@ -67,6 +74,10 @@ class Decoder:
             return Rejection("invalid_json", [str(exc)])
         if not isinstance(data, dict):
             return Rejection("not_an_object", [f"JSON value is a {type(data).__name__}"])
+        return data
+
+    def validate(self, kind: str, data: dict[str, Any], value: bytes) -> InputEvent | Rejection:
+        """The event of a parsed object (`value` is its raw form), or why not."""
         if _has_float_money(data):
             # JSON numbers must never pass through binary floats: parse them as Decimal
             data = json.loads(value, parse_float=Decimal)
@@ -97,7 +108,7 @@ def _has_float_money(data: dict[str, Any]) -> bool:
 
 
 def _currencies(event: Any) -> list[str]:
-    if isinstance(event, CashTransaction | Remittance):
+    if isinstance(event, (CashTransaction, Remittance)):
         return [event.currency] if event.currency else []
     if isinstance(event, AccountOpening) and event.income_currency:
         return [event.income_currency]

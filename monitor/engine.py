@@ -15,6 +15,7 @@ from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent,
 __all__ = ["Engine", "Outcome"]
 
 _PROFILE_TYPES = frozenset({AccountOpening, CustomerUpdate})
+_BRANCHED_TYPES = frozenset({AccountOpening, CashTransaction})  # events with a branch_code
 _PRUNE_EVERY_DAYS = 3
 
 
@@ -69,9 +70,10 @@ class Engine:
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
         day = event.event_time.astimezone(self.pack.tz).date()
-        branch = getattr(event, "branch_code", None)
+        kind = type(event)
+        branch = event.branch_code if kind in _BRANCHED_TYPES else None
         ctx = Context(self.pack, detected_at, day, event_ms, branch=branch)
-        profile_event = type(event) in _PROFILE_TYPES
+        profile_event = kind in _PROFILE_TYPES
         if profile_event:
             touched, changed, conflicts = merge_profile(state, event, ctx)
             ctx = Context(
@@ -81,7 +83,7 @@ class Engine:
         findings = Findings()
         for rule in self._every:
             rule.apply(state, event, ctx, findings)
-        for rule in self._by_type[type(event)]:
+        for rule in self._by_type[kind]:
             rule.apply(state, event, ctx, findings)
         for rule in self._every:  # again: a late payment whose follow-up deadline has passed
             rule.apply(state, event, ctx, findings)

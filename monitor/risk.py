@@ -51,7 +51,7 @@ class RiskRater:
             found.append("suspicious_alerts")
         if state.risk.get("wl", 0):
             found.append("watchlist_match")
-        if p and any(f not in set(p.get("present", ())) for f in self.mandatory.get(p.get("type"), [])):
+        if p and not set(self.mandatory.get(p.get("type"), ())).issubset(p.get("present", ())):
             found.append("incomplete_kyc")
         return found
 

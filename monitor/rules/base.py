@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ __all__ = [
     "Rule",
     "day_window",
     "epoch_ms",
+    "window_end_ms",
     "fmt_money",
     "is_blank",
 ]
@@ -141,8 +143,20 @@ class Rule(Protocol):
 
 
 def day_window(day: date, ctx: Context) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=ctx.pack.tz)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
+    """[start, end) of the local `day` in the pack's zone."""
+    return _day_window(day, ctx.pack.tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_window(day: date, tz: Any) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def window_end_ms(day: date, tz: Any) -> int:
+    """Epoch milliseconds at the end of the local `day`."""
+    return epoch_ms(_day_window(day, tz)[1])
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -5,6 +5,7 @@ PROFILE_CHANGE / INCONSISTENT_INFO / DOUBTFUL_RECORDS re-identification triggers
 from __future__ import annotations
 
 import hashlib
+import operator
 from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -44,7 +45,7 @@ def resident_id_facts(doc_type: str | None, number: str | None) -> dict[str, Any
     n = number.strip().upper()
     if len(n) != 18 or not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
         return {"valid": False, "birth": None, "sex": None}
-    check = _CHECK[sum(int(d) * w for d, w in zip(n[:17], _WEIGHTS, strict=True)) % 11]
+    check = _CHECK[sum(map(operator.mul, map(int, n[:17]), _WEIGHTS)) % 11]
     try:
         birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14])).isoformat()
     except ValueError:
@@ -57,14 +58,17 @@ def identity_paths(data: dict[str, Any], prefix: str = "") -> dict[str, bool]:
     """Flatten an opening (or the changes of an update) into dotted paths -> present?"""
     flat: dict[str, bool] = {}
     for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
+        path = prefix + key
+        kind = type(value)
+        if kind is dict:
             flat[path] = bool(value)
-            flat.update(identity_paths(value, f"{path}."))
-        elif isinstance(value, list):
+            flat.update(identity_paths(value, path + "."))
+        elif kind is list:
             flat[path] = bool(value)
+        elif kind is str:
+            flat[path] = bool(value.strip())
         else:
-            flat[path] = not is_blank(value)
+            flat[path] = value is not None and not is_blank(value)
     return flat
 
 

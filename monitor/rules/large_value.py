@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from monitor.pack import DailyThresholdConfig
-from monitor.rules.base import Context, Findings, day_window, epoch_ms, fmt_money
+from monitor.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
 from monitor.state import CustomerState
 from schemas import CashTransaction, Remittance
 
@@ -40,7 +40,7 @@ class _DailyThreshold:
         key = f"{self.rule_id}|{day.isoformat()}|{event.direction}|{side}"
         bucket = state.buckets.get(key)
         if bucket is None:
-            bucket = state.buckets[key] = ["0", [], False, 0, epoch_ms(window[1])]
+            bucket = state.buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
         if bucket[2]:
             return  # already reported for this day, direction and side
         total = Decimal(bucket[0]) + amount

@@ -57,7 +57,7 @@ class WatchlistMatch:
         profile = state.profile or {}
         birth = _date(profile.get("birth") or profile.get("id_birth"))
         nationality = profile.get("nationality")
-        if isinstance(event, AccountOpening | CustomerUpdate):
+        if isinstance(event, (AccountOpening, CustomerUpdate)):
             source = event if isinstance(event, AccountOpening) else ProfileChanges.model_validate(event.changes)
             changed = None if isinstance(event, AccountOpening) else set(event.changes)
             if changed is None or "name" in changed:

@@ -86,3 +86,19 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
         assert {k: v for k, v in alert.items() if k != "detected_at"} == {
             k: v for k, v in replayed[alert_id].items() if k != "detected_at"
         }
+
+    # the same replay in two customer shards (two processes) finds exactly the same
+    sharded_out = tmp_path / "replay-sharded"
+    sharded = replay(settings, load_pack(pack_path), datetime(2000, 1, 1, tzinfo=UTC),
+                     datetime(2100, 1, 1, tzinfo=UTC), sharded_out, show_progress=False, workers=2)
+    assert (sharded.events, sharded.alerts, sharded.tasks, sharded.customers) == (
+        stats.events, stats.alerts, stats.tasks, stats.customers)
+    for name, key in (("alerts.jsonl", "alert_id"), ("reid-tasks.jsonl", "task_id")):
+        one = [orjson.loads(x) for x in (out / name).read_bytes().splitlines()]
+        two = [orjson.loads(x) for x in (sharded_out / name).read_bytes().splitlines()]
+        strip = lambda rows: sorted(  # noqa: E731
+            (orjson.dumps({k: v for k, v in r.items() if k != "detected_at"},
+                          option=orjson.OPT_SORT_KEYS) for r in rows))
+        assert len(two) == len(one) and strip(two) == strip(one), name
+        assert len({r[key] for r in two}) == len(two)
+    assert not list(sharded_out.glob(".shard-*"))
