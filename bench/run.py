@@ -593,7 +593,7 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
 # -- phase: replay (subprocess) ---------------------------------------------------------------
 
 
-def _replay_main(bootstrap: str, prefix: str, out: Path) -> dict[str, Any]:
+def _replay_main(bootstrap: str, prefix: str, out: Path, workers: int = 1) -> dict[str, Any]:
     from monitor.pack import load_pack
     from monitor.replay import replay
     from monitor.settings import load_settings
@@ -604,12 +604,17 @@ def _replay_main(bootstrap: str, prefix: str, out: Path) -> dict[str, Any]:
     rss_before = status_bytes("self", "VmRSS")
     cpu0 = time.process_time()
     stats = replay(settings, pack, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC),
-                   out, show_progress=False)
-    return {"events": stats.events, "seconds": round(stats.seconds, 2),
+                   out, show_progress=False, workers=workers)
+    import resource
+
+    return {"workers": workers, "events": stats.events, "seconds": round(stats.seconds, 2),
             "events_per_s": round(stats.events_per_s), "alerts": stats.alerts, "tasks": stats.tasks,
             "customers": stats.customers, "invalid": stats.invalid, "duplicates": stats.duplicates,
             "cpu_seconds": round(time.process_time() - cpu0, 2),
-            "rss_before_bytes": rss_before, "peak_rss_bytes": status_bytes("self", "VmHWM")}
+            "rss_before_bytes": rss_before, "peak_rss_bytes": status_bytes("self", "VmHWM"),
+            # sharded: the largest shard process (ru_maxrss is in KiB)
+            "peak_rss_bytes_per_shard": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+            if workers > 1 else None}
 
 
 def replay_phase(run: Run, limit: float) -> dict[str, Any]:
@@ -617,6 +622,17 @@ def replay_phase(run: Run, limit: float) -> dict[str, Any]:
                                 "--out", str(run.tmp / "replay-out")], limit)
     log(f"replay: {result['events_per_s']:,} events/s, {result['alerts']:,} alerts, "
         f"peak rss {result['peak_rss_bytes'] / 2**20:.0f} MiB")
+    workers = run.args.replay_workers
+    if workers > 1:
+        sharded = run.sub("replay", ["_replay", "--bootstrap", run.bootstrap, "--prefix", run.prefix,
+                                     "--out", str(run.tmp / "replay-sharded"), "--workers", str(workers)],
+                          limit)
+        same = (sharded["events"], sharded["alerts"], sharded["tasks"]) == (
+            result["events"], result["alerts"], result["tasks"])
+        sharded["same_counts_as_one_process"] = same
+        result["sharded"] = sharded
+        log(f"replay --workers {workers}: {sharded['events_per_s']:,} events/s, "
+            f"{sharded['alerts']:,} alerts (same counts as one process: {same})")
     return result
 
 
@@ -951,6 +967,8 @@ def summarise(run: Run) -> dict[str, Any]:
         "worker_events_per_s": _get(r, "worker", "events_per_s"),
         "worker_rocksdb_events_per_s": _get(r, "worker_rocksdb", "events_per_s"),
         "replay_events_per_s": _get(r, "replay", "events_per_s"),
+        "replay_sharded_events_per_s": _get(r, "replay", "sharded", "events_per_s"),
+        "replay_sharded_workers": _get(r, "replay", "sharded", "workers"),
         "two_workers_events_per_s": _get(r, "two_workers", "events_per_s"),
         "latency_rate_events_per_s": int(high),
         "latency_p50_s": _get(r, "latency", "worker", high, "p50_s"),
@@ -974,6 +992,8 @@ def summarise(run: Run) -> dict[str, Any]:
 
     summary["worker_over_baseline"] = ratio(summary["worker_events_per_s"], summary["faust_baseline_events_per_s"])
     summary["replay_over_ceiling"] = ratio(summary["replay_events_per_s"], summary["ceiling_events_per_s"])
+    summary["replay_sharded_over_ceiling"] = ratio(summary["replay_sharded_events_per_s"],
+                                                   summary["ceiling_events_per_s"])
     summary["two_workers_over_one"] = ratio(summary["two_workers_events_per_s"], summary["worker_events_per_s"])
     summary["latency_p99_over_floor"] = ratio(summary["latency_p99_s"], summary["floor_latency_p99_s"])
     return summary
@@ -1011,6 +1031,8 @@ def table(run: Run, summary: dict[str, Any]) -> str:
          _fmt(_get(r, "two_workers", "events_per_s_all_running"), " ev/s")),
         ("monitor replay, full pack", _fmt(summary["replay_events_per_s"], " ev/s")),
         ("  replay peak RSS", _fmt(summary["replay_peak_rss_bytes"], "B")),
+        (f"monitor replay --workers {summary['replay_sharded_workers'] or 'n'}",
+         _fmt(summary["replay_sharded_events_per_s"], " ev/s")),
     ]
     for rate in run.args.rates:
         w = _get(r, "latency", "worker", str(rate)) or {}
@@ -1029,6 +1051,7 @@ def table(run: Run, summary: dict[str, Any]) -> str:
     rows += [
         ("worker / baseline", _fmt(summary["worker_over_baseline"], "x")),
         ("replay / ceiling", _fmt(summary["replay_over_ceiling"], "x")),
+        ("replay --workers / ceiling", _fmt(summary["replay_sharded_over_ceiling"], "x")),
         ("two workers / one", _fmt(summary["two_workers_over_one"], "x")),
         ("worker p99 / raw-client p99", _fmt(summary["latency_p99_over_floor"], "x")),
     ]
@@ -1057,6 +1080,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "replicated with renamed ids (default 100,000, quick 10,000)")
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
     p.add_argument("--no-rocksdb", action="store_true", help="skip the RocksDB worker run")
+    p.add_argument("--replay-workers", type=int, default=2,
+                   help="also time `replay --workers N` (customer shards in N processes); 1 skips it")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--keep", action="store_true", help="keep the logs directory")
     p.add_argument("--profile-worker", type=Path, default=None, metavar="FILE",
@@ -1091,7 +1116,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.events
     limits = {
         "ceiling": 60 + n / 5_000, "baseline": 150 + n / 1_000, "worker": 150 + n / 1_000,
-        "worker_rocksdb": 150 + n / 1_000, "two_workers": 150 + n / 1_000, "replay": 60 + n / 2_000,
+        "worker_rocksdb": 150 + n / 1_000, "two_workers": 150 + n / 1_000, "replay": 120 + n / 1_000,
         "latency": 240 + 4 * args.latency_seconds * len(args.rates), "memory": 900,
     }
     load_start = loadavg()
@@ -1168,11 +1193,12 @@ def _subcommand(argv: list[str]) -> int:
     p.add_argument("--file", type=Path)
     p.add_argument("--limit", type=int)
     p.add_argument("--mode", choices=("bytes", "objects"))
+    p.add_argument("--workers", type=int, default=1)
     a = p.parse_args(argv[1:])
     if argv[0] == "_ceiling":
         result = asyncio.run(_ceiling(a.bootstrap, a.prefix, a.max_records))
     elif argv[0] == "_replay":
-        result = _replay_main(a.bootstrap, a.prefix, a.out)
+        result = _replay_main(a.bootstrap, a.prefix, a.out, a.workers)
     elif argv[0] == "_memory_build":
         result = _memory_build(a.base, a.target, a.out, a.seed)
     elif argv[0] == "_memory_hold":
