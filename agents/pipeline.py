@@ -10,13 +10,9 @@ Agents run with concurrency 1 (Faust may commit past an in-flight message above 
   state record whatever partitioner the bank's producers used, and well-keyed traffic
   crosses Faust's stream machinery once. (`MONITOR_ALWAYS_REPARTITION=true` forwards every
   event, with a separate `rules` agent on the events topic: the earlier, slower layout.)
-- Events are taken in batches (`stream.take_events`, at most `MONITOR_BATCH_MAX` events or
-  `MONITOR_BATCH_WITHIN_MS`). Applying a batch runs the rule core event by event (a
-  customer's events in order, each seeing the state the previous one left), waits until
-  Kafka has acknowledged all the batch's alerts and tasks, and only then stores each
-  touched customer's new state, once; Faust acks the batch's messages after that and
-  commits offsets only after flushing the producer. A crash before the store replays the
-  batch: the same ids come out again, and events already in a stored state are duplicates.
+- Applying an event runs the rule core, waits until Kafka has acknowledged the event's
+  alerts and tasks, and only then stores the customer's new state; offsets are committed
+  after that. A crash before the store replays the event: the same ids come out again.
 - `queue` reads `aml.alerts` and adds each alert to its Redis Stream once (by `alert_id`),
   retrying while Redis is away; its offsets advance only after Redis accepted the alert.
 """
@@ -27,18 +23,13 @@ import asyncio
 import base64
 import logging
 import time
-import weakref
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
-import mode
 import orjson
 from aiokafka.partitioner import murmur2
-from faust.types import TP
-from faust.streams import _current_event  # the event a table write belongs to
 
-from agents.batch_writer import BatchWriter
 from monitor.decode import Decoder, Rejection
 from monitor.engine import Engine
 from monitor.metrics import Metrics
@@ -91,14 +82,6 @@ class Pipeline:
             help="per-customer rule state: CustomerState as JSON, keyed by customer id bytes",
         )
         self._home_cache: dict[bytes, int] = {}
-        self.writer = BatchWriter(settings)
-        writer = self.writer
-
-        class _WriterLifecycle(mode.Service):
-            async def on_stop(self) -> None:
-                await writer.stop()
-
-        app.service(_WriterLifecycle)
         #: pre-bound metric children: no label lookup per event
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
         if settings.always_repartition:
@@ -124,45 +107,37 @@ class Pipeline:
 
     # -- process (one hop) ------------------------------------------------------------
     async def _process_agent(self, stream: faust.StreamT) -> None:
-        """Batches of events (`stream.take_events`: Faust acks them only after the batch is
-        handled, so offsets never pass an event whose state and outputs are not safe)."""
-        within = self.settings.batch_within_ms / 1000
-        async for events in stream.take_events(self.settings.batch_max, within):
-            await self._process_batch(events)
-
-    async def _process_batch(self, events: list[Any]) -> None:
-        await self.writer.start()
         events_topic = self.settings.events_topic
         kinds = self.kind_of_topic
-        home_partition = self.home_partition
-        decode = self.decoder.decode
-        add = self.writer.add
-        ready: list[tuple[Any, Any]] = []
-        for event in events:
+        for_rules = self._apply
+        async for event in stream.events():
             message = event.message
             if message.topic == events_topic:
                 kind = event.headers.get(_KIND_HEADER, b"").decode()
-                decoded = decode(kind, message.value) if kind in _KINDS else None
+                decoded = self.decoder.decode(kind, message.value) if kind in _KINDS else None
                 if decoded is None or isinstance(decoded, Rejection):
-                    self._add_dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
+                    await self._dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
                     continue
-                ready.append((event, decoded))
+                await for_rules(message, decoded)
                 continue
             kind = kinds[message.topic]
             self._consumed[message.topic].inc()
-            decoded = decode(kind, message.value)
+            decoded = self.decoder.decode(kind, message.value)
             if isinstance(decoded, Rejection):
-                self._add_dead_letter(message, decoded)
+                await self._dead_letter(message, decoded)
                 continue
             key = decoded.customer_id.encode()
-            home = home_partition(key)
+            home = self.home_partition(key)
             if message.partition == home:
-                ready.append((event, decoded))
+                await for_rules(message, decoded)
             else:
-                add(events_topic, home, key, message.value,
-                    int(message.timestamp * 1000) if message.timestamp else None,
-                    [(_KIND_HEADER, kind.encode())])
-        await self._apply(ready)
+                await self.events.send(
+                    key=key,
+                    value=message.value,
+                    partition=home,
+                    headers={_KIND_HEADER: kind.encode()},
+                    timestamp=message.timestamp,
+                )
 
     # -- decode -------------------------------------------------------------------------
     async def _decode_agent(self, stream: faust.StreamT) -> None:
@@ -183,15 +158,7 @@ class Pipeline:
                 timestamp=message.timestamp,
             )
 
-    def _add_dead_letter(self, message: Any, rejection: Rejection) -> None:
-        """Queue the dead letter in this batch's writes (sent before the batch is acked)."""
-        self.writer.add(self.settings.topic_dead_letters, message.partition % self.settings.partitions,
-                        message.key, self._letter(message, rejection))
-
-    async def _dead_letter(self, message: Any, rejection: Rejection) -> Any:
-        return await self.dead_letters.send(key=message.key, value=self._letter(message, rejection))
-
-    def _letter(self, message: Any, rejection: Rejection) -> bytes:
+    async def _dead_letter(self, message: Any, rejection: Rejection) -> None:
         self.metrics.events_invalid.labels(rejection.reason).inc()
         letter = DeadLetter(
             topic=message.topic,
@@ -211,100 +178,54 @@ class Pipeline:
             message.offset,
             rejection.reason,
         )
-        return letter.model_dump_json().encode()
+        await self.dead_letters.send(key=message.key, value=letter.model_dump_json().encode())
 
     # -- rules --------------------------------------------------------------------------
     async def _rules_agent(self, stream: faust.StreamT) -> None:
-        within = self.settings.batch_within_ms / 1000
-        async for events in stream.take_events(self.settings.batch_max, within):
-            await self.writer.start()
-            ready = []
-            for event in events:
-                message = event.message
-                kind = event.headers.get(_KIND_HEADER, b"").decode()
-                decoded = self.decoder.decode(kind, message.value) if kind in _KINDS else None
-                if decoded is None or isinstance(decoded, Rejection):
-                    # cannot happen for events this worker forwarded; never drop silently
-                    self._add_dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
-                    continue
-                ready.append((event, decoded))
-            await self._apply(ready)
-
-    async def _apply(self, ready: list[tuple[Any, Any]]) -> None:
-        """Run the rule core over a batch of events of this worker's partitions, in order,
-        then write in two steps: first the batch's alerts, tasks, dead letters and forwards
-        (all acknowledged by Kafka), then each touched customer's final state, once, to the
-        table's changelog and, after Kafka acknowledged it, to the local store. Only then
-        does Faust ack the batch's messages (and commit their offsets later). A crash before
-        the state is written replays the batch: the same ids come out again."""
-        table = self.table
-        engine = self.engine
-        metrics = self.metrics
-        writer = self.writer
-        observe = metrics.processing_seconds.observe
-        home_partition = self.home_partition
-        alerts_topic, tasks_topic = self.settings.topic_alerts, self.settings.topic_reid_tasks
-        now = datetime.now(UTC)
-        states: dict[bytes, Any] = {}  # key -> [state, event that last changed it]
-        alert_timestamps: list[float] = []
-        for event, decoded in ready:
-            started = time.perf_counter()
-            key = decoded.customer_id.encode()
-            held = states.get(key)
-            if held is not None:
-                state = held[0]
-            else:
-                raw = table.get(key)
-                state = CustomerState.from_bytes(raw) if raw is not None else None
-            rating_before = state.risk.get("rating") if state is not None else None
-            outcome = engine.process(state, decoded, now)
-            if outcome.duplicate:
-                metrics.events_duplicate.inc()
-                observe(time.perf_counter() - started)
+        async for event in stream.events():
+            message = event.message
+            kind = event.headers.get(_KIND_HEADER, b"").decode()
+            decoded = self.decoder.decode(kind, message.value) if kind in _KINDS else None
+            if decoded is None or isinstance(decoded, Rejection):
+                # cannot happen for events this worker forwarded; never drop silently
+                await self._dead_letter(message, decoded or Rejection("schema", ["no kind header"]))
                 continue
-            rating = outcome.state.risk.get("rating")
-            if rating is not None and rating != rating_before:
-                metrics.risk_rating_changes.labels(rating).inc()
-            states[key] = [outcome.state, event]
-            findings = outcome.findings
-            if findings.alerts or findings.tasks:
-                partition = home_partition(key)
-                for alert in findings.alerts:
-                    writer.add(alerts_topic, partition, key, alert.model_dump_json().encode())
-                    metrics.alerts.labels(alert.rule_id).inc()
-                for task in findings.tasks:
-                    writer.add(tasks_topic, partition, key, task.model_dump_json().encode())
-                    metrics.tasks.labels(task.trigger).inc()
-                if findings.alerts and event.message.timestamp:
-                    alert_timestamps.append(event.message.timestamp)
-            observe(time.perf_counter() - started)
-        await writer.flush()  # outputs are safe before the state moves on
-        if alert_timestamps:
-            done = time.time()
-            for timestamp in alert_timestamps:
-                metrics.end_to_end_seconds.observe(max(0.0, done - timestamp))
-        if not states:
-            return
-        changelog = self.changelog_topic
-        values = {}
-        for key, (state, event) in states.items():
-            value = values[key] = state.to_bytes()
-            writer.add(changelog, event.message.partition, key, value)
-        written = await writer.flush()
-        store = table.data
-        for key, (_, event) in states.items():
-            # the store writes to the RocksDB database of the current event's partition:
-            # the customer's home partition, which the event came from
-            _current_event.set(weakref.ref(event))
-            store[key] = values[key]
-        _current_event.set(None)
-        for (_, partition), offset in written.items():
-            # what Faust's own changelog callback records: where recovery may resume
-            store.set_persisted_offset(TP(changelog, partition), offset)
+            await self._apply(message, decoded)
 
-    @property
-    def changelog_topic(self) -> str:
-        return self.table.changelog_topic.get_topic_name()
+    async def _apply(self, message: Any, decoded: Any) -> None:
+        """Run the rule core for one event of the current partition and make its outputs
+        safe before its state: alerts and tasks acknowledged by Kafka, then the table."""
+        started = time.perf_counter()
+        key = decoded.customer_id.encode()
+        raw = self.table.get(key)
+        state = CustomerState.from_bytes(raw) if raw is not None else None
+        rating_before = state.risk.get("rating") if state is not None else None
+        outcome = self.engine.process(state, decoded, datetime.now(UTC))
+        rating = outcome.state.risk.get("rating")
+        if rating is not None and rating != rating_before:
+            self.metrics.risk_rating_changes.labels(rating).inc()
+        if outcome.duplicate:
+            self.metrics.events_duplicate.inc()
+            self.metrics.processing_seconds.observe(time.perf_counter() - started)
+            return
+        findings = outcome.findings
+        if findings.alerts or findings.tasks:
+            pending = []
+            for alert in findings.alerts:
+                pending.append(
+                    await self.alerts.send(key=key, value=alert.model_dump_json().encode())
+                )
+                self.metrics.alerts.labels(alert.rule_id).inc()
+            for task in findings.tasks:
+                pending.append(
+                    await self.tasks.send(key=key, value=task.model_dump_json().encode())
+                )
+                self.metrics.tasks.labels(task.trigger).inc()
+            await asyncio.gather(*pending)  # outputs are safe before the state moves on
+            if message.timestamp:
+                self.metrics.end_to_end_seconds.observe(max(0.0, time.time() - message.timestamp))
+        self.table[key] = outcome.state.to_bytes()
+        self.metrics.processing_seconds.observe(time.perf_counter() - started)
 
     # -- gauges -------------------------------------------------------------------------
     async def _gauges(self) -> None:

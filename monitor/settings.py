@@ -48,17 +48,6 @@ class Settings(BaseSettings):
         default=10, ge=0, le=10_000,
         description="how long the broker holds a fetch open when there is no data",
     )
-    batch_max: int = Field(
-        default=1000, ge=1, le=100_000,
-        description="events applied together: one output round trip and one state write per "
-                    "customer per batch",
-    )
-    batch_within_ms: int = Field(
-        default=20, ge=1, le=10_000, description="longest wait to fill a batch (added latency)"
-    )
-    producer_linger_ms: int = Field(
-        default=5, ge=0, le=1000, description="producer batching delay"
-    )
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     queue_prefix: str = Field(default="aml:queue:", min_length=1)
     always_repartition: bool = Field(
