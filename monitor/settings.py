@@ -44,10 +44,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./monitor-data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     session_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    fetch_max_wait_ms: int = Field(
-        default=10, ge=0, le=10_000,
-        description="how long the broker holds a fetch open when there is no data",
-    )
+    fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     queue_prefix: str = Field(default="aml:queue:", min_length=1)
     always_repartition: bool = Field(
