@@ -1,0 +1,53 @@
+"""`monitor replay --workers N`: how customers are split into shards and how the shards'
+files are merged."""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+
+import orjson
+
+from monitor.replay import _merge_jsonl, shard_of
+
+
+def test_a_customer_always_belongs_to_the_same_shard() -> None:
+    assert shard_of("C000123", 2) == zlib.crc32(b"C000123") % 2
+    assert all(shard_of(f"C{i:06d}", 3) == shard_of(f"C{i:06d}", 3) for i in range(100))
+
+
+def test_customers_spread_over_every_shard() -> None:
+    counts = Counter(shard_of(f"C{i:06d}", 4) for i in range(4000))
+    assert set(counts) == {0, 1, 2, 3}
+    assert min(counts.values()) > 800  # about a quarter each
+
+
+def test_shard_files_merge_in_event_time_then_id_order(tmp_path) -> None:
+    def alert(when: str, alert_id: str) -> bytes:
+        return orjson.dumps({"alert_id": alert_id, "event_time": when}) + b"\n"
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "alerts.jsonl").write_bytes(
+        alert("2026-03-02T10:00:00+08:00", "z") + alert("2026-03-03T09:00:00+08:00", "a"))
+    (tmp_path / "b" / "alerts.jsonl").write_bytes(
+        alert("2026-03-02T10:00:00+08:00", "b") + alert("2026-03-01T09:00:00+08:00", "c"))
+    target = tmp_path / "alerts.jsonl"
+    _merge_jsonl([tmp_path / "a" / "alerts.jsonl", tmp_path / "b" / "alerts.jsonl",
+                  tmp_path / "missing.jsonl"], target)
+    ids = [orjson.loads(line)["alert_id"] for line in target.read_bytes().splitlines()]
+    assert ids == ["c", "b", "z", "a"]
+
+
+def test_zero_workers_is_refused_before_anything_is_read(tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from monitor.pack import load_pack
+    from monitor.replay import replay
+    from monitor.settings import Settings
+
+    with pytest.raises(ValueError, match="--workers"):
+        replay(Settings(), load_pack(), datetime(2026, 1, 1, tzinfo=UTC),
+               datetime(2026, 2, 1, tzinfo=UTC), tmp_path, workers=0)
