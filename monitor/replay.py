@@ -81,15 +81,13 @@ async def _merged(settings: Settings, decoder: Decoder, stats: RunStats, batch: 
                         break
                     position[tp] = r.offset + 1
                     kind = kinds[tp]
-                    if shards == 1:
-                        event = decoder.decode(kind, r.value)
-                    else:
-                        data = decoder.parse(r.value)
+                    data = decoder.parse(r.value)
+                    if shards > 1:
                         customer = data.get("customer_id") if isinstance(data, dict) else None
                         owner = shard_of(customer, shards) if isinstance(customer, str) else 0
                         if owner != mine:
                             continue
-                        event = data if isinstance(data, Rejection) else decoder.validate(kind, data, r.value)
+                    event = data if isinstance(data, Rejection) else decoder.validate(kind, data, r.value)
                     if isinstance(event, Rejection):
                         stats.invalid += 1
                         continue
