@@ -53,16 +53,18 @@ class QuietMonitor(Monitor):
 
 
 def create_app(settings: Settings) -> faust.App:
-    """At-least-once, one partition count everywhere, earliest offsets for a new group (a new
-    deployment reads the whole retained history rather than skipping it)."""
+    """The Faust app that hosts the rule service, the Redis delivery agent and the timers.
+    At-least-once, one partition count everywhere, earliest offsets for a new group. Its own
+    consumer group (`<MONITOR_APP_ID>-queue`) only reads `aml.alerts`: the rule path's group
+    is `MONITOR_APP_ID` itself, with a standard assignor Faust's own cannot share a group with.
+    It keeps no Faust tables (customer state is the rule service's)."""
     from monitor.kafka_security import faust_credentials
 
-    store = "memory://" if settings.store == "memory" else "rocksdb://"
     app = faust.App(
-        settings.app_id,
+        f"{settings.app_id}-queue",
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
         broker_credentials=faust_credentials(settings),
-        store=store,
+        store="memory://",
         datadir=str(settings.data_dir),
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,

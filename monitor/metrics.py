@@ -25,6 +25,7 @@ class Metrics:
     queue_redelivered: Counter
     queue_suppressed: Counter
     redis_errors: Counter
+    kafka_errors: Counter
     processing_seconds: Histogram
     end_to_end_seconds: Histogram
     redis_backlog: Gauge
@@ -78,6 +79,11 @@ class Metrics:
             ),
             redis_errors=Counter(
                 "monitor_redis_errors", "Failed Redis operations (retried)", registry=registry
+            ),
+            kafka_errors=Counter(
+                "monitor_kafka_errors",
+                "Batches whose outputs or state Kafka did not accept (kept and retried)",
+                registry=registry,
             ),
             processing_seconds=Histogram(
                 "monitor_processing_seconds",

@@ -44,12 +44,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./monitor-data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     session_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    fetch_max_wait_ms: int = Field(default=10, ge=0, le=10_000)
+    fetch_max_wait_ms: int = Field(
+        default=10, ge=0, le=10_000,
+        description="how long the broker holds a fetch open when there is no data (latency)",
+    )
+    batch_max: int = Field(
+        default=2000, ge=1, le=100_000,
+        description="most events applied together: one output round trip, one state write "
+                    "per customer and one offset commit per batch",
+    )
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     queue_prefix: str = Field(default="aml:queue:", min_length=1)
-    always_repartition: bool = Field(
-        default=False, description="forward every event through the internal topic (slower)"
-    )
     gauges_interval_s: float = Field(default=15.0, gt=0, le=3600)
     output_retention_ms: int = Field(default=90 * 86_400_000, ge=-1)
 

@@ -113,11 +113,8 @@ def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, 
     assert sorted(queued) == sorted(expected_ids)
 
 
-@pytest.mark.parametrize("always_repartition", ["false", "true"])
-def test_events_keyed_by_account_on_other_partitions_still_sum_per_customer(
-    worker_factory, always_repartition
-):
-    worker = worker_factory(always_repartition=always_repartition).start()
+def test_events_keyed_by_account_on_other_partitions_still_sum_per_customer(worker_factory):
+    worker = worker_factory().start()
     cash = worker.topic("txn.cash")
 
     def deposit(txn: str, amount: str) -> bytes:
