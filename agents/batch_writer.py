@@ -25,7 +25,11 @@ Headers = list[tuple[str, bytes]]
 
 
 class BatchWriter:
-    """One aiokafka producer (acks=all, idempotent), started on first use."""
+    """One aiokafka producer (acks=all), started on first use. Not the idempotent producer:
+    some Kafka-protocol brokers (the demo's Tansu) refuse InitProducerId, and it is not
+    needed for order, since `flush` waits for every batch before the next is sent (one
+    batch in flight per partition); a retried batch can only repeat records, which the
+    deterministic ids and the state's redelivery guard absorb."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -41,7 +45,6 @@ class BatchWriter:
                     bootstrap_servers=self.settings.kafka_bootstrap,
                     client_id=f"{self.settings.app_id}-writer",
                     acks="all",
-                    enable_idempotence=True,
                     max_batch_size=1_048_576,
                     request_timeout_ms=30_000,
                     **aiokafka_options(self.settings),
