@@ -32,6 +32,7 @@ import asyncio
 import base64
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +77,9 @@ class RulesService(Service):
         self.consumer: AIOKafkaConsumer | None = None
         self.stores: dict[int, Store] = {}
         self.committed: dict[TopicPartition, int] = {}
+        #: the decoded states of recently written customers, least recently used first:
+        #: only states already in the store (a batch takes them out while it works on them)
+        self.cache: OrderedDict[bytes, CustomerState] = OrderedDict()
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
         self._stopping = False
@@ -213,7 +217,18 @@ class RulesService(Service):
             written = await writer.flush()
             for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
+            self._keep(touched)
         await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+
+    def _keep(self, touched: dict[bytes, list[Any]]) -> None:
+        """Cache the states just stored, evicting the least recently used."""
+        cache, size = self.cache, self.settings.state_cache
+        if not size:
+            return
+        for key, (state, _) in touched.items():
+            cache[key] = state
+        while len(cache) > size:
+            cache.popitem(last=False)
 
     def _applier(self, touched: dict[bytes, list[Any]],
                  alert_times: list[int]) -> Callable[[Any, int, Any], None]:
@@ -221,9 +236,11 @@ class RulesService(Service):
         engine = self.engine
         metrics = self.metrics
         stores = self.stores
+        cache = self.cache
         add = self.writer.add
         alerts_topic, tasks_topic = self.settings.topic_alerts, self.settings.topic_reid_tasks
         observe = metrics.processing_seconds.observe
+        cache_size = self.settings.state_cache
         now = datetime.now(UTC)
 
         def apply(decoded: Any, partition: int, record: Any) -> None:
@@ -233,8 +250,12 @@ class RulesService(Service):
             if held is not None:
                 state = held[0]
             else:
-                raw = stores[partition].get(key)
-                state = CustomerState.from_bytes(raw) if raw is not None else None
+                # out of the cache while this batch may change it: a failed batch leaves
+                # nothing half-applied behind
+                state = cache.pop(key, None)
+                if state is None:
+                    raw = stores[partition].get(key)
+                    state = CustomerState.from_bytes(raw) if raw is not None else None
             rating_before = state.risk.get("rating") if state is not None else None
             try:
                 outcome = engine.process(state, decoded, now)
@@ -244,7 +265,9 @@ class RulesService(Service):
                              record.offset, type(exc).__name__)
                 self._dead_letter(record, Rejection("rule_error", [f"{type(exc).__name__} in the rule core"]))
                 return
-            if outcome.duplicate:
+            if outcome.duplicate:  # the state is unchanged
+                if held is None and cache_size:
+                    cache[key] = outcome.state
                 metrics.events_duplicate.inc()
                 observe(time.perf_counter() - started)
                 return
@@ -311,6 +334,7 @@ class RulesService(Service):
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # after the batch in hand: its offsets are committed
             self._generation += 1
+            self.cache.clear()  # whoever gets these partitions may change their customers
             for tp in revoked:
                 self.committed.pop(tp, None)
             if self.settings.store != "memory":
@@ -333,6 +357,7 @@ class RulesService(Service):
     async def _assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
             self._generation += 1
+            self.cache.clear()
             partitions = {tp.partition for tp in assigned}
             for partition in set(self.stores) - partitions:
                 self.stores.pop(partition).close()

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
         description="most events applied together: one output round trip, one state write "
                     "per customer and one offset commit per batch",
     )
+    state_cache: int = Field(
+        default=10_000, ge=0, le=10_000_000,
+        description="decoded customer states kept in memory (about 6.6 KB each); 0 = none",
+    )
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     queue_prefix: str = Field(default="aml:queue:", min_length=1)
     gauges_interval_s: float = Field(default=15.0, gt=0, le=3600)
