@@ -82,6 +82,7 @@ class RulesService(Service):
         self.cache: OrderedDict[bytes, CustomerState] = OrderedDict()
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
+        self._commit_task: asyncio.Future[None] | None = None
         self._stopping = False
         self._home_cache: dict[bytes, int] = {}
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
@@ -111,6 +112,7 @@ class RulesService(Service):
     async def on_stop(self) -> None:
         async with self._lock:  # let the batch in hand finish
             self._stopping = True
+            await self._committing()
         if self.consumer is not None:
             await self.consumer.stop()
         await self.writer.stop()
@@ -218,7 +220,18 @@ class RulesService(Service):
             for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
             self._keep(touched)
-        await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        # the commit runs while the next batch is fetched and applied; the one after waits
+        # for it (commits never go backwards), as do a revocation and a stop
+        await self._committing()
+        self._commit_task = asyncio.ensure_future(
+            self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        )
+
+    async def _committing(self) -> None:
+        """Wait for the commit in flight, if any."""
+        task, self._commit_task = self._commit_task, None
+        if task is not None:
+            await task
 
     def _keep(self, touched: dict[bytes, list[Any]]) -> None:
         """Cache the states just stored, evicting the least recently used."""
@@ -333,6 +346,7 @@ class RulesService(Service):
     # -- rebalances -----------------------------------------------------------------------
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # after the batch in hand: its offsets are committed
+            await self._committing()
             self._generation += 1
             self.cache.clear()  # whoever gets these partitions may change their customers
             for tp in revoked:
