@@ -127,6 +127,8 @@ class RulesService(Service):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug, not bad input: stop the worker rather than skip
+            if self._stopping:  # the consumer was stopped under a pending fetch
+                return
             logger.exception("rule path failed")
             await self.crash(exc)
 
