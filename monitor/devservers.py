@@ -79,18 +79,27 @@ class _Process:
 
 @dataclass
 class RedisServer(_Process):
-    """`redis-server` from the system (Debian package), no persistence."""
+    """`redis-server` from the system (Debian package), no persistence. With `tls_cert`
+    (a PEM certificate whose key is in `tls_key`) it accepts TLS connections only."""
 
     port: int = 0
     password: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def start(self, timeout: float = 15) -> RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: run ./tools/ensure-system-deps.sh")
         self.port = self.port or free_port()
+        if self.tls_cert is not None:
+            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file",
+                      str(self.tls_cert), "--tls-key-file", str(self.tls_key),
+                      "--tls-ca-cert-file", str(self.tls_cert), "--tls-auth-clients", "no"]
+        else:
+            listen = ["--port", str(self.port)]
         self._spawn(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [binary, *listen, "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(self.workdir),
              *(["--requirepass", self.password] if self.password else [])],
             "redis",
@@ -101,6 +110,8 @@ class RedisServer(_Process):
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.tls_cert is not None:
+            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls_cert}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
 

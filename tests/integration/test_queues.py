@@ -4,6 +4,7 @@ Redis outage under a running worker that loses no alert."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
@@ -172,5 +173,35 @@ def test_redis_with_a_password_through_the_url():
         assert asyncio.run(run(server.url)) == "added"
         with pytest.raises(redis.exceptions.AuthenticationError):
             asyncio.run(run(server.url.replace(":q-s3cret@", "")))
+    finally:
+        server.stop()
+
+
+def test_redis_over_tls_through_the_url(tmp_path):
+    """`MONITOR_REDIS_URL=rediss://...?ssl_ca_certs=<CA file>`: the sink talks TLS, checks the
+    server's certificate against the CA, and gets nowhere without it or in clear text."""
+    cert, key = tmp_path / "redis.crt", tmp_path / "redis.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    server = RedisServer(password="t-s3cret", tls_cert=cert, tls_key=key).start()
+    try:
+        async def run(url: str) -> str:
+            sink = RedisQueueSink.from_url(url, prefix="tls:")
+            try:
+                return (await sink.add(_alert("t1", T0)))[0]
+            finally:
+                await sink.close()
+
+        assert server.url.startswith("rediss://")
+        assert asyncio.run(run(server.url)) == "added"
+        without_ca = server.url.split("?")[0]
+        with pytest.raises(redis.exceptions.ConnectionError):  # unknown issuer
+            asyncio.run(run(without_ca))
+        with pytest.raises(redis.exceptions.ConnectionError):  # clear text to a TLS port
+            asyncio.run(run(without_ca.replace("rediss://", "redis://")))
     finally:
         server.stop()
