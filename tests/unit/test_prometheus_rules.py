@@ -25,6 +25,7 @@ EXPECTED_ALERTS = {
     "MonitorConsumerLagGrowing",
     "MonitorDeadLetterRate",
     "MonitorRedisBacklog",
+    "MonitorKafkaWritesFailing",
     "MonitorReportsOverdue",
     "MonitorReportsDueSoon",
 }
@@ -114,6 +115,7 @@ def test_alert_rules_have_severity_summary_and_runbook_description() -> None:
     assert rules["MonitorWorkerDown"]["for"] == "1m"
     assert rules["MonitorDeadLetterRate"]["for"] == "10m"
     assert rules["MonitorRedisBacklog"]["for"] == "2m"
+    assert rules["MonitorKafkaWritesFailing"]["for"] == "5m"
 
 
 def test_every_alert_rule_has_a_firing_and_a_not_firing_unit_test() -> None:
