@@ -34,7 +34,7 @@ clean:
 	rm -rf $(VENV) monitor-data .pytest_cache
 
 ## make faults: the fault suite at 100,000 events (crashes, rebalance, Kafka and Redis
-## outages, lost local state) and the decoders' fuzzing at 2,500 examples per property
+## outages, lost local state, a worker joining) and the decoders' fuzzing at 2,500 examples per property
 ## and kind; figures in tests/faults/results.json and fuzz_results.json (RELIABILITY.md)
 FAULT_ENV := MONITOR_FAULT_EVENTS=100000 MONITOR_FUZZ_EXAMPLES=2500
 

@@ -472,6 +472,46 @@ def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: 
     return row
 
 
+def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
+                 events: int = EVENTS, seed: int = SEED) -> Row:
+    """Scaling out mid-stream: one worker applies the stream; at a seeded fraction of the
+    events a second worker joins the group and takes half the partitions (the first one
+    gives them up with a batch in hand, the second rebuilds their state from the changelog);
+    both run to the end."""
+    started = time.monotonic()
+    messages = build_stream(events, seed)
+    expected = expected_alerts(messages)
+    point = random.Random(seed + 2).uniform(0.2, 0.6)
+    client = redis.Redis.from_url(redis_server.url)
+    first = _worker(kafka.bootstrap, redis_server.url, workdir / "a")
+    second = _worker(kafka.bootstrap, redis_server.url, workdir / "b", prefix=first.prefix)
+    row = Row("worker joins mid-stream", "one worker; a second with the same app id started "
+              f"at a seeded point ({point:.0%} of the events applied): a rebalance moves half "
+              "the partitions while events flow", len(messages), len(expected))
+    try:
+        first.start()
+        first.wait_ready(120)
+        produce_stream(kafka.bootstrap, first, messages)
+        target = int(point * len(messages))
+        wait_until(lambda: (consumed(first) or 0) >= target, _drain_timeout(len(expected)),
+                   f"{target} events applied", first, 0.05)
+        before = consumed(first) or 0
+        second.start()
+        second.wait_ready(120)
+        joined_at = consumed(first) or 0
+        row = _finish(row, client, kafka.bootstrap, first, expected, started)
+        row.details.update(applied_before_join=before, applied_when_second_ready=joined_at,
+                           second_applied=consumed(second),
+                           rule_path_mid_stream=joined_at < len(messages))
+        assert second.proc is not None and second.proc.poll() is None, "the new worker died"
+        if len(messages) >= 50_000:
+            assert (consumed(second) or 0) > 0, "the new worker got no events"
+    finally:
+        second.stop()
+        first.stop()
+    return row
+
+
 def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS,
                   seed: int = SEED, down_s: float = 5.0) -> Row:
     """A dedicated Kafka (one KRaft JVM) stopped with SIGTERM mid-stream and started again

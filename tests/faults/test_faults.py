@@ -31,6 +31,13 @@ def test_one_of_two_group_members_killed(kafka, redis_server, tmp_path):
     row.check()
 
 
+@pytest.mark.timeout(LIMIT)
+def test_a_worker_joins_mid_stream(kafka, redis_server, tmp_path):
+    row = scenarios.worker_joins(kafka, redis_server, tmp_path)
+    record(row)
+    row.check()
+
+
 @pytest.mark.timeout(LIMIT + 120)
 def test_kafka_stopped_and_restarted(redis_server, tmp_path):
     row = scenarios.kafka_restart(redis_server, tmp_path)

@@ -2,7 +2,7 @@
 mid-stream, one of two workers in a group SIGKILLed (a rebalance), and the local state
 directory deleted between two runs, on a stream of 5,000
 cash transactions (the scenarios of tests/faults/scenarios.py; `make faults` runs all
-five faults at 100,000 events and records the figures of RELIABILITY.md)."""
+six faults at 100,000 events and records the figures of RELIABILITY.md)."""
 
 from __future__ import annotations
 
