@@ -431,18 +431,27 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
     return row
 
 
+def _pair(kafka: KafkaServer, redis_server: RedisServer, workdir: Path, events: int,
+          seed: int, point_seed: int) -> tuple[list[Message], dict[str, dict[str, Any]], float, redis.Redis,
+                              WorkerProcess, WorkerProcess]:
+    """The stream, its expected alerts, a seeded point (20-60 %) of it, a Redis client and
+    two workers (not started) of one consumer group, for the group scenarios."""
+    messages = build_stream(events, seed)
+    point = random.Random(point_seed).uniform(0.2, 0.6)
+    first = _worker(kafka.bootstrap, redis_server.url, workdir / "a")
+    second = _worker(kafka.bootstrap, redis_server.url, workdir / "b", prefix=first.prefix)
+    return (messages, expected_alerts(messages), point, redis.Redis.from_url(redis_server.url),
+            first, second)
+
+
 def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
                         events: int = EVENTS, seed: int = SEED) -> Row:
     """Two workers in one consumer group share the partitions; one is SIGKILLed mid-stream
     (a seeded fraction of the events applied by the two, so the rule path is mid-stream)
     and not restarted: the survivor takes its partitions (state from the changelog)."""
     started = time.monotonic()
-    messages = build_stream(events, seed)
-    expected = expected_alerts(messages)
-    point = random.Random(seed + 1).uniform(0.2, 0.6)
-    client = redis.Redis.from_url(redis_server.url)
-    first = _worker(kafka.bootstrap, redis_server.url, workdir / "a")
-    second = _worker(kafka.bootstrap, redis_server.url, workdir / "b", prefix=first.prefix)
+    messages, expected, point, client, first, second = _pair(kafka, redis_server, workdir,
+                                                             events, seed, seed + 1)
     row = Row("group member SIGKILL", "two workers, one group (same app id); SIGKILL to one "
               f"at a seeded random point ({point:.0%} of the events applied by the two), not "
               "restarted", len(messages), len(expected))
@@ -479,12 +488,8 @@ def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
     gives them up with a batch in hand, the second rebuilds their state from the changelog);
     both run to the end."""
     started = time.monotonic()
-    messages = build_stream(events, seed)
-    expected = expected_alerts(messages)
-    point = random.Random(seed + 2).uniform(0.2, 0.6)
-    client = redis.Redis.from_url(redis_server.url)
-    first = _worker(kafka.bootstrap, redis_server.url, workdir / "a")
-    second = _worker(kafka.bootstrap, redis_server.url, workdir / "b", prefix=first.prefix)
+    messages, expected, point, client, first, second = _pair(kafka, redis_server, workdir,
+                                                             events, seed, seed + 2)
     row = Row("worker joins mid-stream", "one worker; a second with the same app id started "
               f"at a seeded point ({point:.0%} of the events applied): a rebalance moves half "
               "the partitions while events flow", len(messages), len(expected))

@@ -160,19 +160,25 @@ def test_thirty_second_redis_outage_loses_no_alert(kafka, worker_factory):
         redis_srv.stop()
 
 
+def _add_one(url: str, prefix: str) -> str:
+    """Add one alert through a sink built from `url`: its outcome, or the connection error."""
+
+    async def run() -> str:
+        sink = RedisQueueSink.from_url(url, prefix=prefix)
+        try:
+            return (await sink.add(_alert("u1", T0)))[0]
+        finally:
+            await sink.close()
+
+    return asyncio.run(run())
+
+
 def test_redis_with_a_password_through_the_url():
     server = RedisServer(password="q-s3cret").start()
     try:
-        async def run(url: str) -> str:
-            sink = RedisQueueSink.from_url(url, prefix="auth:")
-            try:
-                return (await sink.add(_alert("p1", T0)))[0]
-            finally:
-                await sink.close()
-
-        assert asyncio.run(run(server.url)) == "added"
+        assert _add_one(server.url, "auth:") == "added"
         with pytest.raises(redis.exceptions.AuthenticationError):
-            asyncio.run(run(server.url.replace(":q-s3cret@", "")))
+            _add_one(server.url.replace(":q-s3cret@", ""), "auth:")
     finally:
         server.stop()
 
@@ -189,19 +195,12 @@ def test_redis_over_tls_through_the_url(tmp_path):
     )
     server = RedisServer(password="t-s3cret", tls_cert=cert, tls_key=key).start()
     try:
-        async def run(url: str) -> str:
-            sink = RedisQueueSink.from_url(url, prefix="tls:")
-            try:
-                return (await sink.add(_alert("t1", T0)))[0]
-            finally:
-                await sink.close()
-
         assert server.url.startswith("rediss://")
-        assert asyncio.run(run(server.url)) == "added"
+        assert _add_one(server.url, "tls:") == "added"
         without_ca = server.url.split("?")[0]
         with pytest.raises(redis.exceptions.ConnectionError):  # unknown issuer
-            asyncio.run(run(without_ca))
+            _add_one(without_ca, "tls:")
         with pytest.raises(redis.exceptions.ConnectionError):  # clear text to a TLS port
-            asyncio.run(run(without_ca.replace("rediss://", "redis://")))
+            _add_one(without_ca.replace("rediss://", "redis://"), "tls:")
     finally:
         server.stop()
