@@ -45,7 +45,7 @@ from mode import Service
 
 from agents.batch_writer import BatchWriter
 from agents.state_store import MemoryStore, RocksStore, Store
-from monitor.decode import Decoder, Rejection
+from monitor.decode import KINDS, Decoder, Rejection
 from monitor.engine import Engine
 from monitor.kafka_security import aiokafka_options
 from monitor.metrics import Metrics
@@ -58,7 +58,6 @@ __all__ = ["KIND_HEADER", "RulesService"]
 logger = logging.getLogger(__name__)
 
 KIND_HEADER = "aml-kind"
-_KINDS = frozenset({"account_opening", "customer_update", "cash", "remittance"})
 
 
 class RulesService(Service):
@@ -184,7 +183,7 @@ class RulesService(Service):
             if topic == events_topic:
                 for record in records:
                     kind = _header(record.headers, KIND_HEADER)
-                    decoded = decode(kind, record.value) if kind in _KINDS else None
+                    decoded = decode(kind, record.value) if kind in KINDS else None
                     if decoded is None or isinstance(decoded, Rejection):
                         # cannot happen for events a worker forwarded; never drop silently
                         self._dead_letter(record, decoded or Rejection("schema", ["no kind header"]))
