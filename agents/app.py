@@ -78,7 +78,6 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port or free_port(),
         web_host="127.0.0.1",
         autodiscover=False,
-        table_standby_replicas=0,
         stream_wait_empty=True,
         logging_config=None,
     )
