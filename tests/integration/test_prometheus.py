@@ -215,6 +215,13 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
     with prometheus(tmp_path / "prometheus", [f"127.0.0.1:{worker.metrics_port}"]) as base:
         worker.wait_ready(timeout=120)
         step("worker ready")
+        # Prometheus has a sample of the idle worker before the load: the rule path finishes
+        # the load within seconds, and a counter or histogram first scraped after all its
+        # increments has no rate (Prometheus' first scrape can lag its start by ~5 s)
+        _wait("first scrape of the idle worker",
+              lambda: counter("count(monitor_end_to_end_seconds_count)") >= 1,
+              timeout=60, detail=worker.log_text)
+        step("first scrape")
         sent = _load(worker)
         step(f"{sent} messages produced")
         wait_consumed(worker, sent, timeout=240)
