@@ -20,6 +20,7 @@ import orjson
 
 from monitor.decode import Decoder, Rejection
 from monitor.engine import Engine
+from monitor.gctune import tuned_gc
 from monitor.pack import Pack
 from monitor.rules import Findings
 from monitor.state import CustomerState
@@ -155,7 +156,8 @@ def run_offline(pack: Pack, data_dir: Path, out: Callable[[Findings], None],
         for topic, kind in TOPIC_FILES.items()
         if (data_dir / f"{topic}.jsonl").exists()
     ]
-    return runner.run(merge_sources(sources), progress)
+    with tuned_gc():  # every customer's state stays in memory: a large, long-lived heap
+        return runner.run(merge_sources(sources), progress)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from monitor.decode import Decoder, Rejection
+from monitor.gctune import tuned_gc
 from monitor.offline import Item, JsonlWriter, OfflineRun, RunStats
 from monitor.pack import Pack
 from monitor.rules import Findings
@@ -187,9 +188,10 @@ def replay(settings: Settings, pack: Pack, start: datetime, end: datetime, out: 
         raise ValueError("an empty --topic-prefix writes to the live aml.* topics: add --live-topics")
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    if workers == 1:
-        return asyncio.run(_replay(settings, pack, start, end, out, topic_prefix, show_progress))
-    return _replay_sharded(settings, pack, start, end, out, topic_prefix, workers)
+    with tuned_gc():  # every customer's state stays in memory: a large, long-lived heap
+        if workers == 1:
+            return asyncio.run(_replay(settings, pack, start, end, out, topic_prefix, show_progress))
+        return _replay_sharded(settings, pack, start, end, out, topic_prefix, workers)
 
 
 #: the shard jobs of the running sharded replay; forked children read them from here

@@ -160,11 +160,16 @@ def normalise_name(name: str) -> tuple[str, ...]:
 
 
 def _forms(name: str) -> tuple[_Form, ...]:
-    text = unicodedata.normalize("NFKC", name).casefold().translate(_CYRILLIC).strip()
-    spellings = _hanzi_spellings(text) if _HAN.search(text) else (text,)
+    if name.isascii():  # NFKC, NFKD and the letter tables leave ASCII as it is
+        spellings: tuple[str, ...] = (name.lower().strip(),)
+        tokenise = _ascii_tokens
+    else:
+        text = unicodedata.normalize("NFKC", name).casefold().translate(_CYRILLIC).strip()
+        spellings = _hanzi_spellings(text) if _HAN.search(text) else (text,)
+        tokenise = _tokens
     forms: dict[tuple[str, ...], _Form] = {}
     for spelling in spellings:
-        tokens = _tokens(spelling)
+        tokens = tokenise(spelling)
         if not tokens:
             continue
         forms.setdefault(tokens, _Form.of(tokens))
@@ -208,6 +213,11 @@ def _tokens(text: str) -> tuple[str, ...]:
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     stripped = _APOSTROPHES.sub("", stripped.translate(_LATIN_EXTRA))
     return tuple(_canonical(t) for t in _SEPARATORS.split(stripped) if t)
+
+
+def _ascii_tokens(text: str) -> tuple[str, ...]:
+    """`_tokens` of lower-case ASCII text."""
+    return tuple(_canonical(t) for t in _SEPARATORS.split(_APOSTROPHES.sub("", text)) if t)
 
 
 def _canonical(token: str) -> str:
@@ -335,6 +345,9 @@ class WatchlistMatcher:
         #: whole results per (name, birth date, country): counterparties recur, and a list
         #: is screened far more often than it changes (a new list is a new matcher)
         self._results = functools.lru_cache(maxsize=cache_size * 16)(self._match)
+        #: name -> candidate entries with base scores, whatever the birth date and country:
+        #: a recurring name with another birth date (a new customer) needs no second scan
+        self._candidates = functools.lru_cache(maxsize=cache_size * 16)(self._scan)
         self._exact: dict[str, list[_Owner]] = {}
         joined: dict[str, list[_Owner]] = {}
         by_sorted: dict[str, list[_Owner]] = {}
@@ -370,8 +383,23 @@ class WatchlistMatcher:
         return list(self._results(name, birth_date, country))
 
     def _match(self, name: str, birth_date: date | None, country: str | None) -> tuple[Match, ...]:
+        matches = []
+        for index, score, alias in self._candidates(name):
+            entry = self.entries[index]
+            final = _adjust(score, entry, birth_date, country)
+            if final >= self.threshold:
+                matches.append(Match(entry.entry_id, final, alias, entry.list_name))
+        matches.sort(key=lambda m: (-m.score, m.entry_id))
+        return tuple(matches)
+
+    def _scan(self, name: str) -> tuple[tuple[int, float, int], ...]:
+        """(entry index, base score, alias index) of every entry whose best alias scores at
+        least the lowest cutoff any query can use (the threshold less the birth-date bonus).
+        An entry's best alias is the same whatever the cutoff, and `_adjust` never lifts a
+        score above the threshold without the bonus, so `_match` gives what a scan with the
+        query's own cutoff would."""
         best: dict[int, tuple[float, int]] = {}
-        cutoff = max(self.threshold - (BIRTH_DATE_MATCH_BONUS if birth_date else 0.0), 0.0)
+        cutoff = max(self.threshold - BIRTH_DATE_MATCH_BONUS, 0.0)
         for form in self._forms(name):
             for owner in self._exact.get(form.compact, ()):
                 _offer(best, owner, form, 100.0)
@@ -392,14 +420,7 @@ class WatchlistMatcher:
                         if score < 100 and not _parts_agree(form.tokens, owner.tokens):
                             continue
                         _offer(best, owner, form, score)
-        matches = []
-        for index, (score, alias) in best.items():
-            entry = self.entries[index]
-            final = _adjust(score, entry, birth_date, country)
-            if final >= self.threshold:
-                matches.append(Match(entry.entry_id, final, alias, entry.list_name))
-        matches.sort(key=lambda m: (-m.score, m.entry_id))
-        return tuple(matches)
+        return tuple((index, score, alias) for index, (score, alias) in best.items())
 
 
 def _offer(best: dict[int, tuple[float, int]], owner: _Owner, form: _Form, score: float) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 from prometheus_client import CollectorRegistry, disable_created_metrics, start_http_server
 
+from monitor.gctune import tune_gc
 from monitor.metrics import Metrics
 from monitor.pack import load_pack
 from monitor.settings import Settings
@@ -17,16 +17,6 @@ from monitor.topics import ensure_topics
 __all__ = ["run_worker"]
 
 logger = logging.getLogger(__name__)
-
-
-def _tune_gc() -> None:
-    """Fewer, cheaper garbage collections: the objects made at start (modules, the pack,
-    the watch list) are frozen out of every later collection, and the youngest generation
-    is collected every 50,000 allocations instead of 700, so a batch of events is rarely
-    interrupted by a full collection (each one costs tens of ms with 10,000 cached states)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def run_worker(settings: Settings) -> None:
@@ -64,5 +54,5 @@ def run_worker(settings: Settings) -> None:
     )
     Pipeline(app, settings, pack, metrics, sink)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    _tune_gc()
+    tune_gc()
     worker.execute_from_commandline()

@@ -230,6 +230,19 @@ def test_equal_birth_date_lifts_a_fuzzy_name_over_the_threshold() -> None:
     assert lifted.score == pytest.approx(base.score + BIRTH_DATE_MATCH_BONUS)
 
 
+def test_a_name_screened_again_with_other_facts_is_scored_afresh() -> None:
+    """The matcher caches a name's candidates whatever its birth date and country: the
+    answers must not depend on what was asked before (openings of two customers with one
+    name and different birth dates, in either order)."""
+    query, born = "Josse Miller", date(1969, 2, 14)
+    asks = [(query, None, None), (query, born, None), (query, born, "GB"), (query, born, "AR"),
+            (query, BORN, None)]
+    forwards, backwards = WatchlistMatcher(ENTRIES), WatchlistMatcher(ENTRIES)
+    answers = [forwards.match(*ask) for ask in asks]
+    assert answers == [backwards.match(*ask) for ask in reversed(asks)][::-1]
+    assert [ids(a) for a in answers] == [[], ["JM"], [], ["JM"], []]
+
+
 # --------------------------------------------------------------------------- result shape
 
 
