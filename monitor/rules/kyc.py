@@ -57,19 +57,23 @@ def resident_id_facts(doc_type: str | None, number: str | None) -> dict[str, Any
 def identity_paths(data: dict[str, Any], prefix: str = "") -> dict[str, bool]:
     """Flatten an opening (or the changes of an update) into dotted paths -> present?"""
     flat: dict[str, bool] = {}
+    _flatten(data, prefix, flat)
+    return flat
+
+
+def _flatten(data: dict[str, Any], prefix: str, flat: dict[str, bool]) -> None:
     for key, value in data.items():
         path = prefix + key
         kind = type(value)
-        if kind is dict:
+        if kind is str:
+            flat[path] = bool(value.strip())
+        elif kind is dict:
             flat[path] = bool(value)
-            flat.update(identity_paths(value, path + "."))
+            _flatten(value, path + ".", flat)
         elif kind is list:
             flat[path] = bool(value)
-        elif kind is str:
-            flat[path] = bool(value.strip())
         else:
-            flat[path] = value is not None and not is_blank(value)
-    return flat
+            flat[path] = not is_blank(value)
 
 
 def _fingerprint(value: Any) -> str:

@@ -19,16 +19,23 @@ _FIELDS = {
 }
 
 
+#: (party, ((field, dotted path), ...)) for `_present`
+_PATHS = tuple(
+    (party, tuple((name, f"{party}.{name}") for name in names)) for party, names in _FIELDS.items()
+)
+
+
 def _present(event: Remittance) -> set[str]:
     """Dotted paths of the non-blank remittance fields (`reference` included)."""
     found = set()
-    for party, names in _FIELDS.items():
+    for party, fields in _PATHS:
         obj = getattr(event, party)
         if obj is None:
             continue
-        for name in names:
-            if not is_blank(getattr(obj, name)):
-                found.add(f"{party}.{name}")
+        for name, path in fields:
+            value = getattr(obj, name)  # not blank: is_blank inlined, this runs per field
+            if value is not None and (not isinstance(value, str) or value.strip()):
+                found.add(path)
     if not is_blank(event.reference):
         found.add("reference")
     return found

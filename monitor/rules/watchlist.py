@@ -34,6 +34,8 @@ class WatchlistMatch:
                 continue
             for match in self.matcher.match(name, birth, country):
                 hits.append((role, match))
+        if not hits:
+            return
         seen: set[tuple[str, str]] = set()
         for role, match in hits:
             if (role, match.entry_id) in seen:
@@ -54,10 +56,10 @@ class WatchlistMatch:
             state.risk["wl"] = state.risk.get("wl", 0) + 1
 
     def _names(self, state: CustomerState, event: Any):  # noqa: ANN202 - generator of tuples
-        profile = state.profile or {}
-        birth = _date(profile.get("birth") or profile.get("id_birth"))
-        nationality = profile.get("nationality")
         if isinstance(event, (AccountOpening, CustomerUpdate)):
+            profile = state.profile or {}
+            birth = _date(profile.get("birth") or profile.get("id_birth"))
+            nationality = profile.get("nationality")
             source = event if isinstance(event, AccountOpening) else ProfileChanges.model_validate(event.changes)
             changed = None if isinstance(event, AccountOpening) else set(event.changes)
             if changed is None or "name" in changed:
