@@ -327,8 +327,10 @@ class WatchlistMatcher:
 
     `match` returns the best alias per entry with final score >= threshold, by score
     descending then entry id. Aliases are normalised once at construction; normalised
-    queries sit in a per-matcher LRU cache; the fuzzy comparisons run in rapidfuzz
-    (`process.extract` with a score cutoff) over de-duplicated keys, not in a Python loop.
+    queries, each name's candidate entries with their base scores, and whole results per
+    (name, birth date, country) sit in per-matcher LRU caches; the fuzzy comparisons run in
+    rapidfuzz (`process.extract` with a score cutoff) over de-duplicated keys, not in a
+    Python loop.
     """
 
     def __init__(
