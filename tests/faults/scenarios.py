@@ -23,6 +23,7 @@ import random
 import re
 import shutil
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -281,6 +282,46 @@ def produce_stream(bootstrap: str, worker: WorkerProcess, messages: list[Message
     asyncio.run(_run())
 
 
+class Trickle:
+    """Produces `messages` a slice at a time over `seconds` in a background thread (in
+    order: a customer's messages keep their order), so events keep flowing through a fault
+    however fast the worker is. `sent` counts the messages acknowledged so far; `join`
+    re-raises a production failure in the caller's thread."""
+
+    def __init__(self, bootstrap: str, worker: WorkerProcess, messages: list[Message],
+                 seconds: float, slices: int = 30) -> None:
+        self.bootstrap, self.worker, self.messages = bootstrap, worker, messages
+        self.seconds, self.slices = seconds, slices
+        self.sent = 0
+        self.failures: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, name="trickle", daemon=True)
+
+    def start(self) -> Trickle:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        begin, n = time.monotonic(), len(self.messages)
+        try:
+            for k in range(self.slices):
+                part = self.messages[k * n // self.slices:(k + 1) * n // self.slices]
+                produce_stream(self.bootstrap, self.worker, part)
+                self.sent += len(part)
+                time.sleep(max(0.0, begin + (k + 1) * self.seconds / self.slices - time.monotonic()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised by join() in the test's thread
+            self.failures.append(exc)
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.failures:
+            raise self.failures[0]
+
+    def stop(self) -> None:
+        """Wait a bounded time for a thread still producing (a test that failed early)."""
+        if self.thread.is_alive():
+            self.thread.join(timeout=self.seconds + 60)
+
+
 # ----------------------------------------------------------------------------- results
 
 
@@ -387,8 +428,9 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
                      events: int = EVENTS, kills: int = KILLS, seed: int = SEED) -> Row:
     """The worker SIGKILLed at `kills` seeded random points of the stream, restarted each
     time on the same data dir. The rule path runs well ahead of the Redis delivery, so the
-    points alternate between the two: a fraction of the expected alerts published on
-    `aml.alerts` (the rule path mid-stream), then a fraction delivered to Redis."""
+    first half of the points (the earlier ones) are a fraction of the expected alerts
+    published on `aml.alerts` (the rule path mid-stream, while the stream is still being
+    produced), the rest a fraction delivered to Redis (the delivery mid-stream)."""
     started = time.monotonic()
     messages = build_stream(events, seed)
     expected = expected_alerts(messages)
@@ -398,17 +440,20 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
     worker = _worker(kafka.bootstrap, redis_server.url, workdir)
     alerts_topic = worker.topic("aml.alerts")
     row = Row("worker SIGKILL at random points", f"SIGKILL to the worker's process group at {kills} "
-              "seeded random points (alternately a fraction of the expected alerts published "
-              "and a fraction in Redis), restart on the same RocksDB dir", len(messages),
-              len(expected))
+              "seeded random points (the earlier half a fraction of the expected alerts "
+              "published, the rest a fraction in Redis), restart on the same RocksDB dir",
+              len(messages), len(expected))
     killed_at: list[dict[str, Any]] = []
+    # produced over a while, so the kills at alerts *published* find the rule path
+    # mid-stream (produced at once, it finished before the second kill)
+    feeder = Trickle(kafka.bootstrap, worker, messages, max(5.0, len(messages) / 2_000))
     try:
         worker.start()
         worker.wait_ready(120)
-        produce_stream(kafka.bootstrap, worker, messages)
+        feeder.start()
         for index, point in enumerate(points):
             target = int(point * len(expected))
-            if index % 2 == 0:
+            if index < (kills + 1) // 2:
                 progress, what = (lambda: published(kafka.bootstrap, alerts_topic)), "published"
             else:
                 progress, what = (lambda: queued_count(client, worker.prefix)), "queued"
@@ -417,13 +462,15 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
             if queued_count(client, worker.prefix) >= len(expected):
                 break
             worker.kill()
-            killed_at.append({"trigger": what,
+            killed_at.append({"trigger": what, "produced": feeder.sent,
                               "published": published(kafka.bootstrap, alerts_topic),
                               "queued": queued_count(client, worker.prefix)})
             worker.start()
             worker.wait_ready(120)
+        feeder.join()
         row = _finish(row, client, kafka.bootstrap, worker, expected, started)
     finally:
+        feeder.stop()
         worker.stop()
     row.details.update(kills=len(killed_at), killed_at=killed_at,
                        kill_points=[round(p, 3) for p in points])
@@ -482,36 +529,44 @@ def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: 
 
 
 def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
-                 events: int = EVENTS, seed: int = SEED) -> Row:
-    """Scaling out mid-stream: one worker applies the stream; at a seeded fraction of the
-    events a second worker joins the group and takes half the partitions (the first one
-    gives them up with a batch in hand, the second rebuilds their state from the changelog);
-    both run to the end."""
+                 events: int = EVENTS, seed: int = SEED, trickle_s: float = 30.0) -> Row:
+    """Scaling out mid-stream: one worker applies the first part of the stream (a seeded
+    fraction); the rest is then produced a slice at a time over `trickle_s` seconds while a
+    second worker with the same app id starts and takes half the partitions (the first one
+    gives them up with a batch in hand, the second rebuilds their state from the changelog).
+    Producing the rest slowly keeps events flowing through the join however fast the rule
+    path is (produced at once, the first worker finished before the second had started)."""
     started = time.monotonic()
     messages, expected, point, client, first, second = _pair(kafka, redis_server, workdir,
                                                              events, seed, seed + 2)
-    row = Row("worker joins mid-stream", "one worker; a second with the same app id started "
-              f"at a seeded point ({point:.0%} of the events applied): a rebalance moves half "
-              "the partitions while events flow", len(messages), len(expected))
+    row = Row("worker joins mid-stream", "one worker applies a seeded share of the stream "
+              f"({point:.0%}); the rest is produced over {trickle_s:.0f} s while a second "
+              "worker with the same app id starts: a rebalance moves half the partitions while "
+              "events flow", len(messages), len(expected))
+    cut = int(point * len(messages))
+    feeder: Trickle | None = None
     try:
         first.start()
         first.wait_ready(120)
-        produce_stream(kafka.bootstrap, first, messages)
-        target = int(point * len(messages))
-        wait_until(lambda: (consumed(first) or 0) >= target, _drain_timeout(len(expected)),
-                   f"{target} events applied", first, 0.05)
+        produce_stream(kafka.bootstrap, first, messages[:cut])
+        wait_until(lambda: (consumed(first) or 0) >= cut, _drain_timeout(len(expected)),
+                   f"{cut} events applied", first, 0.05)
         before = consumed(first) or 0
+        feeder = Trickle(kafka.bootstrap, first, messages[cut:], trickle_s).start()
         second.start()
         second.wait_ready(120)
         joined_at = consumed(first) or 0
+        feeder.join()
         row = _finish(row, client, kafka.bootstrap, first, expected, started)
         row.details.update(applied_before_join=before, applied_when_second_ready=joined_at,
                            second_applied=consumed(second),
                            rule_path_mid_stream=joined_at < len(messages))
         assert second.proc is not None and second.proc.poll() is None, "the new worker died"
-        if len(messages) >= 50_000:
-            assert (consumed(second) or 0) > 0, "the new worker got no events"
+        assert joined_at < len(messages), "the stream ended before the second worker was ready"
+        assert (consumed(second) or 0) > 0, "the new worker got no events"
     finally:
+        if feeder is not None:
+            feeder.stop()
         second.stop()
         first.stop()
     return row
