@@ -405,6 +405,17 @@ def _drain_timeout(alerts: int) -> float:
     return 120 + DRAIN_S_PER_1000 * alerts / 1000
 
 
+def _start_and_apply(bootstrap: str, worker: WorkerProcess, messages: list[Message],
+                     alerts: int, interval: float) -> None:
+    """Start `worker`, produce `messages` and wait until it has applied all of them (the
+    first part of a stream, before a fault); `alerts` sizes the wait."""
+    worker.start()
+    worker.wait_ready(120)
+    produce_stream(bootstrap, worker, messages)
+    wait_until(lambda: (consumed(worker) or 0) >= len(messages), _drain_timeout(alerts),
+               f"{len(messages)} events applied", worker, interval)
+
+
 def _finish(row: Row, client: redis.Redis, bootstrap: str, worker: WorkerProcess,
             expected: dict[str, Any], started: float, watch: WorkerProcess | None = None) -> Row:
     """Wait until every expected id is queued, let late copies arrive, and count."""
@@ -546,11 +557,7 @@ def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
     cut = int(point * len(messages))
     feeder: Trickle | None = None
     try:
-        first.start()
-        first.wait_ready(120)
-        produce_stream(kafka.bootstrap, first, messages[:cut])
-        wait_until(lambda: (consumed(first) or 0) >= cut, _drain_timeout(len(expected)),
-                   f"{cut} events applied", first, 0.05)
+        _start_and_apply(kafka.bootstrap, first, messages[:cut], len(expected), 0.05)
         before = consumed(first) or 0
         feeder = Trickle(kafka.bootstrap, first, messages[cut:], trickle_s).start()
         second.start()
@@ -697,11 +704,7 @@ def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Pa
               "half of every customer's transactions before, second half after", len(messages),
               len(expected))
     try:
-        worker.start()
-        worker.wait_ready(120)
-        produce_stream(kafka.bootstrap, worker, messages[:half])
-        wait_until(lambda: (consumed(worker) or 0) >= half, _drain_timeout(len(expected)),
-                   f"run 1 consumed {half}", worker, 0.5)
+        _start_and_apply(kafka.bootstrap, worker, messages[:half], len(expected), 0.5)
         wait_until(lambda: queued_count(client, worker.prefix) >= len(expected_first),
                    _drain_timeout(len(expected)), "run 1's alerts queued", worker, 0.2)
         time.sleep(2)
