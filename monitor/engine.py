@@ -57,15 +57,18 @@ class Engine:
         )
 
     def process(
-        self, state: CustomerState | None, event: InputEvent, detected_at: datetime
+        self, state: CustomerState | None, event: InputEvent, detected_at: datetime,
+        event_ms: int | None = None,
     ) -> Outcome:
         """Apply `event` to `state` (which the call owns and may change) and return the
-        outcome. `detected_at` is stamped on alerts; it never influences a decision."""
+        outcome. `detected_at` is stamped on alerts; it never influences a decision.
+        `event_ms` is the event time in epoch ms when the caller has it already."""
         if state is None:
             state = CustomerState(event.customer_id)
         if event.event_id in state.seen:
             return Outcome(state, Findings(), duplicate=True)
-        event_ms = int(event.event_time.timestamp() * 1000)
+        if event_ms is None:
+            event_ms = int(event.event_time.timestamp() * 1000)
         state.seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms

@@ -11,6 +11,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,12 +26,38 @@ from monitor.pack import Pack
 from monitor.rules import Findings
 from monitor.state import CustomerState
 
-__all__ = ["OfflineRun", "RunStats", "file_source", "merge_sources", "run_offline"]
+__all__ = [
+    "TOPIC_RANK", "OfflineRun", "RunStats", "file_source", "key_ms", "merge_key", "merge_sources",
+    "run_offline",
+]
 
-_TOPIC_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash": 3}
+#: the tie order of topics at equal event times: an account exists before it is used
+TOPIC_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash": 3}
 
-#: (event_ms, topic rank, partition, offset, event) -- the merge order
-Item = tuple[int, int, int, int, Any]
+# The merge order (event time, topic rank, partition, offset) packed into one int, so the
+# heaps compare plain ints (a third of the cost of comparing tuples): the fields lie side
+# by side in fixed bit widths, and an int ordered that way orders as the tuple does (also
+# for event times before 1970: the shifts are arithmetic).
+_OFFSET_BITS = 50  # 10^15 offsets: three centuries at 100,000 messages/s
+_PARTITION_BITS = 20
+_RANK_BITS = 2
+_MS_SHIFT = _OFFSET_BITS + _PARTITION_BITS + _RANK_BITS
+
+#: (merge key, event): `merge_key` orders it, `key_ms` gives the event time back
+Item = tuple[int, Any]
+
+
+def merge_key(event_ms: int, rank: int, partition: int, offset: int) -> int:
+    """The merge order of an input as one int (see `_MS_SHIFT`)."""
+    if not (0 <= rank < 1 << _RANK_BITS and 0 <= partition < 1 << _PARTITION_BITS
+            and 0 <= offset < 1 << _OFFSET_BITS):
+        raise ValueError(f"rank {rank}, partition {partition} or offset {offset} out of range")
+    return ((((event_ms << _RANK_BITS) | rank) << _PARTITION_BITS | partition) << _OFFSET_BITS) | offset
+
+
+def key_ms(key: int) -> int:
+    """The event time (epoch ms) of a merge key."""
+    return key >> _MS_SHIFT
 
 
 @dataclass
@@ -51,7 +78,7 @@ class RunStats:
 
 def file_source(path: Path, kind: str, decoder: Decoder, stats: RunStats) -> Iterator[Item]:
     """Decoded events of one JSONL file (one input value per line), in file order."""
-    rank = _TOPIC_RANK[kind]
+    rank = TOPIC_RANK[kind]
     with path.open("rb") as handle:
         for offset, line in enumerate(handle):
             line = line.strip()
@@ -62,23 +89,23 @@ def file_source(path: Path, kind: str, decoder: Decoder, stats: RunStats) -> Ite
                 stats.invalid += 1
                 stats.invalid_by_reason[event.reason] = stats.invalid_by_reason.get(event.reason, 0) + 1
                 continue
-            yield (int(event.event_time.timestamp() * 1000), rank, 0, offset, event)
+            yield merge_key(int(event.event_time.timestamp() * 1000), rank, 0, offset), event
 
 
 def merge_sources(sources: Iterable[Iterator[Item]], reorder_window: int = 100_000) -> Iterator[Item]:
     """Merge sources (each roughly in event-time order) into event-time order. A bounded
     heap of `reorder_window` items absorbs disorder inside a source."""
-    merged = heapq.merge(*sources, key=lambda item: item[:4])
-    heap: list[Item] = []
-    counter = itertools.count()
-    for item in merged:
-        heapq.heappush(heap, (*item[:4], next(counter), item[4]))  # type: ignore[arg-type]
+    merged = heapq.merge(*sources, key=itemgetter(0))
+    heap: list[tuple[int, int, Any]] = []
+    counter = itertools.count()  # equal keys (two sources of one kind) never compare events
+    for key, event in merged:
+        heapq.heappush(heap, (key, next(counter), event))
         if len(heap) > reorder_window:
-            popped = heapq.heappop(heap)
-            yield (*popped[:4], popped[5])  # type: ignore[misc]
+            key, _, event = heapq.heappop(heap)
+            yield key, event
     while heap:
-        popped = heapq.heappop(heap)
-        yield (*popped[:4], popped[5])  # type: ignore[misc]
+        key, _, event = heapq.heappop(heap)
+        yield key, event
 
 
 @dataclass
@@ -100,11 +127,12 @@ class OfflineRun:
         started = time.perf_counter()
         engine, states, stats = self.engine, self.states, self.stats
         last_report = started
-        for event_ms, _, _, _, event in items:
+        for key, event in items:
+            event_ms = key >> _MS_SHIFT
             if (start_ms is not None and event_ms < start_ms) or (end_ms is not None and event_ms >= end_ms):
                 continue
             stats.events += 1
-            outcome = engine.process(states.get(event.customer_id), event, self.detected_at)
+            outcome = engine.process(states.get(event.customer_id), event, self.detected_at, event_ms)
             states[event.customer_id] = outcome.state
             if outcome.duplicate:
                 stats.duplicates += 1

@@ -10,6 +10,7 @@ It never writes to the live output topics unless told to."""
 from __future__ import annotations
 
 import asyncio
+import heapq
 import multiprocessing
 import shutil
 import sys
@@ -17,6 +18,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,104 +26,128 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from monitor.decode import Decoder, Rejection
 from monitor.gctune import tuned_gc
-from monitor.offline import Item, JsonlWriter, OfflineRun, RunStats
+from monitor.offline import TOPIC_RANK, Item, JsonlWriter, OfflineRun, RunStats, key_ms, merge_key
 from monitor.pack import Pack
 from monitor.rules import Findings
 from monitor.settings import Settings
 
 __all__ = ["replay", "shard_of"]
 
-_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash": 3}
-
-
 def shard_of(customer_id: str, shards: int) -> int:
     """The replay shard a customer belongs to (stable across runs and machines)."""
     return zlib.crc32(customer_id.encode()) % shards
 
 
-async def _merged(settings: Settings, decoder: Decoder, stats: RunStats, batch: int = 2000,
-                  reorder_window: int = 100_000,
-                  shard: tuple[int, int] = (0, 1)) -> AsyncIterator[tuple[Item, int]]:
-    """Yield (item, total messages) in merge order; memory: one batch per partition plus
-    the reorder heap. With `shard=(i, n)` only customers of shard i are validated and
-    yielded (the others are parsed, not validated); inputs that are not a JSON object with
-    a customer id belong to shard 0, so each invalid input is counted once."""
-    import heapq
-    import itertools
+class _Merged:
+    """The input history of one run in merge order, batch by batch (`batches`); `total` is
+    the number of messages in range, known once the end offsets are read.
 
-    from monitor.kafka_security import aiokafka_options
+    Each partition is read into its own buffer; a heap of the partitions' next keys merges
+    them (each partition is roughly in event-time order), and a bounded reorder heap of
+    `reorder_window` items absorbs the disorder inside a partition. Merge keys are ints
+    (`monitor.offline.merge_key`) and unique (one key per topic, partition and offset),
+    so the heaps never compare events. Memory: one fetch per partition plus the heap.
 
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-        group_id=None, fetch_max_wait_ms=50, max_partition_fetch_bytes=4 * 1024 * 1024,
-        **aiokafka_options(settings),
-    )
-    await consumer.start()
-    try:
-        tps: list[tuple[TopicPartition, str]] = []
-        for kind, topic in settings.input_topics.items():
-            for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)):
-                tps.append((TopicPartition(topic, p), kind))
-        consumer.assign([tp for tp, _ in tps])
-        begin = await consumer.beginning_offsets([tp for tp, _ in tps])
-        end = await consumer.end_offsets([tp for tp, _ in tps])
-        total = sum(end[tp] - begin[tp] for tp, _ in tps)
-        for tp, _ in tps:
-            consumer.seek(tp, begin[tp])
-        buffers: dict[TopicPartition, deque[Item]] = {tp: deque() for tp, _ in tps}
-        kinds = dict(tps)
-        position = {tp: begin[tp] for tp, _ in tps}
-        mine, shards = shard
+    With `shard=(i, n)` only customers of shard i are validated and kept (the others are
+    parsed, not validated); inputs that are not a JSON object with a customer id belong
+    to shard 0, so each invalid input is counted once."""
 
-        async def refill(tp: TopicPartition) -> None:
-            while not buffers[tp] and position[tp] < end[tp]:
-                records = (await consumer.getmany(tp, timeout_ms=1000, max_records=batch)).get(tp, [])
-                for r in records:
-                    if r.offset >= end[tp]:
-                        position[tp] = end[tp]
-                        break
-                    position[tp] = r.offset + 1
-                    kind = kinds[tp]
-                    data = decoder.parse(r.value)
-                    if shards > 1:
-                        customer = data.get("customer_id") if isinstance(data, dict) else None
-                        owner = shard_of(customer, shards) if isinstance(customer, str) else 0
-                        if owner != mine:
+    def __init__(self, settings: Settings, decoder: Decoder, stats: RunStats, batch: int = 2000,
+                 reorder_window: int = 100_000, shard: tuple[int, int] = (0, 1),
+                 out_batch: int = 1000) -> None:
+        self.settings, self.decoder, self.stats = settings, decoder, stats
+        self.batch, self.reorder_window, self.shard, self.out_batch = batch, reorder_window, shard, out_batch
+        self.total = 0
+
+    async def batches(self) -> AsyncIterator[list[Item]]:
+        from monitor.kafka_security import aiokafka_options
+
+        settings, decoder, stats = self.settings, self.decoder, self.stats
+        topics = settings.input_topics
+        if len(set(topics.values())) != len(topics):
+            raise ValueError(f"input topics must be distinct: {topics}")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+            group_id=None, fetch_max_wait_ms=50, max_partition_fetch_bytes=4 * 1024 * 1024,
+            **aiokafka_options(settings),
+        )
+        await consumer.start()
+        try:
+            tps: list[tuple[TopicPartition, str]] = []
+            for kind, topic in topics.items():
+                for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)):
+                    tps.append((TopicPartition(topic, p), kind))
+            consumer.assign([tp for tp, _ in tps])
+            begin = await consumer.beginning_offsets([tp for tp, _ in tps])
+            end = await consumer.end_offsets([tp for tp, _ in tps])
+            self.total = sum(end[tp] - begin[tp] for tp, _ in tps)
+            for tp, _ in tps:
+                consumer.seek(tp, begin[tp])
+            buffers: dict[TopicPartition, deque[Item]] = {tp: deque() for tp, _ in tps}
+            kinds = dict(tps)
+            position = {tp: begin[tp] for tp, _ in tps}
+            mine, shards = self.shard
+            parse, validate, batch = decoder.parse, decoder.validate, self.batch
+
+            async def refill(tp: TopicPartition) -> None:
+                kind, rank, stop, buffer = kinds[tp], TOPIC_RANK[kinds[tp]], end[tp], buffers[tp]
+                while not buffer and position[tp] < stop:
+                    records = (await consumer.getmany(tp, timeout_ms=1000, max_records=batch)).get(tp, [])
+                    for r in records:
+                        if r.offset >= stop:
+                            position[tp] = stop
+                            break
+                        position[tp] = r.offset + 1
+                        data = parse(r.value)
+                        if shards > 1:
+                            customer = data.get("customer_id") if isinstance(data, dict) else None
+                            owner = shard_of(customer, shards) if isinstance(customer, str) else 0
+                            if owner != mine:
+                                continue
+                        event = data if isinstance(data, Rejection) else validate(kind, data, r.value)
+                        if isinstance(event, Rejection):
+                            stats.invalid += 1
+                            by_reason = stats.invalid_by_reason
+                            by_reason[event.reason] = by_reason.get(event.reason, 0) + 1
                             continue
-                    event = data if isinstance(data, Rejection) else decoder.validate(kind, data, r.value)
-                    if isinstance(event, Rejection):
-                        stats.invalid += 1
-                        continue
-                    buffers[tp].append(
-                        (int(event.event_time.timestamp() * 1000), _RANK[kind], tp.partition, r.offset, event)
-                    )
+                        ms = int(event.event_time.timestamp() * 1000)
+                        buffer.append((merge_key(ms, rank, tp.partition, r.offset), event))
 
-        heap: list = []
-        counter = itertools.count()
-        heads: list = []  # (merge key of a partition's next item, tp): the smallest first
-        for tp, _ in tps:
-            await refill(tp)
-            if buffers[tp]:
-                heads.append((buffers[tp][0][:4], tp))
-        heapq.heapify(heads)
-        while heads:
-            _, tp = heads[0]
-            item = buffers[tp].popleft()
-            if not buffers[tp]:
+            heads: list[tuple[int, int]] = []  # (key of a partition's next item, partition index)
+            order = [tp for tp, _ in tps]
+            for index, tp in enumerate(order):
                 await refill(tp)
-            if buffers[tp]:
-                heapq.heapreplace(heads, (buffers[tp][0][:4], tp))
-            else:
-                heapq.heappop(heads)
-            heapq.heappush(heap, (*item[:4], next(counter), item[4]))
-            if len(heap) > reorder_window:
-                top = heapq.heappop(heap)
-                yield (*top[:4], top[5]), total
-        while heap:
-            top = heapq.heappop(heap)
-            yield (*top[:4], top[5]), total
-    finally:
-        await consumer.stop()
+                if buffers[tp]:
+                    heads.append((buffers[tp][0][0], index))
+            heapq.heapify(heads)
+            heap: list[Item] = []
+            window, size = self.reorder_window, self.out_batch
+            out: list[Item] = []
+            push, pop, replace = heapq.heappush, heapq.heappop, heapq.heapreplace
+            while heads:
+                index = heads[0][1]
+                buffer = buffers[order[index]]
+                push(heap, buffer.popleft())
+                if not buffer:
+                    await refill(order[index])
+                if buffer:
+                    replace(heads, (buffer[0][0], index))
+                else:
+                    pop(heads)
+                if len(heap) > window:
+                    out.append(pop(heap))
+                    if len(out) >= size:
+                        yield out
+                        out = []
+            while heap:
+                out.append(pop(heap))
+                if len(out) >= size:
+                    yield out
+                    out = []
+            if out:
+                yield out
+        finally:
+            await consumer.stop()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -266,27 +292,32 @@ async def _replay(settings, pack, start, end, out, topic_prefix, show_progress, 
     stats = runner.stats
     began = time.perf_counter()
     last = began
-    total = 0
     engine, states = runner.engine, runner.states
+    merged = _Merged(settings, decoder, stats, shard=shard)
     try:
-        async for (event_ms, _, _, _, event), total in _merged(settings, decoder, stats, shard=shard):
-            if event_ms >= end_ms:
-                break  # merge order is event time: everything after is out of range too
-            stats.events += 1
-            outcome = engine.process(states.get(event.customer_id), event, runner.detected_at)
-            states[event.customer_id] = outcome.state
-            if outcome.duplicate:
-                stats.duplicates += 1
-            elif start_ms <= event_ms < end_ms and (outcome.findings.alerts or outcome.findings.tasks):
-                stats.alerts += len(outcome.findings.alerts)
-                stats.tasks += len(outcome.findings.tasks)
-                writer(outcome.findings)
-            if show_progress and stats.events % 5000 == 0:
-                now = time.perf_counter()
-                if now - last > 0.5:
-                    stats.seconds = now - began
-                    _progress(stats, total)
-                    last = now
+        async with aclosing(merged.batches()) as batches:
+            async for items in batches:
+                past_end = False
+                for key, event in items:
+                    event_ms = key_ms(key)
+                    if event_ms >= end_ms:  # merge order is event time: the rest is out of range too
+                        past_end = True
+                        break
+                    stats.events += 1
+                    outcome = engine.process(states.get(event.customer_id), event, runner.detected_at, event_ms)
+                    states[event.customer_id] = outcome.state
+                    if outcome.duplicate:
+                        stats.duplicates += 1
+                    elif start_ms <= event_ms < end_ms and (outcome.findings.alerts or outcome.findings.tasks):
+                        stats.alerts += len(outcome.findings.alerts)
+                        stats.tasks += len(outcome.findings.tasks)
+                        writer(outcome.findings)
+                if past_end:
+                    break
+                if show_progress and time.perf_counter() - last > 0.5:
+                    last = time.perf_counter()
+                    stats.seconds = last - began
+                    _progress(stats, merged.total)
     finally:
         stats.seconds = time.perf_counter() - began
         stats.customers = len(states)
@@ -295,6 +326,6 @@ async def _replay(settings, pack, start, end, out, topic_prefix, show_progress, 
         else:
             writer.close()
         if show_progress:
-            _progress(stats, max(total, stats.events))
+            _progress(stats, max(merged.total, stats.events))
             sys.stderr.write("\n")
     return stats
