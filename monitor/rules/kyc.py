@@ -35,6 +35,7 @@ WATCHED_FIELDS = ("name", "id_document", "address", "occupation", "nationality",
 _RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+_ZERO_SUM = 48 * sum(_WEIGHTS)  # what the ASCII code of "0" adds to the weighted sum
 
 
 def resident_id_facts(doc_type: str | None, number: str | None) -> dict[str, Any] | None:
@@ -43,9 +44,11 @@ def resident_id_facts(doc_type: str | None, number: str | None) -> dict[str, Any
     if not doc_type or not number or doc_type.strip().lower() not in _RESIDENT_ID_TYPES:
         return None
     n = number.strip().upper()
-    if len(n) != 18 or not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
+    if len(n) != 18 or not n[:17].isdecimal() or not (n[17].isdecimal() or n[17] == "X"):
         return {"valid": False, "birth": None, "sex": None}
-    check = _CHECK[sum(map(operator.mul, map(int, n[:17]), _WEIGHTS)) % 11]
+    # the weighted digit sum; ASCII digits straight from their bytes (code point - 48)
+    digits = n[:17].encode() if n.isascii() else bytes(48 + int(c) for c in n[:17])
+    check = _CHECK[(sum(map(operator.mul, digits, _WEIGHTS)) - _ZERO_SUM) % 11]
     try:
         birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14])).isoformat()
     except ValueError:
@@ -77,7 +80,12 @@ def _flatten(data: dict[str, Any], prefix: str, flat: dict[str, bool]) -> None:
 
 
 def _fingerprint(value: Any) -> str:
+    if value is None:  # most watched fields of most records
+        return _NONE_FINGERPRINT
     return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+_NONE_FINGERPRINT = hashlib.sha256(b"null").hexdigest()[:16]
 
 
 def _sex(gender: str | None) -> str | None:

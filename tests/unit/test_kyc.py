@@ -363,3 +363,39 @@ def test_alerts_never_contain_identity_values(engine):
     )
     for value in _identity_values():
         assert value not in serialized
+
+
+def _reference_facts(number: str) -> tuple[bool, str | None, str | None]:
+    """GB 11643-1999 spelled out: weights 2^(17-i) mod 11, check digit from the sum."""
+    n = number.strip().upper()
+    if len(n) != 18 or not all(c in "0123456789" for c in n[:17]) or n[17] not in "0123456789X":
+        return False, None, None
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(n[:17]))
+    check = "10X98765432"[total % 11]
+    try:
+        birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14])).isoformat()
+    except ValueError:
+        birth = None
+    return check == n[17] and birth is not None, birth, "M" if int(n[16]) % 2 else "F"
+
+
+def test_identity_number_facts_agree_with_the_standard_on_random_numbers():
+    import random
+
+    from monitor.rules.kyc import resident_id_facts
+
+    rng = random.Random(3)
+    for _ in range(3_000):
+        head = f"{rng.randrange(10**5, 10**6)}{rng.randrange(1940, 2030)}{rng.randrange(1, 14):02d}" \
+               f"{rng.randrange(1, 33):02d}{rng.randrange(1000):03d}"
+        number = head + rng.choice("0123456789Xx")
+        facts = resident_id_facts("resident_id", number)
+        assert (facts["valid"], facts["birth"], facts["sex"]) == _reference_facts(number), number
+
+
+@pytest.mark.parametrize("number", ["11010119900307777²", "1101011990030777²4", "11010119900307 774",
+                                    "1101011990030777", "١١٠١٠١١٩٩٠٠٣٠٧٧٧٤"])
+def test_an_identity_number_with_other_characters_is_invalid_never_an_error(number):
+    from monitor.rules.kyc import resident_id_facts
+
+    assert resident_id_facts("resident_id", number)["valid"] is False
