@@ -122,26 +122,31 @@ class OfflineRun:
     def __post_init__(self) -> None:
         self.engine = Engine(self.pack)
 
+    def apply(self, event: Any, event_ms: int, emit: bool = True) -> None:
+        """One event through the engine; its findings go to `on_findings` when `emit`."""
+        stats = self.stats
+        stats.events += 1
+        outcome = self.engine.process(self.states.get(event.customer_id), event, self.detected_at, event_ms)
+        self.states[event.customer_id] = outcome.state
+        if outcome.duplicate:
+            stats.duplicates += 1
+            return
+        findings = outcome.findings
+        if emit and (findings.alerts or findings.tasks):
+            stats.alerts += len(findings.alerts)
+            stats.tasks += len(findings.tasks)
+            self.on_findings(findings)
+
     def run(self, items: Iterable[Item], progress: Callable[[RunStats], None] | None = None,
             start_ms: int | None = None, end_ms: int | None = None) -> RunStats:
         started = time.perf_counter()
-        engine, states, stats = self.engine, self.states, self.stats
+        apply, stats = self.apply, self.stats
         last_report = started
         for key, event in items:
             event_ms = key >> _MS_SHIFT
             if (start_ms is not None and event_ms < start_ms) or (end_ms is not None and event_ms >= end_ms):
                 continue
-            stats.events += 1
-            outcome = engine.process(states.get(event.customer_id), event, self.detected_at, event_ms)
-            states[event.customer_id] = outcome.state
-            if outcome.duplicate:
-                stats.duplicates += 1
-                continue
-            findings = outcome.findings
-            if findings.alerts or findings.tasks:
-                stats.alerts += len(findings.alerts)
-                stats.tasks += len(findings.tasks)
-                self.on_findings(findings)
+            apply(event, event_ms)
             if progress is not None and stats.events % 10_000 == 0:
                 now = time.perf_counter()
                 if now - last_report > 0.5:
@@ -149,7 +154,7 @@ class OfflineRun:
                     progress(stats)
                     last_report = now
         stats.seconds = time.perf_counter() - started
-        stats.customers = len(states)
+        stats.customers = len(self.states)
         return stats
 
 

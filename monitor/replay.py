@@ -292,7 +292,7 @@ async def _replay(settings, pack, start, end, out, topic_prefix, show_progress, 
     stats = runner.stats
     began = time.perf_counter()
     last = began
-    engine, states = runner.engine, runner.states
+    apply = runner.apply
     merged = _Merged(settings, decoder, stats, shard=shard)
     try:
         async with aclosing(merged.batches()) as batches:
@@ -303,15 +303,7 @@ async def _replay(settings, pack, start, end, out, topic_prefix, show_progress, 
                     if event_ms >= end_ms:  # merge order is event time: the rest is out of range too
                         past_end = True
                         break
-                    stats.events += 1
-                    outcome = engine.process(states.get(event.customer_id), event, runner.detected_at, event_ms)
-                    states[event.customer_id] = outcome.state
-                    if outcome.duplicate:
-                        stats.duplicates += 1
-                    elif start_ms <= event_ms < end_ms and (outcome.findings.alerts or outcome.findings.tasks):
-                        stats.alerts += len(outcome.findings.alerts)
-                        stats.tasks += len(outcome.findings.tasks)
-                        writer(outcome.findings)
+                    apply(event, event_ms, start_ms <= event_ms)  # state from all history
                 if past_end:
                     break
                 if show_progress and time.perf_counter() - last > 0.5:
@@ -320,7 +312,7 @@ async def _replay(settings, pack, start, end, out, topic_prefix, show_progress, 
                     _progress(stats, merged.total)
     finally:
         stats.seconds = time.perf_counter() - began
-        stats.customers = len(states)
+        stats.customers = len(runner.states)
         if isinstance(writer, _TopicWriter):
             await writer.stop()
         else:
