@@ -148,8 +148,15 @@ def _replay(args: argparse.Namespace) -> int:
     where = args.out or f"topics {args.topic_prefix}{settings.topic_alerts}"
     print(f"replayed {stats.events:,} events ({stats.customers:,} customers) in {stats.seconds:.1f}s "
           f"= {stats.events_per_s:,.0f} events/s; {stats.alerts:,} alerts, {stats.tasks:,} tasks in range "
-          f"-> {where}; {stats.invalid:,} invalid inputs skipped")
+          f"-> {where}; {stats.invalid:,} invalid inputs skipped{_by_reason(stats.invalid_by_reason)}")
     return 0
+
+
+def _by_reason(counts: dict[str, int]) -> str:
+    """" (schema 3, invalid_json 1)" for the counts of invalid inputs per reason."""
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items(), key=lambda rn: -rn[1])) + ")"
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -64,8 +64,6 @@ class _Merged:
 
         settings, decoder, stats = self.settings, self.decoder, self.stats
         topics = settings.input_topics
-        if len(set(topics.values())) != len(topics):
-            raise ValueError(f"input topics must be distinct: {topics}")
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
             group_id=None, fetch_max_wait_ms=50, max_partition_fetch_bytes=4 * 1024 * 1024,

@@ -90,6 +90,24 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _topics_distinct(self) -> Settings:
+        """Each input kind on its own topic, and no output on an input: the worker and
+        replay tell the kind of an event by its topic."""
+        names = {
+            f"{_PREFIX}{field.upper()}": getattr(self, field)
+            for field in ("topic_account_openings", "topic_customer_updates", "topic_cash",
+                          "topic_remittances", "topic_alerts", "topic_reid_tasks", "topic_dead_letters")
+        }
+        by_topic: dict[str, list[str]] = {}
+        for variable, topic in names.items():
+            by_topic.setdefault(topic, []).append(variable)
+        shared = [" and ".join(variables) + f" name the same topic {topic!r}"
+                  for topic, variables in by_topic.items() if len(variables) > 1]
+        if shared:
+            raise ValueError("every topic must be distinct: " + "; ".join(shared))
+        return self
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: SecretStr) -> SecretStr:

@@ -51,3 +51,10 @@ def test_zero_workers_is_refused_before_anything_is_read(tmp_path) -> None:
     with pytest.raises(ValueError, match="--workers"):
         replay(Settings(), load_pack(), datetime(2026, 1, 1, tzinfo=UTC),
                datetime(2026, 2, 1, tzinfo=UTC), tmp_path, workers=0)
+
+
+def test_the_replay_summary_names_the_reasons_of_invalid_inputs() -> None:
+    from monitor.cli import _by_reason
+
+    assert _by_reason({}) == ""
+    assert _by_reason({"invalid_json": 1, "schema": 3}) == " (schema 3, invalid_json 1)"
