@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import calendar as _cal
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from monitor.pack import RiskConfig
-from monitor.rules.base import Context, Findings, epoch_ms
+from monitor.rules.base import Context, Findings, window_end_ms
 from monitor.rules.kyc import beneficial_owner_identified
 from monitor.state import CustomerState
 
@@ -17,6 +17,8 @@ __all__ = ["RiskRater", "add_months"]
 def add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
+    if day.day <= 28:  # every month has that day
+        return date(year, month, day.day)
     return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
 
 
@@ -104,8 +106,7 @@ class RiskRater:
     @staticmethod
     def _due_ms(due: str, ctx: Context) -> int:
         """When the customer's watermark must pass for review `due` to be decided."""
-        end = datetime.combine(date.fromisoformat(due) + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
-        return epoch_ms(end) + ctx.pack.config.deadline_grace_hours * 3_600_000
+        return window_end_ms(date.fromisoformat(due), ctx.pack.tz) + ctx.pack.config.deadline_grace_hours * 3_600_000
 
     def _review_due(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         risk = state.risk
@@ -115,8 +116,7 @@ class RiskRater:
         grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
         for _ in range(12):  # a long silence may pass several review dates: one task each
             due_day = date.fromisoformat(due)
-            end = datetime.combine(due_day + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
-            if state.watermark_ms <= epoch_ms(end) + grace_ms:
+            if state.watermark_ms <= window_end_ms(due_day, ctx.pack.tz) + grace_ms:
                 break
             out.tasks.append(
                 ctx.task("PERIODIC_REVIEW", state.customer_id, event.event_id, event.event_time,

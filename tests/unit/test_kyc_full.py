@@ -817,3 +817,21 @@ def test_review_is_decided_for_a_state_record_without_due_ms(engine):
     assert older.risk["next_review"] == "2026-09-02"
     result = run(engine, [cash("10", at="2026-09-03T10:00:00+08:00")], states={"C001": older})
     assert len(review_tasks(result)) == 1
+
+
+def test_add_months_keeps_the_day_or_takes_the_months_last_day():
+    import calendar
+    from datetime import timedelta
+
+    from monitor.risk import add_months
+
+    day = date(2023, 1, 1)
+    while day < date(2029, 1, 1):  # leap years, month ends, both directions
+        for months in (-13, -1, 0, 1, 6, 12, 36):
+            month0 = day.month - 1 + months
+            year, month = day.year + month0 // 12, month0 % 12 + 1
+            expected = date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+            assert add_months(day, months) == expected, (day, months)
+        day += timedelta(days=1)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert add_months(date(2023, 3, 31), -1) == date(2023, 2, 28)
