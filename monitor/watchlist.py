@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import logging
@@ -366,12 +367,13 @@ class WatchlistMatcher:
                         for key in form.rotations:
                             joined.setdefault(key, []).append(owner)
                         by_sorted.setdefault(form.sorted, []).append(owner)
-        self._joined_keys, self._joined_owners = list(joined), list(joined.values())
-        self._sorted_keys, self._sorted_owners = list(by_sorted), list(by_sorted.values())
+        # fuzzy keys ordered by length: a query is compared only with the keys whose length
+        # lets them reach the cutoff at all (see `_length_window`)
+        self._fuzzy = [_ByLength(joined), _ByLength(by_sorted)]
         logger.info(
             "watch-list matcher: %d entries, %d aliases, %d exact keys, %d fuzzy keys",
             len(self.entries), aliases, len(self._exact),
-            len(self._joined_keys) + len(self._sorted_keys),
+            sum(len(keys.keys) for keys in self._fuzzy),
         )
 
     @classmethod
@@ -407,22 +409,47 @@ class WatchlistMatcher:
                 _offer(best, owner, form, 100.0)
             if len(form.compact) < MIN_FUZZY_LETTERS:
                 continue
-            for query, keys, owners in (
-                (form.compact, self._joined_keys, self._joined_owners),
-                (form.sorted, self._sorted_keys, self._sorted_owners),
-            ):
+            for query, by_length in ((form.compact, self._fuzzy[0]), (form.sorted, self._fuzzy[1])):
+                first, end = by_length.window(len(query), cutoff)
                 hits = process.extract(
-                    query, keys, scorer=fuzz.ratio, processor=None,
+                    query, by_length.keys[first:end], scorer=fuzz.ratio, processor=None,
                     score_cutoff=cutoff, limit=None,
                 )
                 for _, score, index in hits:
-                    for owner in owners[index]:
+                    for owner in by_length.owners[first + index]:
                         if owner.chinese and form.pinyin:
                             continue
                         if score < 100 and not _parts_agree(form.tokens, owner.tokens):
                             continue
                         _offer(best, owner, form, score)
         return tuple((index, score, alias) for index, (score, alias) in best.items())
+
+
+class _ByLength:
+    """Fuzzy keys (with their owners) in order of length, and the slice of them a query of
+    a given length can reach a cutoff with."""
+
+    __slots__ = ("keys", "lengths", "owners")
+
+    def __init__(self, owners_by_key: dict[str, list[_Owner]]) -> None:
+        ordered = sorted(owners_by_key.items(), key=lambda item: len(item[0]))
+        self.keys = [key for key, _ in ordered]
+        self.owners = [owners for _, owners in ordered]
+        self.lengths = [len(key) for key in self.keys]
+
+    def window(self, length: int, cutoff: float) -> tuple[int, int]:
+        """[first, end) of the keys whose `fuzz.ratio` with a query of `length` characters
+        can reach `cutoff`. The ratio is 100 * (1 - indel distance / (q + k)) for lengths q
+        and k, and the indel distance is at least |q - k|, so it is at most
+        200 * min(q, k) / (q + k): a key outside [q * c / (200 - c), q * (200 - c) / c]
+        scores below c. Taken half a point below the cutoff and one character wider, so
+        rounding never leaves out a key that could match: same hits as all the keys."""
+        c = cutoff - 0.5
+        if c <= 0:
+            return 0, len(self.keys)
+        shortest = int(length * c / (200 - c)) - 1
+        longest = int(length * (200 - c) / c) + 1
+        return bisect.bisect_left(self.lengths, shortest), bisect.bisect_right(self.lengths, longest)
 
 
 def _offer(best: dict[int, tuple[float, int]], owner: _Owner, form: _Form, score: float) -> None:

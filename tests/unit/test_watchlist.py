@@ -397,3 +397,42 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
     summary = {k: result[k] for k in ("tp", "fp", "fn", "tn", "precision", "recall", "f1")}
     assert result["precision"] >= 0.95, summary
     assert result["recall"] >= 0.95, summary
+
+
+@pytest.mark.parametrize("threshold", [100, 88, 60, 20, 0])
+def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(threshold, monkeypatch):
+    import random
+
+    from monitor.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
+
+    rng = random.Random(threshold)
+    parts = ["li", "wang", "ahmad", "mohammed", "petrov", "ivanovich", "garcia", "al", "o", "kim",
+             "nguyen", "sergeyevich", "fatima", "trading", "holdings", "x", "international"]
+
+    def name() -> str:
+        return " ".join(rng.choice(parts).title() for _ in range(rng.choice([1, 2, 2, 3, 4, 6])))
+
+    entries = [WatchlistEntry(f"E{i}", tuple(name() for _ in range(rng.choice([1, 2]))), None, None,
+                              "synthetic", "test") for i in range(150)]
+    queries = [name() + rng.choice(["", "", "a", " Co 123", "xx"]) for _ in range(300)]
+    windowed = WatchlistMatcher(entries, threshold)
+    with_window = [sorted(windowed._scan(q)) for q in queries]
+    monkeypatch.setattr(_ByLength, "window", lambda self, length, cutoff: (0, len(self.keys)))
+    every_key = WatchlistMatcher(entries, threshold)
+    assert [sorted(every_key._scan(q)) for q in queries] == with_window
+    assert any(with_window)
+
+
+def test_the_length_window_leaves_out_keys_too_short_or_too_long_to_reach_the_cutoff():
+    from rapidfuzz import fuzz
+
+    from monitor.watchlist import _ByLength
+
+    keys = _ByLength({"a" * n: [] for n in range(1, 61)})
+    first, end = keys.window(20, 83.0)
+    inside = keys.lengths[first:end]
+    assert 1 < len(inside) < 60
+    for n in keys.lengths:  # a key of the same letters scores the most a key of its length can
+        if n not in inside:
+            assert fuzz.ratio("a" * 20, "a" * n) < 83.0
+    assert keys.window(20, 0.0) == (0, 60)
