@@ -23,8 +23,9 @@ kafka-jars:
 	./tools/ensure-system-deps.sh --java
 	./tools/kafka/fetch.sh >/dev/null
 
-## make test: unit tests and integration tests on real Apache Kafka and redis-server
+## make test: unit tests and integration tests on real Apache Kafka, redis-server and promtool
 test: $(STAMP) kafka-jars
+	./tools/ensure-system-deps.sh --prometheus
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: $(STAMP)
