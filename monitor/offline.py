@@ -27,7 +27,8 @@ from monitor.rules import Findings
 from monitor.state import CustomerState
 
 __all__ = [
-    "TOPIC_RANK", "OfflineRun", "RunStats", "file_source", "key_ms", "merge_key", "merge_sources",
+    "KEY_MS_SHIFT", "TOPIC_RANK", "OfflineRun", "RunStats", "file_source", "key_base", "key_ms",
+    "merge_key", "merge_sources",
     "run_offline",
 ]
 
@@ -42,6 +43,7 @@ _OFFSET_BITS = 50  # 10^15 offsets: three centuries at 100,000 messages/s
 _PARTITION_BITS = 20
 _RANK_BITS = 2
 _MS_SHIFT = _OFFSET_BITS + _PARTITION_BITS + _RANK_BITS
+KEY_MS_SHIFT = _MS_SHIFT
 
 #: (merge key, event): `merge_key` orders it, `key_ms` gives the event time back
 Item = tuple[int, Any]
@@ -49,10 +51,17 @@ Item = tuple[int, Any]
 
 def merge_key(event_ms: int, rank: int, partition: int, offset: int) -> int:
     """The merge order of an input as one int (see `_MS_SHIFT`)."""
+    return (event_ms << _MS_SHIFT) | key_base(rank, partition, offset) | offset
+
+
+def key_base(rank: int, partition: int, max_offset: int = 0) -> int:
+    """The bits of a merge key that one partition's inputs share (rank and partition),
+    checked once for every offset up to `max_offset`: a reader of that partition makes
+    each key as `(event_ms << KEY_MS_SHIFT) | base | offset`, equal to `merge_key`."""
     if not (0 <= rank < 1 << _RANK_BITS and 0 <= partition < 1 << _PARTITION_BITS
-            and 0 <= offset < 1 << _OFFSET_BITS):
-        raise ValueError(f"rank {rank}, partition {partition} or offset {offset} out of range")
-    return ((((event_ms << _RANK_BITS) | rank) << _PARTITION_BITS | partition) << _OFFSET_BITS) | offset
+            and 0 <= max_offset < 1 << _OFFSET_BITS):
+        raise ValueError(f"rank {rank}, partition {partition} or offset {max_offset} out of range")
+    return ((rank << _PARTITION_BITS) | partition) << _OFFSET_BITS
 
 
 def key_ms(key: int) -> int:

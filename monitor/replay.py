@@ -17,25 +17,47 @@ import sys
 import time
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from monitor.decode import Decoder, Rejection
 from monitor.gctune import tuned_gc
-from monitor.offline import TOPIC_RANK, Item, JsonlWriter, OfflineRun, RunStats, key_ms, merge_key
+from monitor.offline import (
+    KEY_MS_SHIFT, TOPIC_RANK, Item, JsonlWriter, OfflineRun, RunStats, key_base, key_ms,
+)
 from monitor.pack import Pack
 from monitor.rules import Findings
 from monitor.settings import Settings
+from schemas import InputEvent
 
-__all__ = ["replay", "shard_of"]
+__all__ = ["owner_of", "replay", "shard_of"]
 
 def shard_of(customer_id: str, shards: int) -> int:
     """The replay shard a customer belongs to (stable across runs and machines)."""
     return zlib.crc32(customer_id.encode()) % shards
+
+
+def owner_of(data: Any, shards: int,
+             validate: Callable[[dict[str, Any]], InputEvent | Rejection]) -> tuple[int, InputEvent | Rejection | None]:
+    """(shard, event or None) of a parsed input: the shard of its `customer_id` as the
+    rules will see it. Validation strips surrounding whitespace from the id, so an id with
+    any is validated first (in every shard, so all agree; the event is returned for reuse)
+    and sharded by the validated id; inputs without a usable id belong to shard 0, which
+    counts them once."""
+    customer = data.get("customer_id") if isinstance(data, dict) else None
+    if not isinstance(customer, str) or not customer:
+        return 0, None
+    if not (customer[0].isspace() or customer[-1].isspace()):
+        return shard_of(customer, shards), None
+    event = validate(data)
+    if isinstance(event, Rejection):
+        return 0, event
+    return shard_of(event.customer_id, shards), event
 
 
 class _Merged:
@@ -88,28 +110,33 @@ class _Merged:
             parse, validate, batch = decoder.parse, decoder.validate, self.batch
 
             async def refill(tp: TopicPartition) -> None:
-                kind, rank, stop, buffer = kinds[tp], TOPIC_RANK[kinds[tp]], end[tp], buffers[tp]
+                kind, stop, buffer = kinds[tp], end[tp], buffers[tp]
+                base = key_base(TOPIC_RANK[kind], tp.partition, stop)
+                append = buffer.append
                 while not buffer and position[tp] < stop:
                     records = (await consumer.getmany(tp, timeout_ms=1000, max_records=batch)).get(tp, [])
                     for r in records:
-                        if r.offset >= stop:
+                        offset = r.offset
+                        if offset >= stop:
                             position[tp] = stop
                             break
-                        position[tp] = r.offset + 1
-                        data = parse(r.value)
+                        position[tp] = offset + 1
+                        value = r.value
+                        data = parse(value)
+                        event = None
                         if shards > 1:
-                            customer = data.get("customer_id") if isinstance(data, dict) else None
-                            owner = shard_of(customer, shards) if isinstance(customer, str) else 0
+                            owner, event = owner_of(data, shards, lambda d: validate(kind, d, value))
                             if owner != mine:
                                 continue
-                        event = data if isinstance(data, Rejection) else validate(kind, data, r.value)
+                        if event is None:
+                            event = data if isinstance(data, Rejection) else validate(kind, data, value)
                         if isinstance(event, Rejection):
                             stats.invalid += 1
                             by_reason = stats.invalid_by_reason
                             by_reason[event.reason] = by_reason.get(event.reason, 0) + 1
                             continue
                         ms = int(event.event_time.timestamp() * 1000)
-                        buffer.append((merge_key(ms, rank, tp.partition, r.offset), event))
+                        append(((ms << KEY_MS_SHIFT) | base | offset, event))
 
             heads: list[tuple[int, int]] = []  # (key of a partition's next item, partition index)
             order = [tp for tp, _ in tps]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -71,27 +72,42 @@ class CustomerState:
             ids.append(evidence_id)
 
     def prune(self, retention_days: int, max_seen: int, max_window_items: int) -> None:
-        """Drop history older than `retention_days` before the watermark; cap lists."""
+        """Drop history older than `retention_days` before the watermark; cap lists.
+
+        Each part first asks (with `min` over the values, in C) whether anything is old
+        enough to go: most calls find nothing, and then build no list."""
         horizon_ms = self.watermark_ms - retention_days * DAY_MS
-        if self.seen:
+        seen = self.seen
+        if seen:
             # a day bucket lives until its day *ends* before the horizon: remember event ids
             # one day longer than that, so no event still summed can be counted again
             seen_horizon_ms = horizon_ms - DAY_MS
-            for k in [k for k, t in self.seen.items() if t < seen_horizon_ms]:
-                del self.seen[k]
-            if len(self.seen) > max_seen:
-                self.seen = dict(sorted(self.seen.items(), key=lambda kv: kv[1])[-max_seen:])
-        if self.buckets:
-            for k in [k for k, b in self.buckets.items() if b[4] < horizon_ms]:
-                del self.buckets[k]
-        for name, items in list(self.windows.items()):
+            if min(seen.values()) < seen_horizon_ms:
+                for k in [k for k, t in seen.items() if t < seen_horizon_ms]:
+                    del seen[k]
+            if len(seen) > max_seen:
+                self.seen = dict(sorted(seen.items(), key=lambda kv: kv[1])[-max_seen:])
+        buckets = self.buckets
+        if buckets and min(map(_END, buckets.values())) < horizon_ms:
+            for k in [k for k, b in buckets.items() if b[4] < horizon_ms]:
+                del buckets[k]
+        windows = self.windows
+        for name, items in list(windows.items()):
+            if len(items) <= max_window_items and items and min(map(_TIME, items)) >= horizon_ms:
+                continue
             kept = [item for item in items if item[0] >= horizon_ms][-max_window_items:]
             if kept:
-                self.windows[name] = kept
+                windows[name] = kept
             else:
-                del self.windows[name]
-        if self.flags:
+                del windows[name]
+        flags = self.flags
+        if flags:
             # once-only keys carry the event time they were set at; keep a year of them
             year_ms = self.watermark_ms - 400 * DAY_MS
-            for k in [k for k, t in self.flags.items() if t < year_ms]:
-                del self.flags[k]
+            if min(flags.values()) < year_ms:
+                for k in [k for k, t in flags.items() if t < year_ms]:
+                    del flags[k]
+
+
+_END = itemgetter(4)  # a day bucket's window end (epoch ms)
+_TIME = itemgetter(0)  # a window item's event time (epoch ms)

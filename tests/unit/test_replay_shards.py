@@ -58,3 +58,35 @@ def test_the_replay_summary_names_the_reasons_of_invalid_inputs() -> None:
 
     assert _by_reason({}) == ""
     assert _by_reason({"invalid_json": 1, "schema": 3}) == " (schema 3, invalid_json 1)"
+
+
+def test_an_id_with_surrounding_whitespace_goes_to_the_shard_of_the_id_the_rules_see() -> None:
+    """Validation strips whitespace around `customer_id`: " C7 " and "C7" are one customer,
+    so they must land in one shard (else its state would be split between processes)."""
+    from monitor.decode import Decoder
+    from monitor.pack import load_pack
+    from monitor.replay import owner_of
+
+    decoder = Decoder(load_pack().fx)
+
+    def cash(customer: object) -> dict:
+        return {"event_id": "E1", "txn_id": "T1", "customer_id": customer, "direction": "in",
+                "occurred_at": "2026-03-02T09:00:00+08:00", "amount": "100", "currency": "CNY"}
+
+    def owner(customer: object, shards: int = 7):
+        data = cash(customer)
+        return owner_of(data, shards, lambda d: decoder.validate("cash", d, orjson.dumps(d)))
+
+    for i in range(200):
+        cid = f"C{i:04d}"
+        plain, event = owner(cid)
+        assert event is None  # the common case is decided without validating
+        for spaced in (f" {cid}", f"{cid}\t", f"\u3000{cid}\n"):
+            shard, validated = owner(spaced)
+            assert validated is not None and validated.customer_id == cid
+            assert shard == plain
+    # inputs without a usable id go to shard 0 (which counts each once)
+    assert owner(None)[0] == 0 and owner(123)[0] == 0 and owner("")[0] == 0
+    shard, rejected = owner("   ")  # blank once stripped: invalid, counted by shard 0
+    assert shard == 0 and rejected is not None and not hasattr(rejected, "customer_id")
+    assert owner_of(["not", "an", "object"], 3, lambda d: None) == (0, None)
