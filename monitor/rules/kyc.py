@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import orjson
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from monitor.pack import BeneficialOwnerConfig, HighRiskCountryConfig, KycConfig, KycIncompleteConfig
 from monitor.rules.base import Context, Findings, is_blank
@@ -27,6 +29,7 @@ __all__ = [
     "identity_gaps",
     "identity_paths",
     "merge_profile",
+    "model_paths",
     "resident_id_facts",
 ]
 
@@ -79,6 +82,42 @@ def _flatten(data: dict[str, Any], prefix: str, flat: dict[str, bool]) -> None:
             flat[path] = not is_blank(value)
 
 
+def model_paths(model: BaseModel) -> dict[str, bool]:
+    """`identity_paths` of a model's JSON form (`model_dump(mode="json")`), read from the
+    model: a nested model is an object (present, and its fields below it), dates, numbers
+    and booleans are never blank, strings are blank when only whitespace."""
+    flat: dict[str, bool] = {}
+    _model_flatten(model, "", flat)
+    return flat
+
+
+def _model_flatten(model: BaseModel, prefix: str, flat: dict[str, bool]) -> None:
+    for key, value in model.__dict__.items():
+        path = prefix + key
+        kind = type(value)
+        if kind is str:
+            flat[path] = bool(value.strip())
+        elif value is None:
+            flat[path] = False
+        elif isinstance(value, BaseModel):
+            flat[path] = bool(value.__dict__)
+            _model_flatten(value, path + ".", flat)
+        elif kind is list:
+            flat[path] = bool(value)
+        elif kind is dict:
+            flat[path] = bool(value)
+            _flatten(to_jsonable_python(value), path + ".", flat)
+        else:  # date, datetime, Decimal, int, bool: a non-empty JSON value
+            flat[path] = True
+
+
+def _json_form(value: Any) -> Any:
+    """A field's value as its JSON dump has it (strings and None as they are)."""
+    if value is None or type(value) is str:
+        return value
+    return to_jsonable_python(value)
+
+
 def _fingerprint(value: Any) -> str:
     if value is None:  # most watched fields of most records
         return _NONE_FINGERPRINT
@@ -108,12 +147,14 @@ def merge_profile(
     The profile keeps presence flags, expiry dates, countries, PEP flags, derived birth
     date and sex, and fingerprints (hashes) of identity values: never names or numbers."""
     if isinstance(event, AccountOpening):
-        data = event.model_dump(mode="json", exclude_none=False)
-        present = identity_paths(data)
+        # read from the model itself: the same paths and fingerprints as its JSON dump
+        # (tests/unit/test_kyc.py compares them), without building that dump
+        fields = event.__dict__
+        present = model_paths(event)
         state.profile = {"type": event.customer_type, "opened_at": event.opened_at.isoformat()}
-        _apply_fields(state.profile, data, event, ctx)
+        _apply_fields(state.profile, fields, event, ctx)
         state.profile["present"] = sorted(p for p, ok in present.items() if ok)
-        state.profile["fp"] = {f: _fingerprint(data.get(f)) for f in WATCHED_FIELDS}
+        state.profile["fp"] = {f: _fingerprint(_json_form(fields.get(f))) for f in WATCHED_FIELDS}
         return set(present), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []

@@ -399,3 +399,34 @@ def test_an_identity_number_with_other_characters_is_invalid_never_an_error(numb
     from monitor.rules.kyc import resident_id_facts
 
     assert resident_id_facts("resident_id", number)["valid"] is False
+
+
+def test_profile_paths_and_fingerprints_read_from_the_model_equal_those_of_its_json_dump(pack):
+    """merge_profile reads an opening's identity paths and watched values from the model;
+    they must be exactly those of `model_dump(mode="json")` (the form stored fingerprints
+    were made from), for every shape the simulator and the samples produce."""
+    import orjson
+
+    from monitor.decode import Decoder
+    from monitor.rules.kyc import WATCHED_FIELDS, _fingerprint, _json_form, identity_paths, model_paths
+    from monitor.simulate import simulate
+    from schemas import AccountOpening
+
+    decoder = Decoder(pack.fx)
+    openings = [decoder.decode("account_opening", orjson.dumps(v))
+                for _, v in simulate(600, 1, 11).events["kyc.account-openings"]]
+    openings.append(AccountOpening.model_validate({  # blanks, nested blanks, numbers, owners
+        "event_id": "E", "customer_id": "C", "opened_at": "2026-03-02T09:00:00+08:00",
+        "customer_type": "entity", "name": "  ", "registered_capital": 0,
+        "legal_representative": {"name": "", "id_document": {}},
+        "beneficial_owners": [{"name": "A", "ownership_pct": "30.5", "id_document": {"number": "1"}}],
+        "id_document": {"type": "passport", "number": " ", "expires_on": "2030-01-01"},
+    }))
+    assert len(openings) > 500 and all(isinstance(o, AccountOpening) for o in openings)
+    for opening in openings:
+        dumped = opening.model_dump(mode="json", exclude_none=False)
+        assert model_paths(opening) == identity_paths(dumped)
+        for name in WATCHED_FIELDS:
+            value = getattr(opening, name)
+            assert _json_form(value) == dumped[name]
+            assert _fingerprint(_json_form(value)) == _fingerprint(dumped[name])
