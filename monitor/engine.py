@@ -42,6 +42,8 @@ class Engine:
             for t in (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
         }
         cfg = pack.config
+        self._tz = pack.tz
+        self._state_cfg = cfg.state
         self._rater = (
             RiskRater(
                 cfg.risk,
@@ -65,36 +67,39 @@ class Engine:
         `event_ms` is the event time in epoch ms when the caller has it already."""
         if state is None:
             state = CustomerState(event.customer_id)
-        if event.event_id in state.seen:
-            return Outcome(state, Findings(), duplicate=True)
+        seen = state.seen
+        if event.event_id in seen:
+            return Outcome(state, Findings(), True)
         if event_ms is None:
             event_ms = int(event.event_time.timestamp() * 1000)
-        state.seen[event.event_id] = event_ms
+        seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
-        day = event.event_time.astimezone(self.pack.tz).date()
+        day = event.event_time.astimezone(self._tz).date()
         kind = type(event)
         branch = event.branch_code if kind in _BRANCHED_TYPES else None
-        ctx = Context(self.pack, detected_at, day, event_ms, branch=branch)
+        pack = self.pack
         profile_event = kind in _PROFILE_TYPES
         if profile_event:
-            touched, changed, conflicts = merge_profile(state, event, ctx)
-            ctx = Context(
-                self.pack, detected_at, day, event_ms, frozenset(touched),
-                (frozenset(changed), tuple(conflicts)), branch,
-            )
+            touched, changed, conflicts = merge_profile(state, event, Context(pack, detected_at, day, event_ms))
+            ctx = Context(pack, detected_at, day, event_ms, frozenset(touched),
+                          (frozenset(changed), tuple(conflicts)), branch)
+        else:
+            ctx = Context(pack, detected_at, day, event_ms, frozenset(), None, branch)
         findings = Findings()
-        for rule in self._every:
+        every = self._every
+        for rule in every:
             rule.apply(state, event, ctx, findings)
         for rule in self._by_type[kind]:
             rule.apply(state, event, ctx, findings)
-        for rule in self._every:  # again: a late payment whose follow-up deadline has passed
+        for rule in every:  # again: a late payment whose follow-up deadline has passed
             rule.apply(state, event, ctx, findings)
         if self._rater is not None:
             self._rater.apply(state, event, ctx, findings, profile_event)
-        cfg = self.pack.config.state
         # prune every few event days (pruning only drops what no rule reads any more)
-        if day.toordinal() >= state.pruned_day + _PRUNE_EVERY_DAYS or len(state.seen) > cfg.max_seen_events:
+        cfg = self._state_cfg
+        ordinal = day.toordinal()
+        if ordinal >= state.pruned_day + _PRUNE_EVERY_DAYS or len(seen) > cfg.max_seen_events:
             state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
-            state.pruned_day = day.toordinal()
+            state.pruned_day = ordinal
         return Outcome(state, findings)

@@ -46,6 +46,10 @@ class Context:
     #: (watched fields whose value changed, contradictions found) for openings and updates
     profile_meta: tuple[frozenset[str], tuple[str, ...]] | None = None
     branch: str | None = None  # the event's branch code, for queue routing
+    day_iso: str = field(init=False)  # `day` as YYYY-MM-DD (keys, ISO date comparisons)
+
+    def __post_init__(self) -> None:
+        self.day_iso = self.day.isoformat()
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.pack.tz).date()

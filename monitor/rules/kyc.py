@@ -320,7 +320,7 @@ class KycIdExpired:
         profile = state.profile
         if profile is None or not profile.get("id_exp"):
             return
-        if profile["id_exp"] >= ctx.day.isoformat():  # ISO dates compare as strings
+        if profile["id_exp"] >= ctx.day_iso:  # ISO dates compare as strings
             return
         expiry = date.fromisoformat(profile["id_exp"])
         day = ctx.day

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from monitor.pack import DailyThresholdConfig
 from monitor.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
-from monitor.state import CustomerState
+from monitor.state import EVIDENCE_CAP, CustomerState
 from schemas import CashTransaction, Remittance
 
 __all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
@@ -27,29 +27,35 @@ class _DailyThreshold:
     def __init__(self, cfg: DailyThresholdConfig) -> None:
         self.cfg = cfg
 
+    #: whether `in_scope` narrows the events this rule counts (LV_CASH counts every one)
+    scoped: ClassVar[bool] = True
+
     def in_scope(self, state: CustomerState, event: Any) -> bool:
         return True
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
-        if not self.in_scope(state, event):
+        if self.scoped and not self.in_scope(state, event):
             return
         cfg = self.cfg
         day = ctx.day
         side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
-        window = day_window(day, ctx)
-        key = f"{self.rule_id}|{day.isoformat()}|{event.direction}|{side}"
-        bucket = state.buckets.get(key)
+        key = f"{self.rule_id}|{ctx.day_iso}|{event.direction}|{side}"
+        buckets = state.buckets
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = state.buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
-        if bucket[2]:
+            bucket = buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
+        elif bucket[2]:
             return  # already reported for this day, direction and side
         total = Decimal(bucket[0]) + amount
         bucket[0] = str(total)
         bucket[3] += 1
-        state.add_evidence(bucket, event.txn_id)
+        evidence = bucket[1]
+        if len(evidence) < EVIDENCE_CAP:
+            evidence.append(event.txn_id)
         if not (total >= limit if cfg.inclusive else total > limit):
             return
         bucket[2] = True
+        window = day_window(day, ctx)
         noun = self.nouns[event.direction]
         if bucket[3] == 1:
             what = f"a single {noun} of {fmt_money(total)} {side} reaches"
@@ -82,6 +88,7 @@ class LargeCash(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_CASH"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    scoped: ClassVar[bool] = False
     nouns: ClassVar[dict[str, str]] = {"in": "cash deposit", "out": "cash withdrawal"}
 
 

@@ -28,6 +28,8 @@ class WatchlistMatch:
         self.roles = frozenset(cfg.roles)
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+        if type(event) is CashTransaction and event.conductor is None:
+            return  # most cash: no name but the customer's, screened at opening and update
         hits = []
         for role, name, birth, country in self._names(state, event):
             if role not in self.roles or is_blank(name):
