@@ -89,10 +89,11 @@ class Decoder:
             return _rejection(exc)
         except (RecursionError, ValueError) as exc:  # pathological nesting or numbers
             return Rejection("schema", [type(exc).__name__])
-        unknown = [c for c in _currencies(event) if not self.fx.knows(c)]
-        if unknown:
-            return Rejection("unknown_currency", [f"currency {c} is not in the FX table" for c in unknown])
-        if isinstance(event, Remittance) and event.kind == "payment" and (
+        field = _CURRENCY_FIELD.get(type(event))
+        currency = getattr(event, field) if field is not None else None
+        if currency and not self.fx.knows(currency):
+            return Rejection("unknown_currency", [f"currency {currency} is not in the FX table"])
+        if type(event) is Remittance and event.kind == "payment" and (
             event.amount is None or event.currency is None
         ):
             return Rejection("schema", ["a remittance payment needs amount and currency"])
@@ -112,12 +113,10 @@ def _has_float_money(data: dict[str, Any]) -> bool:
     return False
 
 
-def _currencies(event: Any) -> list[str]:
-    if isinstance(event, (CashTransaction, Remittance)):
-        return [event.currency] if event.currency else []
-    if isinstance(event, AccountOpening) and event.income_currency:
-        return [event.income_currency]
-    return []
+#: the one currency field each kind of event may carry (checked against the FX table)
+_CURRENCY_FIELD: dict[type, str] = {
+    CashTransaction: "currency", Remittance: "currency", AccountOpening: "income_currency",
+}
 
 
 def _rejection(exc: ValidationError) -> Rejection:
