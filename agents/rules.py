@@ -16,9 +16,12 @@ consumer group named by `MONITOR_APP_ID`, and keeps Faust's guarantees itself:
   the previous one left. Then, in this order: the batch's alerts, tasks, dead letters and
   forwards are written and acknowledged by Kafka; each touched customer's final state is
   written to the changelog and acknowledged; the local store takes it; the batch's offsets
-  are committed. A crash anywhere before the commit replays the batch: the state says which
-  events it has seen, the same alert ids come out again, the Redis sink keeps one of each.
-- A rebalance cannot cut a batch: the revocation callback waits for the batch in hand. A
+  become committable. Commits run beside the next batches, one at a time, each taking every
+  offset that became committable meanwhile (the loop never waits for a commit). A crash
+  anywhere before the commit replays the batch: the state says which events it has seen,
+  the same alert ids come out again, the Redis sink keeps one of each.
+- A rebalance cannot cut a batch: the revocation callback waits for the batch in hand and
+  commits every committable offset before the partitions go. A
   batch fetched before a rebalance is not applied after it (it is fetched again from the
   committed offset). Partitions that arrive are brought up to date from the changelog
   before any of their events is applied.
@@ -82,6 +85,9 @@ class RulesService(Service):
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
         self._commit_task: asyncio.Future[None] | None = None
+        #: offsets of applied batches whose outputs and states are acknowledged, not yet
+        #: in a commit (the next commit takes them all)
+        self._pending_offsets: dict[TopicPartition, int] = {}
         self._stopping = False
         self._home_cache: dict[bytes, int] = {}
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
@@ -221,16 +227,39 @@ class RulesService(Service):
             for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
             self._keep(touched)
-        # the commit runs while the next batch is fetched and applied; the one after waits
-        # for it (commits never go backwards), as do a revocation and a stop
-        await self._committing()
-        self._commit_task = asyncio.ensure_future(
-            self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-        )
+        # the batch's events are safe: its offsets may be committed. The commit runs beside
+        # the next batches; the loop never waits for it (see `_kick_commit`)
+        for tp, records in batch.items():
+            self._pending_offsets[tp] = records[-1].offset + 1
+        self._kick_commit()
+
+    def _kick_commit(self) -> None:
+        """Commit the pending offsets unless a commit is in flight: that one's loop takes
+        them up when it returns, so offsets of several batches go in one commit. One commit
+        at a time, each with later offsets than the one before: commits never go backwards.
+        A Kafka 4 broker answers a commit after its group coordinator's append linger
+        (several ms); waiting for it once per batch made every event wait for it too
+        (p50 15 ms where the raw client's was 6)."""
+        task = self._commit_task
+        if task is not None:
+            if not task.done():
+                return
+            task.result()  # a commit that failed unexpectedly stops the loop, as before
+        self._commit_task = asyncio.ensure_future(self._commit_pending())
+
+    async def _commit_pending(self) -> None:
+        while self._pending_offsets:
+            offsets, self._pending_offsets = self._pending_offsets, {}
+            await self._commit(offsets)
 
     async def _committing(self) -> None:
-        """Wait for the commit in flight, if any."""
-        task, self._commit_task = self._commit_task, None
+        """Commit every pending offset and wait for it (a revocation, a stop)."""
+        task = self._commit_task
+        if self._pending_offsets and (task is None or task.done()):
+            if task is not None:
+                task.result()
+            task = asyncio.ensure_future(self._commit_pending())
+        self._commit_task = None
         if task is not None:
             await task
 
