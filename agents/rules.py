@@ -36,7 +36,7 @@ import base64
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,10 +84,7 @@ class RulesService(Service):
         self.cache: OrderedDict[bytes, CustomerState] = OrderedDict()
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
-        self._commit_task: asyncio.Future[None] | None = None
-        #: offsets of applied batches whose outputs and states are acknowledged, not yet
-        #: in a commit (the next commit takes them all)
-        self._pending_offsets: dict[TopicPartition, int] = {}
+        self.commits = CommitScheduler(self._commit)
         self._stopping = False
         self._home_cache: dict[bytes, int] = {}
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
@@ -228,40 +225,12 @@ class RulesService(Service):
                 self.stores[partition].write(items, written[(changelog, partition)])
             self._keep(touched)
         # the batch's events are safe: its offsets may be committed. The commit runs beside
-        # the next batches; the loop never waits for it (see `_kick_commit`)
-        for tp, records in batch.items():
-            self._pending_offsets[tp] = records[-1].offset + 1
-        self._kick_commit()
-
-    def _kick_commit(self) -> None:
-        """Commit the pending offsets unless a commit is in flight: that one's loop takes
-        them up when it returns, so offsets of several batches go in one commit. One commit
-        at a time, each with later offsets than the one before: commits never go backwards.
-        A Kafka 4 broker answers a commit after its group coordinator's append linger
-        (several ms); waiting for it once per batch made every event wait for it too
-        (p50 15 ms where the raw client's was 6)."""
-        task = self._commit_task
-        if task is not None:
-            if not task.done():
-                return
-            task.result()  # a commit that failed unexpectedly stops the loop, as before
-        self._commit_task = asyncio.ensure_future(self._commit_pending())
-
-    async def _commit_pending(self) -> None:
-        while self._pending_offsets:
-            offsets, self._pending_offsets = self._pending_offsets, {}
-            await self._commit(offsets)
+        # the next batches; the loop never waits for it (see `CommitScheduler`)
+        self.commits.add({tp: records[-1].offset + 1 for tp, records in batch.items()})
 
     async def _committing(self) -> None:
         """Commit every pending offset and wait for it (a revocation, a stop)."""
-        task = self._commit_task
-        if self._pending_offsets and (task is None or task.done()):
-            if task is not None:
-                task.result()
-            task = asyncio.ensure_future(self._commit_pending())
-        self._commit_task = None
-        if task is not None:
-            await task
+        await self.commits.drain()
 
     def _keep(self, touched: dict[bytes, list[Any]]) -> None:
         """Cache the states just stored, evicting the least recently used."""
@@ -490,6 +459,52 @@ class RulesService(Service):
         if self.settings.store != "memory":
             return None
         return sum(len(store) for store in self.stores.values())
+
+
+class CommitScheduler:
+    """Offset commits beside the batch loop. `add` takes the offsets of a batch whose
+    outputs and states are acknowledged and starts a commit unless one is in flight: that
+    one takes them up when it returns, so the offsets of several batches go in one commit.
+    One commit at a time, each with later offsets than the one before: commits never go
+    backwards. `drain` commits everything pending and waits (a revocation, a stop).
+
+    Why: a Kafka 4 broker answers a commit after its group coordinator's append linger
+    (several ms). A loop that waited for the previous batch's commit made every event wait
+    for it too (p50 15 ms where the raw client's was 6; docs/performance.md)."""
+
+    def __init__(self, commit: Callable[[dict[TopicPartition, int]], Awaitable[None]]) -> None:
+        self._commit = commit
+        self._pending: dict[TopicPartition, int] = {}
+        self._task: asyncio.Future[None] | None = None
+
+    @property
+    def pending(self) -> dict[TopicPartition, int]:
+        return dict(self._pending)
+
+    def add(self, offsets: dict[TopicPartition, int]) -> None:
+        self._pending.update(offsets)
+        task = self._task
+        if task is not None:
+            if not task.done():
+                return
+            task.result()  # a commit that failed unexpectedly stops the loop
+        self._task = asyncio.ensure_future(self._run())
+
+    async def drain(self) -> None:
+        task = self._task
+        if self._pending and (task is None or task.done()):
+            if task is not None:
+                task.result()
+            task = self._task = asyncio.ensure_future(self._run())
+        if task is not None:
+            await task  # its loop also takes up whatever is added meanwhile
+        if self._task is task:
+            self._task = None
+
+    async def _run(self) -> None:
+        while self._pending:
+            offsets, self._pending = self._pending, {}
+            await self._commit(offsets)
 
 
 class _Listener(ConsumerRebalanceListener):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.request
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ import redis
 from monitor.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 from tests.support.kafka_io import produce, read_topic
+from tests.support.worker import wait_consumed
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +77,56 @@ def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
     assert "monitor_state_records 1.0" in text
     assert "_created" not in text
     assert "M1" not in text and "M2" not in text  # no customer ids in labels
+
+
+def test_offsets_of_every_applied_batch_are_committed_while_the_worker_runs(worker_factory):
+    """Commits run beside the batches and coalesce (agents/rules.py `_kick_commit`): many
+    small batches in a row must still end with the group's committed offsets at the end of
+    each partition, without a revocation or a stop to push them out."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    worker = worker_factory(store="memory").start()
+    cash = worker.topic("txn.cash")
+    sent = 0
+    for burst in range(30):  # one small batch after the other
+        produce(worker.bootstrap, [
+            (cash, f"K{burst}-{i}".encode(), orjson.dumps({
+                "event_id": f"k{burst}-{i}", "txn_id": f"k{burst}-{i}", "customer_id": f"K{burst}-{i}",
+                "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in", "amount": "100",
+                "currency": "CNY"}), None)
+            for i in range(3)
+        ])
+        sent += 3
+    wait_consumed(worker, sent)
+
+    async def committed_and_end() -> tuple[dict, dict]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=worker.bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(f"{worker.prefix}-app")
+        finally:
+            await admin.close()
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=worker.bootstrap)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(cash, p) for p in consumer.partitions_for_topic(cash) or ()]
+            if not tps:
+                await consumer._client.force_metadata_update()  # noqa: SLF001
+                tps = [TopicPartition(cash, p) for p in consumer.partitions_for_topic(cash)]
+            end = await consumer.end_offsets(tps)
+        finally:
+            await consumer.stop()
+        return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == cash}, end
+
+    deadline = time.monotonic() + 30
+    while True:
+        committed, end = asyncio.run(committed_and_end())
+        behind = {tp: (committed.get(tp, 0), e) for tp, e in end.items() if e and committed.get(tp, 0) != e}
+        if not behind:
+            break
+        assert time.monotonic() < deadline, f"committed offsets stuck behind the end: {behind}"
+        time.sleep(0.5)
+    assert sum(end.values()) == sent
