@@ -42,16 +42,15 @@ TOPIC_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash
 _OFFSET_BITS = 50  # 10^15 offsets: three centuries at 100,000 messages/s
 _PARTITION_BITS = 20
 _RANK_BITS = 2
-_MS_SHIFT = _OFFSET_BITS + _PARTITION_BITS + _RANK_BITS
-KEY_MS_SHIFT = _MS_SHIFT
+KEY_MS_SHIFT = _OFFSET_BITS + _PARTITION_BITS + _RANK_BITS
 
 #: (merge key, event): `merge_key` orders it, `key_ms` gives the event time back
 Item = tuple[int, Any]
 
 
 def merge_key(event_ms: int, rank: int, partition: int, offset: int) -> int:
-    """The merge order of an input as one int (see `_MS_SHIFT`)."""
-    return (event_ms << _MS_SHIFT) | key_base(rank, partition, offset) | offset
+    """The merge order of an input as one int (see `KEY_MS_SHIFT`)."""
+    return (event_ms << KEY_MS_SHIFT) | key_base(rank, partition, offset) | offset
 
 
 def key_base(rank: int, partition: int, max_offset: int = 0) -> int:
@@ -66,7 +65,7 @@ def key_base(rank: int, partition: int, max_offset: int = 0) -> int:
 
 def key_ms(key: int) -> int:
     """The event time (epoch ms) of a merge key."""
-    return key >> _MS_SHIFT
+    return key >> KEY_MS_SHIFT
 
 
 @dataclass
@@ -152,7 +151,7 @@ class OfflineRun:
         apply, stats = self.apply, self.stats
         last_report = started
         for key, event in items:
-            event_ms = key >> _MS_SHIFT
+            event_ms = key >> KEY_MS_SHIFT
             if (start_ms is not None and event_ms < start_ms) or (end_ms is not None and event_ms >= end_ms):
                 continue
             apply(event, event_ms)

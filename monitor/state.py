@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DAY_MS", "EVIDENCE_CAP", "CustomerState"]
+__all__ = ["DAY_MS", "CustomerState"]
 
 DAY_MS = 86_400_000
-EVIDENCE_CAP = 200  # evidence ids kept per day bucket
+_EVIDENCE_CAP = 200
 
 
 @dataclass(slots=True)
@@ -68,7 +68,7 @@ class CustomerState:
 
     def add_evidence(self, bucket: list[Any], evidence_id: str) -> None:
         ids: list[str] = bucket[1]
-        if len(ids) < EVIDENCE_CAP:
+        if len(ids) < _EVIDENCE_CAP:
             ids.append(evidence_id)
 
     def prune(self, retention_days: int, max_seen: int, max_window_items: int) -> None:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from monitor.pack import DailyThresholdConfig
 from monitor.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
-from monitor.state import EVIDENCE_CAP, CustomerState
+from monitor.state import CustomerState
 from schemas import CashTransaction, Remittance
 
 __all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
@@ -27,14 +27,11 @@ class _DailyThreshold:
     def __init__(self, cfg: DailyThresholdConfig) -> None:
         self.cfg = cfg
 
-    #: whether `in_scope` narrows the events this rule counts (LV_CASH counts every one)
-    scoped: ClassVar[bool] = True
-
     def in_scope(self, state: CustomerState, event: Any) -> bool:
         return True
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
-        if self.scoped and not self.in_scope(state, event):
+        if not self.in_scope(state, event):
             return
         cfg = self.cfg
         day = ctx.day
@@ -49,9 +46,7 @@ class _DailyThreshold:
         total = Decimal(bucket[0]) + amount
         bucket[0] = str(total)
         bucket[3] += 1
-        evidence = bucket[1]
-        if len(evidence) < EVIDENCE_CAP:
-            evidence.append(event.txn_id)
+        state.add_evidence(bucket, event.txn_id)
         if not (total >= limit if cfg.inclusive else total > limit):
             return
         bucket[2] = True
@@ -88,7 +83,6 @@ class LargeCash(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_CASH"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
-    scoped: ClassVar[bool] = False
     nouns: ClassVar[dict[str, str]] = {"in": "cash deposit", "out": "cash withdrawal"}
 
 
