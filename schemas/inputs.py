@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from schemas.common import Amount, CurrencyCode, EventModel, IdDocument, Person, Timestamp
 
@@ -99,12 +100,27 @@ class CustomerUpdate(EventModel):
     customer_id: str = Field(min_length=1)
     updated_at: Timestamp
     changes: dict[str, Any]
+    _typed: ProfileChanges | None = PrivateAttr(default=None)
 
-    @field_validator("changes")
-    @classmethod
-    def _typed(cls, changes: dict[str, Any]) -> dict[str, Any]:
-        ProfileChanges.model_validate(changes)  # a bad value makes the update invalid input
-        return changes
+    @model_validator(mode="after")
+    def _validate_changes(self) -> CustomerUpdate:
+        # a bad value makes the update invalid input; the typed form is kept for the rules
+        try:
+            self._typed = ProfileChanges.model_validate(self.changes)
+        except ValidationError as exc:  # located under `changes`, as in the input
+            raise ValidationError.from_exception_data(exc.title, [
+                InitErrorDetails(type=e["type"], loc=("changes", *e["loc"]), input=e["input"],
+                                 ctx=e.get("ctx", {}))
+                for e in exc.errors()
+            ]) from None
+        return self
+
+    @property
+    def typed_changes(self) -> ProfileChanges:
+        """`changes` validated as `ProfileChanges` (once, when the update was validated)."""
+        if self._typed is None:  # built without validation (model_construct)
+            self._typed = ProfileChanges.model_validate(self.changes)
+        return self._typed
 
     @property
     def event_time(self) -> datetime:

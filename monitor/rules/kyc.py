@@ -158,7 +158,7 @@ def merge_profile(
         return set(present), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
-    changes = ProfileChanges.model_validate(event.changes)
+    changes = event.typed_changes
     data = changes.model_dump(mode="json", include=set(event.changes))
     touched = identity_paths(data)
     profile = state.profile

@@ -62,7 +62,7 @@ class WatchlistMatch:
             profile = state.profile or {}
             birth = _date(profile.get("birth") or profile.get("id_birth"))
             nationality = profile.get("nationality")
-            source = event if isinstance(event, AccountOpening) else ProfileChanges.model_validate(event.changes)
+            source = event if isinstance(event, AccountOpening) else event.typed_changes
             changed = None if isinstance(event, AccountOpening) else set(event.changes)
             if changed is None or "name" in changed:
                 yield "customer", source.name, birth, nationality

@@ -401,3 +401,43 @@ def test_errors_never_contain_the_offending_values(decoder, kind, value):
     assert PERSON_ID_NUMBER not in text
     assert SECRET_NAME not in text
     assert "Secretname" not in text
+
+
+def _update(changes: object) -> bytes:
+    return orjson.dumps({"event_id": "u-1", "customer_id": "C001",
+                         "updated_at": "2026-03-02T09:15:00+08:00", "changes": changes})
+
+
+def test_an_update_keeps_its_changes_as_sent_and_typed_once(decoder):
+    """The rules read `typed_changes` (validated once, at decoding) and `changes` (the keys
+    the update names); both describe the same input."""
+    from schemas import ProfileChanges
+
+    changes = {"name": " Li Wei ", "is_pep": True, "birth_date": "1980-02-29",
+               "beneficial_owners": [{"name": "Wang Fang", "share": "30"}]}
+    update = decoder.decode("customer_update", _update(changes))
+    assert isinstance(update, CustomerUpdate)
+    assert update.changes == changes
+    assert update.typed_changes == ProfileChanges.model_validate(changes)
+    assert update.typed_changes is update.typed_changes
+    assert update.typed_changes.name == "Li Wei"
+    unvalidated = CustomerUpdate.model_construct(**update.model_dump())
+    assert unvalidated.typed_changes == update.typed_changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"is_pep": "maybe"}, "changes.is_pep: "),
+        ({"id_document": {"expires_on": "soon"}}, "changes.id_document.expires_on: "),
+        ({"declared_annual_income": -1}, "changes.declared_annual_income: "),
+        ({"income_currency": "yuan"}, "changes.income_currency: "),
+        ({"customer_type": "alien"}, "changes.customer_type: "),
+        ("name=Li", "changes: "),
+    ],
+)
+def test_a_bad_change_rejects_the_update_at_its_place_under_changes(decoder, changes, error):
+    result = decoder.decode("customer_update", _update(changes))
+    assert isinstance(result, Rejection)
+    assert result.reason == "schema"
+    assert [e for e in result.errors if e.startswith(error)], result.errors
