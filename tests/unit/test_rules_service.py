@@ -37,3 +37,44 @@ def test_the_kind_header_of_a_forwarded_event_is_read_back() -> None:
     assert _header(headers, KIND_HEADER) == "cash"
     assert _header((), KIND_HEADER) == ""
     assert _header(None, KIND_HEADER) == ""
+
+
+class _Records:
+    """What `_rewind` reads of a fetched record: its offset."""
+
+    def __init__(self, *offsets: int) -> None:
+        self.records = [type("Record", (), {"offset": o})() for o in offsets]
+
+
+class _Positions:
+    """The two consumer calls `_rewind` makes, recorded."""
+
+    def __init__(self, assigned: set) -> None:
+        self.assigned = assigned
+        self.seeks: dict = {}
+
+    def assignment(self) -> set:
+        return self.assigned
+
+    def seek(self, tp, offset: int) -> None:  # noqa: ANN001
+        self.seeks[tp] = offset
+
+
+def test_batches_sent_back_are_fetched_again_from_the_first_offset_of_each_partition() -> None:
+    """After a refused write every batch in flight is fetched again: each partition goes back
+    to its first offset in the oldest batch that holds it; partitions no longer held are
+    left alone (their next owner starts from the committed offset)."""
+    from aiokafka import TopicPartition
+
+    service = _service(4)
+    p0, p1, p2, gone = (TopicPartition("txn.cash", p) for p in range(4))
+    consumer = _Positions({p0, p1, p2})
+    service.consumer = consumer  # type: ignore[assignment]
+    oldest = {p0: _Records(10, 11, 12).records, gone: _Records(5).records}
+    middle = {p1: _Records(3, 4).records, p0: _Records(13).records}
+    newest = {p0: _Records(14).records, p1: _Records(5).records, p2: _Records(40, 41).records}
+    service._rewind(oldest, middle, newest)  # noqa: SLF001
+    assert consumer.seeks == {p0: 10, p1: 3, p2: 40}
+    consumer.seeks.clear()
+    service._rewind({}, {p2: []})  # noqa: SLF001 - an empty fetch moves nothing
+    assert consumer.seeks == {}

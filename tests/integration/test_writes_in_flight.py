@@ -1,0 +1,125 @@
+"""The rule path applies the next batches while earlier ones are written (agents/rules.py,
+`WRITES_IN_FLIGHT`). A write Kafka refuses must send every batch in flight back: none of
+their states may reach the store or the cache, none of their offsets may be committed, and
+applied again they must give exactly the offline run's alerts and states.
+
+The rule service runs in this process against the session's Apache Kafka; the faults are
+injected at the writer: the records of the first refused write never reach Kafka, those of
+the second do and are written again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiokafka.errors import KafkaConnectionError
+from prometheus_client import CollectorRegistry
+
+from agents.rules import RulesService
+from monitor.decode import Decoder
+from monitor.engine import Engine
+from monitor.metrics import Metrics
+from monitor.offline import OfflineRun
+from monitor.pack import load_pack
+from monitor.settings import load_settings
+from monitor.state import CustomerState
+from monitor.topics import ensure_topics
+from tests.support.kafka_io import produce, read_topic
+
+CUSTOMERS = 12
+DEPOSITS = 6  # CNY 20,000 each on one day: the same-day cumulative rule fires
+
+
+def _deposit(customer: int, n: int) -> dict[str, Any]:
+    return {"event_id": f"e-{customer}-{n}", "txn_id": f"t-{customer}-{n}",
+            "customer_id": f"W{customer:03d}", "account_id": f"A{customer:03d}",
+            "occurred_at": f"2026-03-02T{9 + n:02d}:00:00+08:00", "direction": "in",
+            "amount": "20000.00", "currency": "CNY", "service": "deposit"}
+
+
+def test_a_refused_write_sends_every_batch_in_flight_back_and_loses_nothing(kafka):
+    prefix = f"wif{uuid.uuid4().hex[:8]}"
+    settings = load_settings(
+        kafka_bootstrap=kafka.bootstrap, app_id=f"{prefix}-app", store="memory", partitions=2,
+        batch_max=5, metrics_port=0,
+        **{f"topic_{name}": f"{prefix}.{name}" for name in (
+            "account_openings", "customer_updates", "cash", "remittances", "alerts",
+            "reid_tasks", "dead_letters")},
+    )
+    pack = load_pack()
+    docs = [_deposit(c, n) for n in range(DEPOSITS) for c in range(CUSTOMERS)]
+    asyncio.run(ensure_topics(settings))
+    produce(kafka.bootstrap, [(settings.topic_cash, d["customer_id"].encode(), orjson.dumps(d), None)
+                              for d in docs])
+
+    # what the rules give with every event applied once, in order
+    decoder = Decoder(pack.fx)
+    found: list[Any] = []
+    offline = OfflineRun(pack, found.append, datetime.now(UTC))
+    for doc in docs:
+        event = decoder.decode("cash", orjson.dumps(doc))
+        offline.apply(event, int(event.event_time.timestamp() * 1000))
+    expected_alerts = {a.alert_id for f in found for a in f.alerts}
+    assert expected_alerts, "the data must raise alerts"
+
+    service = RulesService(settings, Engine(pack), decoder, Metrics.create(CollectorRegistry()))
+    abandoned: list[int] = []  # batches sent back, per refused write
+    refused: list[int] = []
+    real_send, real_abandon = service.writer.send, service._abandon  # noqa: SLF001
+
+    def send() -> Any:
+        # refuse two writes, each while later batches are in flight, the second after the
+        # first was retried
+        if len(refused) == 2 or len(refused) > len(abandoned) or len(service._writes) < 2:  # noqa: SLF001
+            return real_send()
+        refused.append(len(service._writes))  # noqa: SLF001
+        if len(refused) == 1:  # nothing reaches Kafka
+            service.writer.discard()
+            acks = asyncio.get_running_loop().create_future()
+            acks.set_result({})
+        else:  # written, then reported as failed
+            acks = real_send()
+
+        async def refuse() -> Any:
+            await acks
+            raise KafkaConnectionError("injected: write refused")
+        return asyncio.ensure_future(refuse())
+
+    async def abandon() -> list:
+        batches = await real_abandon()
+        abandoned.append(len(batches))
+        return batches
+
+    service.writer.send = send  # type: ignore[method-assign]
+    service._abandon = abandon  # type: ignore[method-assign]  # noqa: SLF001
+
+    async def run() -> None:
+        await service.start()
+        try:
+            deadline = time.monotonic() + 90
+            while sum(offset for tp, offset in service.committed.items()
+                      if tp.topic == settings.topic_cash) < len(docs):
+                assert time.monotonic() < deadline, f"committed {service.committed}"
+                await asyncio.sleep(0.1)
+            assert not service._unsaved  # noqa: SLF001
+        finally:
+            await service.stop()
+
+    asyncio.run(run())
+
+    assert len(refused) == 2 and len(abandoned) == 2, (refused, abandoned)
+    assert min(abandoned) >= 2, f"a refused write had no later batch in flight: {abandoned}"
+    alerts = read_topic(kafka.bootstrap, settings.topic_alerts,
+                        until=lambda msgs: {orjson.loads(m.value)["alert_id"] for m in msgs} >= expected_alerts,
+                        timeout=30)
+    assert {orjson.loads(m.value)["alert_id"] for m in alerts} == expected_alerts
+    changelog = read_topic(kafka.bootstrap, settings.changelog_topic,
+                           until=lambda msgs: len({m.key for m in msgs}) >= CUSTOMERS, timeout=30)
+    last = {m.key.decode(): CustomerState.from_bytes(m.value) for m in changelog}
+    assert set(last) == set(offline.states)
+    for customer, state in offline.states.items():
+        assert last[customer].to_bytes() == state.to_bytes(), customer
