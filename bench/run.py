@@ -726,98 +726,138 @@ async def floor_run(bootstrap: str, topic: str, rate: int, seconds: float, tag: 
     return {**pacing, "received": len(latencies), **percentiles(latencies)}
 
 
-async def worker_latency_run(bootstrap: str, cash_topic: str, alerts_topic: str, rates: list[int],
-                             seconds: float, big_every: int, prefix: str) -> dict[str, Any]:
-    consumer = await _assigned_consumer(bootstrap, alerts_topic)
-    alerted: dict[str, int] = {}  # txn id -> the alert's Kafka timestamp
-    received: dict[str, float] = {}  # txn id -> when this consumer read the alert (ms)
-    stop = asyncio.Event()
+class AlertClock:
+    """Reads the worker's `aml.alerts` from the start and times each `LV_CASH` alert of the
+    paced runs: the alert's Kafka timestamp (when the worker queued it) and when this
+    consumer had it (`fetch_max_wait_ms=10`)."""
 
-    async def consume() -> None:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=100)
+    def __init__(self, consumer: Any) -> None:
+        self.consumer = consumer
+        self.alerted: dict[str, int] = {}  # txn id -> the alert's Kafka timestamp
+        self.received: dict[str, float] = {}  # txn id -> when this consumer read the alert (ms)
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self._consume())
+
+    async def _consume(self) -> None:
+        while not self._stop.is_set():
+            batch = await self.consumer.getmany(timeout_ms=100)
             now_ms = time.time() * 1000
             for records in batch.values():
                 for r in records:
                     alert = orjson.loads(r.value)
                     if alert.get("rule_id") == "LV_CASH":
                         for txn in alert.get("evidence", []):
-                            alerted.setdefault(txn, r.timestamp)
-                            received.setdefault(txn, now_ms)
+                            self.alerted.setdefault(txn, r.timestamp)
+                            self.received.setdefault(txn, now_ms)
 
-    task = asyncio.create_task(consume())
-    out: dict[str, Any] = {}
-    try:
-        # warm-up: the worker is assigned and its agents running before anything is timed
-        warm: dict[str, int] = {}
-        await pace(bootstrap, cash_topic, 20, 1.0, f"{prefix}w", 1, warm)
-        deadline = time.monotonic() + 120
-        while not set(warm) <= set(alerted) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        if not set(warm) <= set(alerted):
-            raise TimeoutError("the worker raised no warm-up alert within 120s")
-        for rate in rates:
-            sent: dict[str, int] = {}
-            pacing = await pace(bootstrap, cash_topic, rate, seconds, f"{prefix}r{rate}", big_every, sent)
-            drain_started = time.monotonic()
-            deadline = drain_started + 60
-            while not set(sent) <= set(alerted) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            # an alert not seen by the end of the drain counts with a lower bound of its
-            # latency (drain end minus its input time): percentiles above the share of
-            # missing alerts are then lower bounds, and flagged so
-            now_ms = time.time() * 1000
-            latencies = [alerted[t] - ts if t in alerted else now_ms - ts for t, ts in sent.items()]
-            missing = sum(1 for t in sent if t not in alerted)
-            # the same alerts, timed to when a consumer of aml.alerts (fetch wait 10 ms) had
-            # them: the worker's acknowledged write and one more Kafka hop on top
-            readable = [received[t] - ts if t in received else now_ms - ts for t, ts in sent.items()]
-            out[str(rate)] = {**pacing, "alerts_expected": len(sent), "alerts_seen": len(sent) - missing,
-                              "alerts_missing": missing, "percentiles_are_lower_bounds": missing > 0,
-                              "drain_seconds": round(time.monotonic() - drain_started, 2),
-                              **percentiles(latencies), "read_by_consumer": percentiles(readable)}
-            log(f"worker latency at {rate}/s: {out[str(rate)]}")
-            await asyncio.sleep(2)
-    finally:
-        stop.set()
-        await task
-        await consumer.stop()
+    async def wait_for(self, sent: dict[str, int], timeout: float) -> float:
+        """Wait until every txn of `sent` has its alert or `timeout` passes; the seconds waited."""
+        began = time.monotonic()
+        while not set(sent) <= set(self.alerted) and time.monotonic() - began < timeout:
+            await asyncio.sleep(0.05)
+        return time.monotonic() - began
+
+    async def close(self) -> None:
+        self._stop.set()
+        await self._task
+        await self.consumer.stop()
+
+
+async def worker_latency_run(bootstrap: str, cash_topic: str, clock: AlertClock, rate: int,
+                             seconds: float, big_every: int, tag: str) -> dict[str, Any]:
+    sent: dict[str, int] = {}
+    pacing = await pace(bootstrap, cash_topic, rate, seconds, tag, big_every, sent)
+    drain = await clock.wait_for(sent, 60)
+    # an alert not seen by the end of the drain counts with a lower bound of its latency
+    # (drain end minus its input time): percentiles above the share of missing alerts are
+    # then lower bounds, and flagged so
+    now_ms = time.time() * 1000
+    latencies = [clock.alerted[t] - ts if t in clock.alerted else now_ms - ts for t, ts in sent.items()]
+    # the same alerts, timed to when a consumer of aml.alerts had them: the worker's
+    # acknowledged write and one more Kafka hop on top
+    readable = [clock.received[t] - ts if t in clock.received else now_ms - ts for t, ts in sent.items()]
+    missing = sum(1 for t in sent if t not in clock.alerted)
+    return {**pacing, "alerts_expected": len(sent), "alerts_seen": len(sent) - missing,
+            "alerts_missing": missing, "percentiles_are_lower_bounds": missing > 0,
+            "drain_seconds": round(drain, 2), **percentiles(latencies),
+            "read_by_consumer": percentiles(readable)}
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs' median of each percentile (and of the alert-read percentiles), with the
+    runs themselves under `runs`."""
+    def middle(values: list[Any]) -> Any:
+        values = sorted(v for v in values if v is not None)
+        return values[(len(values) - 1) // 2] if values else None
+
+    out: dict[str, Any] = {key: middle([r.get(key) for r in runs]) for key in ("p50_s", "p99_s", "p999_s", "max_s")}
+    if any("read_by_consumer" in r for r in runs):
+        out["read_by_consumer"] = {key: middle([(r.get("read_by_consumer") or {}).get(key) for r in runs])
+                                   for key in ("p50_s", "p99_s", "p999_s", "max_s")}
+    for key in ("alerts_expected", "alerts_seen", "alerts_missing", "sent", "received"):
+        if any(key in r for r in runs):
+            out[key] = sum(r.get(key, 0) for r in runs)
+    out["percentiles_are_lower_bounds"] = any(r.get("percentiles_are_lower_bounds") for r in runs)
+    out["runs"] = runs
     return out
 
 
 def latency_phase(run: Run, limit: float) -> dict[str, Any]:
+    """Each rate `--latency-repeats` times, the raw client's floor and the worker one right
+    after the other, so both see the same minute of this machine; each percentile is the
+    median of the repeats (p99 swings by 2-4x between runs of the same code here)."""
     deadline = time.monotonic() + limit
-    rates = run.args.rates
+    rates, repeats = run.args.rates, run.args.latency_repeats
     seconds = run.args.latency_seconds
     big_every = 20
     lprefix = f"{run.prefix}l"
-    result: dict[str, Any] = {"seconds_per_rate": seconds, "large_deposit_every": big_every,
-                              "producer_linger_ms": 5, "floor": {}, "worker": {}}
-
-    async def floors() -> None:
-        # one fresh topic per rate: the floor consumer reads its topic from the beginning
-        topics = {rate: f"{lprefix}.floor{rate}.txn.cash" for rate in rates}
-        await create_topics(run.bootstrap, list(topics.values()), run.args.partitions)
-        for rate in rates:
-            result["floor"][str(rate)] = await floor_run(run.bootstrap, topics[rate], rate, seconds,
-                                                         f"F{rate}", big_every)
-            log(f"raw-client floor at {rate}/s: {result['floor'][str(rate)]}")
-
-    asyncio.run(asyncio.wait_for(floors(), deadline - time.monotonic()))
-
-    asyncio.run(create_topics(run.bootstrap, [run.topic(t, lprefix) for t in TOPIC_KINDS],
+    result: dict[str, Any] = {"seconds_per_rate": seconds, "repeats": repeats,
+                              "large_deposit_every": big_every, "producer_linger_ms": 5,
+                              "floor": {}, "worker": {}}
+    # one fresh topic per floor run: the floor consumer reads its topic from the beginning
+    floor_topics = {(rate, i): f"{lprefix}.floor{rate}x{i}.txn.cash" for rate in rates for i in range(repeats)}
+    asyncio.run(create_topics(run.bootstrap, [*floor_topics.values(), *(run.topic(t, lprefix) for t in TOPIC_KINDS)],
                               run.args.partitions))
     worker = _worker(run, "latency", 0, "memory", f"{lprefix}-app", prefix=lprefix, outputs=f"{lprefix}.out")
     worker.start()
+    floors: dict[int, list[dict[str, Any]]] = {rate: [] for rate in rates}
+    workers: dict[int, list[dict[str, Any]]] = {rate: [] for rate in rates}
+
+    async def measure() -> None:
+        cash = run.topic("txn.cash", lprefix)
+        clock = AlertClock(await _assigned_consumer(run.bootstrap, f"{lprefix}.out.aml.alerts"))
+        try:
+            # warm-up: the worker is assigned and its agents running before anything is timed
+            warm: dict[str, int] = {}
+            await pace(run.bootstrap, cash, 20, 1.0, f"{lprefix}w", 1, warm)
+            await clock.wait_for(warm, 120)
+            if not set(warm) <= set(clock.alerted):
+                raise TimeoutError("the worker raised no warm-up alert within 120s")
+            for i in range(repeats):
+                for rate in rates:
+                    floor = await floor_run(run.bootstrap, floor_topics[(rate, i)], rate, seconds,
+                                            f"F{rate}x{i}", big_every)
+                    floors[rate].append(floor)
+                    log(f"raw-client floor at {rate}/s (run {i + 1}/{repeats}): {floor}")
+                    timed = await worker_latency_run(run.bootstrap, cash, clock, rate, seconds, big_every,
+                                                     f"{lprefix}r{rate}x{i}")
+                    workers[rate].append(timed)
+                    log(f"worker latency at {rate}/s (run {i + 1}/{repeats}): {timed}")
+                    await asyncio.sleep(2)
+        finally:
+            await clock.close()
+
     try:
         worker.wait_ready(timeout=min(120, deadline - time.monotonic()))
-        result["worker"] = asyncio.run(asyncio.wait_for(
-            worker_latency_run(run.bootstrap, run.topic("txn.cash", lprefix),
-                               f"{lprefix}.out.aml.alerts", rates, seconds, big_every, lprefix),
-            deadline - time.monotonic()))
+        asyncio.run(asyncio.wait_for(measure(), deadline - time.monotonic()))
         result["worker_peak_rss_bytes"] = peak_rss(worker.proc.pid)
     finally:
         worker.stop()
+        for rate in rates:
+            if floors[rate]:
+                result["floor"][str(rate)] = median_run(floors[rate])
+            if workers[rate]:
+                result["worker"][str(rate)] = median_run(workers[rate])
     return result
 
 
@@ -1045,14 +1085,17 @@ def table(run: Run, summary: dict[str, Any]) -> str:
     for rate in run.args.rates:
         w = _get(r, "latency", "worker", str(rate)) or {}
         f = _get(r, "latency", "floor", str(rate)) or {}
+        spread = " / ".join(_fmt(x.get("p99_s"), "s") for x in w.get("runs", []))
+        floor_spread = " / ".join(_fmt(x.get("p99_s"), "s") for x in f.get("runs", []))
         rows.append((f"latency at {rate:,}/s: worker p50/p99/p99.9",
                      f"{_fmt(w.get('p50_s'), 's')} / {_fmt(w.get('p99_s'), 's')} / {_fmt(w.get('p999_s'), 's')}"
-                     f" ({w.get('alerts_seen', 0)}/{w.get('alerts_expected', 0)} alerts)"))
+                     f" ({w.get('alerts_seen', 0)}/{w.get('alerts_expected', 0)} alerts; p99 of the runs {spread})"))
         read = w.get("read_by_consumer") or {}
         rows.append(("  alert read from aml.alerts p50/p99/p99.9",
                      f"{_fmt(read.get('p50_s'), 's')} / {_fmt(read.get('p99_s'), 's')} / {_fmt(read.get('p999_s'), 's')}"))
         rows.append((f"latency at {rate:,}/s: raw client p50/p99/p99.9",
-                     f"{_fmt(f.get('p50_s'), 's')} / {_fmt(f.get('p99_s'), 's')} / {_fmt(f.get('p999_s'), 's')}"))
+                     f"{_fmt(f.get('p50_s'), 's')} / {_fmt(f.get('p99_s'), 's')} / {_fmt(f.get('p999_s'), 's')}"
+                     f" (p99 of the runs {floor_spread})"))
     for n in ("100000", "1000000"):
         entry = _get(r, "memory", "by_customers", n) or {}
         rows.append((f"state of {int(n):,} customers: to_bytes sum / RSS bytes / RSS objects",
@@ -1086,6 +1129,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rates", default="1000,5000", help="latency input rates, events/s")
     p.add_argument("--latency-seconds", type=float, default=None, help="per rate (default 20, quick 10)")
+    p.add_argument("--latency-repeats", type=int, default=None,
+                   help="runs per rate, floor and worker alternating; medians reported (default 3, quick 1)")
     p.add_argument("--memory-base", type=int, default=None,
                    help="customers built through the Engine for the memory figures; more are "
                         "replicated with renamed ids (default 100,000, quick 10,000)")
@@ -1102,6 +1147,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.quick:
         args.events, args.customers = 100_000, 10_000
     args.latency_seconds = args.latency_seconds or (10.0 if args.quick else 20.0)
+    args.latency_repeats = args.latency_repeats or (1 if args.quick else 3)
     args.memory_base = args.memory_base or (10_000 if args.quick else 100_000)
     args.rates = [int(x) for x in args.rates.split(",") if x]
     args.phases = [x for x in args.phases.split(",") if x]
@@ -1128,7 +1174,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = {
         "ceiling": 60 + n / 5_000, "baseline": 150 + n / 1_000, "worker": 150 + n / 1_000,
         "worker_rocksdb": 150 + n / 1_000, "two_workers": 150 + n / 1_000, "replay": 120 + n / 1_000,
-        "latency": 240 + 4 * args.latency_seconds * len(args.rates), "memory": 900,
+        "latency": 240 + 3 * args.latency_seconds * len(args.rates) * args.latency_repeats, "memory": 900,
     }
     load_start = loadavg()
     began = time.monotonic()
@@ -1168,6 +1214,7 @@ def main(argv: list[str] | None = None) -> int:
             "events_requested": args.events, "events": _get(run.results, "data", "events"),
             "customers": args.customers, "partitions": args.partitions, "seed": args.seed,
             "quick": args.quick, "latency_rates": args.rates, "latency_seconds": args.latency_seconds,
+            "latency_repeats": args.latency_repeats,
             "memory_base_customers": args.memory_base, "phases": args.phases,
             "machine_cores": os.cpu_count(), "machine": platform.machine(),
             "kernel": platform.release(), "loadavg_start": load_start, "loadavg_end": loadavg(),
