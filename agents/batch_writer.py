@@ -6,8 +6,7 @@ append and often one produce request each). The worker writes many messages per 
 of events: its alerts, tasks, dead letters, forwards and one changelog record per
 customer touched. `BatchWriter` packs them into aiokafka `BatchBuilder`s, one per
 (topic, partition), sends each with `send_batch` and waits for all acknowledgements at
-once: `send` returns what waits for them, so the rule path can apply the next batch while
-one is written. Nothing it sent is in flight when that returns.
+once. Nothing is left in flight when `flush` returns, so the batch's events may be acked.
 """
 
 from __future__ import annotations
@@ -28,10 +27,9 @@ Headers = list[tuple[str, bytes]]
 class BatchWriter:
     """One aiokafka producer (acks=all), started on first use. Not the idempotent producer:
     some Kafka-protocol brokers (the demo's Tansu) refuse InitProducerId, and it is not
-    needed for order: aiokafka sends one request per broker at a time and puts a retried
-    batch back at the head of its partition's queue, and the rule path sends a changelog
-    batch only after the one before it was acknowledged; a retried batch can only repeat
-    records, which the deterministic ids and the state's redelivery guard absorb."""
+    needed for order, since `flush` waits for every batch before the next is sent (one
+    batch in flight per partition); a retried batch can only repeat records, which the
+    deterministic ids and the state's redelivery guard absorb."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -87,25 +85,14 @@ class BatchWriter:
         future = asyncio.ensure_future(self._producer.send_batch(batch, slot[0], partition=slot[1]))
         self._futures.append((slot, count, future))
 
-    def send(self) -> asyncio.Future[dict[tuple[str, int], int]]:
-        """Send everything queued since the last `send`; the future returned resolves when
-        Kafka acknowledged all of it, to the last offset written per (topic, partition), or
-        raises if any write failed. Several sends may be in flight: aiokafka keeps one
-        request per broker in flight and the batches of a partition in the order sent."""
+    async def flush(self) -> dict[tuple[str, int], int]:
+        """Send everything queued and wait until Kafka acknowledged all of it. Returns the
+        last offset written per (topic, partition). Raises if any write failed."""
         for slot, batch in self._batches.items():
             if batch.record_count():
                 self._send(slot, batch)
         self._batches.clear()
         futures, self._futures = self._futures, []
-        return asyncio.ensure_future(self._acknowledged(futures))
-
-    async def flush(self) -> dict[tuple[str, int], int]:
-        """`send` and wait for the acknowledgements."""
-        return await self.send()
-
-    @staticmethod
-    async def _acknowledged(futures: list[tuple[tuple[str, int], int, asyncio.Future]]
-                            ) -> dict[tuple[str, int], int]:
         if not futures:
             return {}
         # send_batch resolves to the delivery future, which resolves to the metadata

@@ -13,24 +13,20 @@ consumer group named by `MONITOR_APP_ID`, and keeps Faust's guarantees itself:
   to the events topic on its home partition and applied when it comes back, so every
   customer has one partition and one state record.
 - A batch (one `getmany`) is applied event by event, in order, each event seeing the state
-  the previous one left, and its alerts, tasks, dead letters and forwards are sent. Then, in
-  this order: they are acknowledged by Kafka; the batch before it is stored; each touched
-  customer's final state is written to the changelog and acknowledged; the local store
-  takes it; the batch's offsets become committable. The next batches are applied while this
-  one is written (on the states it left, held in memory until stored; `WRITES_IN_FLIGHT`),
-  so their outputs travel with this one's changelog records. Commits run beside the batches,
-  one at a time, each taking every offset that became committable meanwhile (the loop never
-  waits for a commit). A crash anywhere before the commit replays the batch: the state says
-  which events it has seen, the same alert ids come out again, the Redis sink keeps one of
-  each.
+  the previous one left. Then, in this order: the batch's alerts, tasks, dead letters and
+  forwards are written and acknowledged by Kafka; each touched customer's final state is
+  written to the changelog and acknowledged; the local store takes it; the batch's offsets
+  become committable. Commits run beside the next batches, one at a time, each taking every
+  offset that became committable meanwhile (the loop never waits for a commit). A crash
+  anywhere before the commit replays the batch: the state says which events it has seen,
+  the same alert ids come out again, the Redis sink keeps one of each.
 - A rebalance cannot cut a batch: the revocation callback waits for the batch in hand and
-  the writes in flight, and commits every committable offset before the partitions go. A
+  commits every committable offset before the partitions go. A
   batch fetched before a rebalance is not applied after it (it is fetched again from the
   committed offset). Partitions that arrive are brought up to date from the changelog
   before any of their events is applied.
-- A failure to write (Kafka away) keeps the batch and those applied after it: nothing of
-  theirs is stored or committed, the states they left in memory are dropped, the consumer
-  goes back to their first offsets and tries again with a growing pause.
+- A failure to write (Kafka away) keeps the batch: nothing is stored or committed, the
+  consumer goes back to the batch's first offsets and tries again with a growing pause.
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -65,8 +61,6 @@ __all__ = ["KIND_HEADER", "RulesService"]
 logger = logging.getLogger(__name__)
 
 KIND_HEADER = "aml-kind"
-#: batches applied and not yet stored, at most (the one being applied included)
-WRITES_IN_FLIGHT = 4
 
 
 class RulesService(Service):
@@ -91,15 +85,6 @@ class RulesService(Service):
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
         self.commits = CommitScheduler(self._commit)
-        #: batches applied and being written, oldest first: (batch, its `_write` task, the
-        #: acknowledgement of its outputs)
-        self._writes: deque[tuple[dict[TopicPartition, list[Any]], asyncio.Future[None],
-                                  asyncio.Future[Any]]] = deque()
-        #: states applied by a batch in `_writes` and not yet stored: key -> (state, the
-        #: batch's number, the state as written to the changelog)
-        self._unsaved: dict[bytes, tuple[CustomerState, int, bytes]] = {}
-        self._seq = 0  # the number of the last batch applied
-        self._delay = 0.2  # the pause before a batch that could not be written is tried again
         self._stopping = False
         self._home_cache: dict[bytes, int] = {}
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
@@ -129,7 +114,6 @@ class RulesService(Service):
     async def on_stop(self) -> None:
         async with self._lock:  # let the batch in hand finish
             self._stopping = True
-            await self._finish_writes()
             await self._committing()
         if self.consumer is not None:
             await self.consumer.stop()
@@ -153,9 +137,12 @@ class RulesService(Service):
     async def _consume(self) -> None:
         consumer = self.consumer
         assert consumer is not None
+        delay = 0.2
         while not self._stopping:
             generation = self._generation
             batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.batch_max)
+            if not batch:
+                continue
             async with self._lock:
                 if self._stopping:
                     return  # not committed: applied again by whoever has the partitions next
@@ -163,39 +150,27 @@ class RulesService(Service):
                     self._rewind(batch)  # fetched before a rebalance
                     continue
                 try:
-                    # a bounded number of writes in flight while a batch is applied; with
-                    # nothing fetched, let them finish (a failure is seen now, not later)
-                    await self._settle(keep=WRITES_IN_FLIGHT - 1 if batch else 0)
+                    await self._apply_batch(batch)
                 except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                     self.metrics.kafka_errors.inc()
                     logger.warning("batch not written (%s: %s); retrying in %.1fs",
-                                   type(exc).__name__, exc, self._delay)
-                    self._rewind(*await self._abandon(), batch)
-                    await asyncio.sleep(self._delay)
-                    self._delay = min(self._delay * 2, 5.0)
+                                   type(exc).__name__, exc, delay)
+                    self._rewind(batch)
+                    self.writer.discard()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
                     continue
-                if batch:
-                    self._stage(batch)
+                delay = 0.2
 
-    def _rewind(self, *batches: dict[TopicPartition, list[Any]]) -> None:
-        """Fetch these batches again (oldest first; for the partitions still held)."""
+    def _rewind(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """Fetch these records again (for the partitions still held)."""
         assert self.consumer is not None
-        first: dict[TopicPartition, int] = {}
-        for batch in batches:
-            for tp, records in batch.items():
-                if records:
-                    first.setdefault(tp, records[0].offset)
         assigned = self.consumer.assignment()
-        for tp, offset in first.items():
+        for tp, records in batch.items():
             if tp in assigned:
-                self.consumer.seek(tp, offset)
+                self.consumer.seek(tp, records[0].offset)
 
-    def _stage(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        """Apply a batch in memory and send its outputs; `_write` takes it from there.
-
-        The states it leaves are kept in `_unsaved` until they are stored, so the next batch,
-        applied while this one is written, starts from them. Their changelog values are
-        serialised now: the next batch changes the same objects."""
+    async def _apply_batch(self, batch: dict[TopicPartition, list[Any]]) -> None:
         settings = self.settings
         writer = self.writer
         add = writer.add
@@ -232,98 +207,38 @@ class RulesService(Service):
                     apply(decoded, partition, record)
                 else:
                     add(events_topic, home, key, record.value, record.timestamp, kind_header)
-        # nothing awaits between the first `add` of this batch and this `send`: the writer
-        # holds this batch's outputs and nothing else
-        outputs = writer.send()
-        self._seq += 1
-        seq = self._seq
-        unsaved = self._unsaved
-        changes: dict[int, list[tuple[bytes, bytes]]] = {}
-        for key, (state, partition) in touched.items():
-            value = state.to_bytes()
-            changes.setdefault(partition, []).append((key, value))
-            unsaved[key] = (state, seq, value)
-        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-        previous = self._writes[-1][1] if self._writes else None
-        task = asyncio.ensure_future(self._write(seq, outputs, alert_times, changes, offsets, previous))
-        self._writes.append((batch, task, outputs))
-
-    async def _write(self, seq: int, outputs: asyncio.Future[Any], alert_times: list[int],
-                     changes: dict[int, list[tuple[bytes, bytes]]],
-                     offsets: dict[TopicPartition, int], previous: asyncio.Future[None] | None) -> None:
-        """A staged batch's way to safety, in order: its outputs acknowledged; the batch
-        before it stored (its changelog, store and offsets; a failure there fails this one
-        too); its own states written to the changelog, acknowledged and stored; its offsets
-        committable. The next batch's outputs travel while this one's changelog does."""
-        await outputs  # outputs are safe before the state moves on
+        await writer.flush()  # outputs are safe before the state moves on
         if alert_times:
             done_ms = time.time() * 1000
             end_to_end = self.metrics.end_to_end_seconds.observe
             for timestamp_ms in alert_times:
                 end_to_end(max(0.0, (done_ms - timestamp_ms) / 1000))
-        if previous is not None:
-            await previous
-        if changes:
-            changelog = self.settings.changelog_topic
-            add = self.writer.add
-            for partition, items in changes.items():
-                for key, value in items:
-                    add(changelog, partition, key, value)
-            written = await self.writer.send()
-            for partition, items in changes.items():
+        if touched:
+            changelog = settings.changelog_topic
+            values: dict[int, list[tuple[bytes, bytes]]] = {}
+            for key, (state, partition) in touched.items():
+                value = state.to_bytes()
+                values.setdefault(partition, []).append((key, value))
+                add(changelog, partition, key, value)
+            written = await writer.flush()
+            for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
-            self._keep(seq, changes)
-        self._delay = 0.2
+            self._keep(touched)
         # the batch's events are safe: its offsets may be committed. The commit runs beside
         # the next batches; the loop never waits for it (see `CommitScheduler`)
-        self.commits.add(offsets)
-
-    async def _settle(self, keep: int) -> None:
-        """Wait until at most `keep` writes are in flight; raises the first failure (the
-        failed write and those after it stay in `_writes` for `_abandon`)."""
-        writes = self._writes
-        while len(writes) > keep:
-            await asyncio.shield(writes[0][1])
-            writes.popleft()
-
-    async def _abandon(self) -> list[dict[TopicPartition, list[Any]]]:
-        """Give up the writes in flight after a failure: their batches, oldest first, are
-        fetched again and applied on the stored states."""
-        writes, self._writes = list(self._writes), deque()
-        waits = [future for _, task, outputs in writes for future in (task, outputs)]
-        for future in waits:
-            future.cancel()  # records already handed to the producer may still arrive
-        await asyncio.gather(*waits, return_exceptions=True)
-        self._unsaved.clear()  # ahead of the store
-        self.writer.discard()
-        return [batch for batch, _, _ in writes]
-
-    async def _finish_writes(self) -> None:
-        """Let every write in flight end (a revocation, an assignment, a stop). A failed one
-        is given up: its offsets are not committed, so its events are fetched again."""
-        try:
-            await self._settle(keep=0)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-            self.metrics.kafka_errors.inc()
-            logger.warning("batch not written (%s: %s); left to be fetched again",
-                           type(exc).__name__, exc)
-            await self._abandon()
+        self.commits.add({tp: records[-1].offset + 1 for tp, records in batch.items()})
 
     async def _committing(self) -> None:
         """Commit every pending offset and wait for it (a revocation, a stop)."""
         await self.commits.drain()
 
-    def _keep(self, seq: int, changes: dict[int, list[tuple[bytes, bytes]]]) -> None:
-        """The states of batch `seq` are stored: those no later batch changed move from
-        `_unsaved` to the cache of stored states (least recently used evicted)."""
-        unsaved, cache, size = self._unsaved, self.cache, self.settings.state_cache
-        for items in changes.values():
-            for key, _ in items:
-                entry = unsaved.get(key)
-                if entry is not None and entry[1] == seq:
-                    del unsaved[key]
-                    if size:
-                        cache[key] = entry[0]
+    def _keep(self, touched: dict[bytes, list[Any]]) -> None:
+        """Cache the states just stored, evicting the least recently used."""
+        cache, size = self.cache, self.settings.state_cache
+        if not size:
+            return
+        for key, (state, _) in touched.items():
+            cache[key] = state
         while len(cache) > size:
             cache.popitem(last=False)
 
@@ -334,7 +249,6 @@ class RulesService(Service):
         metrics = self.metrics
         stores = self.stores
         cache = self.cache
-        unsaved = self._unsaved
         add = self.writer.add
         alerts_topic, tasks_topic = self.settings.topic_alerts, self.settings.topic_reid_tasks
         observe = metrics.processing_seconds.observe
@@ -345,20 +259,15 @@ class RulesService(Service):
             started = time.perf_counter()
             key = decoded.customer_id.encode()
             held = touched.get(key)
-            pending = None
             if held is not None:
                 state = held[0]
             else:
-                pending = unsaved.get(key)  # changed by a batch still being written
-                if pending is not None:
-                    state = pending[0]
-                else:
-                    # out of the cache while this batch may change it: a failed batch
-                    # leaves nothing half-applied behind
-                    state = cache.pop(key, None)
-                    if state is None:
-                        raw = stores[partition].get(key)
-                        state = CustomerState.from_bytes(raw) if raw is not None else None
+                # out of the cache while this batch may change it: a failed batch leaves
+                # nothing half-applied behind
+                state = cache.pop(key, None)
+                if state is None:
+                    raw = stores[partition].get(key)
+                    state = CustomerState.from_bytes(raw) if raw is not None else None
             rating_before = state.risk.get("rating") if state is not None else None
             try:
                 outcome = engine.process(state, decoded, now)
@@ -367,11 +276,9 @@ class RulesService(Service):
                 logger.error("rule core failed on %s[%s]@%s: %s", record.topic, record.partition,
                              record.offset, type(exc).__name__)
                 self._dead_letter(record, Rejection("rule_error", [f"{type(exc).__name__} in the rule core"]))
-                if pending is not None:  # the call may have changed it: back to as written
-                    unsaved[key] = (CustomerState.from_bytes(pending[2]), pending[1], pending[2])
                 return
             if outcome.duplicate:  # the state is unchanged
-                if held is None and pending is None and cache_size:
+                if held is None and cache_size:
                     cache[key] = outcome.state
                 metrics.events_duplicate.inc()
                 observe(time.perf_counter() - started)
@@ -438,7 +345,6 @@ class RulesService(Service):
     # -- rebalances -----------------------------------------------------------------------
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # after the batch in hand: its offsets are committed
-            await self._finish_writes()
             await self._committing()
             self._generation += 1
             self.cache.clear()  # whoever gets these partitions may change their customers
@@ -463,7 +369,6 @@ class RulesService(Service):
 
     async def _assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
-            await self._finish_writes()  # none after a revocation; a first assignment has none
             self._generation += 1
             self.cache.clear()
             partitions = {tp.partition for tp in assigned}

@@ -1,7 +1,6 @@
-"""The rule path applies the next batches while earlier ones are written (agents/rules.py,
-`WRITES_IN_FLIGHT`). A write Kafka refuses must send every batch in flight back: none of
-their states may reach the store or the cache, none of their offsets may be committed, and
-applied again they must give exactly the offline run's alerts and states.
+"""A write Kafka refuses (agents/rules.py): the batch is kept, nothing of it is stored or
+committed, the consumer goes back to its first offsets, and applied again it gives exactly
+the offline run's alerts and states.
 
 The rule service runs in this process against the session's Apache Kafka; the faults are
 injected at the writer: the records of the first refused write never reach Kafka, those of
@@ -41,7 +40,7 @@ def _deposit(customer: int, n: int) -> dict[str, Any]:
             "amount": "20000.00", "currency": "CNY", "service": "deposit"}
 
 
-def test_a_refused_write_sends_every_batch_in_flight_back_and_loses_nothing(kafka):
+def test_a_refused_write_keeps_the_batch_and_loses_nothing(kafka):
     prefix = f"wif{uuid.uuid4().hex[:8]}"
     settings = load_settings(
         kafka_bootstrap=kafka.bootstrap, app_id=f"{prefix}-app", store="memory", partitions=2,
@@ -67,35 +66,25 @@ def test_a_refused_write_sends_every_batch_in_flight_back_and_loses_nothing(kafk
     assert expected_alerts, "the data must raise alerts"
 
     service = RulesService(settings, Engine(pack), decoder, Metrics.create(CollectorRegistry()))
-    abandoned: list[int] = []  # batches sent back, per refused write
-    refused: list[int] = []
-    real_send, real_abandon = service.writer.send, service._abandon  # noqa: SLF001
+    flushes: list[int] = []
+    refused: list[int] = []  # the flushes refused
+    real_flush = service.writer.flush
 
-    def send() -> Any:
-        # refuse two writes, each while later batches are in flight, the second after the
-        # first was retried
-        if len(refused) == 2 or len(refused) > len(abandoned) or len(service._writes) < 2:  # noqa: SLF001
-            return real_send()
-        refused.append(len(service._writes))  # noqa: SLF001
-        if len(refused) == 1:  # nothing reaches Kafka
+    async def flush() -> Any:
+        # refuse the 4th write (nothing reaches Kafka) and the 9th (written, then reported
+        # as failed): an output write or a changelog write, whichever comes
+        flushes.append(len(flushes) + 1)
+        if len(flushes) == 4:
+            refused.append(4)
             service.writer.discard()
-            acks = asyncio.get_running_loop().create_future()
-            acks.set_result({})
-        else:  # written, then reported as failed
-            acks = real_send()
-
-        async def refuse() -> Any:
-            await acks
             raise KafkaConnectionError("injected: write refused")
-        return asyncio.ensure_future(refuse())
+        written = await real_flush()
+        if len(flushes) == 9:
+            refused.append(9)
+            raise KafkaConnectionError("injected: write reported as failed")
+        return written
 
-    async def abandon() -> list:
-        batches = await real_abandon()
-        abandoned.append(len(batches))
-        return batches
-
-    service.writer.send = send  # type: ignore[method-assign]
-    service._abandon = abandon  # type: ignore[method-assign]  # noqa: SLF001
+    service.writer.flush = flush  # type: ignore[method-assign]
 
     async def run() -> None:
         await service.start()
@@ -105,14 +94,13 @@ def test_a_refused_write_sends_every_batch_in_flight_back_and_loses_nothing(kafk
                       if tp.topic == settings.topic_cash) < len(docs):
                 assert time.monotonic() < deadline, f"committed {service.committed}"
                 await asyncio.sleep(0.1)
-            assert not service._unsaved  # noqa: SLF001
         finally:
             await service.stop()
 
     asyncio.run(run())
 
-    assert len(refused) == 2 and len(abandoned) == 2, (refused, abandoned)
-    assert min(abandoned) >= 2, f"a refused write had no later batch in flight: {abandoned}"
+    assert refused == [4, 9], flushes
+    assert service.metrics.kafka_errors._value.get() == 2  # noqa: SLF001
     alerts = read_topic(kafka.bootstrap, settings.topic_alerts,
                         until=lambda msgs: {orjson.loads(m.value)["alert_id"] for m in msgs} >= expected_alerts,
                         timeout=30)
