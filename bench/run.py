@@ -772,15 +772,17 @@ async def worker_latency_run(bootstrap: str, cash_topic: str, clock: AlertClock,
     # (drain end minus its input time): percentiles above the share of missing alerts are
     # then lower bounds, and flagged so
     now_ms = time.time() * 1000
-    latencies = [clock.alerted[t] - ts if t in clock.alerted else now_ms - ts for t, ts in sent.items()]
-    # the same alerts, timed to when a consumer of aml.alerts had them: the worker's
-    # acknowledged write and one more Kafka hop on top
-    readable = [clock.received[t] - ts if t in clock.received else now_ms - ts for t, ts in sent.items()]
+
+    def since_input(at: dict[str, Any]) -> list[float]:
+        return [at[t] - ts if t in at else now_ms - ts for t, ts in sent.items()]
+
     missing = sum(1 for t in sent if t not in clock.alerted)
+    # `received`: the same alerts, timed to when a consumer of aml.alerts had them (the
+    # worker's acknowledged write and one more Kafka hop on top)
     return {**pacing, "alerts_expected": len(sent), "alerts_seen": len(sent) - missing,
             "alerts_missing": missing, "percentiles_are_lower_bounds": missing > 0,
-            "drain_seconds": round(drain, 2), **percentiles(latencies),
-            "read_by_consumer": percentiles(readable)}
+            "drain_seconds": round(drain, 2), **percentiles(since_input(clock.alerted)),
+            "read_by_consumer": percentiles(since_input(clock.received))}
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pydantic_core import to_jsonable_python
 from monitor.pack import BeneficialOwnerConfig, HighRiskCountryConfig, KycConfig, KycIncompleteConfig
 from monitor.rules.base import Context, Findings, is_blank
 from monitor.state import CustomerState
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, ProfileChanges, Remittance
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
 __all__ = [
     "KycBeneficialOwner",

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from monitor.pack import WatchlistConfig
 from monitor.rules.base import Context, Findings, is_blank
 from monitor.state import CustomerState
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, ProfileChanges, Remittance
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
 __all__ = ["WatchlistMatch"]
 
