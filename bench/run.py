@@ -323,11 +323,11 @@ def load_data(run: Run, limit: float) -> dict[str, Any]:
     if time.monotonic() > deadline:
         raise TimeoutError("generation used the whole time limit")
 
-    async def go() -> tuple[int, float]:
+    async def go(batch: list[tuple[str, bytes, bytes]]) -> tuple[int, float]:
         await create_topics(run.bootstrap, [run.topic(t) for t in TOPIC_KINDS], run.args.partitions)
-        return await asyncio.wait_for(produce(run.bootstrap, records), deadline - time.monotonic())
+        return await asyncio.wait_for(produce(run.bootstrap, batch), deadline - time.monotonic())
 
-    count, seconds = asyncio.run(go())
+    count, seconds = asyncio.run(go(records))
     run.produced = count
     run.valid_events = count
     del records

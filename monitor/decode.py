@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import json
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import orjson
 from pydantic import ValidationError

@@ -11,9 +11,9 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
-from operator import itemgetter
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 

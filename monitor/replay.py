@@ -28,7 +28,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from monitor.decode import Decoder, Rejection
 from monitor.gctune import tuned_gc
 from monitor.offline import (
-    KEY_MS_SHIFT, TOPIC_RANK, Item, JsonlWriter, OfflineRun, RunStats, key_base, key_ms,
+    KEY_MS_SHIFT,
+    TOPIC_RANK,
+    Item,
+    JsonlWriter,
+    OfflineRun,
+    RunStats,
+    key_base,
+    key_ms,
 )
 from monitor.pack import Pack
 from monitor.rules import Findings

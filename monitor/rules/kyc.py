@@ -14,7 +14,12 @@ import orjson
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
-from monitor.pack import BeneficialOwnerConfig, HighRiskCountryConfig, KycConfig, KycIncompleteConfig
+from monitor.pack import (
+    BeneficialOwnerConfig,
+    HighRiskCountryConfig,
+    KycConfig,
+    KycIncompleteConfig,
+)
 from monitor.rules.base import Context, Findings, is_blank
 from monitor.state import CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from monitor.pack import FrequentLargeConfig, StructuringConfig
-from monitor.rules.base import Context, Findings, epoch_ms, fmt_money
+from monitor.rules.base import Context, Findings, fmt_money
 from monitor.state import DAY_MS, CustomerState
 from schemas import CashTransaction, Remittance
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import urllib.request
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path

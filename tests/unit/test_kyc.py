@@ -408,7 +408,13 @@ def test_profile_paths_and_fingerprints_read_from_the_model_equal_those_of_its_j
     import orjson
 
     from monitor.decode import Decoder
-    from monitor.rules.kyc import WATCHED_FIELDS, _fingerprint, _json_form, identity_paths, model_paths
+    from monitor.rules.kyc import (
+        WATCHED_FIELDS,
+        _fingerprint,
+        _json_form,
+        identity_paths,
+        model_paths,
+    )
     from monitor.simulate import simulate
     from schemas import AccountOpening
 
@@ -423,10 +429,10 @@ def test_profile_paths_and_fingerprints_read_from_the_model_equal_those_of_its_j
         "id_document": {"type": "passport", "number": " ", "expires_on": "2030-01-01"},
     }))
     assert len(openings) > 500 and all(isinstance(o, AccountOpening) for o in openings)
-    for opening in openings:
-        dumped = opening.model_dump(mode="json", exclude_none=False)
-        assert model_paths(opening) == identity_paths(dumped)
+    for parsed in openings:
+        dumped = parsed.model_dump(mode="json", exclude_none=False)
+        assert model_paths(parsed) == identity_paths(dumped)
         for name in WATCHED_FIELDS:
-            value = getattr(opening, name)
+            value = getattr(parsed, name)
             assert _json_form(value) == dumped[name]
             assert _fingerprint(_json_form(value)) == _fingerprint(dumped[name])
