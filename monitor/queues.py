@@ -136,11 +136,81 @@ class QueueSummary:
 
 
 def summarise(client: redis.Redis, stream: str, group: str, today: date) -> QueueSummary:
+    """The queue's figures for `group` on `today`. The open entries are counted inside Redis
+    (`_COUNT_OPEN`, `_SLICE` entries per call), so the caller parses a few numbers instead of
+    every open entry: in the worker, whose gauges read this every few seconds, parsing
+    10,000 entries in Python held the interpreter long enough to stall the event loop (p99
+    alert latency at 5,000 events/s 114-266 ms with a growing queue, 24-84 ms without)."""
     summary = QueueSummary(depth=int(client.xlen(stream)))
-    summary.pending = _group_state(client, stream, group)[1]
-    for entry_id, fields in open_entries(client, stream, group):
-        summary.add_open(entry_id, fields, today)
+    last_delivered, summary.pending = _group_state(client, stream, group)
+    count = client.register_script(_COUNT_OPEN)
+    days = (f"{today:%Y%m%d}", f"{today + timedelta(days=1):%Y%m%d}")
+    phases = [("pel", "-")] if summary.pending else []  # no PEL without the group
+    phases.append(("new", f"({last_delivered}"))
+    for phase, start in phases:
+        while start:
+            opened, overdue, due_soon, oldest, start = count(
+                keys=[stream], args=[phase, group, start, _SLICE, *days])
+            summary.open += int(opened)
+            summary.overdue += int(overdue)
+            summary.due_soon += int(due_soon)
+            oldest, start = _s(oldest), _s(start)
+            if oldest:
+                added = int(oldest.split("-", 1)[0])
+                summary.oldest_ms = added if summary.oldest_ms is None else min(summary.oldest_ms, added)
     return summary
+
+
+# One slice of a queue's open entries, counted the way `QueueSummary.add_open` counts them.
+# KEYS: the stream. ARGV: phase ("pel": entries in the group's PEL, from `start`; "new":
+# entries after `start`), group, start (an id, "(id" exclusive, or "-"), slice size, today
+# and tomorrow as YYYYMMDD. Returns {open, overdue, due soon, oldest counted id or "",
+# where the next slice starts or "" when done}. A PEL entry deleted from the stream is not
+# open; a `report_due` that is not a valid YYYY-MM-DD date (the sink writes no other form)
+# counts as neither overdue nor due soon.
+_COUNT_OPEN = """
+local stream, phase, group, start = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local size, today, tomorrow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local open, overdue, soon, oldest = 0, 0, 0, ''
+local function tally(id, fields)
+  open = open + 1
+  if oldest == '' then oldest = id end
+  for i = 1, #fields, 2 do
+    if fields[i] == 'report_due' then
+      local y, m, d = string.match(fields[i + 1], '^(%d%d%d%d)%-(%d%d)%-(%d%d)$')
+      if y then
+        y, m, d = tonumber(y), tonumber(m), tonumber(d)
+        local last = ({31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31})[m]
+        if m == 2 and (y % 4 == 0 and y % 100 ~= 0 or y % 400 == 0) then last = 29 end
+        if y >= 1 and last and d >= 1 and d <= last then
+          local due = y * 10000 + m * 100 + d
+          if due < today then overdue = overdue + 1 elseif due <= tomorrow then soon = soon + 1 end
+        end
+      end
+      break
+    end
+  end
+end
+local rows, last
+if phase == 'pel' then
+  rows = redis.call('XPENDING', stream, group, start, '+', size)
+  for _, row in ipairs(rows) do
+    last = row[1]
+    local found = redis.call('XRANGE', stream, last, last)
+    if found[1] then tally(found[1][1], found[1][2]) end
+  end
+else
+  rows = redis.call('XRANGE', stream, start, '+', 'COUNT', size)
+  for _, row in ipairs(rows) do
+    last = row[1]
+    tally(last, row[2])
+  end
+end
+local next_start = ''
+if #rows == size then next_start = '(' .. last end
+return {open, overdue, soon, oldest, next_start}
+"""
+_SLICE = 1000
 
 
 def queue_gauges(

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from monitor.devservers import RedisServer, free_port
 from monitor.metrics import Metrics
 from monitor.queue_cli import add_queue_parser, queue_gauges, run_queue
-from monitor.queues import GAUGE_KEYS
+from monitor.queues import GAUGE_KEYS, QueueSummary, open_entries, summarise
 from monitor.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 
@@ -301,6 +301,38 @@ def test_overdue_counts_only_entries_not_acknowledged(cli, client, server, prefi
     assert data["open"] == 0 and data["oldest_age_seconds"] is None
     code, out, _ = cli("ls")
     assert _columns(out.splitlines()[1])[4] == "-"
+
+
+def _counted_in_python(client: redis.Redis, stream: str, group: str, today: date) -> QueueSummary:
+    """The reference: every open entry read and counted here (how `summarise` counted before
+    it counted inside Redis)."""
+    summary = QueueSummary(depth=int(client.xlen(stream)))
+    summary.pending = next((int(g["pending"]) for g in client.xinfo_groups(stream) if g["name"] == group), 0)
+    for entry_id, fields in open_entries(client, stream, group):
+        summary.add_open(entry_id, fields, today)
+    return summary
+
+
+def test_open_entries_are_counted_in_redis_as_in_python(client, prefix):
+    """Several slices of both kinds (PEL and never delivered), entries deleted while pending,
+    and report_due values that are no date: the same figures as reading every entry."""
+    stream, group = f"{prefix}lvr", "analysts"
+    dues = ["2026-03-08", "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12", "",
+            "2026-02-29", "2024-02-29", "2026-13-01", "0000-01-01", "soon", "2026-3-9"]
+    for i in range(2_600):
+        client.xadd(stream, {"alert_id": f"al-{i}", "report_due": dues[i % len(dues)]})
+    assert summarise(client, stream, group, TODAY) == _counted_in_python(client, stream, group, TODAY)
+
+    client.xgroup_create(stream, group, id="0")
+    claimed = client.xreadgroup(group, "amy", {stream: ">"}, count=2_300)[0][1]
+    ids = [entry_id for entry_id, _ in claimed]
+    client.xack(stream, group, *ids[::3])  # a third of the claimed done
+    client.xdel(stream, *ids[1:400:7])  # some pending entries deleted from the stream
+    for today in (TODAY, TODAY + timedelta(days=1), date(2026, 3, 12)):
+        counted, reference = summarise(client, stream, group, today), _counted_in_python(client, stream, group, today)
+        assert counted == reference
+        assert counted.pending > 1_000 and counted.open > counted.pending  # both kinds, several slices
+        assert counted.overdue and counted.due_soon
 
 
 def test_gauges_set_the_queue_metrics(client, server, prefix):
