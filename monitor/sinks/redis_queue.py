@@ -126,12 +126,16 @@ class RedisQueueSink:
         if length <= max_len:
             return 0
         safe = await self._oldest_unacknowledged(stream)
-        oldest_kept = await self.client.xrange(stream, min="-", max="+", count=1)
-        # the entry at position length - max_len: keeping it keeps at most max_len entries
-        candidates = await self.client.xrevrange(stream, max="+", min="-", count=max_len)
-        cut = candidates[-1][0] if candidates else None
-        if cut is None or not oldest_kept:
-            return 0
+        # The entry at position length - max_len from the oldest: keeping it and everything
+        # after keeps max_len entries. Found by reading the entries before it (at most
+        # _TRIM_STEP per call; a larger excess goes over several calls), never the max_len
+        # kept: reading those (100,000 by default, every gauge interval once a queue is at
+        # its cap) stalled the worker's event loop for seconds.
+        step = min(length - max_len, _TRIM_STEP)
+        oldest = await self.client.xrange(stream, min="-", max="+", count=step + 1)
+        if len(oldest) <= step:
+            return 0  # the stream shrank meanwhile
+        cut = oldest[step][0]
         bound = min(_id(cut), _id(safe)) if safe else _id(cut)
         removed = await self.client.xtrim(stream, minid=f"{bound[0]}-{bound[1]}", approximate=False)
         if removed:
@@ -158,6 +162,10 @@ class RedisQueueSink:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+#: the most entries one `trim` call removes (and reads)
+_TRIM_STEP = 10_000
 
 
 def _id(entry_id: bytes | str) -> tuple[int, int]:

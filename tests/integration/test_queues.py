@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from monitor.devservers import RedisServer
+from monitor.sinks import redis_queue
 from monitor.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 from tests.support.kafka_io import produce
@@ -103,6 +104,30 @@ def test_trimming_never_removes_what_analysts_have_not_acknowledged(redis_server
     remaining = [f["alert_id"] for _, f in client.xrange("cap:q")]
     assert removed == 200 and again == 0  # 50 pending + 50 undelivered are kept
     assert remaining == [f"c{n}" for n in range(200, 300)]
+
+
+def test_a_large_excess_is_trimmed_a_step_at_a_time(redis_server, monkeypatch):
+    """Each call reads and removes at most `_TRIM_STEP` entries, oldest first; acknowledged
+    entries only, whatever the step."""
+    monkeypatch.setattr(redis_queue, "_TRIM_STEP", 40)
+
+    async def run() -> list[int]:
+        sink = RedisQueueSink.from_url(redis_server.url, prefix="step:")
+        try:
+            for n in range(200):
+                await sink.add(_alert(f"s{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q"))
+            sync = redis.Redis.from_url(redis_server.url, decode_responses=True)
+            claimed = sync.xreadgroup("analysts", "alice", {"step:q": ">"}, count=150)[0][1]
+            sync.xack("step:q", "analysts", *[entry_id for entry_id, _ in claimed[:130]])
+            return [await sink.trim("q", max_len=50) for _ in range(5)]
+        finally:
+            await sink.close()
+
+    removed = asyncio.run(run())
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    remaining = [f["alert_id"] for _, f in client.xrange("step:q")]
+    assert removed == [40, 40, 40, 10, 0]  # 150 over the cap; 20 claimed, not acknowledged
+    assert remaining == [f"s{n}" for n in range(130, 200)]
 
 
 def _metric(port: int, name: str) -> float:
