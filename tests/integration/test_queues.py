@@ -84,50 +84,43 @@ def test_open_item_counts_evidence_and_last_seen(redis_server):
     assert client.xlen("sup2:sanctions") == 1
 
 
-def test_trimming_never_removes_what_analysts_have_not_acknowledged(redis_server):
-    async def run() -> tuple[int, int]:
-        sink = RedisQueueSink.from_url(redis_server.url, prefix="cap:")
+def _trims(url: str, prefix: str, added: int, claimed: int, acked: int, max_len: int,
+           calls: int) -> tuple[list[int], list[str]]:
+    """Queue `q` under `prefix` with `added` alerts, the first `claimed` delivered to an
+    analyst and the first `acked` of those acknowledged; then `calls` trims to `max_len`.
+    Returns what each trim removed and the alert ids left, oldest first."""
+    async def run() -> list[int]:
+        sink = RedisQueueSink.from_url(url, prefix=prefix)
         try:
-            for n in range(300):
-                await sink.add(_alert(f"c{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q"))
-            sync = redis.Redis.from_url(redis_server.url, decode_responses=True)
-            claimed = sync.xreadgroup("analysts", "alice", {"cap:q": ">"}, count=250)[0][1]
-            sync.xack("cap:q", "analysts", *[entry_id for entry_id, _ in claimed[:200]])
-            first = await sink.trim("q", max_len=100)
-            second = await sink.trim("q", max_len=100)
-            return first, second
+            for n in range(added):
+                await sink.add(_alert(f"a{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q"))
+            sync = redis.Redis.from_url(url, decode_responses=True)
+            entries = sync.xreadgroup("analysts", "alice", {f"{prefix}q": ">"}, count=claimed)[0][1]
+            sync.xack(f"{prefix}q", "analysts", *[entry_id for entry_id, _ in entries[:acked]])
+            return [await sink.trim("q", max_len=max_len) for _ in range(calls)]
         finally:
             await sink.close()
 
-    removed, again = asyncio.run(run())
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    remaining = [f["alert_id"] for _, f in client.xrange("cap:q")]
-    assert removed == 200 and again == 0  # 50 pending + 50 undelivered are kept
-    assert remaining == [f"c{n}" for n in range(200, 300)]
+    removed = asyncio.run(run())
+    client = redis.Redis.from_url(url, decode_responses=True)
+    return removed, [f["alert_id"] for _, f in client.xrange(f"{prefix}q")]
+
+
+def test_trimming_never_removes_what_analysts_have_not_acknowledged(redis_server):
+    removed, remaining = _trims(redis_server.url, "cap:", added=300, claimed=250, acked=200,
+                                max_len=100, calls=2)
+    assert removed == [200, 0]  # 50 pending + 50 undelivered are kept
+    assert remaining == [f"a{n}" for n in range(200, 300)]
 
 
 def test_a_large_excess_is_trimmed_a_step_at_a_time(redis_server, monkeypatch):
     """Each call reads and removes at most `_TRIM_STEP` entries, oldest first; acknowledged
     entries only, whatever the step."""
     monkeypatch.setattr(redis_queue, "_TRIM_STEP", 40)
-
-    async def run() -> list[int]:
-        sink = RedisQueueSink.from_url(redis_server.url, prefix="step:")
-        try:
-            for n in range(200):
-                await sink.add(_alert(f"s{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q"))
-            sync = redis.Redis.from_url(redis_server.url, decode_responses=True)
-            claimed = sync.xreadgroup("analysts", "alice", {"step:q": ">"}, count=150)[0][1]
-            sync.xack("step:q", "analysts", *[entry_id for entry_id, _ in claimed[:130]])
-            return [await sink.trim("q", max_len=50) for _ in range(5)]
-        finally:
-            await sink.close()
-
-    removed = asyncio.run(run())
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    remaining = [f["alert_id"] for _, f in client.xrange("step:q")]
+    removed, remaining = _trims(redis_server.url, "step:", added=200, claimed=150, acked=130,
+                                max_len=50, calls=5)
     assert removed == [40, 40, 40, 10, 0]  # 150 over the cap; 20 claimed, not acknowledged
-    assert remaining == [f"s{n}" for n in range(130, 200)]
+    assert remaining == [f"a{n}" for n in range(130, 200)]
 
 
 def _metric(port: int, name: str) -> float:
