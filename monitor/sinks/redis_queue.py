@@ -84,6 +84,7 @@ class RedisQueueSink:
         self.suppression_ms = suppression_ms
         self.suppressed_rules = suppressed_rules
         self._script = client.register_script(_ADD_ONCE)
+        self._nth_id = client.register_script(_NTH_ID)
         self._grouped: set[str] = set()
 
     @classmethod
@@ -127,15 +128,14 @@ class RedisQueueSink:
             return 0
         safe = await self._oldest_unacknowledged(stream)
         # The entry at position length - max_len from the oldest: keeping it and everything
-        # after keeps max_len entries. Found by reading the entries before it (at most
-        # _TRIM_STEP per call; a larger excess goes over several calls), never the max_len
-        # kept: reading those (100,000 by default, every gauge interval once a queue is at
-        # its cap) stalled the worker's event loop for seconds.
+        # after keeps max_len entries. Found inside Redis (only its id comes back), at most
+        # _TRIM_STEP entries on (a larger excess goes over several calls): reading the
+        # max_len entries kept instead (100,000 by default, every gauge interval once a
+        # queue is at its cap) stalled the worker's event loop for seconds.
         step = min(length - max_len, _TRIM_STEP)
-        oldest = await self.client.xrange(stream, min="-", max="+", count=step + 1)
-        if len(oldest) <= step:
+        cut = await self._nth_id(keys=[stream], args=[step + 1])
+        if cut is None:
             return 0  # the stream shrank meanwhile
-        cut = oldest[step][0]
         bound = min(_id(cut), _id(safe)) if safe else _id(cut)
         removed = await self.client.xtrim(stream, minid=f"{bound[0]}-{bound[1]}", approximate=False)
         if removed:
@@ -164,8 +164,15 @@ class RedisQueueSink:
         await self.client.aclose()
 
 
-#: the most entries one `trim` call removes (and reads)
+#: the most entries one `trim` call removes
 _TRIM_STEP = 10_000
+
+# The id of a stream's ARGV[1]-th oldest entry (1-based), or nil when it has fewer.
+_NTH_ID = """
+local rows = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])
+if #rows < tonumber(ARGV[1]) then return false end
+return rows[#rows][1]
+"""
 
 
 def _id(entry_id: bytes | str) -> tuple[int, int]:
