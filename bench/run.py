@@ -1165,6 +1165,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="py-spy the first worker run for 20 s (collapsed stacks into FILE); "
                         "slows that run a little")
     args = p.parse_args(argv)
+    if args.latency_repeats is not None and args.latency_repeats < 1:
+        p.error("--latency-repeats must be at least 1")
     if args.quick:
         args.events, args.customers = 100_000, 10_000
     args.latency_seconds = args.latency_seconds or (10.0 if args.quick else 20.0)

@@ -1,0 +1,39 @@
+"""The benchmark's latency options: repeats are checked, and each percentile is the runs' median."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.run import median_run, parse_args
+
+
+@pytest.mark.parametrize("repeats", ["0", "-2"])
+def test_latency_repeats_below_one_are_refused(repeats, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse_args(["--latency-repeats", repeats])
+    assert exc.value.code == 2
+    assert "--latency-repeats must be at least 1" in capsys.readouterr().err
+
+
+def test_latency_repeats_default_to_three_and_one_when_quick():
+    assert parse_args([]).latency_repeats == 3
+    assert parse_args(["--quick"]).latency_repeats == 1
+    assert parse_args(["--latency-repeats", "5"]).latency_repeats == 5
+
+
+def test_median_run_takes_each_percentile_median_and_keeps_the_runs():
+    runs = [
+        {"p50_s": 0.006, "p99_s": 0.039, "p999_s": 0.05, "max_s": 0.2, "alerts_expected": 10,
+         "alerts_seen": 10, "alerts_missing": 0, "read_by_consumer": {"p99_s": 0.05}},
+        {"p50_s": 0.010, "p99_s": 0.023, "p999_s": 0.03, "max_s": 0.1, "alerts_expected": 10,
+         "alerts_seen": 9, "alerts_missing": 1, "percentiles_are_lower_bounds": True,
+         "read_by_consumer": {"p99_s": 0.03}},
+        {"p50_s": 0.008, "p99_s": 0.028, "p999_s": 0.04, "max_s": 0.3, "alerts_expected": 10,
+         "alerts_seen": 10, "alerts_missing": 0, "read_by_consumer": {"p99_s": 0.04}},
+    ]
+    out = median_run(runs)
+    assert (out["p50_s"], out["p99_s"], out["p999_s"], out["max_s"]) == (0.008, 0.028, 0.04, 0.2)
+    assert out["read_by_consumer"]["p99_s"] == 0.04
+    assert (out["alerts_expected"], out["alerts_seen"], out["alerts_missing"]) == (30, 29, 1)
+    assert out["percentiles_are_lower_bounds"] is True
+    assert out["runs"] == runs
