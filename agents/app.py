@@ -53,15 +53,15 @@ class QuietMonitor(Monitor):
 
 
 def create_app(settings: Settings) -> faust.App:
-    """The Faust app that hosts the rule service, the Redis delivery agent and the timers.
-    At-least-once, one partition count everywhere, earliest offsets for a new group. Its own
-    consumer group (`<MONITOR_APP_ID>-queue`) only reads `aml.alerts`: the rule path's group
-    is `MONITOR_APP_ID` itself, with a standard assignor Faust's own cannot share a group with.
-    It keeps no Faust tables (customer state is the rule service's)."""
+    """The Faust app that hosts the rule service, the Redis delivery and the gauges timer.
+    Both services consume with their own aiokafka consumers and standard assignors, in the
+    groups `MONITOR_APP_ID` (rules) and `<MONITOR_APP_ID>-queue` (delivery), which Faust's
+    own assignor cannot share: the app's id, and so its own group and leader topic, is
+    `<MONITOR_APP_ID>-faust`. It keeps no Faust tables and runs no agents."""
     from monitor.kafka_security import faust_credentials
 
     app = faust.App(
-        f"{settings.app_id}-queue",
+        f"{settings.app_id}-faust",
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
         broker_credentials=faust_credentials(settings),
         store="memory://",

@@ -4,9 +4,10 @@
   and the internal events topic in the consumer group `MONITOR_APP_ID`, applies the rule
   core in batches and writes alerts, re-identification tasks, dead letters and customer
   state; offsets are committed only after all of a batch's writes are acknowledged.
-- `queue`, a Faust agent (concurrency 1: Faust may commit past an in-flight message above
-  1), reads `aml.alerts` and adds each alert to its Redis Stream once (by `alert_id`),
-  retrying while Redis is away; its offsets advance only after Redis accepted the alert.
+- The Redis delivery (`agents.delivery.DeliveryService`, a Faust service) reads `aml.alerts`
+  in the consumer group `<MONITOR_APP_ID>-queue` and adds each alert to its Redis Stream
+  once (by `alert_id`), a batch per round trip, retrying while Redis is away; its offsets
+  are committed only after Redis accepted every alert of the batch.
 - `gauges`, a Faust timer: lag, state records and the compliance queues' figures.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import faust
 
+from agents.delivery import DeliveryService
 from agents.rules import RulesService
 from monitor.decode import Decoder
 from monitor.engine import Engine
@@ -26,7 +28,6 @@ from monitor.metrics import Metrics
 from monitor.pack import Pack
 from monitor.settings import Settings
 from monitor.sinks.redis_queue import RedisQueueSink
-from schemas import Alert
 
 __all__ = ["Pipeline"]
 
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 class Pipeline:
-    """Registers the rule service, the queue agent and the gauges timer on `app`."""
+    """Registers the rule service, the Redis delivery and the gauges timer on `app`."""
 
     def __init__(
         self,
@@ -53,37 +54,22 @@ class Pipeline:
             settings, Engine(pack), Decoder(pack.fx, settings.max_message_bytes), metrics,
             loop=app.loop, beacon=app.beacon,
         )
-        n = settings.partitions
-        self.alerts = app.topic(settings.topic_alerts, partitions=n, key_serializer="raw",
-                                value_serializer="raw")
-        app.agent(self.alerts, name="queue", concurrency=1)(self._queue_agent)
+        self.delivery = DeliveryService(settings, sink, metrics, loop=app.loop, beacon=app.beacon)
         app.timer(settings.gauges_interval_s, name="gauges")(self._gauges)
-        app.task(self._start_rules)
+        app.task(self._start_services)
         self._tz = pack.tz
         self._sync_redis: Any = None
 
-    async def _start_rules(self) -> None:
+    async def _start_services(self) -> None:
         """Started with the app's other tasks, stopped (batch in hand finished) with it."""
         await self.app.add_runtime_dependency(self.rules)
+        await self.app.add_runtime_dependency(self.delivery)
 
     # -- gauges -------------------------------------------------------------------------
     async def _gauges(self) -> None:
         """Lag per input partition, state records, and the compliance queues' depth,
         pending, oldest age and overdue reports. Off the event path, every few seconds."""
-        consumer = self.app.consumer
-        backlog = 0
-        for tp in consumer.assignment():
-            if tp.topic != self.settings.topic_alerts:
-                continue
-            try:
-                highwater = consumer.highwater(tp)
-            except Exception:  # noqa: BLE001 - not fetched yet
-                continue
-            if highwater is None:
-                continue
-            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 - no public accessor
-            backlog += max(0, highwater - (committed or 0))  # in Kafka, not yet safe in Redis
-        self.metrics.redis_backlog.set(backlog)
+        self.metrics.redis_backlog.set(self.delivery.backlog())  # in Kafka, not yet safe in Redis
         inputs = set(self.settings.input_topics.values())
         for tp, lag in self.rules.lag().items():
             if tp.topic in inputs:
@@ -126,41 +112,3 @@ class Pipeline:
             self.metrics.queue_oldest_age.labels(queue).set(values["oldest_age_seconds"])
             self.metrics.queue_overdue.labels(queue).set(values["overdue"])
             self.metrics.queue_due_soon.labels(queue).set(values["due_soon"])
-
-    # -- queue --------------------------------------------------------------------------
-    async def _queue_agent(self, stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            try:
-                alert = Alert.model_validate_json(event.message.value)
-            except ValueError:
-                logger.error(
-                    "unreadable alert at %s[%s]@%s skipped",
-                    event.message.topic,
-                    event.message.partition,
-                    event.message.offset,
-                )
-                continue
-            await self._push(alert)
-
-    async def _push(self, alert: Alert) -> None:
-        delay = 0.2
-        waiting = False
-        while True:
-            try:
-                outcome, _ = await self.sink.add(alert)
-            except Exception as exc:  # noqa: BLE001 - any Redis failure: keep the alert, retry
-                self.metrics.redis_errors.inc()
-                waiting = True
-                logger.warning("redis unavailable (%s); retrying in %.1fs", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            if waiting:
-                logger.info("redis is back: queue delivery resumed")
-            if outcome == "added":
-                self.metrics.queue_pushed.labels(alert.queue).inc()
-            elif outcome == "suppressed":
-                self.metrics.queue_suppressed.labels(alert.queue).inc()
-            else:
-                self.metrics.queue_redelivered.labels(alert.queue).inc()
-            return

@@ -56,7 +56,7 @@ from monitor.settings import Settings
 from monitor.state import CustomerState
 from schemas import DeadLetter
 
-__all__ = ["KIND_HEADER", "RulesService"]
+__all__ = ["KIND_HEADER", "CommitScheduler", "Rebalances", "RulesService"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class RulesService(Service):
             heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
             **aiokafka_options(settings),
         )
-        self.consumer.subscribe(self.topics, listener=_Listener(self))
+        self.consumer.subscribe(self.topics, listener=Rebalances(self))
         await self.consumer.start()
         self.add_future(self._run())
         logger.info("rule path consuming %s as group %s", ", ".join(self.topics), settings.app_id)
@@ -507,8 +507,10 @@ class CommitScheduler:
             await self._commit(offsets)
 
 
-class _Listener(ConsumerRebalanceListener):
-    def __init__(self, service: RulesService) -> None:
+class Rebalances(ConsumerRebalanceListener):
+    """Hands aiokafka's rebalance callbacks to a service's `revoked` and `assigned`."""
+
+    def __init__(self, service: Any) -> None:
         self.service = service
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:

@@ -438,10 +438,10 @@ def _finish(row: Row, client: redis.Redis, bootstrap: str, worker: WorkerProcess
 def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
                      events: int = EVENTS, kills: int = KILLS, seed: int = SEED) -> Row:
     """The worker SIGKILLed at `kills` seeded random points of the stream, restarted each
-    time on the same data dir. The rule path runs well ahead of the Redis delivery, so the
-    first half of the points (the earlier ones) are a fraction of the expected alerts
-    published on `aml.alerts` (the rule path mid-stream, while the stream is still being
-    produced), the rest a fraction delivered to Redis (the delivery mid-stream)."""
+    time on the same data dir. The first half of the points (the earlier ones) are a
+    fraction of the expected alerts published on `aml.alerts` (the rule path mid-stream),
+    the rest a fraction delivered to Redis (the delivery mid-stream), all while the stream
+    is still being produced."""
     started = time.monotonic()
     messages = build_stream(events, seed)
     expected = expected_alerts(messages)
@@ -455,9 +455,11 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
               "published, the rest a fraction in Redis), restart on the same RocksDB dir",
               len(messages), len(expected))
     killed_at: list[dict[str, Any]] = []
-    # produced over a while, so the kills at alerts *published* find the rule path
-    # mid-stream (produced at once, it finished before the second kill)
-    feeder = Trickle(kafka.bootstrap, worker, messages, max(5.0, len(messages) / 2_000))
+    # produced over a while that outlasts the restarts (several seconds each), so every
+    # kill finds the stream still flowing. Most alerts come from the last third of the
+    # stream (same-day sums cross the threshold late): produced over 5 s, the batched
+    # delivery had queued every alert by the time a restarted worker reached a second point
+    feeder = Trickle(kafka.bootstrap, worker, messages, max(30.0 * kills, len(messages) / 2_000))
     try:
         worker.start()
         worker.wait_ready(120)

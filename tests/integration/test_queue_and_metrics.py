@@ -83,9 +83,6 @@ def test_offsets_of_every_applied_batch_are_committed_while_the_worker_runs(work
     """Commits run beside the batches and coalesce (agents/rules.py `CommitScheduler`): many
     small batches in a row must still end with the group's committed offsets at the end of
     each partition, without a revocation or a stop to push them out."""
-    from aiokafka import TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
     worker = worker_factory(store="memory").start()
     cash = worker.topic("txn.cash")
     sent = 0
@@ -100,33 +97,63 @@ def test_offsets_of_every_applied_batch_are_committed_while_the_worker_runs(work
         sent += 3
     wait_consumed(worker, sent)
 
-    async def committed_and_end() -> tuple[dict, dict]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=worker.bootstrap)
+    end = _wait_committed_to_end(worker.bootstrap, f"{worker.prefix}-app", cash)
+    assert sum(end.values()) == sent
+
+
+def _committed_and_end(bootstrap: str, group: str, topic: str) -> tuple[dict, dict]:
+    """The group's committed offsets on `topic` and the topic's end offsets."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def run() -> tuple[dict, dict]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
         try:
-            offsets = await admin.list_consumer_group_offsets(f"{worker.prefix}-app")
+            offsets = await admin.list_consumer_group_offsets(group)
         finally:
             await admin.close()
-        from aiokafka import AIOKafkaConsumer
-
-        consumer = AIOKafkaConsumer(bootstrap_servers=worker.bootstrap)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
         await consumer.start()
         try:
-            tps = [TopicPartition(cash, p) for p in consumer.partitions_for_topic(cash) or ()]
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
             if not tps:
                 await consumer._client.force_metadata_update()  # noqa: SLF001
-                tps = [TopicPartition(cash, p) for p in consumer.partitions_for_topic(cash)]
+                tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
             end = await consumer.end_offsets(tps)
         finally:
             await consumer.stop()
-        return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == cash}, end
+        return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic}, end
 
-    deadline = time.monotonic() + 30
+    return asyncio.run(run())
+
+
+def _wait_committed_to_end(bootstrap: str, group: str, topic: str, timeout: float = 30) -> dict:
+    """Wait until `group` has committed the end of every partition of `topic`; the ends."""
+    deadline = time.monotonic() + timeout
     while True:
-        committed, end = asyncio.run(committed_and_end())
+        committed, end = _committed_and_end(bootstrap, group, topic)
         behind = {tp: (committed.get(tp, 0), e) for tp, e in end.items() if e and committed.get(tp, 0) != e}
         if not behind:
-            break
-        assert time.monotonic() < deadline, f"committed offsets stuck behind the end: {behind}"
+            return end
+        assert time.monotonic() < deadline, f"{group}: committed offsets stuck behind the end: {behind}"
         time.sleep(0.5)
-    assert sum(end.values()) == sent
+
+
+def test_delivery_skips_an_unreadable_alert_by_position_and_commits_past_it(worker_factory, redis_server):
+    """A message on `aml.alerts` that is not an alert (no worker writes one) is logged with
+    its position and skipped; the alerts around it reach Redis once, and the delivery group
+    (`<MONITOR_APP_ID>-queue`) commits past all of them."""
+    worker = worker_factory(store="memory").start()
+    alerts = worker.topic("aml.alerts")
+    first, second = _alert("d-1"), _alert("d-2")
+    produce(worker.bootstrap, [(alerts, b"C1", first.model_dump_json().encode(), 0),
+                               (alerts, b"C1", b'{"alert_id": "half an alert"}', 0),
+                               (alerts, b"C1", second.model_dump_json().encode(), 0),
+                               (alerts, b"C1", first.model_dump_json().encode(), 0)])  # a copy
+    end = _wait_committed_to_end(worker.bootstrap, f"{worker.prefix}-app-queue", alerts, timeout=90)
+    assert sum(end.values()) == 4
+    client = redis.Redis.from_url(redis_server.url)
+    entries = client.xrange(f"{worker.prefix}:queue:lvr-test")
+    assert [f[b"alert_id"] for _, f in entries] == [b"d-1", b"d-2"]
+    assert f"unreadable alert at {alerts}[0]@1 skipped" in worker.log_text(5000)

@@ -35,21 +35,33 @@ def _alert(alert_id: str, at: datetime, rule: str = "WATCHLIST_MATCH", customer:
     )
 
 
-def test_same_rule_and_customer_within_the_period_updates_the_open_item(redis_server):
+@pytest.mark.parametrize("mode", ["one by one", "one batch", "one batch, script flushed"])
+def test_same_rule_and_customer_within_the_period_updates_the_open_item(redis_server, mode):
+    """`add` one alert at a time and `add_many` in one round trip give the same outcomes and
+    entries (the worker's delivery sends a batch at a time), also when Redis has lost the
+    script (a restart, SCRIPT FLUSH) and on a stream that does not exist yet."""
+    prefix = f"sup-{mode.replace(' ', '').replace(',', '')}:"
+    alerts = [
+        _alert("a1", T0),
+        _alert("a2", T0 + timedelta(hours=5)),
+        _alert("a2", T0 + timedelta(hours=5)),  # redelivered
+        _alert("a3", T0 + timedelta(hours=23)),
+        _alert("a4", T0 + timedelta(hours=25)),  # period over
+        _alert("b1", T0, customer="C2"),  # another customer
+        _alert("l1", T0, rule="LV_CASH"),  # rule not suppressed
+        _alert("l2", T0, rule="LV_CASH"),
+    ]
+
     async def run() -> list[str]:
-        sink = RedisQueueSink.from_url(redis_server.url, prefix="sup:", suppression_ms=24 * 3_600_000,
+        sink = RedisQueueSink.from_url(redis_server.url, prefix=prefix, suppression_ms=24 * 3_600_000,
                                        suppressed_rules=frozenset({"WATCHLIST_MATCH"}))
         try:
-            return [
-                (await sink.add(_alert("a1", T0)))[0],
-                (await sink.add(_alert("a2", T0 + timedelta(hours=5))))[0],
-                (await sink.add(_alert("a2", T0 + timedelta(hours=5))))[0],  # redelivered
-                (await sink.add(_alert("a3", T0 + timedelta(hours=23))))[0],
-                (await sink.add(_alert("a4", T0 + timedelta(hours=25))))[0],  # period over
-                (await sink.add(_alert("b1", T0, customer="C2")))[0],  # another customer
-                (await sink.add(_alert("l1", T0, rule="LV_CASH")))[0],  # rule not suppressed
-                (await sink.add(_alert("l2", T0, rule="LV_CASH")))[0],
-            ]
+            if mode == "one by one":
+                return [(await sink.add(alert))[0] for alert in alerts]
+            if mode == "one batch, script flushed":
+                await sink.add(_alert("other", T0, queue="elsewhere"))  # the script is loaded
+                await sink.client.script_flush()
+            return [outcome for outcome, _ in await sink.add_many(alerts)]
         finally:
             await sink.close()
 
@@ -57,12 +69,13 @@ def test_same_rule_and_customer_within_the_period_updates_the_open_item(redis_se
     assert outcomes == ["added", "suppressed", "redelivered", "suppressed", "added", "added",
                         "added", "added"]
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    entries = client.xrange("sup:sanctions")
+    entries = client.xrange(f"{prefix}sanctions")
     assert [f["alert_id"] for _, f in entries] == ["a1", "a4", "b1", "l1", "l2"]
-    item = client.hgetall("sup:sanctions:open:WATCHLIST_MATCH:C1")
+    assert client.xinfo_groups(f"{prefix}sanctions")[0]["name"] == "analysts"
+    item = client.hgetall(f"{prefix}sanctions:open:WATCHLIST_MATCH:C1")
     assert item["entry"] == entries[1][0] and item["count"] == "1"  # a4 opened a new item
     # the first item, before a4 replaced it, had folded a2 and a3: all map to a1's entry
-    ids = client.hgetall("sup:sanctions:ids")
+    ids = client.hgetall(f"{prefix}sanctions:ids")
     assert ids["a1"] == ids["a2"] == ids["a3"] == entries[0][0]
 
 
@@ -170,6 +183,8 @@ def test_thirty_second_redis_outage_loses_no_alert(kafka, worker_factory):
             time.sleep(0.2)
         ids = [f["alert_id"] for _, f in client.xrange(queue)]
         assert len(ids) == len(set(ids)) == 80, worker.log_text()  # every alert of the outage, once
+        # the restart lost the streams: the analysts' group is there again for `queue claim`
+        assert [g["name"] for g in client.xinfo_groups(queue)] == ["analysts"]
         deadline = time.monotonic() + 30
         while _metric(worker.metrics_port, "monitor_redis_backlog") > 0 and time.monotonic() < deadline:
             time.sleep(0.5)
