@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError
 from mode import Service
 from pydantic import ValidationError
 
-from agents.rules import CommitScheduler, Rebalances
+from agents.rules import CommitScheduler, GroupMember, Rebalances
 from monitor.kafka_security import aiokafka_options
 from monitor.metrics import Metrics
 from monitor.settings import Settings
@@ -41,9 +41,10 @@ __all__ = ["DeliveryService"]
 logger = logging.getLogger(__name__)
 
 
-class DeliveryService(Service):
+class DeliveryService(GroupMember, Service):
     """The alerts consumer and its batch loop. One per worker process."""
 
+    commit_refused = "delivery offset commit refused (%s): its alerts will be sent again"
     #: the most alerts fetched and sent to Redis in one round trip
     batch_max = 500
     #: the broker answers a fetch once it has this much or `fetch_wait_ms` passed: a
@@ -176,36 +177,9 @@ class DeliveryService(Service):
                 metrics.queue_redelivered.labels(alert.queue).inc()
         return True
 
-    def _rewind(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        assert self.consumer is not None
-        assigned = self.consumer.assignment()
-        for tp, records in batch.items():
-            if tp in assigned:
-                self.consumer.seek(tp, records[0].offset)
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        assert self.consumer is not None
-        try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:
-            # the group moved on: the next owner delivers these alerts again, and Redis
-            # recognises them by id
-            logger.warning("delivery offset commit refused (%s): alerts will be seen again",
-                           type(exc).__name__)
-            return
-        self.committed.update(offsets)
-
     def backlog(self) -> int:
         """Alerts in Kafka not yet committed as safe in Redis (over assigned partitions)."""
-        consumer = self.consumer
-        if consumer is None:
-            return 0
-        total = 0
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                total += max(0, highwater - self.committed.get(tp, 0))
-        return total
+        return sum(self.lag().values())
 
     # -- rebalances -----------------------------------------------------------------------
     @property

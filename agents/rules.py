@@ -56,14 +56,55 @@ from monitor.settings import Settings
 from monitor.state import CustomerState
 from schemas import DeadLetter
 
-__all__ = ["KIND_HEADER", "CommitScheduler", "Rebalances", "RulesService"]
+__all__ = ["KIND_HEADER", "CommitScheduler", "GroupMember", "Rebalances", "RulesService"]
 
 logger = logging.getLogger(__name__)
 
 KIND_HEADER = "aml-kind"
 
 
-class RulesService(Service):
+class GroupMember:
+    """What the rule path and the Redis delivery share around their group consumer: going
+    back to a batch's first offsets, committing, and the lag behind the committed offsets."""
+
+    consumer: AIOKafkaConsumer | None
+    committed: dict[TopicPartition, int]
+    #: the warning when the group refuses a commit (a rebalance moved the partitions on)
+    commit_refused = "offset commit refused (%s): the batch will be seen again"
+
+    def _rewind(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """Fetch these records again (for the partitions still held)."""
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        for tp, records in batch.items():
+            if tp in assigned:
+                self.consumer.seek(tp, records[0].offset)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:
+            # the group moved on (a rebalance): the next owner takes these records again,
+            # which the state (rules) or the alert ids (Redis) recognise; nothing is lost
+            logger.warning(self.commit_refused, type(exc).__name__)
+            return
+        self.committed.update(offsets)
+
+    def lag(self) -> dict[TopicPartition, int]:
+        """Messages between the committed offset and the end, per assigned partition."""
+        consumer = self.consumer
+        if consumer is None:
+            return {}
+        lags = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lags[tp] = max(0, highwater - self.committed.get(tp, 0))
+        return lags
+
+
+class RulesService(GroupMember, Service):
     """The consumer, the stores and the batch loop. One per worker process."""
 
     def __init__(self, settings: Settings, engine: Engine, decoder: Decoder, metrics: Metrics,
@@ -161,14 +202,6 @@ class RulesService(Service):
                     delay = min(delay * 2, 5.0)
                     continue
                 delay = 0.2
-
-    def _rewind(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        """Fetch these records again (for the partitions still held)."""
-        assert self.consumer is not None
-        assigned = self.consumer.assignment()
-        for tp, records in batch.items():
-            if tp in assigned:
-                self.consumer.seek(tp, records[0].offset)
 
     async def _apply_batch(self, batch: dict[TopicPartition, list[Any]]) -> None:
         settings = self.settings
@@ -301,18 +334,6 @@ class RulesService(Service):
 
         return apply
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        assert self.consumer is not None
-        try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:
-            # the group moved on (a rebalance): the next owner applies these events again,
-            # which the state recognises; nothing is lost
-            logger.warning("offset commit refused (%s): the batch will be seen again",
-                           type(exc).__name__)
-            return
-        self.committed.update(offsets)
-
     def _dead_letter(self, record: Any, rejection: Rejection) -> None:
         """Queue the dead letter with this batch's outputs (acknowledged before the commit)."""
         self.metrics.events_invalid.labels(rejection.reason).inc()
@@ -442,18 +463,6 @@ class RulesService(Service):
         finally:
             await reader.stop()
         return total
-
-    def lag(self) -> dict[TopicPartition, int]:
-        """Messages between the committed offset and the end, per assigned partition."""
-        consumer = self.consumer
-        if consumer is None:
-            return {}
-        lags = {}
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                lags[tp] = max(0, highwater - self.committed.get(tp, 0))
-        return lags
 
     def state_records(self) -> int | None:
         if self.settings.store != "memory":
