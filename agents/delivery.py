@@ -65,8 +65,10 @@ class DeliveryService(GroupMember, Service):
         self.commits = CommitScheduler(self._commit)
         self._lock = asyncio.Lock()  # a batch, a revocation: one at a time
         self._generation = 0  # +1 at every revocation and assignment
-        self._stop_requested = False  # a stop or a revocation waits: a batch Redis refuses
-        self._revoking = 0            # is given up (not committed, delivered again later)
+        # a stop or a revocation waiting: a batch Redis refuses is then given up (not
+        # committed; whoever has the partition next delivers it again)
+        self._stop_requested = False
+        self._revoking = 0
         self._stopping = False
 
     @property
