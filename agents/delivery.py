@@ -28,7 +28,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from mode import Service
-from pydantic import ValidationError
 
 from agents.rules import CommitScheduler, GroupMember, Rebalances
 from monitor.kafka_security import aiokafka_options
@@ -140,7 +139,7 @@ class DeliveryService(GroupMember, Service):
             for record in records:
                 try:
                     alerts.append(validate(record.value))
-                except (ValidationError, ValueError, TypeError):
+                except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
                     # not written by a worker; the position says where to look
                     logger.error("unreadable alert at %s[%s]@%s skipped",
                                  tp.topic, tp.partition, record.offset)

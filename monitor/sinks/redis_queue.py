@@ -105,7 +105,8 @@ class RedisQueueSink:
         whole or in part: an alert already added comes back as "redelivered"."""
         if not alerts:
             return []
-        for stream in {self.stream_key(alert.queue) for alert in alerts} - self._grouped:
+        streams = {self.stream_key(alert.queue) for alert in alerts}
+        for stream in streams - self._grouped:
             await self._ensure_group(stream)
         for attempt in (1, 2):
             pipe = self.client.pipeline(transaction=False)
@@ -124,7 +125,7 @@ class RedisQueueSink:
                     raise
                 await self.client.script_load(_ADD_ONCE)
                 self._grouped.clear()
-                for stream in {self.stream_key(alert.queue) for alert in alerts}:
+                for stream in streams:
                     await self._ensure_group(stream)
         return [(_OUTCOMES[int(code)], entry.decode() if isinstance(entry, bytes) else str(entry))
                 for code, entry in replies]
