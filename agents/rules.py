@@ -27,6 +27,14 @@ consumer group named by `MONITOR_APP_ID`, and keeps Faust's guarantees itself:
   before any of their events is applied.
 - A failure to write (Kafka away) keeps the batch: nothing is stored or committed, the
   consumer goes back to the batch's first offsets and tries again with a growing pause.
+- A worker that was frozen (a paused VM, a stopped process, a lost coordinator) may have
+  been dropped from the group while it held a batch; the partitions' next owner then
+  applies the batch itself. Before writing states, a worker whose last proof of
+  membership (an accepted offset commit) is older than one heartbeat interval proves it
+  again with a commit of the batch's first offsets; if the group refuses, the states are
+  not written (`MembershipLost`), so a stale state never lands after the new owner's.
+  What remains is a freeze that begins in the instant between that check and the write
+  reaching the broker; only a transactional producer per partition would close it.
 """
 
 from __future__ import annotations
@@ -56,11 +64,16 @@ from monitor.settings import Settings
 from monitor.state import CustomerState
 from schemas import DeadLetter
 
-__all__ = ["KIND_HEADER", "CommitScheduler", "GroupMember", "Rebalances", "RulesService"]
+__all__ = ["KIND_HEADER", "CommitScheduler", "GroupMember", "MembershipLost", "Rebalances",
+           "RulesService"]
 
 logger = logging.getLogger(__name__)
 
 KIND_HEADER = "aml-kind"
+
+
+class MembershipLost(KafkaError):
+    """The group no longer counts this worker as the owner of the batch in hand."""
 
 
 class GroupMember:
@@ -69,6 +82,9 @@ class GroupMember:
 
     consumer: AIOKafkaConsumer | None
     committed: dict[TopicPartition, int]
+    #: monotonic time at which the last accepted commit was sent: the group knew this
+    #: member then
+    proven_at: float = 0.0
     #: the warning when the group refuses a commit (a rebalance moved the partitions on)
     commit_refused = "offset commit refused (%s): the batch will be seen again"
 
@@ -82,6 +98,7 @@ class GroupMember:
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None
+        sent = time.monotonic()
         try:
             await self.consumer.commit(offsets)
         except KafkaError as exc:
@@ -90,6 +107,7 @@ class GroupMember:
             logger.warning(self.commit_refused, type(exc).__name__)
             return
         self.committed.update(offsets)
+        self.proven_at = max(self.proven_at, sent)
 
     def lag(self) -> dict[TopicPartition, int]:
         """Messages between the committed offset and the end, per assigned partition."""
@@ -128,6 +146,8 @@ class RulesService(GroupMember, Service):
         self.commits = CommitScheduler(self._commit)
         self._stopping = False
         self._home_cache: dict[bytes, int] = {}
+        #: the heartbeat interval: a member proven within it cannot have lost its session
+        self._lease_s = min(3.0, settings.session_timeout_s / 3)
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -144,7 +164,7 @@ class RulesService(GroupMember, Service):
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes + 65_536),
             session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
+            heartbeat_interval_ms=int(self._lease_s * 1000),
             **aiokafka_options(settings),
         )
         self.consumer.subscribe(self.topics, listener=Rebalances(self))
@@ -192,6 +212,15 @@ class RulesService(GroupMember, Service):
                     continue
                 try:
                     await self._apply_batch(batch)
+                except MembershipLost as exc:
+                    self.metrics.kafka_errors.inc()
+                    logger.warning("%s: the batch's states are not written; the partitions' "
+                                   "next owner applies it", exc)
+                    self._rewind(batch)
+                    self.writer.discard()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
                 except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                     self.metrics.kafka_errors.inc()
                     logger.warning("batch not written (%s: %s); retrying in %.1fs",
@@ -253,6 +282,7 @@ class RulesService(GroupMember, Service):
                 value = state.to_bytes()
                 values.setdefault(partition, []).append((key, value))
                 add(changelog, partition, key, value)
+            await self._still_a_member(batch)
             written = await writer.flush()
             for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
@@ -260,6 +290,27 @@ class RulesService(GroupMember, Service):
         # the batch's events are safe: its offsets may be committed. The commit runs beside
         # the next batches; the loop never waits for it (see `CommitScheduler`)
         self.commits.add({tp: records[-1].offset + 1 for tp, records in batch.items()})
+
+    async def _still_a_member(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """Raise `MembershipLost` unless the group still counts this worker a member.
+
+        An accepted commit proves membership when it was sent; heartbeats go out every
+        `_lease_s` while the event loop runs, and a session lasts at least three of them, so
+        within `_lease_s` of a proof the session cannot have expired. Under load the commits
+        of earlier batches keep the proof fresh and this costs nothing. After a freeze, an
+        idle spell or failed commits, the batch's first offsets (everything before them is
+        stored) are committed first: the group refuses a commit from a member it dropped."""
+        if time.monotonic() - self.proven_at <= self._lease_s:
+            return
+        assert self.consumer is not None
+        offsets = {tp: records[0].offset for tp, records in batch.items()}
+        sent = time.monotonic()
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:
+            raise MembershipLost(f"group membership not confirmed ({type(exc).__name__})") from exc
+        self.committed.update(offsets)
+        self.proven_at = max(self.proven_at, sent)
 
     async def _committing(self) -> None:
         """Commit every pending offset and wait for it (a revocation, a stop)."""

@@ -1,4 +1,5 @@
-"""Creating the worker's topics with one partition count, and refusing a broken layout."""
+"""Creating the worker's topics with one partition count, refusing a broken layout, and
+checking the group settings against what the broker allows."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from monitor.errors import TopicLayoutError
+from monitor.errors import ConfigurationError, TopicLayoutError
 from monitor.settings import Settings
 
-__all__ = ["TopicSpec", "ensure_topics", "worker_topics"]
+__all__ = ["TopicSpec", "check_group_settings", "ensure_topics", "worker_topics"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def worker_topics(settings: Settings) -> list[TopicSpec]:
 
 async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> list[str]:
     """Create missing topics; raise `TopicLayoutError` naming every existing topic whose
-    partition count differs. Returns the names it created."""
+    partition count differs, and `ConfigurationError` before anything is created if the
+    broker would refuse the worker's session timeout. Returns the names it created."""
     specs = specs if specs is not None else worker_topics(settings)
     from monitor.kafka_security import aiokafka_options
 
@@ -57,6 +59,7 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
     )
     await admin.start()
     try:
+        check_group_settings(settings, await _broker_configs(admin, _SESSION_LIMITS))
         existing = await _partition_counts(admin, [s.name for s in specs])
         wrong = [
             f"{s.name} has {existing[s.name]} partitions"
@@ -88,6 +91,53 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+_SESSION_LIMITS = ("group.min.session.timeout.ms", "group.max.session.timeout.ms")
+
+
+def check_group_settings(settings: Settings, broker: dict[str, str]) -> None:
+    """Raise `ConfigurationError` if the broker would refuse the worker's consumer groups.
+
+    A session timeout outside the broker's `group.min/max.session.timeout.ms` is a fatal
+    join error: Faust's consumer logs it once and the worker never becomes ready. `broker`
+    holds the broker's settings as read (empty when the broker does not say)."""
+    session_ms = settings.session_timeout_s * 1000
+    low = broker.get("group.min.session.timeout.ms")
+    high = broker.get("group.max.session.timeout.ms")
+    if (low is not None and session_ms < int(low)) or (high is not None and session_ms > int(high)):
+        raise ConfigurationError(
+            f"MONITOR_SESSION_TIMEOUT_S={settings.session_timeout_s:g} is outside the "
+            f"broker's range for consumer groups ({int(low or 0) / 1000:g}-"
+            f"{int(high) / 1000 if high else float('inf'):g} s: group.min.session.timeout.ms / "
+            "group.max.session.timeout.ms); the group would refuse the worker"
+        )
+
+
+async def _broker_configs(admin: AIOKafkaAdminClient, names: tuple[str, ...]) -> dict[str, str]:
+    """These settings of one broker, or {} if it cannot say (some Kafka-protocol brokers
+    do not answer DescribeConfigs)."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    try:
+        brokers = sorted(b.nodeId for b in admin._client.cluster.brokers())  # noqa: SLF001
+        if not brokers:
+            return {}
+        wanted = ConfigResource(ConfigResourceType.BROKER, str(brokers[0]),
+                                configs=dict.fromkeys(names))
+        responses = await admin.describe_configs([wanted])
+        found = {}
+        for response in responses:
+            for resource in response.resources:
+                if resource[0]:  # error code: not answered
+                    continue
+                for entry in resource[4]:
+                    if entry[0] in names and entry[1] is not None:
+                        found[entry[0]] = entry[1]
+        return found
+    except Exception as exc:  # noqa: BLE001 - a check we cannot make is skipped, not fatal
+        logger.debug("broker settings not read (%s): session timeout not checked", exc)
+        return {}
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:

@@ -143,3 +143,13 @@ def test_refuses_to_start_when_a_topic_has_another_partition_count(worker_factor
     assert worker.proc.wait(60) == 2
     text = worker.log_text()
     assert worker.topic("txn.cash") in text and "2 partitions" in text and "MONITOR_PARTITIONS" in text
+
+
+def test_refuses_to_start_with_a_session_timeout_the_broker_would_refuse(worker_factory):
+    # Kafka allows 6-1800 s by default; a worker below that used to wait forever, never ready
+    worker = worker_factory(session_timeout_s=3)
+    worker.start()
+    assert worker.proc.wait(60) == 2
+    text = worker.log_text()
+    assert "MONITOR_SESSION_TIMEOUT_S=3" in text and "group.min.session.timeout.ms" in text
+    assert "created topics" not in text  # refused before it changed anything

@@ -35,6 +35,7 @@ class WorkerProcess:
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
     extra_env: dict[str, str] = field(default_factory=dict)
     metrics_port: int = field(default_factory=free_port)
+    module: str = "monitor.cli"  # what `python -m` runs with `worker` (a test harness may wrap it)
     proc: subprocess.Popen | None = None
     logs: list[Path] = field(default_factory=list)
 
@@ -65,7 +66,7 @@ class WorkerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs.append(log)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"],
+            [sys.executable, "-m", self.module, "worker"],
             env=self.env,
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
