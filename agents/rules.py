@@ -294,9 +294,11 @@ class RulesService(GroupMember, Service):
     async def _still_a_member(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Raise `MembershipLost` unless the group still counts this worker a member.
 
-        An accepted commit proves membership when it was sent; heartbeats go out every
-        `_lease_s` while the event loop runs, and a session lasts at least three of them, so
-        within `_lease_s` of a proof the session cannot have expired. Under load the commits
+        An accepted commit shows the group counted this worker a member when it was sent.
+        While the event loop runs, heartbeats go out every `_lease_s` and a session outlasts
+        three of them, so a proof younger than `_lease_s` leaves a live session (short of a
+        freeze of almost a whole session that ended just before that commit, with no
+        heartbeat after it). Under load the commits
         of earlier batches keep the proof fresh and this costs nothing. After a freeze, an
         idle spell or failed commits, the batch's first offsets (everything before them is
         stored) are committed first: the group refuses a commit from a member it dropped."""
