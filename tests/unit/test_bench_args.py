@@ -37,3 +37,13 @@ def test_median_run_takes_each_percentile_median_and_keeps_the_runs():
     assert (out["alerts_expected"], out["alerts_seen"], out["alerts_missing"]) == (30, 29, 1)
     assert out["percentiles_are_lower_bounds"] is True
     assert out["runs"] == runs
+
+
+def test_the_watch_list_bench_screens_new_names_against_each_list_size(capsys):
+    from bench.watchlist import main, measure
+
+    assert main(["0", "300", "--names", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "45 entries" in lines[0] and "300 entries" in lines[1]
+    result = measure(300, names=20)
+    assert result["entries"] == 300 and result["ms_per_new_name"] > 0
