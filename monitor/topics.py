@@ -120,7 +120,7 @@ async def _broker_configs(admin: AIOKafkaAdminClient, names: tuple[str, ...]) ->
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     try:
-        brokers = sorted(b.nodeId for b in admin._client.cluster.brokers())  # noqa: SLF001
+        brokers = sorted(b["node_id"] for b in (await admin.describe_cluster())["brokers"])
         if not brokers:
             return {}
         wanted = ConfigResource(ConfigResourceType.BROKER, str(brokers[0]),
@@ -136,7 +136,8 @@ async def _broker_configs(admin: AIOKafkaAdminClient, names: tuple[str, ...]) ->
                         found[entry[0]] = entry[1]
         return found
     except Exception as exc:  # noqa: BLE001 - a check we cannot make is skipped, not fatal
-        logger.debug("broker settings not read (%s): session timeout not checked", exc)
+        logger.info("broker settings not read (%s): MONITOR_SESSION_TIMEOUT_S not checked "
+                    "against the broker", type(exc).__name__)
         return {}
 
 
