@@ -86,7 +86,7 @@ class DeliveryService(GroupMember, Service):
             fetch_min_bytes=self.fetch_min_bytes,
             fetch_max_wait_ms=self.fetch_wait_ms,
             session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, settings.session_timeout_s / 3) * 1000),
+            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
             **aiokafka_options(settings),
         )
         self.consumer.subscribe([settings.topic_alerts], listener=Rebalances(self))

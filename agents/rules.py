@@ -147,7 +147,7 @@ class RulesService(GroupMember, Service):
         self._stopping = False
         self._home_cache: dict[bytes, int] = {}
         #: the heartbeat interval: a member proven within it cannot have lost its session
-        self._lease_s = min(3.0, settings.session_timeout_s / 3)
+        self._lease_s = settings.heartbeat_interval_s
         self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class RulesService(GroupMember, Service):
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes + 65_536),
             session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(self._lease_s * 1000),
+            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
             **aiokafka_options(settings),
         )
         self.consumer.subscribe(self.topics, listener=Rebalances(self))

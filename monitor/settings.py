@@ -133,6 +133,11 @@ class Settings(BaseSettings):
         }
 
     @property
+    def heartbeat_interval_s(self) -> float:
+        """Every consumer group's heartbeat interval: a third of the session, at most 3 s."""
+        return min(3.0, self.session_timeout_s / 3)
+
+    @property
     def events_topic(self) -> str:
         """The internal topic that repartitions every valid input by customer id."""
         return f"{self.app_id}-events"
