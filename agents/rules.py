@@ -212,19 +212,14 @@ class RulesService(GroupMember, Service):
                     continue
                 try:
                     await self._apply_batch(batch)
-                except MembershipLost as exc:
-                    self.metrics.kafka_errors.inc()
-                    logger.warning("%s: the batch's states are not written; the partitions' "
-                                   "next owner applies it", exc)
-                    self._rewind(batch)
-                    self.writer.discard()
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                    continue
                 except (KafkaError, OSError, asyncio.TimeoutError) as exc:
                     self.metrics.kafka_errors.inc()
-                    logger.warning("batch not written (%s: %s); retrying in %.1fs",
-                                   type(exc).__name__, exc, delay)
+                    if isinstance(exc, MembershipLost):
+                        logger.warning("%s: the batch's states are not written; the "
+                                       "partitions' next owner applies it", exc)
+                    else:
+                        logger.warning("batch not written (%s: %s); retrying in %.1fs",
+                                       type(exc).__name__, exc, delay)
                     self._rewind(batch)
                     self.writer.discard()
                     await asyncio.sleep(delay)
