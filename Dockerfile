@@ -1,5 +1,5 @@
 # The AML monitor worker: `docker build -t aml-monitor .`, then `docker compose up`.
-# Configured only by MONITOR_* environment variables (monitor/settings.py).
+# Configured only by MONITOR_* environment variables (monitor/io/settings.py).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

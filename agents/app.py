@@ -8,7 +8,7 @@ from typing import Any
 import faust
 from faust.sensors.monitor import Monitor
 
-from monitor.settings import Settings
+from monitor.io.settings import Settings
 
 __all__ = ["QuietMonitor", "create_app", "free_port"]
 
@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> faust.App:
     groups `MONITOR_APP_ID` (rules) and `<MONITOR_APP_ID>-queue` (delivery), which Faust's
     own assignor cannot share: the app's id, and so its own group and leader topic, is
     `<MONITOR_APP_ID>-faust`. It keeps no Faust tables and runs no agents."""
-    from monitor.kafka_security import faust_credentials
+    from monitor.io.kafka_security import faust_credentials
 
     app = faust.App(
         f"{settings.app_id}-faust",

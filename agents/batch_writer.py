@@ -16,8 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from monitor.kafka_security import aiokafka_options
-from monitor.settings import Settings
+from monitor.io.kafka_security import aiokafka_options
+from monitor.io.settings import Settings
 
 __all__ = ["BatchWriter"]
 

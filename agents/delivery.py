@@ -30,10 +30,10 @@ from aiokafka.errors import KafkaError
 from mode import Service
 
 from agents.rules import CommitScheduler, GroupMember, Rebalances
-from monitor.kafka_security import aiokafka_options
-from monitor.metrics import Metrics
-from monitor.settings import Settings
-from monitor.sinks.redis_queue import RedisQueueSink
+from monitor.io.kafka_security import aiokafka_options
+from monitor.io.metrics import Metrics
+from monitor.io.settings import Settings
+from monitor.io.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 
 __all__ = ["DeliveryService"]

@@ -22,12 +22,12 @@ import faust
 
 from agents.delivery import DeliveryService
 from agents.rules import RulesService
-from monitor.decode import Decoder
-from monitor.engine import Engine
-from monitor.metrics import Metrics
-from monitor.pack import Pack
-from monitor.settings import Settings
-from monitor.sinks.redis_queue import RedisQueueSink
+from monitor.core.decode import Decoder
+from monitor.core.engine import Engine
+from monitor.io.metrics import Metrics
+from monitor.core.pack import Pack
+from monitor.io.settings import Settings
+from monitor.io.sinks.redis_queue import RedisQueueSink
 
 __all__ = ["Pipeline"]
 
@@ -92,7 +92,7 @@ class Pipeline:
     def _queue_gauges(self) -> None:
         import redis
 
-        from monitor.queues import queue_gauges
+        from monitor.io.queues import queue_gauges
 
         try:
             if self._sync_redis is None:

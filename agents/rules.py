@@ -56,12 +56,12 @@ from mode import Service
 
 from agents.batch_writer import BatchWriter
 from agents.state_store import MemoryStore, RocksStore, Store
-from monitor.decode import KINDS, Decoder, Rejection
-from monitor.engine import Engine
-from monitor.kafka_security import aiokafka_options
-from monitor.metrics import Metrics
-from monitor.settings import Settings
-from monitor.state import CustomerState
+from monitor.core.decode import KINDS, Decoder, Rejection
+from monitor.core.engine import Engine
+from monitor.io.kafka_security import aiokafka_options
+from monitor.io.metrics import Metrics
+from monitor.io.settings import Settings
+from monitor.core.state import CustomerState
 from schemas import DeadLetter
 
 __all__ = ["KIND_HEADER", "CommitScheduler", "GroupMember", "MembershipLost", "Rebalances",

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 
 import orjson
 
-from monitor.decode import Decoder
-from monitor.engine import Engine
-from monitor.pack import load_pack
-from monitor.simulate import TOPIC_FILES, simulate
-from monitor.state import CustomerState
+from monitor.core.decode import Decoder
+from monitor.core.engine import Engine
+from monitor.core.pack import load_pack
+from monitor.tools.simulate import TOPIC_FILES, simulate
+from monitor.core.state import CustomerState
 
 
 def messages(customers: int, days: int, seed: int) -> list[tuple[str, bytes]]:

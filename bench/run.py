@@ -1,7 +1,7 @@
 """The benchmark of issue 8, in one run: `python -m bench.run [--quick]`.
 
-Starts one Apache Kafka (monitor.devservers.KafkaServer) and one redis-server on loopback,
-loads simulated bank traffic (`monitor.simulate`) into four input topics, and measures on
+Starts one Apache Kafka (monitor.io.devservers.KafkaServer) and one redis-server on loopback,
+loads simulated bank traffic (`monitor.tools.simulate`) into four input topics, and measures on
 that same data, one after the other:
 
 1. the ceiling: a raw aiokafka consumer decoding and validating every message;
@@ -53,7 +53,7 @@ import orjson  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 
-#: default input topic -> kind (as monitor.simulate.TOPIC_FILES and monitor.decode.KINDS)
+#: default input topic -> kind (as monitor.tools.simulate.TOPIC_FILES and monitor.core.decode.KINDS)
 TOPIC_KINDS = {
     "kyc.account-openings": "account_opening",
     "kyc.customer-updates": "customer_update",
@@ -304,7 +304,7 @@ def plan_simulation(events: int, customers: int) -> tuple[int, float]:
 
 
 def load_data(run: Run, limit: float) -> dict[str, Any]:
-    from monitor.simulate import simulate
+    from monitor.tools.simulate import simulate
 
     deadline = time.monotonic() + limit
     days, rate = plan_simulation(run.args.events, run.args.customers)
@@ -348,8 +348,8 @@ def load_data(run: Run, limit: float) -> dict[str, Any]:
 async def _ceiling(bootstrap: str, prefix: str, max_records: int) -> dict[str, Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from monitor.decode import Decoder, Rejection
-    from monitor.pack import load_pack
+    from monitor.core.decode import Decoder, Rejection
+    from monitor.core.pack import load_pack
 
     decoder = Decoder(load_pack().fx)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
@@ -595,9 +595,9 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
 
 
 def _replay_main(bootstrap: str, prefix: str, out: Path, workers: int = 1) -> dict[str, Any]:
-    from monitor.pack import load_pack
-    from monitor.replay import replay
-    from monitor.settings import load_settings
+    from monitor.core.pack import load_pack
+    from monitor.tools.replay import replay
+    from monitor.io.settings import load_settings
 
     overrides = {TOPIC_SETTINGS[t]: f"{prefix}.{t}" for t in TOPIC_KINDS}
     settings = load_settings(kafka_bootstrap=bootstrap, **overrides)
@@ -889,10 +889,10 @@ def _memory_build(base: int, target: int, out: Path, seed: int) -> dict[str, Any
     """Customer states through the Engine for `base` simulated customers (one opening and a
     few cash/remittance events each), in chunks; written as (key, to_bytes()) records to
     `out`, replicated with renamed customer ids up to `target` records if target > base."""
-    from monitor.decode import Decoder, Rejection
-    from monitor.engine import Engine
-    from monitor.pack import load_pack
-    from monitor.simulate import TOPIC_FILES, simulate
+    from monitor.core.decode import Decoder, Rejection
+    from monitor.core.engine import Engine
+    from monitor.core.pack import load_pack
+    from monitor.tools.simulate import TOPIC_FILES, simulate
 
     pack = load_pack()
     decoder = Decoder(pack.fx)
@@ -944,7 +944,7 @@ def _memory_build(base: int, target: int, out: Path, seed: int) -> dict[str, Any
 def _memory_hold(path: Path, limit: int, mode: str) -> dict[str, Any]:
     """RSS growth of holding the first `limit` records of `path` in a dict: as bytes (what the
     worker's memory store holds) or as CustomerState objects (what replay holds)."""
-    from monitor.state import CustomerState
+    from monitor.core.state import CustomerState
 
     gc.collect()
     before = status_bytes("self", "VmRSS")
@@ -1189,7 +1189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    from monitor.devservers import KafkaServer, RedisServer
+    from monitor.io.devservers import KafkaServer, RedisServer
 
     tmp = Path(tempfile.mkdtemp(prefix="monitor-bench-"))
     run = Run(args, tmp)

@@ -13,8 +13,8 @@ import random
 import sys
 import time
 
-from monitor.watchlist import WatchlistEntry, WatchlistMatcher, load_watchlist
-from monitor.watchlist_eval import DEFAULT_WATCHLIST
+from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, load_watchlist
+from monitor.tools.screen_eval import DEFAULT_WATCHLIST
 
 _GIVEN = ["Wei", "Ahmad", "Mohammed", "Sergei", "Olga", "Fatima", "Juan", "Maria", "Kim",
           "Nguyen", "Ivan", "Li", "Hassan", "Omar", "Elena", "Dmitri", "Chen", "Yusuf", "Ali",

@@ -32,7 +32,7 @@ def _wrap(module: Any) -> None:
     decoder = module.DECODER
     if getattr(decoder, "_tallied", False):
         return
-    from monitor.decode import Rejection
+    from monitor.core.decode import Rejection
 
     original = decoder.decode
 

@@ -38,9 +38,9 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
-from monitor.devservers import KafkaServer, RedisServer
-from monitor.pack import load_pack
-from monitor.scenario import Message, expected_findings
+from monitor.io.devservers import KafkaServer, RedisServer
+from monitor.core.pack import load_pack
+from monitor.tools.scenario import Message, expected_findings
 from tests.support.worker import WorkerProcess, consumed
 
 EVENTS = int(os.environ.get("MONITOR_FAULT_EVENTS", "5000"))

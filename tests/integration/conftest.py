@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.devservers import KafkaServer, RedisServer
+from monitor.io.devservers import KafkaServer, RedisServer
 from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import orjson
 import pytest
 import redis
 
-from monitor.pack import load_pack
-from monitor.scenario import Message, expected_findings
+from monitor.core.pack import load_pack
+from monitor.tools.scenario import Message, expected_findings
 from tests.support.kafka_io import produce, read_topic
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from monitor.devservers import KafkaServer
+from monitor.io.devservers import KafkaServer
 from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import orjson
 import pytest
 import redis
 
-from monitor.pack import load_pack
-from monitor.scenario import expected_findings, read_scenario
+from monitor.core.pack import load_pack
+from monitor.tools.scenario import expected_findings, read_scenario
 from tests.support.kafka_io import create_topics, produce, read_topic
 
 pytestmark = pytest.mark.integration

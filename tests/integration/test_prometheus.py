@@ -32,8 +32,8 @@ import orjson
 import pytest
 import yaml
 
-from monitor.devservers import free_port
-from monitor.simulate import TOPIC_FILES, simulate
+from monitor.io.devservers import free_port
+from monitor.tools.simulate import TOPIC_FILES, simulate
 from tests.support.kafka_io import produce, read_topic
 from tests.support.worker import WorkerProcess, wait_consumed
 from tests.unit.test_dashboards import dashboard_queries, render_expr
@@ -158,7 +158,7 @@ def _metrics_text(worker: WorkerProcess) -> str:
 
 def _monitor_cli(worker: WorkerProcess, *args: str) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "queue", *args, "--json"],
+        [sys.executable, "-m", "monitor.tools.cli", "queue", *args, "--json"],
         env=worker.env, capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, f"monitor queue {' '.join(args)}: {proc.stderr}{proc.stdout}"

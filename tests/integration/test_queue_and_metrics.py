@@ -12,7 +12,7 @@ import orjson
 import pytest
 import redis
 
-from monitor.sinks.redis_queue import RedisQueueSink
+from monitor.io.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 from tests.support.kafka_io import produce, read_topic
 from tests.support.worker import wait_consumed

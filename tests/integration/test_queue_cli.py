@@ -15,11 +15,11 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry
 
-from monitor.devservers import RedisServer, free_port
-from monitor.metrics import Metrics
-from monitor.queue_cli import add_queue_parser, queue_gauges, run_queue
-from monitor.queues import GAUGE_KEYS, QueueSummary, open_entries, summarise
-from monitor.sinks.redis_queue import RedisQueueSink
+from monitor.io.devservers import RedisServer, free_port
+from monitor.io.metrics import Metrics
+from monitor.tools.queue_cli import add_queue_parser, queue_gauges, run_queue
+from monitor.io.queues import GAUGE_KEYS, QueueSummary, open_entries, summarise
+from monitor.io.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 
 pytestmark = pytest.mark.integration

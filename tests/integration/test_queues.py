@@ -14,9 +14,9 @@ import orjson
 import pytest
 import redis
 
-from monitor.devservers import RedisServer
-from monitor.sinks import redis_queue
-from monitor.sinks.redis_queue import RedisQueueSink
+from monitor.io.devservers import RedisServer
+from monitor.io.sinks import redis_queue
+from monitor.io.sinks.redis_queue import RedisQueueSink
 from schemas import Alert
 from tests.support.kafka_io import produce
 

@@ -19,14 +19,14 @@ from aiokafka.errors import KafkaConnectionError
 from prometheus_client import CollectorRegistry
 
 from agents.rules import RulesService
-from monitor.decode import Decoder
-from monitor.engine import Engine
-from monitor.metrics import Metrics
-from monitor.offline import OfflineRun
-from monitor.pack import load_pack
-from monitor.settings import load_settings
-from monitor.state import CustomerState
-from monitor.topics import ensure_topics
+from monitor.core.decode import Decoder
+from monitor.core.engine import Engine
+from monitor.io.metrics import Metrics
+from monitor.tools.offline import OfflineRun
+from monitor.core.pack import load_pack
+from monitor.io.settings import load_settings
+from monitor.core.state import CustomerState
+from monitor.io.topics import ensure_topics
 from tests.support.kafka_io import produce, read_topic
 
 CUSTOMERS = 12

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from monitor.pack import load_pack
-from monitor.replay import replay
-from monitor.settings import load_settings
-from monitor.simulate import simulate
+from monitor.core.pack import load_pack
+from monitor.tools.replay import replay
+from monitor.io.settings import load_settings
+from monitor.tools.simulate import simulate
 from tests.support.kafka_io import produce, read_topic
 from tests.support.packs import write_pack
 from tests.support.worker import wait_consumed

@@ -13,8 +13,8 @@ import orjson
 import pytest
 import redis
 
-from monitor.pack import load_pack
-from monitor.scenario import expected_findings, read_scenario
+from monitor.core.pack import load_pack
+from monitor.tools.scenario import expected_findings, read_scenario
 from tests.support.kafka_io import produce, read_topic
 from tests.support.worker import WorkerProcess, wait_consumed
 

@@ -8,7 +8,7 @@ import time
 import orjson
 import pytest
 
-from monitor.state import CustomerState
+from monitor.core.state import CustomerState
 from tests.support.kafka_io import produce, read_topic
 
 pytestmark = pytest.mark.integration

@@ -50,6 +50,6 @@ async def flush(self: BatchWriter) -> dict[tuple[str, int], int]:
 BatchWriter.add, BatchWriter.flush = add, flush  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    from monitor.cli import main
+    from monitor.tools.cli import main
 
     sys.exit(main(["worker"]))

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.devservers import free_port
+from monitor.io.devservers import free_port
 
 DEFAULT_INPUTS = {
     "TOPIC_ACCOUNT_OPENINGS": "kyc.account-openings",
@@ -35,7 +35,7 @@ class WorkerProcess:
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
     extra_env: dict[str, str] = field(default_factory=dict)
     metrics_port: int = field(default_factory=free_port)
-    module: str = "monitor.cli"  # what `python -m` runs with `worker` (a test harness may wrap it)
+    module: str = "monitor.tools.cli"  # what `python -m` runs with `worker` (a test harness may wrap it)
     proc: subprocess.Popen | None = None
     logs: list[Path] = field(default_factory=list)
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from monitor.engine import Engine, Outcome
-from monitor.pack import DEFAULT_PACK, Pack, pack_from_mapping
-from monitor.state import CustomerState
+from monitor.core.engine import Engine, Outcome
+from monitor.core.pack import DEFAULT_PACK, Pack, pack_from_mapping
+from monitor.core.state import CustomerState
 from schemas import AccountOpening, Alert, CashTransaction, CustomerUpdate, ReidTask, Remittance
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 
 from .conftest import (
     PERSON_ID_NUMBER,

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from monitor.pack import load_pack
-from monitor.settings import Settings
-from monitor.topics import worker_topics
+from monitor.core.pack import load_pack
+from monitor.io.settings import Settings
+from monitor.io.topics import worker_topics
 
 from .conftest import WATCHLIST_FILE
 
@@ -182,7 +182,7 @@ def _dockerfile(compose: dict) -> Path:
 
 
 def _settings(service: dict, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """monitor.settings.Settings as the worker in `service` would build it (the rule pack
+    """monitor.io.settings.Settings as the worker in `service` would build it (the rule pack
     path is the image's, so the repo's default stands in for it)."""
     for name in list(os.environ):
         if name.upper().startswith(PREFIX):
@@ -422,7 +422,7 @@ def test_every_monitor_variable_is_a_settings_field(compose: dict) -> None:
         name: where for name, where in variables.items()
         if name[len(PREFIX):].lower() not in fields
     }
-    assert not unknown, f"not fields of monitor.settings.Settings (typo?): {unknown}"
+    assert not unknown, f"not fields of monitor.io.settings.Settings (typo?): {unknown}"
 
 
 @pytest.mark.parametrize("name", ["worker-1", "worker-2"])
@@ -463,7 +463,7 @@ def test_topic_init_creates_every_topic_with_the_workers_layout(
     compose: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every topic a worker reads or writes, with the workers' MONITOR_PARTITIONS and the
-    configs monitor/topics.py would give it (explicit cleanup.policy and retention.ms)."""
+    configs monitor/io/topics.py would give it (explicit cleanup.policy and retention.ms)."""
     created = _created_topics(compose["services"]["topic-init"])
     assert created, "topic-init creates no topic with kafka-topics.sh --create"
     for name, worker in _workers(compose).items():

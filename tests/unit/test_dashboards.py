@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from monitor.metrics import Metrics
+from monitor.io.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "ops" / "grafana"
@@ -253,7 +253,7 @@ def test_expr_names_exported_metrics_and_known_functions(dashboard: str, title: 
     assert balanced(rendered), f"unbalanced brackets in {expr!r}"
     names = metric_names(rendered)
     assert names, f"no metric in {expr!r}"
-    assert names <= exported, f"not exported by monitor.metrics: {sorted(names - exported)}"
+    assert names <= exported, f"not exported by monitor.io.metrics: {sorted(names - exported)}"
     unknown = called_functions(rendered) - FUNCTIONS - AGGREGATIONS
     assert not unknown, f"unknown functions {sorted(unknown)} in {expr!r}"
     for func, metric in re.findall(r"\b(rate|irate|increase)\s*\(\s*([A-Za-z_:][\w:]*)", rendered):

@@ -1,4 +1,4 @@
-"""monitor.decode.Decoder: bytes -> event, or a Rejection with a fixed reason."""
+"""monitor.core.decode.Decoder: bytes -> event, or a Rejection with a fixed reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from monitor.decode import KINDS, REASONS, Decoder, Rejection
+from monitor.core.decode import KINDS, REASONS, Decoder, Rejection
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
 from .conftest import PERSON_ID_NUMBER, UTC

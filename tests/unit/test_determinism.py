@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from monitor.engine import Engine
-from monitor.state import CustomerState
+from monitor.core.engine import Engine
+from monitor.core.state import CustomerState
 
 from .conftest import (
     bad_check_digit,

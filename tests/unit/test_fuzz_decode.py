@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.decode import KINDS, REASONS, Decoder, Rejection
-from monitor.pack import load_pack
+from monitor.core.decode import KINDS, REASONS, Decoder, Rejection
+from monitor.core.pack import load_pack
 
 DECODER = Decoder(load_pack().fx, max_bytes=1_048_576)
 #: examples per property and input kind; `make faults` runs 2,500 (10,000+ per property)

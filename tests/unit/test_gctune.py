@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from monitor.gctune import THRESHOLDS, tuned_gc
+from monitor.io.gctune import THRESHOLDS, tuned_gc
 
 
 def test_tuned_gc_applies_for_the_block_and_restores_the_settings_after() -> None:

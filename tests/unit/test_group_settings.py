@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.errors import ConfigurationError
-from monitor.settings import load_settings
-from monitor.topics import check_group_settings
+from monitor.core.errors import ConfigurationError
+from monitor.io.settings import load_settings
+from monitor.io.topics import check_group_settings
 
 KAFKA_DEFAULTS = {"group.min.session.timeout.ms": "6000", "group.max.session.timeout.ms": "1800000"}
 

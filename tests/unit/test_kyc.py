@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 
 from .conftest import (
     DETECTED_AT,
@@ -382,7 +382,7 @@ def _reference_facts(number: str) -> tuple[bool, str | None, str | None]:
 def test_identity_number_facts_agree_with_the_standard_on_random_numbers():
     import random
 
-    from monitor.rules.kyc import resident_id_facts
+    from monitor.core.rules.kyc import resident_id_facts
 
     rng = random.Random(3)
     for _ in range(3_000):
@@ -396,7 +396,7 @@ def test_identity_number_facts_agree_with_the_standard_on_random_numbers():
 @pytest.mark.parametrize("number", ["11010119900307777²", "1101011990030777²4", "11010119900307 774",
                                     "1101011990030777", "١١٠١٠١١٩٩٠٠٣٠٧٧٧٤"])
 def test_an_identity_number_with_other_characters_is_invalid_never_an_error(number):
-    from monitor.rules.kyc import resident_id_facts
+    from monitor.core.rules.kyc import resident_id_facts
 
     assert resident_id_facts("resident_id", number)["valid"] is False
 
@@ -407,15 +407,15 @@ def test_profile_paths_and_fingerprints_read_from_the_model_equal_those_of_its_j
     were made from), for every shape the simulator and the samples produce."""
     import orjson
 
-    from monitor.decode import Decoder
-    from monitor.rules.kyc import (
+    from monitor.core.decode import Decoder
+    from monitor.core.rules.kyc import (
         WATCHED_FIELDS,
         _fingerprint,
         _json_form,
         identity_paths,
         model_paths,
     )
-    from monitor.simulate import simulate
+    from monitor.tools.simulate import simulate
     from schemas import AccountOpening
 
     decoder = Decoder(pack.fx)

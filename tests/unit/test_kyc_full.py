@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 
 from .conftest import (
     PERSON_ID_NUMBER,
@@ -809,7 +809,7 @@ def test_grace_hours_delay_the_review_decision():
 
 
 def test_review_is_decided_for_a_state_record_without_due_ms(engine):
-    from monitor.state import CustomerState
+    from monitor.core.state import CustomerState
 
     state = run(engine, [pep_opening()]).states["C001"]
     older = CustomerState.from_bytes(state.to_bytes())
@@ -823,7 +823,7 @@ def test_add_months_keeps_the_day_or_takes_the_months_last_day():
     import calendar
     from datetime import timedelta
 
-    from monitor.risk import add_months
+    from monitor.core.risk import add_months
 
     day = date(2023, 1, 1)
     while day < date(2029, 1, 1):  # leap years, month ends, both directions

@@ -8,8 +8,8 @@ from decimal import ROUND_CEILING, Decimal
 
 import pytest
 
-from monitor.engine import Engine
-from monitor.state import CustomerState
+from monitor.core.engine import Engine
+from monitor.core.state import CustomerState
 
 from .conftest import DETECTED_AT, SHANGHAI, UTC, cash, make_engine, run
 

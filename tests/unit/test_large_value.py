@@ -15,7 +15,7 @@ from decimal import ROUND_CEILING, Decimal
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 
 from .conftest import (
     SHANGHAI,

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from monitor.offline import key_ms, merge_key, merge_sources
+from monitor.tools.offline import key_ms, merge_key, merge_sources
 
 _MS = (-86_400_000 * 400, -1, 0, 1, 1_767_225_600_000, 4_102_444_800_000)  # 1969 .. 2100
 

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from monitor.calendar import load_calendar
-from monitor.engine import Engine
-from monitor.errors import ConfigurationError
-from monitor.pack import DEFAULT_PACK, TRIGGERS, Pack, load_pack, pack_from_mapping
-from monitor.rules import REGISTRY
+from monitor.core.calendar import load_calendar
+from monitor.core.engine import Engine
+from monitor.core.errors import ConfigurationError
+from monitor.core.pack import DEFAULT_PACK, TRIGGERS, Pack, load_pack, pack_from_mapping
+from monitor.core.rules import REGISTRY
 
 from .conftest import (
     CONFIG_DIR,
@@ -416,7 +416,7 @@ def test_year_without_data_falls_back_to_weekends(pack, day, working):
 
 def test_year_without_data_warns_once_per_year(caplog):
     calendar = load_calendar(CONFIG_DIR / "calendars" / "cn.yaml")
-    with caplog.at_level(logging.WARNING, logger="monitor.calendar"):
+    with caplog.at_level(logging.WARNING, logger="monitor.core.calendar"):
         calendar.is_working_day(date(2027, 1, 4))
         calendar.is_working_day(date(2027, 1, 5))
         calendar.is_working_day(date(2026, 1, 5))

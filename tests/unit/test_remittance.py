@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 
 from .conftest import (
     BENEFICIARY_ACCOUNT,

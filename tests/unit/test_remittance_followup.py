@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 from schemas import Remittance
 
 from .conftest import SHANGHAI, cash, make_engine, opening, remittance, run, update

@@ -8,7 +8,7 @@ from collections import Counter
 
 import orjson
 
-from monitor.replay import _merge_jsonl, shard_of
+from monitor.tools.replay import _merge_jsonl, shard_of
 
 
 def test_a_customer_always_belongs_to_the_same_shard() -> None:
@@ -44,9 +44,9 @@ def test_zero_workers_is_refused_before_anything_is_read(tmp_path) -> None:
 
     import pytest
 
-    from monitor.pack import load_pack
-    from monitor.replay import replay
-    from monitor.settings import Settings
+    from monitor.core.pack import load_pack
+    from monitor.tools.replay import replay
+    from monitor.io.settings import Settings
 
     with pytest.raises(ValueError, match="--workers"):
         replay(Settings(), load_pack(), datetime(2026, 1, 1, tzinfo=UTC),
@@ -54,7 +54,7 @@ def test_zero_workers_is_refused_before_anything_is_read(tmp_path) -> None:
 
 
 def test_the_replay_summary_names_the_reasons_of_invalid_inputs() -> None:
-    from monitor.cli import _by_reason
+    from monitor.tools.cli import _by_reason
 
     assert _by_reason({}) == ""
     assert _by_reason({"invalid_json": 1, "schema": 3}) == " (schema 3, invalid_json 1)"
@@ -63,9 +63,9 @@ def test_the_replay_summary_names_the_reasons_of_invalid_inputs() -> None:
 def test_an_id_with_surrounding_whitespace_goes_to_the_shard_of_the_id_the_rules_see() -> None:
     """Validation strips whitespace around `customer_id`: " C7 " and "C7" are one customer,
     so they must land in one shard (else its state would be split between processes)."""
-    from monitor.decode import Decoder
-    from monitor.pack import load_pack
-    from monitor.replay import owner_of
+    from monitor.core.decode import Decoder
+    from monitor.core.pack import load_pack
+    from monitor.tools.replay import owner_of
 
     decoder = Decoder(load_pack().fx)
 

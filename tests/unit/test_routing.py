@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.errors import ConfigurationError
-from monitor.pack import pack_from_mapping
+from monitor.core.errors import ConfigurationError
+from monitor.core.pack import pack_from_mapping
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 

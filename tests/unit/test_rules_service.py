@@ -7,11 +7,11 @@ from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import CollectorRegistry
 
 from agents.rules import KIND_HEADER, RulesService, _header
-from monitor.decode import Decoder
-from monitor.engine import Engine
-from monitor.metrics import Metrics
-from monitor.pack import load_pack
-from monitor.settings import load_settings
+from monitor.core.decode import Decoder
+from monitor.core.engine import Engine
+from monitor.io.metrics import Metrics
+from monitor.core.pack import load_pack
+from monitor.io.settings import load_settings
 
 
 def _service(partitions: int) -> RulesService:

@@ -7,9 +7,9 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from monitor.errors import ConfigurationError
-from monitor.pack import DEFAULT_PACK
-from monitor.settings import load_settings
+from monitor.core.errors import ConfigurationError
+from monitor.core.pack import DEFAULT_PACK
+from monitor.io.settings import load_settings
 
 PASSWORD = "s3cret"
 REDIS_WITH_PASSWORD = f"redis://:{PASSWORD}@localhost:6379/0"

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.engine import Engine
-from monitor.state import CustomerState
+from monitor.core.engine import Engine
+from monitor.core.state import CustomerState
 
 from .conftest import DETECTED_AT, cash, make_engine
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from monitor.engine import Engine
+from monitor.core.engine import Engine
 
 from .conftest import cash, individual_opening_data, opening, remittance, run
 

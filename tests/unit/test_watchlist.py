@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigurationError
-from monitor.watchlist import (
+from monitor.core.errors import ConfigurationError
+from monitor.core.screening.watchlist import (
     BIRTH_DATE_MATCH_BONUS,
     BIRTH_DATE_MISMATCH_PENALTY,
     COUNTRY_MISMATCH_PENALTY,
@@ -22,7 +22,7 @@ from monitor.watchlist import (
     load_watchlist,
     normalise_name,
 )
-from monitor.watchlist_eval import DEFAULT_PAIRS, DEFAULT_WATCHLIST, Pair, evaluate, load_pairs
+from monitor.tools.screen_eval import DEFAULT_PAIRS, DEFAULT_WATCHLIST, Pair, evaluate, load_pairs
 
 BORN = date(1975, 3, 14)
 
@@ -268,7 +268,7 @@ def test_threshold_out_of_range_is_refused() -> None:
 
 
 def test_names_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="monitor.watchlist"):
+    with caplog.at_level(logging.DEBUG, logger="monitor.core.screening.watchlist"):
         built = WatchlistMatcher.from_file(DEFAULT_WATCHLIST, DEFAULT_THRESHOLD)
         built.match("Zhang Xiaoming")
         built.match("José Müller")
@@ -403,7 +403,7 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
 def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(threshold, monkeypatch):
     import random
 
-    from monitor.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
+    from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
 
     rng = random.Random(threshold)
     parts = ["li", "wang", "ahmad", "mohammed", "petrov", "ivanovich", "garcia", "al", "o", "kim",
@@ -426,7 +426,7 @@ def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(thr
 def test_the_length_window_leaves_out_keys_too_short_or_too_long_to_reach_the_cutoff():
     from rapidfuzz import fuzz
 
-    from monitor.watchlist import _ByLength
+    from monitor.core.screening.watchlist import _ByLength
 
     keys = _ByLength({"a" * n: [] for n in range(1, 61)})
     first, end = keys.window(20, 83.0)
@@ -445,8 +445,8 @@ def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candid
     candidates and scores as comparing every key of the length window."""
     import random
 
-    from monitor import watchlist
-    from monitor.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
+    from monitor.core.screening import watchlist
+    from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
 
     monkeypatch.setattr(watchlist, "_BOUND_FROM", 0)  # bound every window, however small
     rng = random.Random(1000 + threshold)
@@ -476,8 +476,8 @@ def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candid
 def test_the_letter_bound_keeps_keys_that_can_reach_the_cutoff_and_drops_the_rest(monkeypatch):
     from rapidfuzz import fuzz
 
-    from monitor import watchlist
-    from monitor.watchlist import _ByLength
+    from monitor.core.screening import watchlist
+    from monitor.core.screening.watchlist import _ByLength
 
     monkeypatch.setattr(watchlist, "_BOUND_FROM", 0)
     keys = ["abcdefgh", "abcdefgx", "hgfedcba", "zzzzzzzz", "abcd efgh", "a" * 300,

@@ -1,0 +1,131 @@
+"""Customer risk rating (PBoC 2013 guideline) and periodic review on event time."""
+
+from __future__ import annotations
+
+import calendar as _cal
+from datetime import date
+from typing import Any
+
+from monitor.core.pack import RiskConfig
+from monitor.core.rules.base import Context, Findings, window_end_ms
+from monitor.core.rules.kyc import beneficial_owner_identified
+from monitor.core.state import CustomerState
+
+__all__ = ["RiskRater", "add_months"]
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    if day.day <= 28:  # every month has that day
+        return date(year, month, day.day)
+    return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
+
+
+class RiskRater:
+    """Rates a customer low / medium / high from weighted factors, keeps the next periodic
+    review date, and emits PERIODIC_REVIEW when the customer's watermark passes it.
+
+    A PEP or a watch-list match is always high. A higher rating brings the review forward;
+    a lower one keeps the date already set. The rating in force is stamped on every task."""
+
+    def __init__(self, cfg: RiskConfig, high_risk_countries: frozenset[str], bo_pct: Any,
+                 mandatory: dict[str, list[str]]) -> None:
+        self.cfg = cfg
+        self.countries = high_risk_countries
+        self.bo_pct = bo_pct
+        self.mandatory = mandatory
+        self.occupations = frozenset(o.strip().lower() for o in cfg.high_risk_occupations)
+
+    def factors(self, state: CustomerState) -> list[str]:
+        p = state.profile or {}
+        found = []
+        if p.get("pep") or p.get("bo_pep"):
+            found.append("pep")
+        if p.get("nationality") in self.countries or p.get("address_country") in self.countries \
+                or state.risk.get("hrc", 0):
+            found.append("high_risk_country")
+        if p.get("occupation") in self.occupations:
+            found.append("high_risk_occupation")
+        if p.get("type") == "entity" and not beneficial_owner_identified(p, self.bo_pct):
+            found.append("entity_opacity")
+        if state.risk.get("susp", 0):
+            found.append("suspicious_alerts")
+        if state.risk.get("wl", 0):
+            found.append("watchlist_match")
+        if p and not set(self.mandatory.get(p.get("type"), ())).issubset(p.get("present", ())):
+            found.append("incomplete_kyc")
+        return found
+
+    def rating(self, state: CustomerState, factors: list[str]) -> str:
+        if "pep" in factors or "watchlist_match" in factors:
+            return "high"
+        weights = self.cfg.weights
+        score = sum(weights.get(f, 0) * (min(state.risk.get("susp", 0), 3) if f == "suspicious_alerts" else 1)
+                    for f in factors)
+        if score >= self.cfg.high_from:
+            return "high"
+        return "medium" if score >= self.cfg.medium_from else "low"
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings,
+              profile_changed: bool = True) -> None:
+        risk = state.risk
+        for alert in out.alerts:
+            if alert.category == "suspicious":
+                risk["susp"] = risk.get("susp", 0) + 1
+            if alert.rule_id == "KYC_HIGH_RISK_COUNTRY":
+                risk["hrc"] = risk.get("hrc", 0) + 1
+        if state.profile is None and not risk:
+            return
+        day = ctx.day
+        if risk.get("next_review") and "due_ms" not in risk:  # records saved before due_ms
+            risk["due_ms"] = self._due_ms(risk["next_review"], ctx)
+        if risk.get("due_ms", 0) and state.watermark_ms > risk["due_ms"]:
+            self._review_due(state, event, ctx, out)
+        if not (profile_changed or out.alerts or "rating" not in risk):
+            if out.tasks:
+                out.tasks[:] = [t.model_copy(update={"risk_rating": risk["rating"]}) for t in out.tasks]
+            return
+        factors = self.factors(state)
+        new = self.rating(state, factors)
+        old = risk.get("rating")
+        if new != old:
+            risk["rating"] = new
+            risk["factors"] = factors
+            months = self.cfg.review_months[new]
+            proposed = add_months(day, months)
+            current = risk.get("next_review")
+            if current is None or old is None or _rank(new) > _rank(old):
+                risk["next_review"] = min(proposed, date.fromisoformat(current)).isoformat() \
+                    if current and old is not None else proposed.isoformat()
+            risk["changes"] = risk.get("changes", 0) + 1
+            risk["due_ms"] = self._due_ms(risk["next_review"], ctx)
+        if out.tasks:
+            out.tasks[:] = [t.model_copy(update={"risk_rating": risk["rating"]}) for t in out.tasks]
+
+    @staticmethod
+    def _due_ms(due: str, ctx: Context) -> int:
+        """When the customer's watermark must pass for review `due` to be decided."""
+        return window_end_ms(date.fromisoformat(due), ctx.pack.tz) + ctx.pack.config.deadline_grace_hours * 3_600_000
+
+    def _review_due(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+        risk = state.risk
+        due = risk.get("next_review")
+        if not due:
+            return
+        grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
+        for _ in range(12):  # a long silence may pass several review dates: one task each
+            due_day = date.fromisoformat(due)
+            if state.watermark_ms <= window_end_ms(due_day, ctx.pack.tz) + grace_ms:
+                break
+            out.tasks.append(
+                ctx.task("PERIODIC_REVIEW", state.customer_id, event.event_id, event.event_time,
+                         [], (due,), keyed_by_event=False)
+            )
+            due = add_months(due_day, self.cfg.review_months[risk.get("rating", "low")]).isoformat()
+            risk["next_review"] = due
+            risk["due_ms"] = self._due_ms(due, ctx)
+
+
+def _rank(rating: str) -> int:
+    return {"low": 0, "medium": 1, "high": 2}[rating]

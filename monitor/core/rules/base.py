@@ -1,0 +1,175 @@
+"""What every rule shares: the `Rule` protocol, the evaluation context, thresholds."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+from monitor.core.ids import stable_id
+from monitor.core.pack import Pack, Threshold
+from monitor.core.state import CustomerState
+from schemas import Alert, ReidTask
+
+__all__ = [
+    "Context",
+    "Findings",
+    "Rule",
+    "day_window",
+    "epoch_ms",
+    "window_end_ms",
+    "fmt_money",
+    "is_blank",
+]
+
+
+@dataclass(slots=True)
+class Findings:
+    """What one event produced: alerts and re-identification tasks, in emission order."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    tasks: list[ReidTask] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Context:
+    """What a rule may use besides state and event. `detected_at` is supplied by the caller:
+    the core never reads a clock."""
+
+    pack: Pack
+    detected_at: datetime
+    day: date = date.min  # the event's local day in the pack's zone
+    event_ms: int = 0  # the event's time, epoch milliseconds
+    touched: frozenset[str] = frozenset()  # identity paths changed by this event
+    #: (watched fields whose value changed, contradictions found) for openings and updates
+    profile_meta: tuple[frozenset[str], tuple[str, ...]] | None = None
+    branch: str | None = None  # the event's branch code, for queue routing
+    day_iso: str = field(init=False)  # `day` as YYYY-MM-DD (keys, ISO date comparisons)
+
+    def __post_init__(self) -> None:
+        self.day_iso = self.day.isoformat()
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.pack.tz).date()
+
+    def side(
+        self, threshold: Threshold, amount: Decimal, currency: str, day: date
+    ) -> tuple[str, Decimal, Decimal]:
+        """(comparison currency, amount in it, limit) for `amount` under `threshold`."""
+        local, foreign = threshold.local, threshold.foreign
+        if threshold.combine or currency == local.currency:
+            converted = self.pack.fx.convert(amount, currency, local.currency, day)
+            return local.currency, converted, local.amount
+        return foreign.currency, self.pack.fx.convert(amount, currency, foreign.currency, day), foreign.amount
+
+    def reaches(
+        self, threshold: Threshold, amount: Decimal, currency: str, day: date, inclusive: bool = True
+    ) -> bool:
+        _, converted, limit = self.side(threshold, amount, currency, day)
+        return converted >= limit if inclusive else converted > limit
+
+    def to_local(self, amount: Decimal, currency: str, day: date) -> Decimal:
+        """`amount` in the FX table's base currency (CNY for cn-pboc)."""
+        return self.pack.fx.convert(amount, currency, self.pack.fx.base, day)
+
+    def alert(
+        self,
+        rule_id: str,
+        cfg: Any,
+        customer_id: str,
+        facts: tuple[object, ...],
+        summary: str,
+        event_time: datetime,
+        *,
+        amount: Decimal | None = None,
+        currency: str | None = None,
+        evidence: list[str] | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> Alert:
+        """Build an alert whose id is derived from `rule_id`, the customer and `facts`."""
+        local_time = event_time.astimezone(self.pack.tz)
+        return Alert(
+            alert_id=stable_id("alert", rule_id, customer_id, *facts),
+            rule_id=rule_id,
+            customer_id=customer_id,
+            severity=cfg.severity,
+            category=cfg.category,
+            summary=summary,
+            event_time=local_time,
+            detected_at=self.detected_at,
+            window_start=window[0] if window else None,
+            window_end=window[1] if window else None,
+            amount=amount,
+            currency=currency,
+            evidence=list(evidence or ()),
+            report_due=self.pack.report_due(local_time.date()),
+            queue=self.pack.route(cfg.category, cfg.severity, rule_id, self.branch),
+        )
+
+    def task(
+        self,
+        trigger: str,
+        customer_id: str,
+        source_event_id: str,
+        event_time: datetime,
+        alert_ids: list[str],
+        facts: tuple[object, ...] = (),
+        *,
+        keyed_by_event: bool = True,
+    ) -> ReidTask:
+        """A re-identification task with the pack's measures and working-day due date. Its id
+        comes from the trigger, the customer, `facts` and (unless `keyed_by_event` is false,
+        for findings that do not belong to one event) the source event id."""
+        cfg = self.pack.config.tasks[trigger]
+        day = self.local_day(event_time)
+        key = (source_event_id, *facts) if keyed_by_event else facts
+        return ReidTask(
+            task_id=stable_id("task", trigger, customer_id, *key),
+            customer_id=customer_id,
+            trigger=trigger,  # type: ignore[arg-type]
+            measures=list(cfg.measures),
+            due_by=self.pack.calendar.add_working_days(day, cfg.due_working_days),
+            source_event_id=source_event_id,
+            alert_ids=alert_ids,
+        )
+
+
+class Rule(Protocol):
+    """A rule: reads the event and the customer's state, may update the state, and appends
+    its findings. It never mutates its configuration and never does I/O."""
+
+    rule_id: ClassVar[str]
+    handles: ClassVar[tuple[type, ...]]
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None: ...
+
+
+def day_window(day: date, ctx: Context) -> tuple[datetime, datetime]:
+    """[start, end) of the local `day` in the pack's zone."""
+    return _day_window(day, ctx.pack.tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_window(day: date, tz: Any) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def window_end_ms(day: date, tz: Any) -> int:
+    """Epoch milliseconds at the end of the local `day`."""
+    return epoch_ms(_day_window(day, tz)[1])
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def fmt_money(amount: Decimal) -> str:
+    return f"{amount.quantize(Decimal('0.01')):,}"

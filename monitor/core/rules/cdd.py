@@ -1,0 +1,108 @@
+"""Customer due diligence on transactions (PBoC Order 2025 No.11): CDD_ONE_OFF, CDD_AGENT."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from monitor.core.pack import SingleThresholdConfig
+from monitor.core.rules.base import Context, Findings, is_blank
+from monitor.core.rules.kyc import identity_gaps
+from monitor.core.state import CustomerState
+from schemas import CashTransaction, Person
+
+__all__ = ["AgentCash", "OneOffService", "person_identity_gaps"]
+
+
+def person_identity_gaps(person: Person | None, on: date) -> list[str]:
+    """What is missing or invalid in a natural person's identity: name, document type and
+    number, and a document not expired on `on`."""
+    if person is None:
+        return ["person"]
+    gaps = []
+    if is_blank(person.name):
+        gaps.append("name")
+    doc = person.id_document
+    if doc is None or is_blank(doc.type) or is_blank(doc.number):
+        gaps.append("id_document")
+    elif doc.expires_on is not None and doc.expires_on < on:
+        gaps.append("id_document expired")
+    return gaps
+
+
+class OneOffService:
+    """CDD_ONE_OFF: a one-off cash service (`account_id` null) from the threshold without a
+    complete, valid identity record of the person (opening seen, mandatory fields present,
+    document not expired on the transaction day)."""
+
+    rule_id: ClassVar[str] = "CDD_ONE_OFF"
+    handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+
+    def __init__(self, cfg: SingleThresholdConfig, mandatory: dict[str, list[str]]) -> None:
+        self.cfg = cfg
+        self.mandatory = mandatory
+
+    def apply(
+        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
+    ) -> None:
+        if event.account_id is not None:
+            return
+        day = ctx.day
+        if not ctx.reaches(self.cfg.threshold, event.amount, event.currency, day):
+            return
+        gaps = identity_gaps(state, day, self.mandatory)
+        if not gaps:
+            return
+        out.alerts.append(
+            ctx.alert(
+                self.rule_id,
+                self.cfg,
+                event.customer_id,
+                (event.txn_id,),
+                f"one-off {event.service or 'cash'} service {event.txn_id} of {event.amount} "
+                f"{event.currency} without a complete identity record: {', '.join(gaps)}",
+                event.occurred_at,
+                amount=event.amount,
+                currency=event.currency,
+                evidence=[event.txn_id],
+            )
+        )
+
+
+class AgentCash:
+    """CDD_AGENT: cash from the threshold conducted by someone else (`conductor`) without
+    both the conductor's and the customer's valid identity."""
+
+    rule_id: ClassVar[str] = "CDD_AGENT"
+    handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+
+    def __init__(self, cfg: SingleThresholdConfig, mandatory: dict[str, list[str]]) -> None:
+        self.cfg = cfg
+        self.mandatory = mandatory
+
+    def apply(
+        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
+    ) -> None:
+        if event.conductor is None:
+            return
+        day = ctx.day
+        if not ctx.reaches(self.cfg.threshold, event.amount, event.currency, day):
+            return
+        gaps = [f"conductor {g}" for g in person_identity_gaps(event.conductor, day)]
+        gaps += [f"customer {g}" for g in identity_gaps(state, day, self.mandatory)]
+        if not gaps:
+            return
+        out.alerts.append(
+            ctx.alert(
+                self.rule_id,
+                self.cfg,
+                event.customer_id,
+                (event.txn_id,),
+                f"cash {event.txn_id} of {event.amount} {event.currency} conducted by an agent "
+                f"without verified identities: {', '.join(gaps)}",
+                event.occurred_at,
+                amount=event.amount,
+                currency=event.currency,
+                evidence=[event.txn_id],
+            )
+        )

@@ -1,0 +1,113 @@
+"""Large-value transaction reports (PBoC Order 2016 No.3): LV_CASH, LV_XBORDER_INDIVIDUAL,
+LV_TRANSFER_ENTITY."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from monitor.core.pack import DailyThresholdConfig
+from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
+from monitor.core.state import CustomerState
+from schemas import CashTransaction, Remittance
+
+__all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
+
+
+class _DailyThreshold:
+    """Single or natural-day cumulative amounts per customer and direction, in the zone of
+    the pack. Local-currency and foreign-currency amounts accumulate apart (unless the
+    threshold combines them). A (day, direction, side) fires once: later transactions that
+    day add nothing downstream."""
+
+    rule_id: ClassVar[str]
+    handles: ClassVar[tuple[type, ...]]
+    nouns: ClassVar[dict[str, str]]
+
+    def __init__(self, cfg: DailyThresholdConfig) -> None:
+        self.cfg = cfg
+
+    def in_scope(self, state: CustomerState, event: Any) -> bool:
+        return True
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+        if not self.in_scope(state, event):
+            return
+        cfg = self.cfg
+        day = ctx.day
+        side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
+        key = f"{self.rule_id}|{ctx.day_iso}|{event.direction}|{side}"
+        buckets = state.buckets
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
+        elif bucket[2]:
+            return  # already reported for this day, direction and side
+        total = Decimal(bucket[0]) + amount
+        bucket[0] = str(total)
+        bucket[3] += 1
+        state.add_evidence(bucket, event.txn_id)
+        if not (total >= limit if cfg.inclusive else total > limit):
+            return
+        bucket[2] = True
+        window = day_window(day, ctx)
+        noun = self.nouns[event.direction]
+        if bucket[3] == 1:
+            what = f"a single {noun} of {fmt_money(total)} {side} reaches"
+        else:
+            what = (
+                f"{bucket[3]} {noun}s totalling {fmt_money(total)} {side} "
+                f"on {day.isoformat()} reach"
+            )
+        comparison = "" if cfg.inclusive else "exceeds "
+        out.alerts.append(
+            ctx.alert(
+                self.rule_id,
+                cfg,
+                event.customer_id,
+                (day.isoformat(), event.direction, side),
+                f"{what} {comparison}the {fmt_money(limit)} {side} large-value threshold".replace(
+                    "reaches exceeds", "exceeds"
+                ).replace("reach exceeds", "exceed"),
+                event.occurred_at,
+                amount=total.quantize(Decimal("0.01")),
+                currency=side,
+                evidence=list(bucket[1]),
+                window=window,
+            )
+        )
+
+
+class LargeCash(_DailyThreshold):
+    """LV_CASH: cash in or out, >= RMB 50,000 or >= USD 10,000 (foreign cash in USD)."""
+
+    rule_id: ClassVar[str] = "LV_CASH"
+    handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    nouns: ClassVar[dict[str, str]] = {"in": "cash deposit", "out": "cash withdrawal"}
+
+
+class CrossBorderIndividual(_DailyThreshold):
+    """LV_XBORDER_INDIVIDUAL: a natural person's cross-border transfers. A customer whose
+    opening has not been seen is treated as an individual (the lower threshold)."""
+
+    rule_id: ClassVar[str] = "LV_XBORDER_INDIVIDUAL"
+    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    nouns: ClassVar[dict[str, str]] = {
+        "in": "inbound cross-border transfer", "out": "outbound cross-border transfer"
+    }
+
+    def in_scope(self, state: CustomerState, event: Remittance) -> bool:
+        is_entity = state.profile is not None and state.profile.get("type") == "entity"
+        return event.kind == "payment" and not is_entity
+
+
+class EntityTransfer(_DailyThreshold):
+    """LV_TRANSFER_ENTITY: an entity's transfers."""
+
+    rule_id: ClassVar[str] = "LV_TRANSFER_ENTITY"
+    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    nouns: ClassVar[dict[str, str]] = {"in": "inbound transfer", "out": "outbound transfer"}
+
+    def in_scope(self, state: CustomerState, event: Remittance) -> bool:
+        is_entity = state.profile is not None and state.profile.get("type") == "entity"
+        return event.kind == "payment" and is_entity

@@ -1,0 +1,183 @@
+"""Cross-border remittance information (PBoC Order 2025 No.11, FATF R.16):
+REMIT_MISSING_INFO and REMIT_INFO_UNRESOLVED."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, ClassVar
+
+from monitor.core.pack import RemitMissingInfoConfig, RemitUnresolvedConfig
+from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
+from monitor.core.state import CustomerState
+from schemas import Remittance
+
+__all__ = ["RemitInfoUnresolved", "RemitMissingInfo", "missing_remittance_fields"]
+
+_FIELDS = {
+    "originator": ("name", "account_number", "address", "id_number", "contact", "country"),
+    "beneficiary": ("name", "account_number", "address", "country"),
+}
+
+
+#: (party, ((field, dotted path), ...)) for `_present`
+_PATHS = tuple(
+    (party, tuple((name, f"{party}.{name}") for name in names)) for party, names in _FIELDS.items()
+)
+
+
+def _present(event: Remittance) -> set[str]:
+    """Dotted paths of the non-blank remittance fields (`reference` included)."""
+    found = set()
+    for party, fields in _PATHS:
+        obj = getattr(event, party)
+        if obj is None:
+            continue
+        for name, path in fields:
+            value = getattr(obj, name)  # not blank: is_blank inlined, this runs per field
+            if value is not None and (not isinstance(value, str) or value.strip()):
+                found.add(path)
+    if not is_blank(event.reference):
+        found.add("reference")
+    return found
+
+
+def missing_from(present: set[str]) -> list[str]:
+    """The required fields missing from a set of present paths (CONTRACT.md):
+    originator name and address; originator account number, or where there is none the
+    originator's id number, contact and the unique reference; beneficiary name;
+    beneficiary account number, or the reference."""
+    missing: list[str] = [p for p in ("originator.name", "originator.address") if p not in present]
+    if "originator.account_number" not in present:
+        lacking = [
+            p for p in ("originator.id_number", "originator.contact", "reference") if p not in present
+        ]
+        if lacking:
+            missing.append("originator.account_number")
+            missing.extend(lacking)
+    if "beneficiary.name" not in present:
+        missing.append("beneficiary.name")
+    if "beneficiary.account_number" not in present and "reference" not in present:
+        missing.append("beneficiary.account_number")
+        if "reference" not in missing:
+            missing.append("reference")
+    return missing
+
+
+def missing_remittance_fields(event: Remittance) -> list[str]:
+    return missing_from(_present(event))
+
+
+class RemitMissingInfo:
+    """A cross-border payment missing required originator or beneficiary fields: outbound
+    from the configured amount, inbound from its own (default: any amount). The payment is
+    remembered until a supplement completes it or the follow-up deadline passes."""
+
+    rule_id: ClassVar[str] = "REMIT_MISSING_INFO"
+    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+
+    def __init__(self, cfg: RemitMissingInfoConfig, follow_up_days: int | None = None) -> None:
+        self.cfg = cfg
+        self.follow_up_days = follow_up_days
+
+    def apply(self, state: CustomerState, event: Remittance, ctx: Context, out: Findings) -> None:
+        if event.kind == "supplement":
+            _supplement(state, event)
+            return
+        if event.amount is None or event.currency is None:
+            return
+        day = ctx.day
+        limit = self.cfg.outbound_from if event.direction == "out" else self.cfg.inbound_from
+        if not ctx.reaches(limit, event.amount, event.currency, day):
+            return
+        present = _present(event)
+        missing = missing_from(present)
+        if not missing:
+            return
+        flag = f"rmi|{event.txn_id}"
+        if flag in state.flags:
+            return  # a redelivery older than the redelivery guard: reported and followed up once
+        state.flags[flag] = ctx.event_ms
+        direction = "outbound" if event.direction == "out" else "inbound"
+        alert = ctx.alert(
+            self.rule_id,
+            self.cfg,
+            event.customer_id,
+            (event.txn_id,),
+            f"{direction} cross-border remittance {event.txn_id} of {event.amount} "
+            f"{event.currency} lacks required fields: {', '.join(missing)}",
+            event.occurred_at,
+            amount=event.amount,
+            currency=event.currency,
+            evidence=[event.txn_id],
+        )
+        out.alerts.append(alert)
+        if self.follow_up_days is not None and event.txn_id not in state.pending:
+            due_day = ctx.pack.calendar.add_working_days(day, self.follow_up_days)
+            due_end = datetime.combine(due_day + timedelta(days=1), time(0), tzinfo=ctx.pack.tz)
+            state.pending[event.txn_id] = {
+                "due_ms": epoch_ms(due_end),
+                "due": due_day.isoformat(),
+                "present": sorted(present),
+                "event_id": event.event_id,
+                "at": event.occurred_at.isoformat(),
+                "amount": str(event.amount),
+                "currency": event.currency,
+                "direction": event.direction,
+                "alert_id": alert.alert_id,
+                "supplements": [],
+            }
+
+
+def _supplement(state: CustomerState, event: Remittance) -> None:
+    item = state.pending.get(event.txn_id)
+    if item is None:
+        return
+    present = set(item["present"]) | _present(event)
+    item["present"] = sorted(present)
+    item["supplements"] = [*item["supplements"], event.event_id][-20:]
+    if not missing_from(present):
+        del state.pending[event.txn_id]  # resolved in time
+
+
+class RemitInfoUnresolved:
+    """REMIT_INFO_UNRESOLVED: decided when the customer's event-time watermark passes the
+    end of the follow-up deadline day (plus the pack's grace) with fields still missing.
+    Runs on every event of the customer, whatever its topic."""
+
+    rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
+    handles: ClassVar[tuple[type, ...]] = ()
+
+    def __init__(self, cfg: RemitUnresolvedConfig) -> None:
+        self.cfg = cfg
+
+    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+        if not state.pending:
+            return
+        grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
+        for txn_id in sorted(state.pending):
+            item = state.pending[txn_id]
+            if state.watermark_ms <= item["due_ms"] + grace_ms:
+                continue
+            del state.pending[txn_id]
+            missing = missing_from(set(item["present"]))
+            occurred = datetime.fromisoformat(item["at"])
+            out.alerts.append(
+                ctx.alert(
+                    self.rule_id,
+                    self.cfg,
+                    state.customer_id,
+                    (txn_id,),
+                    f"remittance {txn_id} still lacks {', '.join(missing)} after the follow-up "
+                    f"deadline {item['due']} ({self.cfg.follow_up_working_days} working days)",
+                    occurred,
+                    amount=_decimal(item["amount"]),
+                    currency=item["currency"],
+                    evidence=[txn_id, *item["supplements"]],
+                )
+            )
+
+
+def _decimal(text: str):  # noqa: ANN202
+    from decimal import Decimal
+
+    return Decimal(text)

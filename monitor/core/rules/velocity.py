@@ -1,0 +1,160 @@
+"""Suspicious patterns over event-time windows (PBoC Order 2016 No.3, art. 11-13):
+STRUCTURING and FREQUENT_LARGE_UNCLEAR_SOURCE."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from monitor.core.pack import FrequentLargeConfig, StructuringConfig
+from monitor.core.rules.base import Context, Findings, fmt_money
+from monitor.core.state import DAY_MS, CustomerState
+from schemas import CashTransaction, Remittance
+
+__all__ = ["FrequentLargeUnclearSource", "Structuring"]
+
+
+def _window(state: CustomerState, name: str, now_ms: int, days: int) -> list[list[Any]]:
+    """The items of a window still inside `days` before `now_ms` (event time)."""
+    items = state.windows.get(name, [])
+    start = now_ms - days * DAY_MS
+    return [i for i in items if start < i[0] <= now_ms]
+
+
+def _add(state: CustomerState, name: str, item: list[Any], cap: int) -> None:
+    items = state.windows.setdefault(name, [])
+    items.append(item)
+    items.sort(key=lambda i: (i[0], i[1]))
+    if len(items) > cap:
+        del items[: len(items) - cap]
+
+
+class Structuring:
+    """>= N cash transactions of one customer, each in [lower, upper) % of the
+    single-transaction threshold, within a window. Transactions already reported are not
+    reported again: the next alert needs N new ones."""
+
+    rule_id: ClassVar[str] = "STRUCTURING"
+    handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+
+    def __init__(self, cfg: StructuringConfig) -> None:
+        self.cfg = cfg
+
+    def apply(
+        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
+    ) -> None:
+        cfg = self.cfg
+        day = ctx.day
+        side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
+        share = amount * 100 / limit if limit else Decimal(0)
+        if not (cfg.lower_pct <= share < cfg.upper_pct):
+            return
+        now_ms = ctx.event_ms
+        local = ctx.to_local(event.amount, event.currency, day)
+        cap = ctx.pack.config.state.max_window_items
+        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), side, False, str(amount)], cap)
+        recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
+        if len(recent) < cfg.min_count:
+            return
+        for item in recent:
+            item[4] = True
+        ids = [i[1] for i in recent]
+        sides = {i[3] for i in recent}
+        if len(sides) == 1:  # one side: report in its currency, against its threshold
+            base = side
+            total = sum((Decimal(i[5]) for i in recent), Decimal(0))
+            of = f"the {fmt_money(limit)} {side} threshold"
+        else:  # local and foreign cash mixed: one currency, the FX table's base
+            base = ctx.pack.fx.base
+            total = sum((Decimal(i[2]) for i in recent), Decimal(0))
+            of = "the single-transaction threshold"
+        alert = ctx.alert(
+            self.rule_id,
+            cfg,
+            event.customer_id,
+            tuple(ids),
+            f"{len(recent)} cash transactions within {cfg.window_days} days each between "
+            f"{cfg.lower_pct}% and {cfg.upper_pct}% of {of} (total {fmt_money(total)} {base})",
+            event.occurred_at,
+            amount=total.quantize(Decimal("0.01")),
+            currency=base,
+            evidence=ids,
+        )
+        out.alerts.append(alert)
+        out.tasks.append(
+            ctx.task("SUSPECTED_ML_TF", event.customer_id, event.event_id, event.occurred_at,
+                     [alert.alert_id])
+        )
+
+
+class FrequentLargeUnclearSource:
+    """>= N transfers each from the threshold within a window whose source of funds is
+    null, empty or unclear, or (also >= N) whose total exceeds a share of the declared
+    annual income. Reported transfers are not reported again."""
+
+    rule_id: ClassVar[str] = "FREQUENT_LARGE_UNCLEAR_SOURCE"
+    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+
+    def __init__(self, cfg: FrequentLargeConfig) -> None:
+        self.cfg = cfg
+        self.unclear = {s.strip().lower() for s in cfg.unclear_sources}
+
+    def apply(self, state: CustomerState, event: Remittance, ctx: Context, out: Findings) -> None:
+        cfg = self.cfg
+        if event.kind != "payment" or event.amount is None or event.currency is None:
+            return
+        day = ctx.day
+        if not ctx.reaches(cfg.threshold, event.amount, event.currency, day):
+            return
+        source = (event.source_of_funds or "").strip().lower()
+        unclear = source in self.unclear
+        local = ctx.to_local(event.amount, event.currency, day)
+        now_ms = ctx.event_ms
+        cap = ctx.pack.config.state.max_window_items
+        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), unclear, False], cap)
+        recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
+        unclear_items = [i for i in recent if i[3]]
+        reason = ""
+        chosen: list[list[Any]] = []
+        if len(unclear_items) >= cfg.min_count:
+            chosen, reason = unclear_items, "source of funds unclear"
+        else:
+            income = _income(state)
+            total = sum((Decimal(i[2]) for i in recent), Decimal(0))
+            if (
+                income is not None
+                and len(recent) >= cfg.min_count
+                and total > income * cfg.income_share_pct / 100
+            ):
+                chosen = recent
+                reason = (f"total above {cfg.income_share_pct}% of the declared annual income")
+        if not chosen:
+            return
+        for item in chosen:
+            item[4] = True
+        ids = [i[1] for i in chosen]
+        total = sum((Decimal(i[2]) for i in chosen), Decimal(0))
+        base = ctx.pack.fx.base
+        alert = ctx.alert(
+            self.rule_id,
+            cfg,
+            event.customer_id,
+            tuple(ids),
+            f"{len(chosen)} large transfers within {cfg.window_days} days totalling "
+            f"{fmt_money(total)} {base}: {reason}",
+            event.occurred_at,
+            amount=total.quantize(Decimal("0.01")),
+            currency=base,
+            evidence=ids,
+        )
+        out.alerts.append(alert)
+        out.tasks.append(
+            ctx.task("ABNORMAL_ACTIVITY", event.customer_id, event.event_id, event.occurred_at,
+                     [alert.alert_id])
+        )
+
+
+def _income(state: CustomerState) -> Decimal | None:
+    if state.profile is None or state.profile.get("income") is None:
+        return None
+    return Decimal(state.profile["income"])

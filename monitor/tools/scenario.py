@@ -1,0 +1,104 @@
+"""Scenario files: JSONL lines `{"topic", "value" | "raw", "key"?}` fed to the input topics.
+
+Used by the demo, the tests and anyone who wants to try a situation on a running worker.
+`expected_findings` runs the same rule core offline over a file, so a test or the demo
+knows exactly which alert ids the worker must deliver."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from monitor.core.decode import Decoder, Rejection
+from monitor.core.engine import Engine
+from monitor.core.errors import ConfigurationError
+from monitor.core.pack import Pack
+from monitor.core.rules import Findings
+from monitor.io.settings import Settings
+from monitor.core.state import CustomerState
+
+__all__ = ["Message", "expected_findings", "produce", "produce_file", "read_scenario"]
+
+_DEFAULT_TOPICS = {
+    "kyc.account-openings": "account_opening",
+    "kyc.customer-updates": "customer_update",
+    "txn.cash": "cash",
+    "txn.remittances": "remittance",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: str
+    key: bytes | None
+    value: bytes
+
+
+def read_scenario(path: Path) -> list[Message]:
+    messages = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            item = orjson.loads(line)
+            kind = _DEFAULT_TOPICS[item["topic"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise ConfigurationError(
+                f"{path}:{number}: expected {{topic, value|raw}} with an input topic"
+            ) from None
+        if "raw" in item:
+            value = str(item["raw"]).encode()
+        else:
+            value = orjson.dumps(item["value"])
+        key = item.get("key")
+        if key is None and isinstance(item.get("value"), dict):
+            key = item["value"].get("customer_id")
+        messages.append(Message(kind, key.encode() if key else None, value))
+    return messages
+
+
+async def produce(settings: Settings, messages: list[Message]) -> int:
+    from monitor.io.kafka_security import aiokafka_options
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
+                                **aiokafka_options(settings))
+    await producer.start()
+    try:
+        topics = settings.input_topics
+        futures = [
+            await producer.send(topics[m.kind], key=m.key, value=m.value) for m in messages
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return len(messages)
+
+
+def produce_file(settings: Settings, path: Path) -> int:
+    return asyncio.run(produce(settings, read_scenario(path)))
+
+
+def expected_findings(pack: Pack, messages: list[Message]) -> tuple[Findings, int]:
+    """Run the rule core over `messages` in order; returns (findings, invalid count)."""
+    engine = Engine(pack)
+    decoder = Decoder(pack.fx)
+    states: dict[str, CustomerState] = {}
+    total = Findings()
+    invalid = 0
+    now = datetime.now(UTC)
+    for message in messages:
+        event: Any = decoder.decode(message.kind, message.value)
+        if isinstance(event, Rejection):
+            invalid += 1
+            continue
+        outcome = engine.process(states.get(event.customer_id), event, now)
+        states[event.customer_id] = outcome.state
+        total.alerts.extend(outcome.findings.alerts)
+        total.tasks.extend(outcome.findings.tasks)
+    return total, invalid

@@ -1,0 +1,169 @@
+"""Precision, recall and speed of the watch-list matcher on labelled query/entry pairs."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import timeit
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from monitor.core.screening.watchlist import DEFAULT_THRESHOLD, WatchlistEntry, WatchlistMatcher, load_watchlist
+
+__all__ = [
+    "DEFAULT_PAIRS",
+    "DEFAULT_WATCHLIST",
+    "Pair",
+    "evaluate",
+    "load_pairs",
+    "main",
+    "sweep",
+    "time_per_query",
+]
+
+logger = logging.getLogger(__name__)
+
+_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_WATCHLIST = _ROOT / "config" / "watchlists" / "sample.yaml"
+DEFAULT_PAIRS = _ROOT / "tests" / "data" / "watchlist_pairs.csv"
+SWEEP = tuple(range(80, 96))
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A labelled query: `expected` is the entry the query names, None for a non-match.
+    `line` is the row's line number in its file (reports cite it instead of the name)."""
+
+    name: str
+    birth_date: date | None
+    country: str | None
+    expected: str | None
+    line: int = 0
+
+
+def load_pairs(path: Path) -> list[Pair]:
+    """Rows `query_name,query_birth_date,query_country,expected_entry_id` (empty = none)."""
+    pairs = []
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            birth = row["query_birth_date"].strip()
+            pairs.append(Pair(
+                name=row["query_name"],
+                birth_date=date.fromisoformat(birth) if birth else None,
+                country=row["query_country"].strip() or None,
+                expected=row["expected_entry_id"].strip() or None,
+                line=line,
+            ))
+    return pairs
+
+
+def evaluate(matcher: WatchlistMatcher, pairs: Iterable[Pair]) -> dict[str, Any]:
+    """Screen every pair and count outcomes, one per query:
+
+    * expected entry set and among the returned matches: TP (other entries returned
+      alongside are counted in `extra`, not as FP);
+    * expected entry set, matches returned, none of them the expected one: `wrong`,
+      counted both as FP (an alert on the wrong entry) and as FN (the person is missed);
+    * expected entry set, nothing returned: FN;
+    * no expected entry, anything returned: FP; nothing returned: TN.
+
+    precision = TP / (TP + FP), recall = TP / (TP + FN), F1 their harmonic mean (each 0.0
+    when its denominator is 0). `failures` lists (line, expected, returned ids) of every
+    pair that is not a TP or TN, by line number, never by name.
+    """
+    tp = fp = fn = tn = wrong = extra = total = 0
+    failures: list[tuple[int, str | None, tuple[str, ...]]] = []
+    for pair in pairs:
+        total += 1
+        found = tuple(m.entry_id for m in matcher.match(pair.name, pair.birth_date, pair.country))
+        if pair.expected is None:
+            if found:
+                fp += 1
+            else:
+                tn += 1
+                continue
+        elif pair.expected in found:
+            tp += 1
+            extra += len(found) - 1
+            continue
+        elif found:
+            wrong += 1
+            fp += 1
+            fn += 1
+        else:
+            fn += 1
+        failures.append((pair.line, pair.expected, found))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "threshold": matcher.threshold, "pairs": total, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+        "wrong": wrong, "extra": extra, "precision": precision, "recall": recall, "f1": f1,
+        "failures": failures,
+    }
+
+
+def sweep(
+    entries: Sequence[WatchlistEntry], pairs: Sequence[Pair], thresholds: Iterable[float] = SWEEP
+) -> list[dict[str, Any]]:
+    """`evaluate` at each threshold, with a matcher built per threshold."""
+    return [evaluate(WatchlistMatcher(entries, t), pairs) for t in thresholds]
+
+
+def time_per_query(matcher: WatchlistMatcher, pairs: Sequence[Pair], repeat: int = 5) -> float:
+    """Best-of-`repeat` seconds per `match` call over all pairs (timeit, one pass each)."""
+    def screen() -> None:
+        for pair in pairs:
+            matcher.match(pair.name, pair.birth_date, pair.country)
+
+    return min(timeit.repeat(screen, number=1, repeat=repeat)) / max(len(pairs), 1)
+
+
+def _row(result: dict[str, Any]) -> str:
+    return (
+        f"{result['threshold']:6.1f} {result['tp']:4d} {result['fp']:4d} {result['fn']:4d} "
+        f"{result['tn']:4d} {result['wrong']:5d} {result['precision']:9.3f} "
+        f"{result['recall']:7.3f} {result['f1']:6.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.tools.screen_eval", description=__doc__,
+    )
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--watchlist", type=Path, default=DEFAULT_WATCHLIST)
+    parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
+    args = parser.parse_args(argv)
+
+    entries = load_watchlist(args.watchlist)
+    pairs = load_pairs(args.pairs)
+    matcher = WatchlistMatcher(entries, args.threshold)
+    result = evaluate(matcher, pairs)
+    header = "     T   TP   FP   FN   TN wrong precision  recall     F1"
+    print(f"watch list: {args.watchlist} ({len(entries)} entries)")
+    print(f"pairs:      {args.pairs} ({result['pairs']} queries, "
+          f"{sum(p.expected is not None for p in pairs)} expected matches)")
+    print(header)
+    print(_row(result))
+    for line, expected, found in result["failures"]:
+        print(f"  miss/false alarm: line {line}: expected {expected or '-'}, "
+              f"got {', '.join(found) or '-'}")
+    print("\nthreshold sweep")
+    print(header)
+    for row in sweep(entries, pairs):
+        print(_row(row))
+    cold = time_per_query(WatchlistMatcher(entries, args.threshold, cache_size=0), pairs)
+    warm_matcher = WatchlistMatcher(entries, args.threshold)
+    warm = time_per_query(warm_matcher, pairs)
+    print(f"\nmatch time per query: {cold * 1e6:.0f} us without the name cache, "
+          f"{warm * 1e6:.0f} us with it (best of 5 passes over {len(pairs)} queries)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
