@@ -31,8 +31,9 @@ class QuietMonitor(Monitor):
     def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> None:
         return None
 
-    def on_stream_event_out(self, tp: Any, offset: int, stream: Any, event: Any,
-                            state: Any = None) -> None:
+    def on_stream_event_out(
+        self, tp: Any, offset: int, stream: Any, event: Any, state: Any = None
+    ) -> None:
         return None
 
     def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
@@ -44,8 +45,9 @@ class QuietMonitor(Monitor):
     def on_table_set(self, table: Any, key: Any, value: Any) -> None:
         return None
 
-    def on_send_initiated(self, producer: Any, topic: str, message: Any, keysize: int,
-                          valsize: int) -> None:
+    def on_send_initiated(
+        self, producer: Any, topic: str, message: Any, keysize: int, valsize: int
+    ) -> None:
         return None
 
     def on_send_completed(self, producer: Any, state: Any, metadata: Any) -> None:
@@ -83,4 +85,3 @@ def create_app(settings: Settings) -> faust.App:
     )
     app.monitor = QuietMonitor()
     return app
-

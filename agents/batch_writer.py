@@ -63,20 +63,32 @@ class BatchWriter:
         self._batches.clear()
         self._futures.clear()
 
-    def add(self, topic: str, partition: int, key: bytes | None, value: bytes,
-            timestamp_ms: int | None = None, headers: Headers | None = None) -> None:
+    def add(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes,
+        timestamp_ms: int | None = None,
+        headers: Headers | None = None,
+    ) -> None:
         """Queue one record; nothing is sent before `flush`."""
         assert self._producer is not None, "BatchWriter.start() first"
         slot = (topic, partition)
         batch = self._batches.get(slot)
         if batch is None:
             batch = self._batches[slot] = self._producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=timestamp_ms, headers=headers or []) is None:
+        if (
+            batch.append(key=key, value=value, timestamp=timestamp_ms, headers=headers or [])
+            is None
+        ):
             # full: send it now and carry on in a fresh one
             self._send(slot, batch)
             batch = self._batches[slot] = self._producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=timestamp_ms,
-                            headers=headers or []) is None:
+            if (
+                batch.append(key=key, value=value, timestamp=timestamp_ms, headers=headers or [])
+                is None
+            ):
                 raise ValueError(f"a record of {len(value):,} bytes does not fit a batch")
 
     def _send(self, slot: tuple[str, int], batch: Any) -> None:

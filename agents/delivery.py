@@ -54,8 +54,9 @@ class DeliveryService(GroupMember, Service):
     fetch_min_bytes = 64 * 1024
     fetch_wait_ms = 100
 
-    def __init__(self, settings: Settings, sink: RedisQueueSink, metrics: Metrics,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, settings: Settings, sink: RedisQueueSink, metrics: Metrics, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.sink = sink
@@ -141,8 +142,12 @@ class DeliveryService(GroupMember, Service):
                     alerts.append(validate(record.value))
                 except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
                     # not written by a worker; the position says where to look
-                    logger.error("unreadable alert at %s[%s]@%s skipped",
-                                 tp.topic, tp.partition, record.offset)
+                    logger.error(
+                        "unreadable alert at %s[%s]@%s skipped",
+                        tp.topic,
+                        tp.partition,
+                        record.offset,
+                    )
         return alerts
 
     async def _deliver(self, alerts: list[Alert]) -> bool:
@@ -156,13 +161,14 @@ class DeliveryService(GroupMember, Service):
             try:
                 outcomes = await self.sink.add_many(alerts)
                 break
-            except Exception as exc:  # noqa: BLE001 - any Redis failure: keep the batch, retry
+            except Exception as exc:
                 self.metrics.redis_errors.inc()
                 if self._leaving:
                     return False
                 waiting = True
-                logger.warning("redis unavailable (%s); retrying in %.1fs",
-                               type(exc).__name__, delay)
+                logger.warning(
+                    "redis unavailable (%s); retrying in %.1fs", type(exc).__name__, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 if self._leaving:

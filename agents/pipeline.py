@@ -24,8 +24,8 @@ from agents.delivery import DeliveryService
 from agents.rules import RulesService
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
-from monitor.io.metrics import Metrics
 from monitor.core.pack import Pack
+from monitor.io.metrics import Metrics
 from monitor.io.settings import Settings
 from monitor.io.sinks.redis_queue import RedisQueueSink
 
@@ -51,8 +51,12 @@ class Pipeline:
         self.sink = sink
         self.pack = pack
         self.rules = RulesService(
-            settings, Engine(pack), Decoder(pack.fx, settings.max_message_bytes), metrics,
-            loop=app.loop, beacon=app.beacon,
+            settings,
+            Engine(pack),
+            Decoder(pack.fx, settings.max_message_bytes),
+            metrics,
+            loop=app.loop,
+            beacon=app.beacon,
         )
         self.delivery = DeliveryService(settings, sink, metrics, loop=app.loop, beacon=app.beacon)
         app.timer(settings.gauges_interval_s, name="gauges")(self._gauges)
@@ -86,7 +90,7 @@ class Pipeline:
         for queue in sorted(queues):
             try:
                 await self.sink.trim(queue, self.pack.config.queue.max_len)
-            except Exception as exc:  # noqa: BLE001 - Redis away or queue not created yet
+            except Exception as exc:
                 logger.debug("trim of %s skipped: %s", queue, type(exc).__name__)
 
     def _queue_gauges(self) -> None:
@@ -103,7 +107,7 @@ class Pipeline:
             gauges = queue_gauges(
                 self._sync_redis, self.settings.queue_prefix, self.pack.config.queue.group, today
             )
-        except Exception as exc:  # noqa: BLE001 - Redis away: the retry loop reports it
+        except Exception as exc:
             logger.debug("queue gauges unavailable: %s", type(exc).__name__)
             return
         for queue, values in gauges.items():

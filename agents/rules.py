@@ -58,14 +58,20 @@ from agents.batch_writer import BatchWriter
 from agents.state_store import MemoryStore, RocksStore, Store
 from monitor.core.decode import KINDS, Decoder, Rejection
 from monitor.core.engine import Engine
+from monitor.core.state import CustomerState
 from monitor.io.kafka_security import aiokafka_options
 from monitor.io.metrics import Metrics
 from monitor.io.settings import Settings
-from monitor.core.state import CustomerState
 from schemas import DeadLetter
 
-__all__ = ["KIND_HEADER", "CommitScheduler", "GroupMember", "MembershipLost", "Rebalances",
-           "RulesService"]
+__all__ = [
+    "KIND_HEADER",
+    "CommitScheduler",
+    "GroupMember",
+    "MembershipLost",
+    "Rebalances",
+    "RulesService",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +131,9 @@ class GroupMember:
 class RulesService(GroupMember, Service):
     """The consumer, the stores and the batch loop. One per worker process."""
 
-    def __init__(self, settings: Settings, engine: Engine, decoder: Decoder, metrics: Metrics,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, decoder: Decoder, metrics: Metrics, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.engine = engine
@@ -148,7 +155,9 @@ class RulesService(GroupMember, Service):
         self._home_cache: dict[bytes, int] = {}
         #: the heartbeat interval: a member proven within it cannot have lost its session
         self._lease_s = settings.heartbeat_interval_s
-        self._consumed = {t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()}
+        self._consumed = {
+            t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()
+        }
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -212,14 +221,21 @@ class RulesService(GroupMember, Service):
                     continue
                 try:
                     await self._apply_batch(batch)
-                except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, KafkaError, OSError) as exc:
                     self.metrics.kafka_errors.inc()
                     if isinstance(exc, MembershipLost):
-                        logger.warning("%s: the batch's states are not written; the "
-                                       "partitions' next owner applies it", exc)
+                        logger.warning(
+                            "%s: the batch's states are not written; the "
+                            "partitions' next owner applies it",
+                            exc,
+                        )
                     else:
-                        logger.warning("batch not written (%s: %s); retrying in %.1fs",
-                                       type(exc).__name__, exc, delay)
+                        logger.warning(
+                            "batch not written (%s: %s); retrying in %.1fs",
+                            type(exc).__name__,
+                            exc,
+                            delay,
+                        )
                     self._rewind(batch)
                     self.writer.discard()
                     await asyncio.sleep(delay)
@@ -246,7 +262,9 @@ class RulesService(GroupMember, Service):
                     decoded = decode(kind, record.value) if kind in KINDS else None
                     if decoded is None or isinstance(decoded, Rejection):
                         # cannot happen for events a worker forwarded; never drop silently
-                        self._dead_letter(record, decoded or Rejection("schema", ["no kind header"]))
+                        self._dead_letter(
+                            record, decoded or Rejection("schema", ["no kind header"])
+                        )
                         continue
                     apply(decoded, partition, record)
                 continue
@@ -323,8 +341,9 @@ class RulesService(GroupMember, Service):
         while len(cache) > size:
             cache.popitem(last=False)
 
-    def _applier(self, touched: dict[bytes, list[Any]],
-                 alert_times: list[int]) -> Callable[[Any, int, Any], None]:
+    def _applier(
+        self, touched: dict[bytes, list[Any]], alert_times: list[int]
+    ) -> Callable[[Any, int, Any], None]:
         """The per-event step of a batch: state, rule core, outputs queued in the writer."""
         engine = self.engine
         metrics = self.metrics
@@ -352,11 +371,18 @@ class RulesService(GroupMember, Service):
             rating_before = state.risk.get("rating") if state is not None else None
             try:
                 outcome = engine.process(state, decoded, now)
-            except Exception as exc:  # noqa: BLE001 - a rule-core bug must not stop the partition
+            except Exception as exc:
                 # the message type only: an exception's text may quote identity data
-                logger.error("rule core failed on %s[%s]@%s: %s", record.topic, record.partition,
-                             record.offset, type(exc).__name__)
-                self._dead_letter(record, Rejection("rule_error", [f"{type(exc).__name__} in the rule core"]))
+                logger.error(
+                    "rule core failed on %s[%s]@%s: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    type(exc).__name__,
+                )
+                self._dead_letter(
+                    record, Rejection("rule_error", [f"{type(exc).__name__} in the rule core"])
+                )
                 return
             if outcome.duplicate:  # the state is unchanged
                 if held is None and cache_size:
@@ -396,10 +422,19 @@ class RulesService(GroupMember, Service):
             errors=rejection.errors,
             received_at=datetime.now(UTC),
         )
-        logger.warning("dead letter %s[%s]@%s: %s", record.topic, record.partition,
-                       record.offset, rejection.reason)
-        self.writer.add(self.settings.topic_dead_letters, record.partition % self.settings.partitions,
-                        record.key, letter.model_dump_json().encode())
+        logger.warning(
+            "dead letter %s[%s]@%s: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            rejection.reason,
+        )
+        self.writer.add(
+            self.settings.topic_dead_letters,
+            record.partition % self.settings.partitions,
+            record.key,
+            letter.model_dump_json().encode(),
+        )
 
     def home_partition(self, key: bytes) -> int:
         """The customer's partition: murmur2 like the Java client and aiokafka's default."""
@@ -449,18 +484,23 @@ class RulesService(GroupMember, Service):
                 try:
                     restored = await self._restore(partitions)
                     break
-                except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, KafkaError, OSError) as exc:
                     # no event of these partitions may be applied on a partial state
                     if self.should_stop:
                         return
                     self.metrics.kafka_errors.inc()
-                    logger.warning("state restore failed (%s); retrying in %.1fs",
-                                   type(exc).__name__, delay)
+                    logger.warning(
+                        "state restore failed (%s); retrying in %.1fs", type(exc).__name__, delay
+                    )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
-            logger.info("partitions assigned: %s; state brought up to date from the changelog "
-                        "(%d records) in %.1fs", _partitions(assigned), restored,
-                        time.monotonic() - started)
+            logger.info(
+                "partitions assigned: %s; state brought up to date from the changelog "
+                "(%d records) in %.1fs",
+                _partitions(assigned),
+                restored,
+                time.monotonic() - started,
+            )
 
     def _open_store(self, partition: int) -> Store:
         if self.settings.store == "memory":
@@ -494,9 +534,14 @@ class RulesService(GroupMember, Service):
                     # the local copy does not belong to this changelog (recreated or
                     # truncated topic): start from nothing
                     if store.offset >= 0:
-                        logger.warning("local state of partition %d (offset %d) does not match "
-                                       "the changelog (%d-%d): rebuilt", tp.partition,
-                                       store.offset, starts[tp], ends[tp])
+                        logger.warning(
+                            "local state of partition %d (offset %d) does not match "
+                            "the changelog (%d-%d): rebuilt",
+                            tp.partition,
+                            store.offset,
+                            starts[tp],
+                            ends[tp],
+                        )
                     store.reset()
                 position = max(store.offset + 1, starts[tp])
                 if position >= ends[tp]:

@@ -7,9 +7,9 @@ import logging
 
 from prometheus_client import CollectorRegistry, disable_created_metrics, start_http_server
 
+from monitor.core.pack import load_pack
 from monitor.io.gctune import tune_gc
 from monitor.io.metrics import Metrics
-from monitor.core.pack import load_pack
 from monitor.io.settings import Settings
 from monitor.io.sinks.redis_queue import RedisQueueSink
 from monitor.io.topics import ensure_topics

@@ -20,8 +20,8 @@ import orjson
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.pack import load_pack
-from monitor.tools.simulate import TOPIC_FILES, simulate
 from monitor.core.state import CustomerState
+from monitor.tools.simulate import TOPIC_FILES, simulate
 
 
 def messages(customers: int, days: int, seed: int) -> list[tuple[str, bytes]]:
@@ -75,8 +75,10 @@ def main() -> None:
         d, r = run(msgs, Engine(pack), Decoder(pack.fx, 1 << 20))
         best = (d, r) if best is None or d + r < sum(best) else best
     d, r = best
-    print(f"{n:,} events: decode {d / n * 1e6:.1f} us/event, state+rules {r / n * 1e6:.1f} us/event,"
-          f" total {(d + r) / n * 1e6:.1f} us/event = {n / (d + r):,.0f} events/s")
+    print(
+        f"{n:,} events: decode {d / n * 1e6:.1f} us/event, state+rules {r / n * 1e6:.1f} us/event,"
+        f" total {(d + r) / n * 1e6:.1f} us/event = {n / (d + r):,.0f} events/s"
+    )
 
 
 if __name__ == "__main__":

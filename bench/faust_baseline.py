@@ -75,10 +75,17 @@ def _write_stats(final: bool = False) -> None:
     if STATS is None:
         return
     tmp = STATS.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps({
-        "count": _progress["count"], "first": _progress["first"], "last": _progress["last"],
-        "final": final, "pid": os.getpid(),
-    }))
+    tmp.write_bytes(
+        orjson.dumps(
+            {
+                "count": _progress["count"],
+                "first": _progress["first"],
+                "last": _progress["last"],
+                "final": final,
+                "pid": os.getpid(),
+            }
+        )
+    )
     tmp.replace(STATS)
 
 

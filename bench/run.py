@@ -67,8 +67,16 @@ TOPIC_SETTINGS = {
     "txn.cash": "topic_cash",
     "txn.remittances": "topic_remittances",
 }
-PHASES = ("ceiling", "baseline", "worker", "worker_rocksdb", "two_workers", "replay", "latency",
-          "memory")
+PHASES = (
+    "ceiling",
+    "baseline",
+    "worker",
+    "worker_rocksdb",
+    "two_workers",
+    "replay",
+    "latency",
+    "memory",
+)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: a throughput phase whose count has not moved for this long is stopped as stalled
 STALL_S = 60.0
@@ -145,8 +153,13 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
         index = max(0, min(len(ordered) - 1, int(-(-q * len(ordered) // 1)) - 1))
         return round(ordered[index] / 1000, 4)
 
-    return {"n": len(ordered), "p50_s": rank(0.50), "p99_s": rank(0.99), "p999_s": rank(0.999),
-            "max_s": round(ordered[-1] / 1000, 4)}
+    return {
+        "n": len(ordered),
+        "p50_s": rank(0.50),
+        "p99_s": rank(0.99),
+        "p999_s": rank(0.999),
+        "max_s": round(ordered[-1] / 1000, 4),
+    }
 
 
 # -- Kafka helpers --------------------------------------------------------------------------
@@ -158,11 +171,17 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> No
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([
-            NewTopic(name, num_partitions=partitions, replication_factor=1,
-                     topic_configs={"cleanup.policy": "delete", "retention.ms": "-1"})
-            for name in names
-        ])
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs={"cleanup.policy": "delete", "retention.ms": "-1"},
+                )
+                for name in names
+            ]
+        )
     finally:
         await admin.close()
 
@@ -178,8 +197,9 @@ async def topic_partitions(consumer: Any, topic: str, timeout: float = 20) -> li
     raise TimeoutError(f"no metadata for topic {topic}")
 
 
-async def produce(bootstrap: str, records: Iterable[tuple[str, bytes, bytes]],
-                  linger_ms: int = 20) -> tuple[int, float]:
+async def produce(
+    bootstrap: str, records: Iterable[tuple[str, bytes, bytes]], linger_ms: int = 20
+) -> tuple[int, float]:
     """Send (topic, key, value) with acks=all; returns (count, seconds until all acked)."""
     from aiokafka import AIOKafkaProducer
 
@@ -210,8 +230,10 @@ def scrape(port: int) -> tuple[float, float] | None:
         return None
     processed = re.search(r"^monitor_processing_seconds_count (\S+)$", body, re.M)
     duplicates = re.search(r"^monitor_events_duplicate_total (\S+)$", body, re.M)
-    return (float(processed.group(1)) if processed else 0.0,
-            float(duplicates.group(1)) if duplicates else 0.0)
+    return (
+        float(processed.group(1)) if processed else 0.0,
+        float(duplicates.group(1)) if duplicates else 0.0,
+    )
 
 
 # -- the run's context ---------------------------------------------------------------------
@@ -241,7 +263,7 @@ class Run:
         try:
             self.results[name] = fn(limit)
             self.results[name]["loadavg_before_after"] = [load[0], loadavg()[0]]
-        except Exception as exc:  # noqa: BLE001 - a failed phase must not stop the others
+        except Exception as exc:
             self.errors[name] = f"{type(exc).__name__}: {exc}"[:2000]
             log(f"{name} FAILED: {self.errors[name]}")
             traceback.print_exc()
@@ -253,8 +275,11 @@ class Run:
         log_path = self.tmp / f"{name}.log"
         with log_path.open("ab") as err:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.run", *argv], cwd=ROOT, stdout=subprocess.PIPE,
-                stderr=err, start_new_session=True,
+                [sys.executable, "-m", "bench.run", *argv],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                start_new_session=True,
             )
             self.stoppables.append(proc)
             try:
@@ -275,7 +300,7 @@ class Run:
                         _killpg(thing, signal.SIGTERM)
                 else:
                     thing.stop()
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+            except Exception as exc:
                 log(f"stopping {thing!r}: {exc}")
         self.stoppables.clear()
 
@@ -315,12 +340,16 @@ def load_data(run: Run, limit: float) -> dict[str, Any]:
     for topic in TOPIC_KINDS:
         values = sim.sorted_events(topic)
         per_topic[topic] = len(values)
-        records.extend((run.topic(topic), v["customer_id"].encode(), orjson.dumps(v)) for v in values)
+        records.extend(
+            (run.topic(topic), v["customer_id"].encode(), orjson.dumps(v)) for v in values
+        )
     generated_s = time.perf_counter() - started
     del sim
     gc.collect()
     total_bytes = sum(len(v) for _, _, v in records)
-    log(f"simulated {len(records):,} events ({days} days x {rate:.3f}/customer-day) in {generated_s:.1f}s")
+    log(
+        f"simulated {len(records):,} events ({days} days x {rate:.3f}/customer-day) in {generated_s:.1f}s"
+    )
     if time.monotonic() > deadline:
         raise TimeoutError("generation used the whole time limit")
 
@@ -335,10 +364,15 @@ def load_data(run: Run, limit: float) -> dict[str, Any]:
     gc.collect()
     log(f"produced {count:,} events in {seconds:.1f}s ({count / seconds:,.0f}/s)")
     return {
-        "events": count, "customers": run.args.customers, "days": days,
-        "events_per_customer_day": round(rate, 4), "per_topic": per_topic,
-        "mean_value_bytes": round(total_bytes / max(count, 1), 1), "simulate_seconds": round(generated_s, 1),
-        "produce_seconds": round(seconds, 2), "produce_events_per_s": round(count / seconds),
+        "events": count,
+        "customers": run.args.customers,
+        "days": days,
+        "events_per_customer_day": round(rate, 4),
+        "per_topic": per_topic,
+        "mean_value_bytes": round(total_bytes / max(count, 1), 1),
+        "simulate_seconds": round(generated_s, 1),
+        "produce_seconds": round(seconds, 2),
+        "produce_events_per_s": round(count / seconds),
     }
 
 
@@ -352,8 +386,9 @@ async def _ceiling(bootstrap: str, prefix: str, max_records: int) -> dict[str, A
     from monitor.core.pack import load_pack
 
     decoder = Decoder(load_pack().fx)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                group_id=None, fetch_max_wait_ms=10)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, fetch_max_wait_ms=10
+    )
     await consumer.start()
     try:
         kinds: dict[str, str] = {}
@@ -386,19 +421,27 @@ async def _ceiling(bootstrap: str, prefix: str, max_records: int) -> dict[str, A
                     remaining.discard(tp)
         last = time.perf_counter()
         seconds = last - (first or last)
-        return {"events": valid + invalid, "valid": valid, "invalid": invalid,
-                "seconds": round(seconds, 3),
-                "events_per_s": round((valid + invalid) / seconds) if seconds else None,
-                "cpu_seconds": round(time.process_time() - cpu0, 2),
-                "peak_rss_bytes": status_bytes("self", "VmHWM"),
-                "max_records": max_records, "fetch_max_wait_ms": 10}
+        return {
+            "events": valid + invalid,
+            "valid": valid,
+            "invalid": invalid,
+            "seconds": round(seconds, 3),
+            "events_per_s": round((valid + invalid) / seconds) if seconds else None,
+            "cpu_seconds": round(time.process_time() - cpu0, 2),
+            "peak_rss_bytes": status_bytes("self", "VmHWM"),
+            "max_records": max_records,
+            "fetch_max_wait_ms": 10,
+        }
     finally:
         await consumer.stop()
 
 
 def ceiling_phase(run: Run, limit: float) -> dict[str, Any]:
-    result = run.sub("ceiling", ["_ceiling", "--bootstrap", run.bootstrap, "--prefix", run.prefix,
-                                 "--max-records", "5000"], limit)
+    result = run.sub(
+        "ceiling",
+        ["_ceiling", "--bootstrap", run.bootstrap, "--prefix", run.prefix, "--max-records", "5000"],
+        limit,
+    )
     run.valid_events = result["valid"]
     log(f"ceiling: {result['events_per_s']:,} events/s ({result['valid']:,} valid)")
     return result
@@ -411,21 +454,27 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
     stats_path = run.tmp / "baseline-stats.json"
     data_dir = run.tmp / "baseline-data"
     env = dict(os.environ)
-    env.update({
-        "BENCH_BOOTSTRAP": run.bootstrap,
-        "BENCH_TOPICS": ",".join(run.topic(t) for t in TOPIC_KINDS),
-        "BENCH_CASH_TOPIC": run.topic("txn.cash"),
-        "BENCH_APP_ID": f"{run.prefix}-baseline",
-        "BENCH_PARTITIONS": str(run.args.partitions),
-        "BENCH_EXPECT": str(run.produced),
-        "BENCH_STATS": str(stats_path),
-        "BENCH_DATADIR": str(data_dir),
-    })
+    env.update(
+        {
+            "BENCH_BOOTSTRAP": run.bootstrap,
+            "BENCH_TOPICS": ",".join(run.topic(t) for t in TOPIC_KINDS),
+            "BENCH_CASH_TOPIC": run.topic("txn.cash"),
+            "BENCH_APP_ID": f"{run.prefix}-baseline",
+            "BENCH_PARTITIONS": str(run.args.partitions),
+            "BENCH_EXPECT": str(run.produced),
+            "BENCH_STATS": str(stats_path),
+            "BENCH_DATADIR": str(data_dir),
+        }
+    )
     log_path = run.tmp / "baseline.log"
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.faust_baseline", "worker", "-l", "warn"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     run.stoppables.append(proc)
     started = time.monotonic()
@@ -462,17 +511,32 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
     count = stats.get("count", 0)
     seconds = (stats["last"] - stats["first"]) if count > 1 else 0.0
     rate = round((count - 1) / seconds) if seconds else None
-    log(f"faust baseline: {rate} events/s over {count:,} events{' (INCOMPLETE)' if incomplete else ''}")
-    return {"events": count, "seconds": round(seconds, 2), "events_per_s": rate,
-            "incomplete": incomplete, "stalled": stalled,
-            "cpu_seconds": round(cpu_last - (cpu_first or 0), 2), "peak_rss_bytes": rss}
+    log(
+        f"faust baseline: {rate} events/s over {count:,} events{' (INCOMPLETE)' if incomplete else ''}"
+    )
+    return {
+        "events": count,
+        "seconds": round(seconds, 2),
+        "events_per_s": rate,
+        "incomplete": incomplete,
+        "stalled": stalled,
+        "cpu_seconds": round(cpu_last - (cpu_first or 0), 2),
+        "peak_rss_bytes": rss,
+    }
 
 
 # -- phase: monitor worker(s) ---------------------------------------------------------------
 
 
-def _worker(run: Run, tag: str, index: int, store: str, app_id: str, prefix: str | None = None,
-            outputs: str | None = None) -> Any:
+def _worker(
+    run: Run,
+    tag: str,
+    index: int,
+    store: str,
+    app_id: str,
+    prefix: str | None = None,
+    outputs: str | None = None,
+) -> Any:
     from tests.support.worker import WorkerProcess
 
     out = outputs or f"{run.prefix}.{tag}"
@@ -486,8 +550,13 @@ def _worker(run: Run, tag: str, index: int, store: str, app_id: str, prefix: str
         "MONITOR_TOPIC_DEAD_LETTERS": f"{out}.aml.dead-letters",
         "MONITOR_QUEUE_PREFIX": f"{out}:queue:",
     }
-    worker = WorkerProcess(run.bootstrap, run.redis_url, run.tmp / tag / f"w{index}",
-                           prefix=prefix or run.prefix, extra_env=extra)
+    worker = WorkerProcess(
+        run.bootstrap,
+        run.redis_url,
+        run.tmp / tag / f"w{index}",
+        prefix=prefix or run.prefix,
+        extra_env=extra,
+    )
     run.stoppables.append(worker)
     return worker
 
@@ -499,9 +568,25 @@ def _start_profile(run: Run, pid: int) -> subprocess.Popen | None:
         log("py-spy not found: no profile (pip install py-spy)")
         return None
     proc = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--duration", "20", "--rate", "100", "--threads", "--idle", "--format", "raw",
-         "--output", str(run.args.profile_worker)],
-        stdout=subprocess.DEVNULL, stderr=(run.tmp / "py-spy.log").open("ab"), start_new_session=True,
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            "20",
+            "--rate",
+            "100",
+            "--threads",
+            "--idle",
+            "--format",
+            "raw",
+            "--output",
+            str(run.args.profile_worker),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(run.tmp / "py-spy.log").open("ab"),
+        start_new_session=True,
     )
     run.stoppables.append(proc)
     log(f"profiling the worker (pid {pid}) for 20 s into {run.args.profile_worker}")
@@ -555,7 +640,12 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
                 stalled = now <= deadline
                 last_t = progressed
                 break
-            if profile is None and first_t is not None and run.args.profile_worker and tag == "worker":
+            if (
+                profile is None
+                and first_t is not None
+                and run.args.profile_worker
+                and tag == "worker"
+            ):
                 profile = _start_profile(run, workers[0].proc.pid)
             time.sleep(POLL_S)
         cpu_last = sum(cpu_seconds(w.proc.pid) for w in workers)
@@ -572,22 +662,30 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
     seconds = last_t - first_t if first_t else 0.0
     rate = round((done - first_n) / seconds) if seconds else None
     result = {
-        "workers": count, "store": store, "events": done, "expected": expect,
-        "duplicates": duplicates, "incomplete": incomplete, "stalled": stalled,
+        "workers": count,
+        "store": store,
+        "events": done,
+        "expected": expect,
+        "duplicates": duplicates,
+        "incomplete": incomplete,
+        "stalled": stalled,
         "seconds": round(seconds, 2),
         "events_per_s": rate,
         "startup_seconds": round(first_t - started, 1) if first_t else None,
         "cpu_seconds": round(cpu_last - cpu_first, 2),
         "cpu_us_per_event": round((cpu_last - cpu_first) / max(done - first_n, 1) * 1e6, 1),
-        "peak_rss_bytes": max(rss), "peak_rss_bytes_each": rss,
+        "peak_rss_bytes": max(rss),
+        "peak_rss_bytes_each": rss,
         "profiled": str(run.args.profile_worker) if profile is not None else None,
     }
     if count > 1 and both_t:
         span = last_t - both_t
         result["events_per_s_all_running"] = round((done - both_n) / span) if span > 0 else None
         result["both_running_after_s"] = round(both_t - first_t, 2)
-    log(f"{tag}: {rate} events/s, {done:,}/{expect:,} events{' (INCOMPLETE)' if incomplete else ''}, "
-        f"cpu {result['cpu_seconds']}s, peak rss {max(rss) / 2**20:.0f} MiB")
+    log(
+        f"{tag}: {rate} events/s, {done:,}/{expect:,} events{' (INCOMPLETE)' if incomplete else ''}, "
+        f"cpu {result['cpu_seconds']}s, peak rss {max(rss) / 2**20:.0f} MiB"
+    )
     return result
 
 
@@ -596,44 +694,91 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
 
 def _replay_main(bootstrap: str, prefix: str, out: Path, workers: int = 1) -> dict[str, Any]:
     from monitor.core.pack import load_pack
-    from monitor.tools.replay import replay
     from monitor.io.settings import load_settings
+    from monitor.tools.replay import replay
 
     overrides = {TOPIC_SETTINGS[t]: f"{prefix}.{t}" for t in TOPIC_KINDS}
     settings = load_settings(kafka_bootstrap=bootstrap, **overrides)
     pack = load_pack(settings.rules)
     rss_before = status_bytes("self", "VmRSS")
     cpu0 = time.process_time()
-    stats = replay(settings, pack, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC),
-                   out, show_progress=False, workers=workers)
+    stats = replay(
+        settings,
+        pack,
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        out,
+        show_progress=False,
+        workers=workers,
+    )
     import resource
 
-    return {"workers": workers, "events": stats.events, "seconds": round(stats.seconds, 2),
-            "events_per_s": round(stats.events_per_s), "alerts": stats.alerts, "tasks": stats.tasks,
-            "customers": stats.customers, "invalid": stats.invalid, "duplicates": stats.duplicates,
-            "cpu_seconds": round(time.process_time() - cpu0, 2),
-            "rss_before_bytes": rss_before, "peak_rss_bytes": status_bytes("self", "VmHWM"),
-            # sharded: the largest shard process (ru_maxrss is in KiB)
-            "peak_rss_bytes_per_shard": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-            if workers > 1 else None}
+    return {
+        "workers": workers,
+        "events": stats.events,
+        "seconds": round(stats.seconds, 2),
+        "events_per_s": round(stats.events_per_s),
+        "alerts": stats.alerts,
+        "tasks": stats.tasks,
+        "customers": stats.customers,
+        "invalid": stats.invalid,
+        "duplicates": stats.duplicates,
+        "cpu_seconds": round(time.process_time() - cpu0, 2),
+        "rss_before_bytes": rss_before,
+        "peak_rss_bytes": status_bytes("self", "VmHWM"),
+        # sharded: the largest shard process (ru_maxrss is in KiB)
+        "peak_rss_bytes_per_shard": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        if workers > 1
+        else None,
+    }
 
 
 def replay_phase(run: Run, limit: float) -> dict[str, Any]:
-    result = run.sub("replay", ["_replay", "--bootstrap", run.bootstrap, "--prefix", run.prefix,
-                                "--out", str(run.tmp / "replay-out")], limit)
-    log(f"replay: {result['events_per_s']:,} events/s, {result['alerts']:,} alerts, "
-        f"peak rss {result['peak_rss_bytes'] / 2**20:.0f} MiB")
+    result = run.sub(
+        "replay",
+        [
+            "_replay",
+            "--bootstrap",
+            run.bootstrap,
+            "--prefix",
+            run.prefix,
+            "--out",
+            str(run.tmp / "replay-out"),
+        ],
+        limit,
+    )
+    log(
+        f"replay: {result['events_per_s']:,} events/s, {result['alerts']:,} alerts, "
+        f"peak rss {result['peak_rss_bytes'] / 2**20:.0f} MiB"
+    )
     workers = run.args.replay_workers
     if workers > 1:
-        sharded = run.sub("replay", ["_replay", "--bootstrap", run.bootstrap, "--prefix", run.prefix,
-                                     "--out", str(run.tmp / "replay-sharded"), "--workers", str(workers)],
-                          limit)
+        sharded = run.sub(
+            "replay",
+            [
+                "_replay",
+                "--bootstrap",
+                run.bootstrap,
+                "--prefix",
+                run.prefix,
+                "--out",
+                str(run.tmp / "replay-sharded"),
+                "--workers",
+                str(workers),
+            ],
+            limit,
+        )
         same = (sharded["events"], sharded["alerts"], sharded["tasks"]) == (
-            result["events"], result["alerts"], result["tasks"])
+            result["events"],
+            result["alerts"],
+            result["tasks"],
+        )
         sharded["same_counts_as_one_process"] = same
         result["sharded"] = sharded
-        log(f"replay --workers {workers}: {sharded['events_per_s']:,} events/s, "
-            f"{sharded['alerts']:,} alerts (same counts as one process: {same})")
+        log(
+            f"replay --workers {workers}: {sharded['events_per_s']:,} events/s, "
+            f"{sharded['alerts']:,} alerts (same counts as one process: {same})"
+        )
     return result
 
 
@@ -643,16 +788,32 @@ def replay_phase(run: Run, limit: float) -> dict[str, Any]:
 def _cash(txn: str, customer: str, amount: str, seq: int) -> bytes:
     second = seq // 1000 % 36_000
     occurred = f"2026-03-10T{1 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{seq % 1000:03d}Z"
-    return orjson.dumps({
-        "event_id": f"ev-{txn}", "txn_id": txn, "customer_id": customer,
-        "account_id": f"A{customer[1:]}", "occurred_at": occurred, "direction": "in",
-        "amount": amount, "currency": "CNY", "service": "deposit", "conductor": None,
-        "branch_code": "BR001",
-    })
+    return orjson.dumps(
+        {
+            "event_id": f"ev-{txn}",
+            "txn_id": txn,
+            "customer_id": customer,
+            "account_id": f"A{customer[1:]}",
+            "occurred_at": occurred,
+            "direction": "in",
+            "amount": amount,
+            "currency": "CNY",
+            "service": "deposit",
+            "conductor": None,
+            "branch_code": "BR001",
+        }
+    )
 
 
-async def pace(bootstrap: str, topic: str, rate: int, seconds: float, tag: str, big_every: int,
-               sent: dict[str, int]) -> dict[str, Any]:
+async def pace(
+    bootstrap: str,
+    topic: str,
+    rate: int,
+    seconds: float,
+    tag: str,
+    big_every: int,
+    sent: dict[str, int],
+) -> dict[str, Any]:
     """Send `rate` cash events per second for `seconds`; every `big_every`-th is a single
     CNY 60,000 deposit of a fresh customer (an LV_CASH alert at once), recorded in `sent`
     (txn id -> the message timestamp in ms). The rest are CNY 100 deposits of a pool of
@@ -675,14 +836,20 @@ async def pace(bootstrap: str, topic: str, rate: int, seconds: float, tag: str, 
                 customer = f"L{tag}-{i:08d}" if big else f"P{tag}-{i % pool:05d}"
                 value = _cash(txn, customer, "60000.00" if big else "100.00", i)
                 ts = int(time.time() * 1000)
-                pending.append(await producer.send(topic, value, key=customer.encode(), timestamp_ms=ts))
+                pending.append(
+                    await producer.send(topic, value, key=customer.encode(), timestamp_ms=ts)
+                )
                 if big:
                     sent[txn] = ts
                 i += 1
             await asyncio.sleep(0.001)
         elapsed = time.perf_counter() - started
         await asyncio.gather(*pending)
-        return {"sent": total, "seconds": round(elapsed, 2), "achieved_rate": round(total / elapsed)}
+        return {
+            "sent": total,
+            "seconds": round(elapsed, 2),
+            "achieved_rate": round(total / elapsed),
+        }
     finally:
         await producer.stop()
 
@@ -690,8 +857,13 @@ async def pace(bootstrap: str, topic: str, rate: int, seconds: float, tag: str, 
 async def _assigned_consumer(bootstrap: str, topic: str) -> Any:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                                fetch_max_wait_ms=10, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=10,
+        auto_offset_reset="earliest",
+    )
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in await topic_partitions(consumer, topic)]
     consumer.assign(tps)
@@ -700,8 +872,9 @@ async def _assigned_consumer(bootstrap: str, topic: str) -> Any:
     return consumer
 
 
-async def floor_run(bootstrap: str, topic: str, rate: int, seconds: float, tag: str,
-                    big_every: int) -> dict[str, Any]:
+async def floor_run(
+    bootstrap: str, topic: str, rate: int, seconds: float, tag: str, big_every: int
+) -> dict[str, Any]:
     """The raw client: receive time minus message timestamp of every paced message."""
     consumer = await _assigned_consumer(bootstrap, topic)
     latencies: list[float] = []
@@ -764,8 +937,15 @@ class AlertClock:
         await self.consumer.stop()
 
 
-async def worker_latency_run(bootstrap: str, cash_topic: str, clock: AlertClock, rate: int,
-                             seconds: float, big_every: int, tag: str) -> dict[str, Any]:
+async def worker_latency_run(
+    bootstrap: str,
+    cash_topic: str,
+    clock: AlertClock,
+    rate: int,
+    seconds: float,
+    big_every: int,
+    tag: str,
+) -> dict[str, Any]:
     sent: dict[str, int] = {}
     pacing = await pace(bootstrap, cash_topic, rate, seconds, tag, big_every, sent)
     drain = await clock.wait_for(sent, 60)
@@ -780,23 +960,34 @@ async def worker_latency_run(bootstrap: str, cash_topic: str, clock: AlertClock,
     missing = sum(1 for t in sent if t not in clock.alerted)
     # `received`: the same alerts, timed to when a consumer of aml.alerts had them (the
     # worker's acknowledged write and one more Kafka hop on top)
-    return {**pacing, "alerts_expected": len(sent), "alerts_seen": len(sent) - missing,
-            "alerts_missing": missing, "percentiles_are_lower_bounds": missing > 0,
-            "drain_seconds": round(drain, 2), **percentiles(since_input(clock.alerted)),
-            "read_by_consumer": percentiles(since_input(clock.received))}
+    return {
+        **pacing,
+        "alerts_expected": len(sent),
+        "alerts_seen": len(sent) - missing,
+        "alerts_missing": missing,
+        "percentiles_are_lower_bounds": missing > 0,
+        "drain_seconds": round(drain, 2),
+        **percentiles(since_input(clock.alerted)),
+        "read_by_consumer": percentiles(since_input(clock.received)),
+    }
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The runs' median of each percentile (and of the alert-read percentiles), with the
     runs themselves under `runs`."""
+
     def middle(values: list[Any]) -> Any:
         values = sorted(v for v in values if v is not None)
         return values[(len(values) - 1) // 2] if values else None
 
-    out: dict[str, Any] = {key: middle([r.get(key) for r in runs]) for key in ("p50_s", "p99_s", "p999_s", "max_s")}
+    out: dict[str, Any] = {
+        key: middle([r.get(key) for r in runs]) for key in ("p50_s", "p99_s", "p999_s", "max_s")
+    }
     if any("read_by_consumer" in r for r in runs):
-        out["read_by_consumer"] = {key: middle([(r.get("read_by_consumer") or {}).get(key) for r in runs])
-                                   for key in ("p50_s", "p99_s", "p999_s", "max_s")}
+        out["read_by_consumer"] = {
+            key: middle([(r.get("read_by_consumer") or {}).get(key) for r in runs])
+            for key in ("p50_s", "p99_s", "p999_s", "max_s")
+        }
     for key in ("alerts_expected", "alerts_seen", "alerts_missing", "sent", "received"):
         if any(key in r for r in runs):
             out[key] = sum(r.get(key, 0) for r in runs)
@@ -830,14 +1021,28 @@ def latency_phase(run: Run, limit: float) -> dict[str, Any]:
     seconds = run.args.latency_seconds
     big_every = 20
     lprefix = f"{run.prefix}l"
-    result: dict[str, Any] = {"seconds_per_rate": seconds, "repeats": repeats,
-                              "large_deposit_every": big_every, "producer_linger_ms": 5,
-                              "floor": {}, "worker": {}}
+    result: dict[str, Any] = {
+        "seconds_per_rate": seconds,
+        "repeats": repeats,
+        "large_deposit_every": big_every,
+        "producer_linger_ms": 5,
+        "floor": {},
+        "worker": {},
+    }
     # one fresh topic per floor run: the floor consumer reads its topic from the beginning
-    floor_topics = {(rate, i): f"{lprefix}.floor{rate}x{i}.txn.cash" for rate in rates for i in range(repeats)}
-    asyncio.run(create_topics(run.bootstrap, [*floor_topics.values(), *(run.topic(t, lprefix) for t in TOPIC_KINDS)],
-                              run.args.partitions))
-    worker = _worker(run, "latency", 0, "memory", f"{lprefix}-app", prefix=lprefix, outputs=f"{lprefix}.out")
+    floor_topics = {
+        (rate, i): f"{lprefix}.floor{rate}x{i}.txn.cash" for rate in rates for i in range(repeats)
+    }
+    asyncio.run(
+        create_topics(
+            run.bootstrap,
+            [*floor_topics.values(), *(run.topic(t, lprefix) for t in TOPIC_KINDS)],
+            run.args.partitions,
+        )
+    )
+    worker = _worker(
+        run, "latency", 0, "memory", f"{lprefix}-app", prefix=lprefix, outputs=f"{lprefix}.out"
+    )
     worker.start()
     floors: dict[int, list[dict[str, Any]]] = {rate: [] for rate in rates}
     workers: dict[int, list[dict[str, Any]]] = {rate: [] for rate in rates}
@@ -855,13 +1060,26 @@ def latency_phase(run: Run, limit: float) -> dict[str, Any]:
             for i in range(repeats):
                 for rate in rates:
                     with no_collection():
-                        floor = await floor_run(run.bootstrap, floor_topics[(rate, i)], rate, seconds,
-                                                f"F{rate}x{i}", big_every)
+                        floor = await floor_run(
+                            run.bootstrap,
+                            floor_topics[(rate, i)],
+                            rate,
+                            seconds,
+                            f"F{rate}x{i}",
+                            big_every,
+                        )
                     floors[rate].append(floor)
                     log(f"raw-client floor at {rate}/s (run {i + 1}/{repeats}): {floor}")
                     with no_collection():
-                        timed = await worker_latency_run(run.bootstrap, cash, clock, rate, seconds, big_every,
-                                                         f"{lprefix}r{rate}x{i}")
+                        timed = await worker_latency_run(
+                            run.bootstrap,
+                            cash,
+                            clock,
+                            rate,
+                            seconds,
+                            big_every,
+                            f"{lprefix}r{rate}x{i}",
+                        )
                     workers[rate].append(timed)
                     log(f"worker latency at {rate}/s (run {i + 1}/{repeats}): {timed}")
                     await asyncio.sleep(2)
@@ -936,9 +1154,14 @@ def _memory_build(base: int, target: int, out: Path, seed: int) -> dict[str, Any
                 fh.write(key)
                 fh.write(value)
                 written += 1
-    return {"built_customers": len(records), "events": events, "build_seconds": round(build_s, 1),
-            "engine_events_per_customer": round(events / len(records), 2),
-            "mean_state_bytes": round(base_sum / len(records), 1), "records_written": written}
+    return {
+        "built_customers": len(records),
+        "events": events,
+        "build_seconds": round(build_s, 1),
+        "engine_events_per_customer": round(events / len(records), 2),
+        "mean_state_bytes": round(base_sum / len(records), 1),
+        "records_written": written,
+    }
 
 
 def _memory_hold(path: Path, limit: int, mode: str) -> dict[str, Any]:
@@ -965,25 +1188,44 @@ def _memory_hold(path: Path, limit: int, mode: str) -> dict[str, Any]:
                 held[key.decode()] = CustomerState.from_bytes(value)
     gc.collect()
     after = status_bytes("self", "VmRSS")
-    return {"mode": mode, "customers": len(held), "sum_to_bytes_len": total,
-            "rss_growth_bytes": after - before, "rss_bytes_per_customer": round((after - before) / max(len(held), 1))}
+    return {
+        "mode": mode,
+        "customers": len(held),
+        "sum_to_bytes_len": total,
+        "rss_growth_bytes": after - before,
+        "rss_bytes_per_customer": round((after - before) / max(len(held), 1)),
+    }
 
 
 def memory_phase(run: Run, limit: float) -> dict[str, Any]:
     deadline = time.monotonic() + limit
     targets = [100_000, 1_000_000]
     path = run.tmp / "states.bin"
-    built = run.sub("memory-build", ["_memory_build", "--base", str(run.args.memory_base),
-                                      "--target", str(max(targets)), "--out", str(path),
-                                      "--seed", str(run.args.seed)], deadline - time.monotonic())
+    built = run.sub(
+        "memory-build",
+        [
+            "_memory_build",
+            "--base",
+            str(run.args.memory_base),
+            "--target",
+            str(max(targets)),
+            "--out",
+            str(path),
+            "--seed",
+            str(run.args.seed),
+        ],
+        deadline - time.monotonic(),
+    )
     log(f"memory: built {built}")
     result: dict[str, Any] = {"build": built, "by_customers": {}}
     for target in targets:
         entry = {}
         for mode in ("bytes", "objects"):
-            held = run.sub(f"memory-hold-{mode}-{target}",
-                           ["_memory_hold", "--file", str(path), "--limit", str(target), "--mode", mode],
-                           deadline - time.monotonic())
+            held = run.sub(
+                f"memory-hold-{mode}-{target}",
+                ["_memory_hold", "--file", str(path), "--limit", str(target), "--mode", mode],
+                deadline - time.monotonic(),
+            )
             entry[mode] = held
             log(f"memory {target:,} customers as {mode}: {held}")
         result["by_customers"][str(target)] = entry
@@ -1003,10 +1245,17 @@ def _versions() -> dict[str, str]:
     pom = (ROOT / "tools" / "kafka" / "pom.xml").read_text()
     kafka = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom)
     out = {"python": platform.python_version(), "kafka": kafka.group(1) if kafka else "?"}
-    for dist in ("faust-streaming", "aiokafka", "orjson", "pydantic", "rocksdict", "prometheus-client"):
+    for dist in (
+        "faust-streaming",
+        "aiokafka",
+        "orjson",
+        "pydantic",
+        "rocksdict",
+        "prometheus-client",
+    ):
         try:
             out[dist] = version(dist)
-        except Exception:  # noqa: BLE001
+        except Exception:
             out[dist] = "?"
     try:
         java = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=20)
@@ -1045,11 +1294,18 @@ def summarise(run: Run) -> dict[str, Any]:
         "floor_latency_p99_s": _get(r, "latency", "floor", high, "p99_s"),
         "latency_read_p50_s": _get(r, "latency", "worker", high, "read_by_consumer", "p50_s"),
         "latency_read_p99_s": _get(r, "latency", "worker", high, "read_by_consumer", "p99_s"),
-        "rss_bytes_100k_customers": _get(r, "memory", "by_customers", "100000", "bytes", "rss_growth_bytes"),
-        "rss_bytes_1m_customers": _get(r, "memory", "by_customers", "1000000", "bytes", "rss_growth_bytes"),
-        "rss_bytes_1m_customers_as_objects": _get(r, "memory", "by_customers", "1000000", "objects",
-                                                  "rss_growth_bytes"),
-        "state_bytes_1m_customers": _get(r, "memory", "by_customers", "1000000", "bytes", "sum_to_bytes_len"),
+        "rss_bytes_100k_customers": _get(
+            r, "memory", "by_customers", "100000", "bytes", "rss_growth_bytes"
+        ),
+        "rss_bytes_1m_customers": _get(
+            r, "memory", "by_customers", "1000000", "bytes", "rss_growth_bytes"
+        ),
+        "rss_bytes_1m_customers_as_objects": _get(
+            r, "memory", "by_customers", "1000000", "objects", "rss_growth_bytes"
+        ),
+        "state_bytes_1m_customers": _get(
+            r, "memory", "by_customers", "1000000", "bytes", "sum_to_bytes_len"
+        ),
         "worker_peak_rss_bytes": _get(r, "worker", "peak_rss_bytes"),
         "worker_cpu_seconds": _get(r, "worker", "cpu_seconds"),
         "replay_peak_rss_bytes": _get(r, "replay", "peak_rss_bytes"),
@@ -1059,12 +1315,21 @@ def summarise(run: Run) -> dict[str, Any]:
     def ratio(a: Any, b: Any) -> float | None:
         return round(a / b, 3) if a and b else None
 
-    summary["worker_over_baseline"] = ratio(summary["worker_events_per_s"], summary["faust_baseline_events_per_s"])
-    summary["replay_over_ceiling"] = ratio(summary["replay_events_per_s"], summary["ceiling_events_per_s"])
-    summary["replay_sharded_over_ceiling"] = ratio(summary["replay_sharded_events_per_s"],
-                                                   summary["ceiling_events_per_s"])
-    summary["two_workers_over_one"] = ratio(summary["two_workers_events_per_s"], summary["worker_events_per_s"])
-    summary["latency_p99_over_floor"] = ratio(summary["latency_p99_s"], summary["floor_latency_p99_s"])
+    summary["worker_over_baseline"] = ratio(
+        summary["worker_events_per_s"], summary["faust_baseline_events_per_s"]
+    )
+    summary["replay_over_ceiling"] = ratio(
+        summary["replay_events_per_s"], summary["ceiling_events_per_s"]
+    )
+    summary["replay_sharded_over_ceiling"] = ratio(
+        summary["replay_sharded_events_per_s"], summary["ceiling_events_per_s"]
+    )
+    summary["two_workers_over_one"] = ratio(
+        summary["two_workers_events_per_s"], summary["worker_events_per_s"]
+    )
+    summary["latency_p99_over_floor"] = ratio(
+        summary["latency_p99_s"], summary["floor_latency_p99_s"]
+    )
     return summary
 
 
@@ -1078,51 +1343,88 @@ def _fmt(value: Any, unit: str = "") -> str:
     if isinstance(value, float) and unit == "x":
         return f"{value:.2f}x"
     if isinstance(value, (int, float)):
-        return f"{value:,.0f}{unit}" if isinstance(value, int) or value >= 100 else f"{value:,.2f}{unit}"
+        return (
+            f"{value:,.0f}{unit}"
+            if isinstance(value, int) or value >= 100
+            else f"{value:,.2f}{unit}"
+        )
     return str(value)
 
 
 def table(run: Run, summary: dict[str, Any]) -> str:
     r = run.results
     rows = [
-        ("events / customers / partitions",
-         f"{_get(r, 'data', 'events') or 0:,} / {run.args.customers:,} / {run.args.partitions}"),
-        ("produce (aiokafka, acks=all, linger 20 ms)", _fmt(summary["produce_events_per_s"], " ev/s")),
+        (
+            "events / customers / partitions",
+            f"{_get(r, 'data', 'events') or 0:,} / {run.args.customers:,} / {run.args.partitions}",
+        ),
+        (
+            "produce (aiokafka, acks=all, linger 20 ms)",
+            _fmt(summary["produce_events_per_s"], " ev/s"),
+        ),
         ("ceiling: raw aiokafka + decode/validate", _fmt(summary["ceiling_events_per_s"], " ev/s")),
-        ("naive Faust baseline (same-day sum, table)", _fmt(summary["faust_baseline_events_per_s"], " ev/s")),
+        (
+            "naive Faust baseline (same-day sum, table)",
+            _fmt(summary["faust_baseline_events_per_s"], " ev/s"),
+        ),
         ("monitor worker, full pack, memory store", _fmt(summary["worker_events_per_s"], " ev/s")),
-        ("  worker CPU s / peak RSS",
-         f"{_fmt(summary['worker_cpu_seconds'])} s / {_fmt(summary['worker_peak_rss_bytes'], 'B')}"),
+        (
+            "  worker CPU s / peak RSS",
+            f"{_fmt(summary['worker_cpu_seconds'])} s / {_fmt(summary['worker_peak_rss_bytes'], 'B')}",
+        ),
         ("  worker CPU per event", _fmt(_get(r, "worker", "cpu_us_per_event"), " us")),
         ("monitor worker, RocksDB store", _fmt(summary["worker_rocksdb_events_per_s"], " ev/s")),
-        ("two workers, one group (memory store)", _fmt(summary["two_workers_events_per_s"], " ev/s")),
-        ("  two workers, once both were processing",
-         _fmt(_get(r, "two_workers", "events_per_s_all_running"), " ev/s")),
+        (
+            "two workers, one group (memory store)",
+            _fmt(summary["two_workers_events_per_s"], " ev/s"),
+        ),
+        (
+            "  two workers, once both were processing",
+            _fmt(_get(r, "two_workers", "events_per_s_all_running"), " ev/s"),
+        ),
         ("monitor replay, full pack", _fmt(summary["replay_events_per_s"], " ev/s")),
         ("  replay peak RSS", _fmt(summary["replay_peak_rss_bytes"], "B")),
-        (f"monitor replay --workers {summary['replay_sharded_workers'] or 'n'}",
-         _fmt(summary["replay_sharded_events_per_s"], " ev/s")),
+        (
+            f"monitor replay --workers {summary['replay_sharded_workers'] or 'n'}",
+            _fmt(summary["replay_sharded_events_per_s"], " ev/s"),
+        ),
     ]
     for rate in run.args.rates:
         w = _get(r, "latency", "worker", str(rate)) or {}
         f = _get(r, "latency", "floor", str(rate)) or {}
         spread = " / ".join(_fmt(x.get("p99_s"), "s") for x in w.get("runs", []))
         floor_spread = " / ".join(_fmt(x.get("p99_s"), "s") for x in f.get("runs", []))
-        rows.append((f"latency at {rate:,}/s: worker p50/p99/p99.9",
-                     f"{_fmt(w.get('p50_s'), 's')} / {_fmt(w.get('p99_s'), 's')} / {_fmt(w.get('p999_s'), 's')}"
-                     f" ({w.get('alerts_seen', 0)}/{w.get('alerts_expected', 0)} alerts; p99 of the runs {spread})"))
+        rows.append(
+            (
+                f"latency at {rate:,}/s: worker p50/p99/p99.9",
+                f"{_fmt(w.get('p50_s'), 's')} / {_fmt(w.get('p99_s'), 's')} / {_fmt(w.get('p999_s'), 's')}"
+                f" ({w.get('alerts_seen', 0)}/{w.get('alerts_expected', 0)} alerts; p99 of the runs {spread})",
+            )
+        )
         read = w.get("read_by_consumer") or {}
-        rows.append(("  alert read from aml.alerts p50/p99/p99.9",
-                     f"{_fmt(read.get('p50_s'), 's')} / {_fmt(read.get('p99_s'), 's')} / {_fmt(read.get('p999_s'), 's')}"))
-        rows.append((f"latency at {rate:,}/s: raw client p50/p99/p99.9",
-                     f"{_fmt(f.get('p50_s'), 's')} / {_fmt(f.get('p99_s'), 's')} / {_fmt(f.get('p999_s'), 's')}"
-                     f" (p99 of the runs {floor_spread})"))
+        rows.append(
+            (
+                "  alert read from aml.alerts p50/p99/p99.9",
+                f"{_fmt(read.get('p50_s'), 's')} / {_fmt(read.get('p99_s'), 's')} / {_fmt(read.get('p999_s'), 's')}",
+            )
+        )
+        rows.append(
+            (
+                f"latency at {rate:,}/s: raw client p50/p99/p99.9",
+                f"{_fmt(f.get('p50_s'), 's')} / {_fmt(f.get('p99_s'), 's')} / {_fmt(f.get('p999_s'), 's')}"
+                f" (p99 of the runs {floor_spread})",
+            )
+        )
     for n in ("100000", "1000000"):
         entry = _get(r, "memory", "by_customers", n) or {}
-        rows.append((f"state of {int(n):,} customers: to_bytes sum / RSS bytes / RSS objects",
-                     f"{_fmt(_get(entry, 'bytes', 'sum_to_bytes_len'), 'B')} / "
-                     f"{_fmt(_get(entry, 'bytes', 'rss_growth_bytes'), 'B')} / "
-                     f"{_fmt(_get(entry, 'objects', 'rss_growth_bytes'), 'B')}"))
+        rows.append(
+            (
+                f"state of {int(n):,} customers: to_bytes sum / RSS bytes / RSS objects",
+                f"{_fmt(_get(entry, 'bytes', 'sum_to_bytes_len'), 'B')} / "
+                f"{_fmt(_get(entry, 'bytes', 'rss_growth_bytes'), 'B')} / "
+                f"{_fmt(_get(entry, 'objects', 'rss_growth_bytes'), 'B')}",
+            )
+        )
     rows += [
         ("worker / baseline", _fmt(summary["worker_over_baseline"], "x")),
         ("replay / ceiling", _fmt(summary["replay_over_ceiling"], "x")),
@@ -1143,27 +1445,49 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--events", type=int, default=1_000_000, help="events to simulate (about)")
     p.add_argument("--customers", type=int, default=100_000)
-    p.add_argument("--quick", action="store_true",
-                   help="100,000 events / 10,000 customers, 10 s per latency rate, 10,000 customers "
-                        "built for the memory figures")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="100,000 events / 10,000 customers, 10 s per latency rate, 10,000 customers "
+        "built for the memory figures",
+    )
     p.add_argument("--partitions", type=int, default=4)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--rates", default="1000,5000", help="latency input rates, events/s")
-    p.add_argument("--latency-seconds", type=float, default=None, help="per rate (default 20, quick 10)")
-    p.add_argument("--latency-repeats", type=int, default=None,
-                   help="runs per rate, floor and worker alternating; medians reported (default 3, quick 1)")
-    p.add_argument("--memory-base", type=int, default=None,
-                   help="customers built through the Engine for the memory figures; more are "
-                        "replicated with renamed ids (default 100,000, quick 10,000)")
+    p.add_argument(
+        "--latency-seconds", type=float, default=None, help="per rate (default 20, quick 10)"
+    )
+    p.add_argument(
+        "--latency-repeats",
+        type=int,
+        default=None,
+        help="runs per rate, floor and worker alternating; medians reported (default 3, quick 1)",
+    )
+    p.add_argument(
+        "--memory-base",
+        type=int,
+        default=None,
+        help="customers built through the Engine for the memory figures; more are "
+        "replicated with renamed ids (default 100,000, quick 10,000)",
+    )
     p.add_argument("--phases", default=",".join(PHASES), help=f"subset of {','.join(PHASES)}")
     p.add_argument("--no-rocksdb", action="store_true", help="skip the RocksDB worker run")
-    p.add_argument("--replay-workers", type=int, default=2,
-                   help="also time `replay --workers N` (customer shards in N processes); 1 skips it")
+    p.add_argument(
+        "--replay-workers",
+        type=int,
+        default=2,
+        help="also time `replay --workers N` (customer shards in N processes); 1 skips it",
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--keep", action="store_true", help="keep the logs directory")
-    p.add_argument("--profile-worker", type=Path, default=None, metavar="FILE",
-                   help="py-spy the first worker run for 20 s (collapsed stacks into FILE); "
-                        "slows that run a little")
+    p.add_argument(
+        "--profile-worker",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="py-spy the first worker run for 20 s (collapsed stacks into FILE); "
+        "slows that run a little",
+    )
     args = p.parse_args(argv)
     if args.latency_repeats is not None and args.latency_repeats < 1:
         p.error("--latency-repeats must be at least 1")
@@ -1195,13 +1519,20 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(args, tmp)
     n = args.events
     limits = {
-        "ceiling": 60 + n / 5_000, "baseline": 150 + n / 1_000, "worker": 150 + n / 1_000,
-        "worker_rocksdb": 150 + n / 1_000, "two_workers": 150 + n / 1_000, "replay": 120 + n / 1_000,
-        "latency": 240 + 3 * args.latency_seconds * len(args.rates) * args.latency_repeats, "memory": 900,
+        "ceiling": 60 + n / 5_000,
+        "baseline": 150 + n / 1_000,
+        "worker": 150 + n / 1_000,
+        "worker_rocksdb": 150 + n / 1_000,
+        "two_workers": 150 + n / 1_000,
+        "replay": 120 + n / 1_000,
+        "latency": 240 + 3 * args.latency_seconds * len(args.rates) * args.latency_repeats,
+        "memory": 900,
     }
     load_start = loadavg()
     began = time.monotonic()
-    log(f"logs in {tmp}; {args.events:,} events, {args.customers:,} customers, phases {args.phases}")
+    log(
+        f"logs in {tmp}; {args.events:,} events, {args.customers:,} customers, phases {args.phases}"
+    )
     try:
         kafka = KafkaServer()
         run.stoppables.append(kafka)
@@ -1217,7 +1548,9 @@ def main(argv: list[str] | None = None) -> int:
             "ceiling": lambda limit: ceiling_phase(run, limit),
             "baseline": lambda limit: baseline_phase(run, limit),
             "worker": lambda limit: workers_phase(run, limit, "worker", "memory", 1),
-            "worker_rocksdb": lambda limit: workers_phase(run, limit, "worker-rocksdb", "rocksdb", 1),
+            "worker_rocksdb": lambda limit: workers_phase(
+                run, limit, "worker-rocksdb", "rocksdb", 1
+            ),
             "two_workers": lambda limit: workers_phase(run, limit, "two-workers", "memory", 2),
             "replay": lambda limit: replay_phase(run, limit),
             "latency": lambda limit: latency_phase(run, limit),
@@ -1234,13 +1567,22 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         **summary,
         "settings": {
-            "events_requested": args.events, "events": _get(run.results, "data", "events"),
-            "customers": args.customers, "partitions": args.partitions, "seed": args.seed,
-            "quick": args.quick, "latency_rates": args.rates, "latency_seconds": args.latency_seconds,
+            "events_requested": args.events,
+            "events": _get(run.results, "data", "events"),
+            "customers": args.customers,
+            "partitions": args.partitions,
+            "seed": args.seed,
+            "quick": args.quick,
+            "latency_rates": args.rates,
+            "latency_seconds": args.latency_seconds,
             "latency_repeats": args.latency_repeats,
-            "memory_base_customers": args.memory_base, "phases": args.phases,
-            "machine_cores": os.cpu_count(), "machine": platform.machine(),
-            "kernel": platform.release(), "loadavg_start": load_start, "loadavg_end": loadavg(),
+            "memory_base_customers": args.memory_base,
+            "phases": args.phases,
+            "machine_cores": os.cpu_count(),
+            "machine": platform.machine(),
+            "kernel": platform.release(),
+            "loadavg_start": load_start,
+            "loadavg_end": loadavg(),
             "broker": "Apache Kafka (KRaft, one JVM, -Xmx768m) on loopback, sharing the cores",
             "store": "worker: MONITOR_STORE=memory unless noted; worker_rocksdb: rocksdb",
             "runs_per_measurement": 1,

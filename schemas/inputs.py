@@ -108,11 +108,18 @@ class CustomerUpdate(EventModel):
         try:
             self._typed = ProfileChanges.model_validate(self.changes)
         except ValidationError as exc:  # located under `changes`, as in the input
-            raise ValidationError.from_exception_data(exc.title, [
-                InitErrorDetails(type=e["type"], loc=("changes", *e["loc"]), input=e["input"],
-                                 ctx=e.get("ctx", {}))
-                for e in exc.errors()
-            ]) from None
+            raise ValidationError.from_exception_data(
+                exc.title,
+                [
+                    InitErrorDetails(
+                        type=e["type"],
+                        loc=("changes", *e["loc"]),
+                        input=e["input"],
+                        ctx=e.get("ctx", {}),
+                    )
+                    for e in exc.errors()
+                ],
+            ) from None
         return self
 
     @property

@@ -92,8 +92,10 @@ class Decoder:
         currency = getattr(event, field) if field is not None else None
         if currency and not self.fx.knows(currency):
             return Rejection("unknown_currency", [f"currency {currency} is not in the FX table"])
-        if type(event) is Remittance and event.kind == "payment" and (
-            event.amount is None or event.currency is None
+        if (
+            type(event) is Remittance
+            and event.kind == "payment"
+            and (event.amount is None or event.currency is None)
         ):
             return Rejection("schema", ["a remittance payment needs amount and currency"])
         return event
@@ -114,7 +116,9 @@ def _has_float_money(data: dict[str, Any]) -> bool:
 
 #: the one currency field each kind of event may carry (checked against the FX table)
 _CURRENCY_FIELD: dict[type, str] = {
-    CashTransaction: "currency", Remittance: "currency", AccountOpening: "income_currency",
+    CashTransaction: "currency",
+    Remittance: "currency",
+    AccountOpening: "income_currency",
 }
 
 

@@ -59,7 +59,10 @@ class Engine:
         )
 
     def process(
-        self, state: CustomerState | None, event: InputEvent, detected_at: datetime,
+        self,
+        state: CustomerState | None,
+        event: InputEvent,
+        detected_at: datetime,
         event_ms: int | None = None,
     ) -> Outcome:
         """Apply `event` to `state` (which the call owns and may change) and return the
@@ -81,9 +84,18 @@ class Engine:
         pack = self.pack
         profile_event = kind in _PROFILE_TYPES
         if profile_event:
-            touched, changed, conflicts = merge_profile(state, event, Context(pack, detected_at, day, event_ms))
-            ctx = Context(pack, detected_at, day, event_ms, frozenset(touched),
-                          (frozenset(changed), tuple(conflicts)), branch)
+            touched, changed, conflicts = merge_profile(
+                state, event, Context(pack, detected_at, day, event_ms)
+            )
+            ctx = Context(
+                pack,
+                detected_at,
+                day,
+                event_ms,
+                frozenset(touched),
+                (frozenset(changed), tuple(conflicts)),
+                branch,
+            )
         else:
             ctx = Context(pack, detected_at, day, event_ms, frozenset(), None, branch)
         findings = Findings()

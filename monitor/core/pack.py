@@ -39,9 +39,16 @@ Severity = Literal["low", "medium", "high"]
 Category = Literal["large_value_report", "suspicious", "due_diligence"]
 Rating = Literal["low", "medium", "high"]
 TRIGGERS = (
-    "PROFILE_CHANGE", "ABNORMAL_ACTIVITY", "WATCHLIST_MATCH", "SUSPECTED_ML_TF",
-    "INCONSISTENT_INFO", "DOUBTFUL_RECORDS", "ID_EXPIRED", "PERIODIC_REVIEW",
-    "INCOMPLETE_KYC", "ENHANCED_DUE_DILIGENCE",
+    "PROFILE_CHANGE",
+    "ABNORMAL_ACTIVITY",
+    "WATCHLIST_MATCH",
+    "SUSPECTED_ML_TF",
+    "INCONSISTENT_INFO",
+    "DOUBTFUL_RECORDS",
+    "ID_EXPIRED",
+    "PERIODIC_REVIEW",
+    "INCOMPLETE_KYC",
+    "ENHANCED_DUE_DILIGENCE",
 )
 
 
@@ -145,22 +152,43 @@ class FrequentLargeConfig(_RuleConfig):
     min_count: int = Field(default=3, ge=1, le=1000)
     window_days: int = Field(default=7, ge=1, le=90)
     income_share_pct: Decimal = Field(default=Decimal(50), gt=0, le=1000)
-    unclear_sources: list[str] = Field(default_factory=lambda: ["", "unknown", "n/a", "none", "unclear"])
+    unclear_sources: list[str] = Field(
+        default_factory=lambda: ["", "unknown", "n/a", "none", "unclear"]
+    )
 
 
 _INDIVIDUAL_FIELDS = [
-    "name", "gender", "nationality", "occupation", "address", "phone",
-    "id_document.type", "id_document.number",
+    "name",
+    "gender",
+    "nationality",
+    "occupation",
+    "address",
+    "phone",
+    "id_document.type",
+    "id_document.number",
 ]
 _ENTITY_FIELDS = [
-    "name", "registration_number", "business_scope", "address",
-    "legal_representative.name", "legal_representative.id_document.type",
+    "name",
+    "registration_number",
+    "business_scope",
+    "address",
+    "legal_representative.name",
+    "legal_representative.id_document.type",
     "legal_representative.id_document.number",
 ]
-_KNOWN_FIELDS = frozenset(_INDIVIDUAL_FIELDS + _ENTITY_FIELDS + [
-    "account_id", "branch_code", "registered_capital", "declared_annual_income",
-    "id_document.expires_on", "legal_representative.id_document.expires_on", "address_country",
-])
+_KNOWN_FIELDS = frozenset(
+    _INDIVIDUAL_FIELDS
+    + _ENTITY_FIELDS
+    + [
+        "account_id",
+        "branch_code",
+        "registered_capital",
+        "declared_annual_income",
+        "id_document.expires_on",
+        "legal_representative.id_document.expires_on",
+        "address_country",
+    ]
+)
 
 
 class KycIncompleteConfig(_RuleConfig):
@@ -206,10 +234,24 @@ class WatchlistConfig(_RuleConfig):
     severity: Severity = "high"
     file: str = "watchlists/sample.yaml"
     threshold: float = Field(default=88.0, ge=50, le=100)
-    roles: list[Literal["customer", "beneficial_owner", "legal_representative", "agent",
-                        "conductor", "counterparty"]] = Field(
-        default_factory=lambda: ["customer", "beneficial_owner", "legal_representative", "agent",
-                                 "conductor", "counterparty"]
+    roles: list[
+        Literal[
+            "customer",
+            "beneficial_owner",
+            "legal_representative",
+            "agent",
+            "conductor",
+            "counterparty",
+        ]
+    ] = Field(
+        default_factory=lambda: [
+            "customer",
+            "beneficial_owner",
+            "legal_representative",
+            "agent",
+            "conductor",
+            "counterparty",
+        ]
     )
 
 
@@ -246,31 +288,60 @@ def _task(due: int, *measures: str) -> TaskConfig:
 
 
 _DEFAULT_TASKS: dict[str, TaskConfig] = {
-    "INCOMPLETE_KYC": _task(10, "obtain the missing identity information from the customer",
-                            "verify the identity document against the original or an official source",
-                            "restrict new business until identification is complete"),
-    "ID_EXPIRED": _task(10, "obtain a valid identity document", "verify it with the issuing authority",
-                        "suspend non-essential services if not renewed in time"),
-    "ENHANCED_DUE_DILIGENCE": _task(10, "obtain senior management approval for the relationship",
-                                    "establish the source of funds and of wealth",
-                                    "apply enhanced ongoing monitoring"),
-    "WATCHLIST_MATCH": _task(1, "review the match against the list entry",
-                             "freeze or reject the transaction if the match is confirmed",
-                             "report to the authorities as required"),
-    "SUSPECTED_ML_TF": _task(5, "review the transactions and the customer profile",
-                             "decide on a suspicious transaction report",
-                             "re-identify the customer"),
-    "ABNORMAL_ACTIVITY": _task(10, "obtain the source of funds for the transfers",
-                               "check the activity against the declared income and occupation",
-                               "re-identify the customer"),
-    "PROFILE_CHANGE": _task(10, "verify the changed identity information",
-                            "update the customer's risk rating"),
-    "INCONSISTENT_INFO": _task(5, "resolve the contradiction with the customer",
-                               "verify the identity document with the issuing authority"),
-    "DOUBTFUL_RECORDS": _task(5, "verify the identity document with the issuing authority",
-                              "re-identify the customer in person"),
-    "PERIODIC_REVIEW": _task(20, "review the customer's identity information and activity",
-                             "confirm or change the risk rating"),
+    "INCOMPLETE_KYC": _task(
+        10,
+        "obtain the missing identity information from the customer",
+        "verify the identity document against the original or an official source",
+        "restrict new business until identification is complete",
+    ),
+    "ID_EXPIRED": _task(
+        10,
+        "obtain a valid identity document",
+        "verify it with the issuing authority",
+        "suspend non-essential services if not renewed in time",
+    ),
+    "ENHANCED_DUE_DILIGENCE": _task(
+        10,
+        "obtain senior management approval for the relationship",
+        "establish the source of funds and of wealth",
+        "apply enhanced ongoing monitoring",
+    ),
+    "WATCHLIST_MATCH": _task(
+        1,
+        "review the match against the list entry",
+        "freeze or reject the transaction if the match is confirmed",
+        "report to the authorities as required",
+    ),
+    "SUSPECTED_ML_TF": _task(
+        5,
+        "review the transactions and the customer profile",
+        "decide on a suspicious transaction report",
+        "re-identify the customer",
+    ),
+    "ABNORMAL_ACTIVITY": _task(
+        10,
+        "obtain the source of funds for the transfers",
+        "check the activity against the declared income and occupation",
+        "re-identify the customer",
+    ),
+    "PROFILE_CHANGE": _task(
+        10, "verify the changed identity information", "update the customer's risk rating"
+    ),
+    "INCONSISTENT_INFO": _task(
+        5,
+        "resolve the contradiction with the customer",
+        "verify the identity document with the issuing authority",
+    ),
+    "DOUBTFUL_RECORDS": _task(
+        5,
+        "verify the identity document with the issuing authority",
+        "re-identify the customer in person",
+    ),
+    "PERIODIC_REVIEW": _task(
+        20,
+        "review the customer's identity information and activity",
+        "confirm or change the risk rating",
+    ),
 }
 
 
@@ -278,19 +349,39 @@ class RiskConfig(_Strict):
     """Customer risk rating from weighted factors; the rating sets the review interval."""
 
     enabled: bool = True
-    weights: dict[Literal["pep", "high_risk_country", "high_risk_occupation", "entity_opacity",
-                          "suspicious_alerts", "watchlist_match", "incomplete_kyc"], int] = Field(
+    weights: dict[
+        Literal[
+            "pep",
+            "high_risk_country",
+            "high_risk_occupation",
+            "entity_opacity",
+            "suspicious_alerts",
+            "watchlist_match",
+            "incomplete_kyc",
+        ],
+        int,
+    ] = Field(
         default_factory=lambda: {
-            "pep": 100, "high_risk_country": 60, "watchlist_match": 100,
-            "high_risk_occupation": 30, "entity_opacity": 30, "suspicious_alerts": 20,
+            "pep": 100,
+            "high_risk_country": 60,
+            "watchlist_match": 100,
+            "high_risk_occupation": 30,
+            "entity_opacity": 30,
+            "suspicious_alerts": 20,
             "incomplete_kyc": 10,
         }
     )
     medium_from: int = Field(default=30, ge=1)
     high_from: int = Field(default=60, ge=1)
     high_risk_occupations: list[str] = Field(
-        default_factory=lambda: ["casino", "precious metals dealer", "money service business",
-                                 "arms dealer", "real estate agent", "cash-intensive business"]
+        default_factory=lambda: [
+            "casino",
+            "precious metals dealer",
+            "money service business",
+            "arms dealer",
+            "real estate agent",
+            "cash-intensive business",
+        ]
     )
     review_months: dict[Rating, int] = Field(
         default_factory=lambda: {"high": 6, "medium": 12, "low": 24}
@@ -376,7 +467,9 @@ class PackConfig(_Strict):
 
     @model_validator(mode="after")
     def _retention_covers_windows(self) -> PackConfig:
-        longest = max(self.rules.STRUCTURING.window_days, self.rules.FREQUENT_LARGE_UNCLEAR_SOURCE.window_days)
+        longest = max(
+            self.rules.STRUCTURING.window_days, self.rules.FREQUENT_LARGE_UNCLEAR_SOURCE.window_days
+        )
         if self.state.retention_days < longest:
             raise ValueError(
                 f"state.retention_days ({self.state.retention_days}) must be at least the longest "
@@ -487,8 +580,12 @@ def pack_from_mapping(raw: object, base_dir: Path, source: Path | None = None) -
     if unknown:
         raise ConfigurationError(f"queue.suppression.rules: unknown rule id(s) {unknown}")
     pack = Pack(
-        config=config, fx=fx, calendar=calendar, tz=ZoneInfo(config.timezone),
-        source=source, base_dir=base_dir,
+        config=config,
+        fx=fx,
+        calendar=calendar,
+        tz=ZoneInfo(config.timezone),
+        source=source,
+        base_dir=base_dir,
     )
     watch = config.rules.WATCHLIST_MATCH
     if watch.enabled:

@@ -29,8 +29,13 @@ class RiskRater:
     A PEP or a watch-list match is always high. A higher rating brings the review forward;
     a lower one keeps the date already set. The rating in force is stamped on every task."""
 
-    def __init__(self, cfg: RiskConfig, high_risk_countries: frozenset[str], bo_pct: Any,
-                 mandatory: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        cfg: RiskConfig,
+        high_risk_countries: frozenset[str],
+        bo_pct: Any,
+        mandatory: dict[str, list[str]],
+    ) -> None:
         self.cfg = cfg
         self.countries = high_risk_countries
         self.bo_pct = bo_pct
@@ -42,8 +47,11 @@ class RiskRater:
         found = []
         if p.get("pep") or p.get("bo_pep"):
             found.append("pep")
-        if p.get("nationality") in self.countries or p.get("address_country") in self.countries \
-                or state.risk.get("hrc", 0):
+        if (
+            p.get("nationality") in self.countries
+            or p.get("address_country") in self.countries
+            or state.risk.get("hrc", 0)
+        ):
             found.append("high_risk_country")
         if p.get("occupation") in self.occupations:
             found.append("high_risk_occupation")
@@ -61,14 +69,23 @@ class RiskRater:
         if "pep" in factors or "watchlist_match" in factors:
             return "high"
         weights = self.cfg.weights
-        score = sum(weights.get(f, 0) * (min(state.risk.get("susp", 0), 3) if f == "suspicious_alerts" else 1)
-                    for f in factors)
+        score = sum(
+            weights.get(f, 0)
+            * (min(state.risk.get("susp", 0), 3) if f == "suspicious_alerts" else 1)
+            for f in factors
+        )
         if score >= self.cfg.high_from:
             return "high"
         return "medium" if score >= self.cfg.medium_from else "low"
 
-    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings,
-              profile_changed: bool = True) -> None:
+    def apply(
+        self,
+        state: CustomerState,
+        event: Any,
+        ctx: Context,
+        out: Findings,
+        profile_changed: bool = True,
+    ) -> None:
         risk = state.risk
         for alert in out.alerts:
             if alert.category == "suspicious":
@@ -84,7 +101,9 @@ class RiskRater:
             self._review_due(state, event, ctx, out)
         if not (profile_changed or out.alerts or "rating" not in risk):
             if out.tasks:
-                out.tasks[:] = [t.model_copy(update={"risk_rating": risk["rating"]}) for t in out.tasks]
+                out.tasks[:] = [
+                    t.model_copy(update={"risk_rating": risk["rating"]}) for t in out.tasks
+                ]
             return
         factors = self.factors(state)
         new = self.rating(state, factors)
@@ -96,8 +115,11 @@ class RiskRater:
             proposed = add_months(day, months)
             current = risk.get("next_review")
             if current is None or old is None or _rank(new) > _rank(old):
-                risk["next_review"] = min(proposed, date.fromisoformat(current)).isoformat() \
-                    if current and old is not None else proposed.isoformat()
+                risk["next_review"] = (
+                    min(proposed, date.fromisoformat(current)).isoformat()
+                    if current and old is not None
+                    else proposed.isoformat()
+                )
             risk["changes"] = risk.get("changes", 0) + 1
             risk["due_ms"] = self._due_ms(risk["next_review"], ctx)
         if out.tasks:
@@ -106,7 +128,10 @@ class RiskRater:
     @staticmethod
     def _due_ms(due: str, ctx: Context) -> int:
         """When the customer's watermark must pass for review `due` to be decided."""
-        return window_end_ms(date.fromisoformat(due), ctx.pack.tz) + ctx.pack.config.deadline_grace_hours * 3_600_000
+        return (
+            window_end_ms(date.fromisoformat(due), ctx.pack.tz)
+            + ctx.pack.config.deadline_grace_hours * 3_600_000
+        )
 
     def _review_due(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         risk = state.risk
@@ -119,8 +144,15 @@ class RiskRater:
             if state.watermark_ms <= window_end_ms(due_day, ctx.pack.tz) + grace_ms:
                 break
             out.tasks.append(
-                ctx.task("PERIODIC_REVIEW", state.customer_id, event.event_id, event.event_time,
-                         [], (due,), keyed_by_event=False)
+                ctx.task(
+                    "PERIODIC_REVIEW",
+                    state.customer_id,
+                    event.event_id,
+                    event.event_time,
+                    [],
+                    (due,),
+                    keyed_by_event=False,
+                )
             )
             due = add_months(due_day, self.cfg.review_months[risk.get("rating", "low")]).isoformat()
             risk["next_review"] = due

@@ -62,8 +62,16 @@ class CustomerState:
     def from_bytes(cls, raw: bytes) -> CustomerState:
         d = orjson.loads(raw)
         return cls(
-            d["c"], d["w"], d.get("p"), d.get("b", {}), d.get("v", {}), d.get("q", {}),
-            d.get("f", {}), d.get("r", {}), d.get("s", {}), d.get("d", 0),
+            d["c"],
+            d["w"],
+            d.get("p"),
+            d.get("b", {}),
+            d.get("v", {}),
+            d.get("q", {}),
+            d.get("f", {}),
+            d.get("r", {}),
+            d.get("s", {}),
+            d.get("d", 0),
         )
 
     def add_evidence(self, bucket: list[Any], evidence_id: str) -> None:

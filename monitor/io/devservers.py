@@ -50,7 +50,11 @@ class _Process:
         self.log_path = self.workdir / f"{name}.log"
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, env=env,
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
             start_new_session=True,
         )
 
@@ -93,15 +97,36 @@ class RedisServer(_Process):
             raise RuntimeError("redis-server not found: run ./tools/ensure-system-deps.sh")
         self.port = self.port or free_port()
         if self.tls_cert is not None:
-            listen = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file",
-                      str(self.tls_cert), "--tls-key-file", str(self.tls_key),
-                      "--tls-ca-cert-file", str(self.tls_cert), "--tls-auth-clients", "no"]
+            listen = [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                "--tls-cert-file",
+                str(self.tls_cert),
+                "--tls-key-file",
+                str(self.tls_key),
+                "--tls-ca-cert-file",
+                str(self.tls_cert),
+                "--tls-auth-clients",
+                "no",
+            ]
         else:
             listen = ["--port", str(self.port)]
         self._spawn(
-            [binary, *listen, "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir),
-             *(["--requirepass", self.password] if self.password else [])],
+            [
+                binary,
+                *listen,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                *(["--requirepass", self.password] if self.password else []),
+            ],
             "redis",
         )
         wait_for_port(self.port, timeout, self.proc)
@@ -128,8 +153,16 @@ class TansuServer(_Process):
         self.port = self.port or free_port()
         url = f"tcp://127.0.0.1:{self.port}"
         self._spawn(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             "tansu",
         )
         wait_for_port(self.port, timeout, self.proc)
@@ -143,9 +176,15 @@ class TansuServer(_Process):
 #: the JVM options `kafka-server-start.sh` and `kafka-run-class.sh` give a broker by default
 #: (a fixed heap, G1 aiming at 20 ms pauses), with a 768 MiB heap instead of 1 GiB
 KAFKA_JVM_OPTIONS = (
-    "-server", "-Xms768m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-    "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent",
-    "-XX:MaxInlineLevel=15", "-Djava.awt.headless=true",
+    "-server",
+    "-Xms768m",
+    "-Xmx768m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:MaxInlineLevel=15",
+    "-Djava.awt.headless=true",
     "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
 )
 
@@ -189,17 +228,18 @@ class KafkaServer(_Process):
         if self.sasl_users:
             users = " ".join(f'user_{u}="{p}"' for u, p in self.sasl_users.items())
             admin_user, admin_password = next(iter(self.sasl_users.items()))
-            config.update({
-                "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
-                "inter.broker.listener.name": "SASL_PLAINTEXT",
-                "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "sasl.enabled.mechanisms": "PLAIN",
-                "sasl.mechanism.inter.broker.protocol": "PLAIN",
-                "listener.name.sasl_plaintext.plain.sasl.jaas.config":
-                    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            config.update(
+                {
+                    "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+                    "inter.broker.listener.name": "SASL_PLAINTEXT",
+                    "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "sasl.enabled.mechanisms": "PLAIN",
+                    "sasl.mechanism.inter.broker.protocol": "PLAIN",
+                    "listener.name.sasl_plaintext.plain.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required "
                     f'username="{admin_user}" password="{admin_password}" {users};',
-            })
+                }
+            )
         config.update(self.extra_config)
         props = self.workdir / "server.properties"
         props.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
@@ -209,9 +249,21 @@ class KafkaServer(_Process):
         while cluster_id.startswith("-"):  # a leading dash reads as an option
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
-            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(props)],
-            check=True, capture_output=True, cwd=self.workdir, timeout=120,
+            [
+                java,
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=self.workdir,
+            timeout=120,
         )
         env = dict(os.environ)
         self._spawn(
@@ -235,8 +287,14 @@ class KafkaServer(_Process):
         java = shutil.which("java") or "java"
         env = dict(os.environ)
         self._spawn(
-            [java, *KAFKA_JVM_OPTIONS, "-cp", f"{libs}/*", "kafka.Kafka",
-             str(self.workdir / "server.properties")],
+            [
+                java,
+                *KAFKA_JVM_OPTIONS,
+                "-cp",
+                f"{libs}/*",
+                "kafka.Kafka",
+                str(self.workdir / "server.properties"),
+            ],
             "kafka",
             env,
         )

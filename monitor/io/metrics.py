@@ -114,7 +114,9 @@ class Metrics:
                 registry=registry,
             ),
             queue_depth=Gauge(
-                "monitor_queue_depth", "Entries in each compliance queue", ["queue"],
+                "monitor_queue_depth",
+                "Entries in each compliance queue",
+                ["queue"],
                 registry=registry,
             ),
             queue_pending=Gauge(

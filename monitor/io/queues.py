@@ -52,7 +52,7 @@ def list_queues(client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> list[str]:
     `<prefix><queue>:ids` hashes are not)."""
     pattern = _GLOB_SPECIAL.sub(r"\\\1", prefix) + "*"
     keys = {_s(k) for k in client.scan_iter(match=pattern, count=1000, _type="stream")}
-    return sorted(key[len(prefix):] for key in keys)
+    return sorted(key[len(prefix) :] for key in keys)
 
 
 def _group_state(client: redis.Redis, stream: str, group: str) -> tuple[str, int]:
@@ -150,14 +150,17 @@ def summarise(client: redis.Redis, stream: str, group: str, today: date) -> Queu
     for phase, start in phases:
         while start:
             opened, overdue, due_soon, oldest, start = count(
-                keys=[stream], args=[phase, group, start, _SLICE, *days])
+                keys=[stream], args=[phase, group, start, _SLICE, *days]
+            )
             summary.open += int(opened)
             summary.overdue += int(overdue)
             summary.due_soon += int(due_soon)
             oldest, start = _s(oldest), _s(start)
             if oldest:
                 added = int(oldest.split("-", 1)[0])
-                summary.oldest_ms = added if summary.oldest_ms is None else min(summary.oldest_ms, added)
+                summary.oldest_ms = (
+                    added if summary.oldest_ms is None else min(summary.oldest_ms, added)
+                )
     return summary
 
 

@@ -45,16 +45,22 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     session_timeout_s: float = Field(default=10.0, gt=0, le=300)
     fetch_max_wait_ms: int = Field(
-        default=10, ge=0, le=10_000,
+        default=10,
+        ge=0,
+        le=10_000,
         description="how long the broker holds a fetch open when there is no data (latency)",
     )
     batch_max: int = Field(
-        default=2000, ge=1, le=100_000,
+        default=2000,
+        ge=1,
+        le=100_000,
         description="most events applied together: one output round trip, one state write "
-                    "per customer and one offset commit per batch",
+        "per customer and one offset commit per batch",
     )
     state_cache: int = Field(
-        default=10_000, ge=0, le=10_000_000,
+        default=10_000,
+        ge=0,
+        le=10_000_000,
         description="decoded customer states kept in memory (about 6.6 KB each); 0 = none",
     )
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
@@ -96,14 +102,24 @@ class Settings(BaseSettings):
         replay tell the kind of an event by its topic."""
         names = {
             f"{_PREFIX}{field.upper()}": getattr(self, field)
-            for field in ("topic_account_openings", "topic_customer_updates", "topic_cash",
-                          "topic_remittances", "topic_alerts", "topic_reid_tasks", "topic_dead_letters")
+            for field in (
+                "topic_account_openings",
+                "topic_customer_updates",
+                "topic_cash",
+                "topic_remittances",
+                "topic_alerts",
+                "topic_reid_tasks",
+                "topic_dead_letters",
+            )
         }
         by_topic: dict[str, list[str]] = {}
         for variable, topic in names.items():
             by_topic.setdefault(topic, []).append(variable)
-        shared = [" and ".join(variables) + f" name the same topic {topic!r}"
-                  for topic, variables in by_topic.items() if len(variables) > 1]
+        shared = [
+            " and ".join(variables) + f" name the same topic {topic!r}"
+            for topic, variables in by_topic.items()
+            if len(variables) > 1
+        ]
         if shared:
             raise ValueError("every topic must be distinct: " + "; ".join(shared))
         return self

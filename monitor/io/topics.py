@@ -36,7 +36,9 @@ def worker_topics(settings: Settings) -> list[TopicSpec]:
         for name in settings.input_topics.values()
     ]
     specs.append(
-        TopicSpec(settings.events_topic, n, {"cleanup.policy": "delete", "retention.ms": str(_WEEK_MS)})
+        TopicSpec(
+            settings.events_topic, n, {"cleanup.policy": "delete", "retention.ms": str(_WEEK_MS)}
+        )
     )
     specs.append(
         TopicSpec(settings.changelog_topic, n, {"cleanup.policy": "compact", "retention.ms": "-1"})
@@ -54,7 +56,8 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None
     from monitor.io.kafka_security import aiokafka_options
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin",
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"{settings.app_id}-admin",
         **aiokafka_options(settings),
     )
     await admin.start()
@@ -123,8 +126,9 @@ async def _broker_configs(admin: AIOKafkaAdminClient, names: tuple[str, ...]) ->
         brokers = sorted(b["node_id"] for b in (await admin.describe_cluster())["brokers"])
         if not brokers:
             return {}
-        wanted = ConfigResource(ConfigResourceType.BROKER, str(brokers[0]),
-                                configs=dict.fromkeys(names))
+        wanted = ConfigResource(
+            ConfigResourceType.BROKER, str(brokers[0]), configs=dict.fromkeys(names)
+        )
         responses = await admin.describe_configs([wanted])
         found = {}
         for response in responses:
@@ -135,9 +139,12 @@ async def _broker_configs(admin: AIOKafkaAdminClient, names: tuple[str, ...]) ->
                     if entry[0] in names and entry[1] is not None:
                         found[entry[0]] = entry[1]
         return found
-    except Exception as exc:  # noqa: BLE001 - a check we cannot make is skipped, not fatal
-        logger.info("broker settings not read (%s): MONITOR_SESSION_TIMEOUT_S not checked "
-                    "against the broker", type(exc).__name__)
+    except Exception as exc:
+        logger.info(
+            "broker settings not read (%s): MONITOR_SESSION_TIMEOUT_S not checked "
+            "against the broker",
+            type(exc).__name__,
+        )
         return {}
 
 

@@ -40,15 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     replay = sub.add_parser(
         "replay", help="run a rule pack over the input topics' history (event-time order)"
     )
-    replay.add_argument("--from", dest="start", required=True, help="first day (YYYY-MM-DD) or ISO time")
-    replay.add_argument("--to", dest="end", required=True, help="last day, inclusive, or ISO time (exclusive)")
-    replay.add_argument("--rules", type=Path, default=None, help="rule pack (default: MONITOR_RULES)")
-    replay.add_argument("--out", type=Path, default=None, help="write alerts.jsonl and reid-tasks.jsonl here")
-    replay.add_argument("--topic-prefix", default=None, help="write to <prefix>aml.alerts etc. instead")
-    replay.add_argument("--live-topics", action="store_true", help="allow an empty prefix (live topics)")
+    replay.add_argument(
+        "--from", dest="start", required=True, help="first day (YYYY-MM-DD) or ISO time"
+    )
+    replay.add_argument(
+        "--to", dest="end", required=True, help="last day, inclusive, or ISO time (exclusive)"
+    )
+    replay.add_argument(
+        "--rules", type=Path, default=None, help="rule pack (default: MONITOR_RULES)"
+    )
+    replay.add_argument(
+        "--out", type=Path, default=None, help="write alerts.jsonl and reid-tasks.jsonl here"
+    )
+    replay.add_argument(
+        "--topic-prefix", default=None, help="write to <prefix>aml.alerts etc. instead"
+    )
+    replay.add_argument(
+        "--live-topics", action="store_true", help="allow an empty prefix (live topics)"
+    )
     replay.add_argument("--no-progress", action="store_true")
-    replay.add_argument("--workers", type=int, default=1,
-                        help="processes, each replaying a shard of the customers (default 1)")
+    replay.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes, each replaying a shard of the customers (default 1)",
+    )
 
     simulate = sub.add_parser("simulate", help="generate labelled synthetic bank traffic")
     simulate.add_argument("--customers", type=int, default=1000)
@@ -81,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     try:
         if args.command == "worker":
-            from monitor.io.settings import load_settings
             from agents.worker import run_worker
+            from monitor.io.settings import load_settings
 
             settings = load_settings()
             logging.getLogger().setLevel(settings.log_level)
@@ -91,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "rules":
             return _rules_check(args.file)
         if args.command == "produce":
-            from monitor.tools.scenario import produce_file
             from monitor.io.settings import load_settings
+            from monitor.tools.scenario import produce_file
 
             count = produce_file(load_settings(), args.file)
             print(f"produced {count} messages from {args.file}")
@@ -117,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-def _time_arg(text: str, tz, end: bool) -> datetime:  # noqa: ANN001
+def _time_arg(text: str, tz, end: bool) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text) + (timedelta(days=1) if end else timedelta(0))
@@ -132,8 +148,8 @@ def _time_arg(text: str, tz, end: bool) -> datetime:  # noqa: ANN001
 
 def _replay(args: argparse.Namespace) -> int:
     from monitor.core.pack import load_pack
-    from monitor.tools.replay import replay
     from monitor.io.settings import load_settings
+    from monitor.tools.replay import replay
 
     settings = load_settings()
     pack = load_pack(args.rules or settings.rules)
@@ -141,22 +157,39 @@ def _replay(args: argparse.Namespace) -> int:
     if end <= start:
         raise MonitorError("--to must be after --from")
     try:
-        stats = replay(settings, pack, start, end, args.out, args.topic_prefix, args.live_topics,
-                       show_progress=not args.no_progress, workers=args.workers)
+        stats = replay(
+            settings,
+            pack,
+            start,
+            end,
+            args.out,
+            args.topic_prefix,
+            args.live_topics,
+            show_progress=not args.no_progress,
+            workers=args.workers,
+        )
     except ValueError as exc:
         raise MonitorError(str(exc)) from None
     where = args.out or f"topics {args.topic_prefix}{settings.topic_alerts}"
-    print(f"replayed {stats.events:,} events ({stats.customers:,} customers) in {stats.seconds:.1f}s "
-          f"= {stats.events_per_s:,.0f} events/s; {stats.alerts:,} alerts, {stats.tasks:,} tasks in range "
-          f"-> {where}; {stats.invalid:,} invalid inputs skipped{_by_reason(stats.invalid_by_reason)}")
+    print(
+        f"replayed {stats.events:,} events ({stats.customers:,} customers) in {stats.seconds:.1f}s "
+        f"= {stats.events_per_s:,.0f} events/s; {stats.alerts:,} alerts, {stats.tasks:,} tasks in range "
+        f"-> {where}; {stats.invalid:,} invalid inputs skipped{_by_reason(stats.invalid_by_reason)}"
+    )
     return 0
 
 
 def _by_reason(counts: dict[str, int]) -> str:
-    """" (schema 3, invalid_json 1)" for the counts of invalid inputs per reason."""
+    """ " (schema 3, invalid_json 1)" for the counts of invalid inputs per reason."""
     if not counts:
         return ""
-    return " (" + ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items(), key=lambda rn: -rn[1])) + ")"
+    return (
+        " ("
+        + ", ".join(
+            f"{reason} {n:,}" for reason, n in sorted(counts.items(), key=lambda rn: -rn[1])
+        )
+        + ")"
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -164,16 +197,18 @@ def _simulate(args: argparse.Namespace) -> int:
 
     sim = simulate(args.customers, args.days, args.seed, date.fromisoformat(args.start), args.rate)
     counts = write_simulation(sim, args.out)
-    print(f"simulated {sim.count:,} events for {args.customers:,} customers over {args.days} days "
-          f"(seed {args.seed}) -> {args.out}")
+    print(
+        f"simulated {sim.count:,} events for {args.customers:,} customers over {args.days} days "
+        f"(seed {args.seed}) -> {args.out}"
+    )
     for topic, n in counts.items():
         print(f"  {topic:<24} {n:>10,}")
     print(f"  labels.jsonl             {len(sim.labels):>10,}")
     if args.produce:
         import asyncio
 
-        from monitor.tools.scenario import Message, produce
         from monitor.io.settings import load_settings
+        from monitor.tools.scenario import Message, produce
         from monitor.tools.simulate import TOPIC_FILES
 
         messages = [
@@ -186,16 +221,18 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from monitor.tools.backtest import backtest, write_report
     from monitor.core.pack import load_pack
+    from monitor.tools.backtest import backtest, write_report
 
     packs = [load_pack(args.rules)] + ([load_pack(args.compare)] if args.compare else [])
     labels = args.labels or args.data / "labels.jsonl"
     report = backtest(args.data, labels, packs)
     write_report(report, args.report)
     for p in report["packs"]:
-        print(f"{p['pack']}: {p['events']:,} events, {p['alerts']:,} alerts "
-              f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers)")
+        print(
+            f"{p['pack']}: {p['events']:,} events, {p['alerts']:,} alerts "
+            f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers)"
+        )
         for name, t in p["per_typology"].items():
             if "recall" in t:
                 print(f"  {name:<32} recall {t['recall']:.3f} ({t['detected']}/{t['customers']})")
@@ -210,8 +247,10 @@ def _rules_check(path: Path) -> int:
 
     pack = load_pack(path)
     print(f"pack {pack.name} ({path}): valid")
-    print(f"  time zone {pack.config.timezone}, calendar {pack.calendar.name}, "
-          f"FX base {pack.fx.base} ({len(pack.fx.currencies)} currencies)")
+    print(
+        f"  time zone {pack.config.timezone}, calendar {pack.calendar.name}, "
+        f"FX base {pack.fx.base} ({len(pack.fx.currencies)} currencies)"
+    )
     for rule_id, cfg in pack.config.rules:
         state = "on " if cfg.enabled else "off"
         print(f"  [{state}] {rule_id:<30} {cfg.category:<19} severity {cfg.severity}")

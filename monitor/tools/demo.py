@@ -18,11 +18,11 @@ from pathlib import Path
 import orjson
 import redis
 
-from monitor.io.devservers import RedisServer, TansuServer, free_port
 from monitor.core.pack import load_pack
-from monitor.tools.scenario import expected_findings, produce, read_scenario
+from monitor.io.devservers import RedisServer, TansuServer, free_port
 from monitor.io.settings import load_settings
 from monitor.io.topics import ensure_topics
+from monitor.tools.scenario import expected_findings, produce, read_scenario
 
 __all__ = ["run_demo"]
 
@@ -69,11 +69,15 @@ def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
         messages = read_scenario(scenario)
         expected, invalid = expected_findings(load_pack(settings.rules), messages)
         expected_ids = {a.alert_id for a in expected.alerts}
-        _say(f"producing {len(messages)} events from {scenario.name} "
-             f"({invalid} of them malformed on purpose)")
+        _say(
+            f"producing {len(messages)} events from {scenario.name} "
+            f"({invalid} of them malformed on purpose)"
+        )
         asyncio.run(produce(settings, messages))
         client = redis.Redis.from_url(cache.url, decode_responses=True)
-        queues = sorted(set(settings.queue_prefix + q for q in load_pack(settings.rules).config.queues.values()))
+        queues = sorted(
+            set(settings.queue_prefix + q for q in load_pack(settings.rules).config.queues.values())
+        )
         deadline = time.monotonic() + timeout
         queued: dict[str, list] = {}
         while time.monotonic() < deadline:
@@ -89,11 +93,16 @@ def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
         _print_report(queued, outputs, time.monotonic() - started)
         if ids != expected_ids:
             missing = len(expected_ids - ids)
-            print(f"\nFAILED: {missing} expected alert(s) did not reach the queues in "
-                  f"{timeout:.0f}s. Worker log tail:\n{_tail(log_path)}", file=sys.stderr)
+            print(
+                f"\nFAILED: {missing} expected alert(s) did not reach the queues in "
+                f"{timeout:.0f}s. Worker log tail:\n{_tail(log_path)}",
+                file=sys.stderr,
+            )
             return 1
-        print(f"\nOK: all {len(expected_ids)} expected alerts are in the compliance queues, "
-              "each once.")
+        print(
+            f"\nOK: all {len(expected_ids)} expected alerts are in the compliance queues, "
+            "each once."
+        )
         return 0
     finally:
         if worker is not None and worker.poll() is None:
@@ -110,11 +119,16 @@ def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
 async def _read_outputs(settings, tasks: int, letters: int) -> dict[str, list[dict]]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+    )
     await consumer.start()
     out: dict[str, list[dict]] = {}
     try:
-        for topic, want in ((settings.topic_reid_tasks, tasks), (settings.topic_dead_letters, letters)):
+        for topic, want in (
+            (settings.topic_reid_tasks, tasks),
+            (settings.topic_dead_letters, letters),
+        ):
             parts = [TopicPartition(topic, p) for p in range(settings.partitions)]
             consumer.assign(parts)
             await consumer.seek_to_beginning()
@@ -134,8 +148,17 @@ def _print_report(queued: dict[str, list], outputs: dict[str, list[dict]], secon
     rows = []
     for queue, entries in queued.items():
         for entry_id, f in entries:
-            rows.append((queue, entry_id, f["rule_id"], f["customer_id"],
-                         f"{f['amount']} {f['currency']}".strip(), f["report_due"], f["summary"]))
+            rows.append(
+                (
+                    queue,
+                    entry_id,
+                    f["rule_id"],
+                    f["customer_id"],
+                    f"{f['amount']} {f['currency']}".strip(),
+                    f["report_due"],
+                    f["summary"],
+                )
+            )
     print()
     print(f"Compliance queues (Redis Streams) after {seconds:.1f}s:")
     _table(("queue", "entry", "rule", "customer", "amount", "report due", "summary"), rows)
@@ -143,14 +166,22 @@ def _print_report(queued: dict[str, list], outputs: dict[str, list[dict]], secon
         print()
         if topic.endswith("reid-tasks"):
             print(f"Re-identification tasks ({topic}):")
-            _table(("trigger", "customer", "due by", "measures"),
-                   [(t["trigger"], t["customer_id"], t["due_by"], "; ".join(t["measures"]))
-                    for t in items])
+            _table(
+                ("trigger", "customer", "due by", "measures"),
+                [
+                    (t["trigger"], t["customer_id"], t["due_by"], "; ".join(t["measures"]))
+                    for t in items
+                ],
+            )
         else:
             print(f"Dead letters ({topic}):")
-            _table(("topic", "partition", "offset", "reason", "errors"),
-                   [(d["topic"], d["partition"], d["offset"], d["reason"], "; ".join(d["errors"]))
-                    for d in items])
+            _table(
+                ("topic", "partition", "offset", "reason", "errors"),
+                [
+                    (d["topic"], d["partition"], d["offset"], d["reason"], "; ".join(d["errors"]))
+                    for d in items
+                ],
+            )
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple]) -> None:

@@ -21,14 +21,21 @@ import orjson
 
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
-from monitor.io.gctune import tuned_gc
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
+from monitor.io.gctune import tuned_gc
 
 __all__ = [
-    "KEY_MS_SHIFT", "TOPIC_RANK", "OfflineRun", "RunStats", "file_source", "key_base", "key_ms",
-    "merge_key", "merge_sources",
+    "KEY_MS_SHIFT",
+    "TOPIC_RANK",
+    "OfflineRun",
+    "RunStats",
+    "file_source",
+    "key_base",
+    "key_ms",
+    "merge_key",
+    "merge_sources",
     "run_offline",
 ]
 
@@ -57,8 +64,11 @@ def key_base(rank: int, partition: int, max_offset: int = 0) -> int:
     """The bits of a merge key that one partition's inputs share (rank and partition),
     checked once for every offset up to `max_offset`: a reader of that partition makes
     each key as `(event_ms << KEY_MS_SHIFT) | base | offset`, equal to `merge_key`."""
-    if not (0 <= rank < 1 << _RANK_BITS and 0 <= partition < 1 << _PARTITION_BITS
-            and 0 <= max_offset < 1 << _OFFSET_BITS):
+    if not (
+        0 <= rank < 1 << _RANK_BITS
+        and 0 <= partition < 1 << _PARTITION_BITS
+        and 0 <= max_offset < 1 << _OFFSET_BITS
+    ):
         raise ValueError(f"rank {rank}, partition {partition} or offset {max_offset} out of range")
     return ((rank << _PARTITION_BITS) | partition) << _OFFSET_BITS
 
@@ -95,12 +105,16 @@ def file_source(path: Path, kind: str, decoder: Decoder, stats: RunStats) -> Ite
             event = decoder.decode(kind, line)
             if isinstance(event, Rejection):
                 stats.invalid += 1
-                stats.invalid_by_reason[event.reason] = stats.invalid_by_reason.get(event.reason, 0) + 1
+                stats.invalid_by_reason[event.reason] = (
+                    stats.invalid_by_reason.get(event.reason, 0) + 1
+                )
                 continue
             yield merge_key(int(event.event_time.timestamp() * 1000), rank, 0, offset), event
 
 
-def merge_sources(sources: Iterable[Iterator[Item]], reorder_window: int = 100_000) -> Iterator[Item]:
+def merge_sources(
+    sources: Iterable[Iterator[Item]], reorder_window: int = 100_000
+) -> Iterator[Item]:
     """Merge sources (each roughly in event-time order) into event-time order. A bounded
     heap of `reorder_window` items absorbs disorder inside a source."""
     merged = heapq.merge(*sources, key=itemgetter(0))
@@ -134,7 +148,9 @@ class OfflineRun:
         """One event through the engine; its findings go to `on_findings` when `emit`."""
         stats = self.stats
         stats.events += 1
-        outcome = self.engine.process(self.states.get(event.customer_id), event, self.detected_at, event_ms)
+        outcome = self.engine.process(
+            self.states.get(event.customer_id), event, self.detected_at, event_ms
+        )
         self.states[event.customer_id] = outcome.state
         if outcome.duplicate:
             stats.duplicates += 1
@@ -145,14 +161,21 @@ class OfflineRun:
             stats.tasks += len(findings.tasks)
             self.on_findings(findings)
 
-    def run(self, items: Iterable[Item], progress: Callable[[RunStats], None] | None = None,
-            start_ms: int | None = None, end_ms: int | None = None) -> RunStats:
+    def run(
+        self,
+        items: Iterable[Item],
+        progress: Callable[[RunStats], None] | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> RunStats:
         started = time.perf_counter()
         apply, stats = self.apply, self.stats
         last_report = started
         for key, event in items:
             event_ms = key >> KEY_MS_SHIFT
-            if (start_ms is not None and event_ms < start_ms) or (end_ms is not None and event_ms >= end_ms):
+            if (start_ms is not None and event_ms < start_ms) or (
+                end_ms is not None and event_ms >= end_ms
+            ):
                 continue
             apply(event, event_ms)
             if progress is not None and stats.events % 10_000 == 0:
@@ -185,8 +208,13 @@ class JsonlWriter:
         self.tasks.close()
 
 
-def run_offline(pack: Pack, data_dir: Path, out: Callable[[Findings], None],
-                detected_at: datetime, progress: Callable[[RunStats], None] | None = None) -> RunStats:
+def run_offline(
+    pack: Pack,
+    data_dir: Path,
+    out: Callable[[Findings], None],
+    detected_at: datetime,
+    progress: Callable[[RunStats], None] | None = None,
+) -> RunStats:
     """Run a pack over a directory of `<topic>.jsonl` files (as `monitor simulate` writes)."""
     from monitor.tools.simulate import TOPIC_FILES
 

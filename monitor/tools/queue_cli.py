@@ -40,8 +40,18 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 _SUMMARY_WIDTH = 60
 _ENTRY_ID = re.compile(r"^\d+(-\d+)?$")
 _COUNT_KEYS = ("entries", "open", "overdue", "due_soon")
-_FIELDS = ("alert_id", "rule_id", "customer_id", "severity", "category", "summary",
-           "event_time", "report_due", "amount", "currency")
+_FIELDS = (
+    "alert_id",
+    "rule_id",
+    "customer_id",
+    "severity",
+    "category",
+    "summary",
+    "event_time",
+    "report_due",
+    "amount",
+    "currency",
+)
 
 
 class QueueError(MonitorError):
@@ -62,7 +72,7 @@ class _Context:
 
     def stream(self, queue: str) -> str:
         """The stream key of `queue` (a bare name or the full key); QueueError if absent."""
-        name = queue[len(self.prefix):] if queue.startswith(self.prefix) else queue
+        name = queue[len(self.prefix) :] if queue.startswith(self.prefix) else queue
         key = f"{self.prefix}{name}"
         if self.client.type(key) != "stream":
             known = ", ".join(list_queues(self.client, self.prefix)) or "none"
@@ -100,8 +110,14 @@ def _entry_row(entry_id: str, fields: dict[str, str]) -> list[str]:
     summary = fields.get("summary", "")
     if len(summary) > _SUMMARY_WIDTH:
         summary = summary[: _SUMMARY_WIDTH - 1] + "…"
-    return [entry_id, fields.get("rule_id", ""), fields.get("customer_id", ""), amount or "-",
-            fields.get("report_due", "") or "-", summary]
+    return [
+        entry_id,
+        fields.get("rule_id", ""),
+        fields.get("customer_id", ""),
+        amount or "-",
+        fields.get("report_due", "") or "-",
+        summary,
+    ]
 
 
 _ENTRY_HEADERS = ["ENTRY", "RULE", "CUSTOMER", "AMOUNT", "REPORT DUE", "SUMMARY"]
@@ -113,17 +129,37 @@ def _cmd_ls(ctx: _Context) -> _Result:
     for queue in list_queues(ctx.client, ctx.prefix):
         s = summarise(ctx.client, f"{ctx.prefix}{queue}", ctx.group, ctx.today)
         age = s.oldest_age_seconds(now)
-        data.append({"queue": queue, "stream": f"{ctx.prefix}{queue}", "depth": s.depth,
-                     "pending": s.pending, "open": s.open,
-                     "oldest_age_seconds": round(age, 3) if s.open else None,
-                     "overdue": s.overdue, "due_soon": s.due_soon})
-        rows.append([queue, str(s.depth), str(s.pending), str(s.open),
-                     _age(age) if s.open else "-", str(s.overdue), str(s.due_soon)])
+        data.append(
+            {
+                "queue": queue,
+                "stream": f"{ctx.prefix}{queue}",
+                "depth": s.depth,
+                "pending": s.pending,
+                "open": s.open,
+                "oldest_age_seconds": round(age, 3) if s.open else None,
+                "overdue": s.overdue,
+                "due_soon": s.due_soon,
+            }
+        )
+        rows.append(
+            [
+                queue,
+                str(s.depth),
+                str(s.pending),
+                str(s.open),
+                _age(age) if s.open else "-",
+                str(s.overdue),
+                str(s.due_soon),
+            ]
+        )
     payload = {"group": ctx.group, "today": ctx.today.isoformat(), "queues": data}
     if not rows:
         return _Result(payload, f"no queues under {ctx.prefix!r}")
-    text = _table(["QUEUE", "DEPTH", "PENDING", "OPEN", "OLDEST OPEN", "OVERDUE", "DUE SOON"],
-                  rows, right={1, 2, 3, 4, 5, 6})
+    text = _table(
+        ["QUEUE", "DEPTH", "PENDING", "OPEN", "OLDEST OPEN", "OVERDUE", "DUE SOON"],
+        rows,
+        right={1, 2, 3, 4, 5, 6},
+    )
     return _Result(payload, f"{text}\n(group {ctx.group}, today {ctx.today})")
 
 
@@ -131,7 +167,7 @@ def _cmd_tail(ctx: _Context) -> _Result:
     stream = ctx.stream(ctx.args.queue)
     latest = ctx.client.xrevrange(stream, count=ctx.args.n)
     entries = [(i, dict(f)) for i, f in reversed(latest)]
-    queue = stream[len(ctx.prefix):]
+    queue = stream[len(ctx.prefix) :]
     payload = {"queue": queue, "entries": [_entry_json(i, f) for i, f in entries]}
     if not entries:
         return _Result(payload, f"queue {queue} is empty")
@@ -146,21 +182,32 @@ def _cmd_claim(ctx: _Context) -> _Result:
     if args.stale_ms is not None:  # take over abandoned entries first
         cursor = "0-0"
         while len(claimed) < args.count:
-            reply = ctx.client.xautoclaim(stream, ctx.group, args.consumer, args.stale_ms,
-                                          cursor, count=args.count - len(claimed))
+            reply = ctx.client.xautoclaim(
+                stream,
+                ctx.group,
+                args.consumer,
+                args.stale_ms,
+                cursor,
+                count=args.count - len(claimed),
+            )
             cursor = reply[0]
             claimed += [(i, dict(f), "reclaimed") for i, f in reply[1] if f]
             if cursor == "0-0":
                 break
     if len(claimed) < args.count:
-        reply = ctx.client.xreadgroup(ctx.group, args.consumer, {stream: ">"},
-                                      count=args.count - len(claimed))
+        reply = ctx.client.xreadgroup(
+            ctx.group, args.consumer, {stream: ">"}, count=args.count - len(claimed)
+        )
         batches = reply.values() if isinstance(reply, dict) else [b for _, b in reply or []]
         for batch in batches:
             claimed += [(i, dict(f), "new") for i, f in batch]
-    queue = stream[len(ctx.prefix):]
-    payload = {"queue": queue, "group": ctx.group, "consumer": args.consumer,
-               "entries": [_entry_json(i, f, source=src) for i, f, src in claimed]}
+    queue = stream[len(ctx.prefix) :]
+    payload = {
+        "queue": queue,
+        "group": ctx.group,
+        "consumer": args.consumer,
+        "entries": [_entry_json(i, f, source=src) for i, f, src in claimed],
+    }
     if not claimed:
         return _Result(payload, f"nothing to claim in {queue} for group {ctx.group}")
     rows = [[*_entry_row(i, f)[:-1], src, _entry_row(i, f)[-1]] for i, f, src in claimed]
@@ -179,7 +226,7 @@ def _cmd_ack(ctx: _Context) -> _Result:
     done = pipe.execute()
     acked = [i for i, n in zip(ctx.args.ids, done, strict=True) if int(n)]
     missed = [i for i, n in zip(ctx.args.ids, done, strict=True) if not int(n)]
-    queue = stream[len(ctx.prefix):]
+    queue = stream[len(ctx.prefix) :]
     payload = {"queue": queue, "group": ctx.group, "acknowledged": acked, "not_pending": missed}
     text = f"acknowledged {len(acked)} of {len(ctx.args.ids)} in {queue} ({ctx.group})"
     warning = None
@@ -203,8 +250,12 @@ def _cmd_stats(ctx: _Context) -> _Result:
             _add_counts(total, counts)
             _add_counts(rules.setdefault(rule, dict.fromkeys(_COUNT_KEYS, 0)), counts)
         queues[queue] = {**total, "rules": per_rule}
-    payload = {"group": ctx.group, "today": ctx.today.isoformat(), "queues": queues,
-               "rules": dict(sorted(rules.items()))}
+    payload = {
+        "group": ctx.group,
+        "today": ctx.today.isoformat(),
+        "queues": queues,
+        "rules": dict(sorted(rules.items())),
+    }
     if not queues:
         return _Result(payload, f"no queues under {ctx.prefix!r}")
     rows: list[list[str]] = []
@@ -222,7 +273,11 @@ def _counts(c: dict[str, int]) -> list[str]:
 
 
 _COMMANDS: dict[str, Callable[[_Context], _Result]] = {
-    "ls": _cmd_ls, "tail": _cmd_tail, "claim": _cmd_claim, "ack": _cmd_ack, "stats": _cmd_stats,
+    "ls": _cmd_ls,
+    "tail": _cmd_tail,
+    "claim": _cmd_claim,
+    "ack": _cmd_ack,
+    "stats": _cmd_stats,
 }
 
 
@@ -294,24 +349,45 @@ def _common(default: Any) -> argparse.ArgumentParser:
     """Options accepted before or after the sub-command; `default` is None on `queue` itself
     and SUPPRESS on sub-commands, so a later occurrence wins and an absent one changes nothing."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--redis-url", default=default,
-                   help=f"Redis URL (default: $MONITOR_REDIS_URL, else {DEFAULT_REDIS_URL})")
-    p.add_argument("--prefix", default=default, metavar="PREFIX",
-                   help=f"key prefix (default: $MONITOR_QUEUE_PREFIX, else {DEFAULT_PREFIX})")
-    p.add_argument("--group", default=default,
-                   help=f"consumer group of the analysts (default: {DEFAULT_GROUP})")
+    p.add_argument(
+        "--redis-url",
+        default=default,
+        help=f"Redis URL (default: $MONITOR_REDIS_URL, else {DEFAULT_REDIS_URL})",
+    )
+    p.add_argument(
+        "--prefix",
+        default=default,
+        metavar="PREFIX",
+        help=f"key prefix (default: $MONITOR_QUEUE_PREFIX, else {DEFAULT_PREFIX})",
+    )
+    p.add_argument(
+        "--group",
+        default=default,
+        help=f"consumer group of the analysts (default: {DEFAULT_GROUP})",
+    )
     p.add_argument("--json", action="store_true", default=default, help="machine-readable output")
-    p.add_argument("--today", type=date.fromisoformat, default=default, metavar="YYYY-MM-DD",
-                   help="judge overdue and due soon on this date (default: today in --timezone)")
-    p.add_argument("--timezone", type=_zone, default=default,
-                   help=f"zone of the report_due dates (default: {DEFAULT_TIMEZONE})")
+    p.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=default,
+        metavar="YYYY-MM-DD",
+        help="judge overdue and due soon on this date (default: today in --timezone)",
+    )
+    p.add_argument(
+        "--timezone",
+        type=_zone,
+        default=default,
+        help=f"zone of the report_due dates (default: {DEFAULT_TIMEZONE})",
+    )
     return p
 
 
 def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add `queue` and its sub-commands to a `monitor` sub-parser set; returns the parser."""
     queue = subparsers.add_parser(
-        "queue", parents=[_common(None)], help="compliance queues: list, tail, claim, ack, stats",
+        "queue",
+        parents=[_common(None)],
+        help="compliance queues: list, tail, claim, ack, stats",
         description="Compliance queues (Redis Streams <prefix><queue>) for analysts.",
     )
     sub = queue.add_subparsers(dest="queue_command", required=True, metavar="COMMAND")
@@ -327,9 +403,14 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     claim.add_argument("queue")
     claim.add_argument("--consumer", required=True, help="the analyst's name in the group")
     claim.add_argument("--count", type=_positive, default=10, help="at most this many (default 10)")
-    claim.add_argument("--stale-ms", type=_non_negative, default=None, metavar="MS",
-                       help="first take over entries claimed by others and idle longer than MS, "
-                            "then top up with new entries")
+    claim.add_argument(
+        "--stale-ms",
+        type=_non_negative,
+        default=None,
+        metavar="MS",
+        help="first take over entries claimed by others and idle longer than MS, "
+        "then top up with new entries",
+    )
 
     ack = sub.add_parser("ack", parents=[shared], help="acknowledge handled entries")
     ack.add_argument("queue")
@@ -350,8 +431,9 @@ def run_queue(args: argparse.Namespace) -> int:
         )
     except ValueError:
         return _fail(f"invalid Redis URL {redact_url(url)}: use redis://, rediss:// or unix://")
-    ctx = _Context(client, prefix, args.group or DEFAULT_GROUP,
-                   args.today or datetime.now(zone).date(), args)
+    ctx = _Context(
+        client, prefix, args.group or DEFAULT_GROUP, args.today or datetime.now(zone).date(), args
+    )
     try:
         result = _COMMANDS[args.queue_command](ctx)
     except QueueError as exc:

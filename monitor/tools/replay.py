@@ -26,7 +26,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from monitor.core.decode import Decoder, Rejection
+from monitor.core.pack import Pack
+from monitor.core.rules import Findings
 from monitor.io.gctune import tuned_gc
+from monitor.io.settings import Settings
 from monitor.tools.offline import (
     KEY_MS_SHIFT,
     TOPIC_RANK,
@@ -37,20 +40,19 @@ from monitor.tools.offline import (
     key_base,
     key_ms,
 )
-from monitor.core.pack import Pack
-from monitor.core.rules import Findings
-from monitor.io.settings import Settings
 from schemas import InputEvent
 
 __all__ = ["owner_of", "replay", "shard_of"]
+
 
 def shard_of(customer_id: str, shards: int) -> int:
     """The replay shard a customer belongs to (stable across runs and machines)."""
     return zlib.crc32(customer_id.encode()) % shards
 
 
-def owner_of(data: Any, shards: int,
-             validate: Callable[[dict[str, Any]], InputEvent | Rejection]) -> tuple[int, InputEvent | Rejection | None]:
+def owner_of(
+    data: Any, shards: int, validate: Callable[[dict[str, Any]], InputEvent | Rejection]
+) -> tuple[int, InputEvent | Rejection | None]:
     """(shard, event or None) of a parsed input: the shard of its `customer_id` as the
     rules will see it. Validation strips surrounding whitespace from the id, so an id with
     any is validated first (in every shard, so all agree; the event is returned for reuse)
@@ -81,11 +83,23 @@ class _Merged:
     parsed, not validated); inputs that are not a JSON object with a customer id belong
     to shard 0, so each invalid input is counted once."""
 
-    def __init__(self, settings: Settings, decoder: Decoder, stats: RunStats, batch: int = 2000,
-                 reorder_window: int = 100_000, shard: tuple[int, int] = (0, 1),
-                 out_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        decoder: Decoder,
+        stats: RunStats,
+        batch: int = 2000,
+        reorder_window: int = 100_000,
+        shard: tuple[int, int] = (0, 1),
+        out_batch: int = 1000,
+    ) -> None:
         self.settings, self.decoder, self.stats = settings, decoder, stats
-        self.batch, self.reorder_window, self.shard, self.out_batch = batch, reorder_window, shard, out_batch
+        self.batch, self.reorder_window, self.shard, self.out_batch = (
+            batch,
+            reorder_window,
+            shard,
+            out_batch,
+        )
         self.total = 0
 
     async def batches(self) -> AsyncIterator[list[Item]]:
@@ -94,15 +108,20 @@ class _Merged:
         settings, decoder, stats = self.settings, self.decoder, self.stats
         topics = settings.input_topics
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
-            group_id=None, fetch_max_wait_ms=50, max_partition_fetch_bytes=4 * 1024 * 1024,
+            bootstrap_servers=settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
             **aiokafka_options(settings),
         )
         await consumer.start()
         try:
             tps: list[tuple[TopicPartition, str]] = []
             for kind, topic in topics.items():
-                for p in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)):
+                for p in sorted(
+                    consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+                ):
                     tps.append((TopicPartition(topic, p), kind))
             consumer.assign([tp for tp, _ in tps])
             begin = await consumer.beginning_offsets([tp for tp, _ in tps])
@@ -121,7 +140,9 @@ class _Merged:
                 base = key_base(TOPIC_RANK[kind], tp.partition, stop)
                 append = buffer.append
                 while not buffer and position[tp] < stop:
-                    records = (await consumer.getmany(tp, timeout_ms=1000, max_records=batch)).get(tp, [])
+                    records = (await consumer.getmany(tp, timeout_ms=1000, max_records=batch)).get(
+                        tp, []
+                    )
                     for r in records:
                         offset = r.offset
                         if offset >= stop:
@@ -132,11 +153,15 @@ class _Merged:
                         data = parse(value)
                         event = None
                         if shards > 1:
-                            owner, event = owner_of(data, shards, lambda d: validate(kind, d, value))
+                            owner, event = owner_of(
+                                data, shards, lambda d: validate(kind, d, value)
+                            )
                             if owner != mine:
                                 continue
                         if event is None:
-                            event = data if isinstance(data, Rejection) else validate(kind, data, value)
+                            event = (
+                                data if isinstance(data, Rejection) else validate(kind, data, value)
+                            )
                         if isinstance(event, Rejection):
                             stats.invalid += 1
                             by_reason = stats.invalid_by_reason
@@ -197,20 +222,32 @@ class _TopicWriter:
     async def start(self) -> None:
         from monitor.io.kafka_security import aiokafka_options
 
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all",
-                                         linger_ms=20, **aiokafka_options(self.settings))
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            linger_ms=20,
+            **aiokafka_options(self.settings),
+        )
         await self.producer.start()
 
     def __call__(self, findings: Findings) -> None:
         assert self.producer is not None
         for alert in findings.alerts:
-            self.pending.append(self.producer.send(
-                f"{self.prefix}{self.settings.topic_alerts}", alert.model_dump_json().encode(),
-                key=alert.customer_id.encode()))
+            self.pending.append(
+                self.producer.send(
+                    f"{self.prefix}{self.settings.topic_alerts}",
+                    alert.model_dump_json().encode(),
+                    key=alert.customer_id.encode(),
+                )
+            )
         for task in findings.tasks:
-            self.pending.append(self.producer.send(
-                f"{self.prefix}{self.settings.topic_reid_tasks}", task.model_dump_json().encode(),
-                key=task.customer_id.encode()))
+            self.pending.append(
+                self.producer.send(
+                    f"{self.prefix}{self.settings.topic_reid_tasks}",
+                    task.model_dump_json().encode(),
+                    key=task.customer_id.encode(),
+                )
+            )
 
     async def stop(self) -> None:
         assert self.producer is not None
@@ -231,9 +268,17 @@ def _progress(stats: RunStats, total: int) -> None:
     sys.stderr.flush()
 
 
-def replay(settings: Settings, pack: Pack, start: datetime, end: datetime, out: Path | None,
-           topic_prefix: str | None = None, allow_live_topics: bool = False,
-           show_progress: bool = True, workers: int = 1) -> RunStats:
+def replay(
+    settings: Settings,
+    pack: Pack,
+    start: datetime,
+    end: datetime,
+    out: Path | None,
+    topic_prefix: str | None = None,
+    allow_live_topics: bool = False,
+    show_progress: bool = True,
+    workers: int = 1,
+) -> RunStats:
     """Replay [start, end) and write its findings; returns the run's statistics.
 
     `workers` > 1 splits the customers into that many shards (`shard_of`), one process
@@ -243,12 +288,16 @@ def replay(settings: Settings, pack: Pack, start: datetime, end: datetime, out: 
     if out is None and topic_prefix is None:
         raise ValueError("give --out DIR or --topic-prefix PREFIX")
     if topic_prefix is not None and topic_prefix == "" and not allow_live_topics:
-        raise ValueError("an empty --topic-prefix writes to the live aml.* topics: add --live-topics")
+        raise ValueError(
+            "an empty --topic-prefix writes to the live aml.* topics: add --live-topics"
+        )
     if workers < 1:
         raise ValueError("--workers must be at least 1")
     with tuned_gc():  # every customer's state stays in memory: a large, long-lived heap
         if workers == 1:
-            return asyncio.run(_replay(settings, pack, start, end, out, topic_prefix, show_progress))
+            return asyncio.run(
+                _replay(settings, pack, start, end, out, topic_prefix, show_progress)
+            )
         return _replay_sharded(settings, pack, start, end, out, topic_prefix, workers)
 
 
@@ -261,16 +310,24 @@ def _shard_main(index: int) -> RunStats:
     return asyncio.run(_replay(settings, pack, start, end, out, topic_prefix, False, shard))
 
 
-def _replay_sharded(settings: Settings, pack: Pack, start: datetime, end: datetime,
-                    out: Path | None, topic_prefix: str | None, workers: int) -> RunStats:
+def _replay_sharded(
+    settings: Settings,
+    pack: Pack,
+    start: datetime,
+    end: datetime,
+    out: Path | None,
+    topic_prefix: str | None,
+    workers: int,
+) -> RunStats:
     from concurrent.futures import ProcessPoolExecutor
 
     began = time.perf_counter()
     parts = [out / f".shard-{i}" for i in range(workers)] if out is not None else [None] * workers
     # fork: the children inherit the loaded pack (no second parse, nothing to pickle)
     context = multiprocessing.get_context("fork")
-    _JOBS[:] = [(settings, pack, start, end, parts[i], topic_prefix, (i, workers))
-                for i in range(workers)]
+    _JOBS[:] = [
+        (settings, pack, start, end, parts[i], topic_prefix, (i, workers)) for i in range(workers)
+    ]
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = list(pool.map(_shard_main, range(workers)))
@@ -313,8 +370,9 @@ def _merge_jsonl(parts: list[Path], target: Path) -> None:
         handle.writelines(rows)
 
 
-async def _replay(settings, pack, start, end, out, topic_prefix, show_progress,  # noqa: ANN001
-                  shard=(0, 1)) -> RunStats:
+async def _replay(
+    settings, pack, start, end, out, topic_prefix, show_progress, shard=(0, 1)
+) -> RunStats:
     writer = JsonlWriter(out) if out is not None else _TopicWriter(settings, topic_prefix)
     if isinstance(writer, _TopicWriter):
         await writer.start()
@@ -332,7 +390,9 @@ async def _replay(settings, pack, start, end, out, topic_prefix, show_progress, 
                 past_end = False
                 for key, event in items:
                     event_ms = key_ms(key)
-                    if event_ms >= end_ms:  # merge order is event time: the rest is out of range too
+                    if (
+                        event_ms >= end_ms
+                    ):  # merge order is event time: the rest is out of range too
                         past_end = True
                         break
                     apply(event, event_ms, start_ms <= event_ms)  # state from all history

@@ -20,8 +20,8 @@ from monitor.core.engine import Engine
 from monitor.core.errors import ConfigurationError
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
-from monitor.io.settings import Settings
 from monitor.core.state import CustomerState
+from monitor.io.settings import Settings
 
 __all__ = ["Message", "expected_findings", "produce", "produce_file", "read_scenario"]
 
@@ -66,14 +66,16 @@ def read_scenario(path: Path) -> list[Message]:
 async def produce(settings: Settings, messages: list[Message]) -> int:
     from monitor.io.kafka_security import aiokafka_options
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
-                                **aiokafka_options(settings))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=5,
+        **aiokafka_options(settings),
+    )
     await producer.start()
     try:
         topics = settings.input_topics
-        futures = [
-            await producer.send(topics[m.kind], key=m.key, value=m.value) for m in messages
-        ]
+        futures = [await producer.send(topics[m.kind], key=m.key, value=m.value) for m in messages]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()

@@ -12,7 +12,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from monitor.core.screening.watchlist import DEFAULT_THRESHOLD, WatchlistEntry, WatchlistMatcher, load_watchlist
+from monitor.core.screening.watchlist import (
+    DEFAULT_THRESHOLD,
+    WatchlistEntry,
+    WatchlistMatcher,
+    load_watchlist,
+)
 
 __all__ = [
     "DEFAULT_PAIRS",
@@ -51,13 +56,15 @@ def load_pairs(path: Path) -> list[Pair]:
     with Path(path).open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             birth = row["query_birth_date"].strip()
-            pairs.append(Pair(
-                name=row["query_name"],
-                birth_date=date.fromisoformat(birth) if birth else None,
-                country=row["query_country"].strip() or None,
-                expected=row["expected_entry_id"].strip() or None,
-                line=line,
-            ))
+            pairs.append(
+                Pair(
+                    name=row["query_name"],
+                    birth_date=date.fromisoformat(birth) if birth else None,
+                    country=row["query_country"].strip() or None,
+                    expected=row["expected_entry_id"].strip() or None,
+                    line=line,
+                )
+            )
     return pairs
 
 
@@ -101,8 +108,17 @@ def evaluate(matcher: WatchlistMatcher, pairs: Iterable[Pair]) -> dict[str, Any]
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "threshold": matcher.threshold, "pairs": total, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-        "wrong": wrong, "extra": extra, "precision": precision, "recall": recall, "f1": f1,
+        "threshold": matcher.threshold,
+        "pairs": total,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "wrong": wrong,
+        "extra": extra,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
         "failures": failures,
     }
 
@@ -116,6 +132,7 @@ def sweep(
 
 def time_per_query(matcher: WatchlistMatcher, pairs: Sequence[Pair], repeat: int = 5) -> float:
     """Best-of-`repeat` seconds per `match` call over all pairs (timeit, one pass each)."""
+
     def screen() -> None:
         for pair in pairs:
             matcher.match(pair.name, pair.birth_date, pair.country)
@@ -133,7 +150,8 @@ def _row(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m monitor.tools.screen_eval", description=__doc__,
+        prog="python -m monitor.tools.screen_eval",
+        description=__doc__,
     )
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--watchlist", type=Path, default=DEFAULT_WATCHLIST)
@@ -146,13 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = evaluate(matcher, pairs)
     header = "     T   TP   FP   FN   TN wrong precision  recall     F1"
     print(f"watch list: {args.watchlist} ({len(entries)} entries)")
-    print(f"pairs:      {args.pairs} ({result['pairs']} queries, "
-          f"{sum(p.expected is not None for p in pairs)} expected matches)")
+    print(
+        f"pairs:      {args.pairs} ({result['pairs']} queries, "
+        f"{sum(p.expected is not None for p in pairs)} expected matches)"
+    )
     print(header)
     print(_row(result))
     for line, expected, found in result["failures"]:
-        print(f"  miss/false alarm: line {line}: expected {expected or '-'}, "
-              f"got {', '.join(found) or '-'}")
+        print(
+            f"  miss/false alarm: line {line}: expected {expected or '-'}, "
+            f"got {', '.join(found) or '-'}"
+        )
     print("\nthreshold sweep")
     print(header)
     for row in sweep(entries, pairs):
@@ -160,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     cold = time_per_query(WatchlistMatcher(entries, args.threshold, cache_size=0), pairs)
     warm_matcher = WatchlistMatcher(entries, args.threshold)
     warm = time_per_query(warm_matcher, pairs)
-    print(f"\nmatch time per query: {cold * 1e6:.0f} us without the name cache, "
-          f"{warm * 1e6:.0f} us with it (best of 5 passes over {len(pairs)} queries)")
+    print(
+        f"\nmatch time per query: {cold * 1e6:.0f} us without the name cache, "
+        f"{warm * 1e6:.0f} us with it (best of 5 passes over {len(pairs)} queries)"
+    )
     return 0
 
 

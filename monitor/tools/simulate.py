@@ -80,7 +80,9 @@ class _Gen:
 
     def ts(self, day: int, hour: float | None = None) -> datetime:
         hour = self.rng.uniform(8.5, 18.0) if hour is None else hour
-        local = datetime(self.start.year, self.start.month, self.start.day) + timedelta(days=day, hours=hour)
+        local = datetime(self.start.year, self.start.month, self.start.day) + timedelta(
+            days=day, hours=hour
+        )
         return (local - timedelta(hours=8)).replace(tzinfo=UTC)  # Shanghai local -> UTC
 
     def iso(self, at: datetime) -> str:
@@ -96,50 +98,100 @@ class _Gen:
         male = rng.random() < 0.5
         birth = date(rng.randint(1950, 2002), rng.randint(1, 12), rng.randint(1, 28))
         name = f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}{rng.choice(_GIVEN).lower()}"
-        doc = {"type": "resident_id", "number": _resident_id(rng, birth, male),
-               "expires_on": (self.start + timedelta(days=rng.randint(400, 4000))).isoformat()}
+        doc = {
+            "type": "resident_id",
+            "number": _resident_id(rng, birth, male),
+            "expires_on": (self.start + timedelta(days=rng.randint(400, 4000))).isoformat(),
+        }
         value: dict[str, Any] = {
-            "event_id": self.next_id("open-"), "customer_id": cid, "account_id": f"A{cid[1:]}",
-            "opened_at": self.iso(at), "customer_type": "entity" if entity else "individual",
-            "name": name, "address": f"{rng.randint(1, 999)} Road, {rng.choice(_CITIES)}",
-            "phone": f"+86 13{rng.randint(100000000, 999999999)}", "is_pep": False,
+            "event_id": self.next_id("open-"),
+            "customer_id": cid,
+            "account_id": f"A{cid[1:]}",
+            "opened_at": self.iso(at),
+            "customer_type": "entity" if entity else "individual",
+            "name": name,
+            "address": f"{rng.randint(1, 999)} Road, {rng.choice(_CITIES)}",
+            "phone": f"+86 13{rng.randint(100000000, 999999999)}",
+            "is_pep": False,
             "branch_code": f"BR{rng.randint(1, 40):03d}",
         }
         if entity:
-            value.update({
-                "name": f"{rng.choice(_CITIES)} {rng.choice(['Trading', 'Tech', 'Logistics'])} Co. {cid}",
-                "registration_number": f"91310000{rng.randint(10**9, 10**10 - 1)}",
-                "business_scope": "trade", "registered_capital": str(rng.randint(1, 50) * 100000),
-                "legal_representative": {"name": name, "id_document": doc},
-                "beneficial_owners": [{"name": name, "ownership_pct": "60", "id_document": doc}],
-            })
+            value.update(
+                {
+                    "name": f"{rng.choice(_CITIES)} {rng.choice(['Trading', 'Tech', 'Logistics'])} Co. {cid}",
+                    "registration_number": f"91310000{rng.randint(10**9, 10**10 - 1)}",
+                    "business_scope": "trade",
+                    "registered_capital": str(rng.randint(1, 50) * 100000),
+                    "legal_representative": {"name": name, "id_document": doc},
+                    "beneficial_owners": [
+                        {"name": name, "ownership_pct": "60", "id_document": doc}
+                    ],
+                }
+            )
         else:
-            value.update({
-                "gender": "M" if male else "F", "nationality": "CN",
-                "occupation": rng.choice(_OCCUPATIONS), "id_document": doc,
-                "declared_annual_income": str(rng.randint(6, 60) * 10000), "income_currency": "CNY",
-            })
+            value.update(
+                {
+                    "gender": "M" if male else "F",
+                    "nationality": "CN",
+                    "occupation": rng.choice(_OCCUPATIONS),
+                    "id_document": doc,
+                    "declared_annual_income": str(rng.randint(6, 60) * 10000),
+                    "income_currency": "CNY",
+                }
+            )
         value.update(over)
         self.sim.add("kyc.account-openings", at, value)
 
-    def cash(self, cid: str, at: datetime, amount: str, direction: str = "in", currency: str = "CNY") -> str:
+    def cash(
+        self, cid: str, at: datetime, amount: str, direction: str = "in", currency: str = "CNY"
+    ) -> str:
         txn = self.next_id("T")
-        self.sim.add("txn.cash", at, {
-            "event_id": f"ev-{txn}", "txn_id": txn, "customer_id": cid, "account_id": f"A{cid[1:]}",
-            "occurred_at": self.iso(at), "direction": direction, "amount": amount,
-            "currency": currency, "service": "deposit" if direction == "in" else "withdrawal",
-            "conductor": None, "branch_code": "BR001",
-        })
+        self.sim.add(
+            "txn.cash",
+            at,
+            {
+                "event_id": f"ev-{txn}",
+                "txn_id": txn,
+                "customer_id": cid,
+                "account_id": f"A{cid[1:]}",
+                "occurred_at": self.iso(at),
+                "direction": direction,
+                "amount": amount,
+                "currency": currency,
+                "service": "deposit" if direction == "in" else "withdrawal",
+                "conductor": None,
+                "branch_code": "BR001",
+            },
+        )
         return txn
 
-    def remittance(self, cid: str, at: datetime, amount: str, *, direction: str = "out",
-                   source: str | None = "salary", complete: bool = True, country: str | None = None,
-                   currency: str = "CNY") -> str:
+    def remittance(
+        self,
+        cid: str,
+        at: datetime,
+        amount: str,
+        *,
+        direction: str = "out",
+        source: str | None = "salary",
+        complete: bool = True,
+        country: str | None = None,
+        currency: str = "CNY",
+    ) -> str:
         txn = self.next_id("R")
-        originator = {"name": f"Customer {cid}", "account_number": f"6222{cid[1:]}",
-                      "address": "Shanghai", "id_number": None, "contact": None, "country": "CN"}
-        beneficiary = {"name": "Counterparty Ltd", "account_number": f"X{txn}",
-                       "address": "Abroad", "country": country or self.rng.choice(_COUNTERPARTY)}
+        originator = {
+            "name": f"Customer {cid}",
+            "account_number": f"6222{cid[1:]}",
+            "address": "Shanghai",
+            "id_number": None,
+            "contact": None,
+            "country": "CN",
+        }
+        beneficiary = {
+            "name": "Counterparty Ltd",
+            "account_number": f"X{txn}",
+            "address": "Abroad",
+            "country": country or self.rng.choice(_COUNTERPARTY),
+        }
         if direction == "in":
             originator, beneficiary = (
                 {**beneficiary, "id_number": None, "contact": None},
@@ -147,27 +199,55 @@ class _Gen:
             )
         if not complete:
             originator["address"] = ""
-        self.sim.add("txn.remittances", at, {
-            "event_id": f"ev-{txn}", "txn_id": txn, "kind": "payment", "customer_id": cid,
-            "occurred_at": self.iso(at), "direction": direction, "amount": amount,
-            "currency": currency, "originator": originator, "beneficiary": beneficiary,
-            "reference": f"REF{txn}", "source_of_funds": source,
-            "counterparty_country": beneficiary["country"] if direction == "out" else originator["country"],
-        })
+        self.sim.add(
+            "txn.remittances",
+            at,
+            {
+                "event_id": f"ev-{txn}",
+                "txn_id": txn,
+                "kind": "payment",
+                "customer_id": cid,
+                "occurred_at": self.iso(at),
+                "direction": direction,
+                "amount": amount,
+                "currency": currency,
+                "originator": originator,
+                "beneficiary": beneficiary,
+                "reference": f"REF{txn}",
+                "source_of_funds": source,
+                "counterparty_country": beneficiary["country"]
+                if direction == "out"
+                else originator["country"],
+            },
+        )
         return txn
 
     def supplement(self, cid: str, at: datetime, txn: str) -> None:
-        self.sim.add("txn.remittances", at, {
-            "event_id": self.next_id("sup-"), "txn_id": txn, "kind": "supplement",
-            "customer_id": cid, "occurred_at": self.iso(at), "direction": "out",
-            "originator": {"address": "Shanghai"},
-        })
+        self.sim.add(
+            "txn.remittances",
+            at,
+            {
+                "event_id": self.next_id("sup-"),
+                "txn_id": txn,
+                "kind": "supplement",
+                "customer_id": cid,
+                "occurred_at": self.iso(at),
+                "direction": "out",
+                "originator": {"address": "Shanghai"},
+            },
+        )
 
     def update(self, cid: str, at: datetime) -> None:
-        self.sim.add("kyc.customer-updates", at, {
-            "event_id": self.next_id("upd-"), "customer_id": cid, "updated_at": self.iso(at),
-            "changes": {"phone": f"+86 13{self.rng.randint(100000000, 999999999)}"},
-        })
+        self.sim.add(
+            "kyc.customer-updates",
+            at,
+            {
+                "event_id": self.next_id("upd-"),
+                "customer_id": cid,
+                "updated_at": self.iso(at),
+                "changes": {"phone": f"+86 13{self.rng.randint(100000000, 999999999)}"},
+            },
+        )
 
     def normal_day(self, cid: str, day: int, rate: float, quiet: bool = False) -> None:
         """Ordinary activity: small cash, complete remittances with a clear source, phone
@@ -182,7 +262,9 @@ class _Gen:
             if kind < 0.75:
                 self.cash(cid, at, f"{rng.randint(1, 80) * 100}.00", rng.choice(["in", "out"]))
             elif kind < 0.97:
-                self.remittance(cid, at, f"{rng.randint(10, 400) * 100}.00", direction=rng.choice(["in", "out"]))
+                self.remittance(
+                    cid, at, f"{rng.randint(10, 400) * 100}.00", direction=rng.choice(["in", "out"])
+                )
             else:
                 self.update(cid, at)
 
@@ -196,8 +278,13 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def simulate(customers: int, days: int, seed: int, start: date = date(2026, 3, 2),
-             events_per_customer_day: float = 0.6) -> Simulation:
+def simulate(
+    customers: int,
+    days: int,
+    seed: int,
+    start: date = date(2026, 3, 2),
+    events_per_customer_day: float = 0.6,
+) -> Simulation:
     """Generate the traffic in memory (about customers x days x rate events)."""
     if days < 1 or customers < 1:
         raise ValueError("customers and days must be at least 1")
@@ -230,16 +317,30 @@ def simulate(customers: int, days: int, seed: int, start: date = date(2026, 3, 2
             if rng.random() < 0.5:
                 evidence = [g.cash(cid, g.ts(d0, 11), f"{rng.randint(500, 900) * 100}.00")]
             else:
-                evidence = [g.cash(cid, g.ts(d0, 10), "30000.00"), g.cash(cid, g.ts(d0, 15), "20000.00")]
+                evidence = [
+                    g.cash(cid, g.ts(d0, 10), "30000.00"),
+                    g.cash(cid, g.ts(d0, 15), "20000.00"),
+                ]
         elif typology == "structuring":
-            evidence = [g.cash(cid, g.ts(d0 + 2 * i, 11), f"{rng.randint(4550, 4990) * 10}.00")
-                        for i in range(3)]
+            evidence = [
+                g.cash(cid, g.ts(d0 + 2 * i, 11), f"{rng.randint(4550, 4990) * 10}.00")
+                for i in range(3)
+            ]
         elif typology == "frequent_large_unclear_source":
-            evidence = [g.remittance(cid, g.ts(d0 + i, 14), f"{rng.randint(60, 90) * 1000}.00",
-                                     source=rng.choice([None, "", "unknown"])) for i in range(3)]
+            evidence = [
+                g.remittance(
+                    cid,
+                    g.ts(d0 + i, 14),
+                    f"{rng.randint(60, 90) * 1000}.00",
+                    source=rng.choice([None, "", "unknown"]),
+                )
+                for i in range(3)
+            ]
         elif typology in ("missing_info_unresolved", "missing_info_supplemented"):
             d0 = rng.randrange(0, max(1, days - 20))
-            txn = g.remittance(cid, g.ts(d0, 13), f"{rng.randint(60, 300) * 100}.00", complete=False)
+            txn = g.remittance(
+                cid, g.ts(d0, 13), f"{rng.randint(60, 300) * 100}.00", complete=False
+            )
             evidence = [txn]
             if typology == "missing_info_supplemented":
                 g.supplement(cid, g.ts(d0 + rng.randint(1, 5), 10), txn)
@@ -256,11 +357,18 @@ def simulate(customers: int, days: int, seed: int, start: date = date(2026, 3, 2
                 for i in range(3):
                     g.cash(cid, g.ts(d0 + i, 11), f"{rng.randint(4250, 4499) * 10}.00")
         if typology is not None and typology != "near_miss":
-            g.sim.labels.append({"customer_id": cid, "typology": typology, "evidence": evidence,
-                                 "expected_rules": list(TYPOLOGIES[typology][1])})
+            g.sim.labels.append(
+                {
+                    "customer_id": cid,
+                    "typology": typology,
+                    "evidence": evidence,
+                    "expected_rules": list(TYPOLOGIES[typology][1]),
+                }
+            )
         elif typology == "near_miss":
-            g.sim.labels.append({"customer_id": cid, "typology": "near_miss", "evidence": [],
-                                 "expected_rules": []})
+            g.sim.labels.append(
+                {"customer_id": cid, "typology": "near_miss", "evidence": [], "expected_rules": []}
+            )
     return g.sim
 
 

@@ -84,11 +84,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             "largest_input_bytes": _largest[name],
             "test": _results.get(name, "not run"),
         }
-    OUT.write_text(json.dumps({
-        "examples_per_property_and_kind": int(os.environ.get("MONITOR_FUZZ_EXAMPLES", "150")),
-        "cases": sum(t["cases"] for t in targets.values()),
-        "failed_tests": sorted(n for n, r in _results.items() if r != "passed"),
-        "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "run_time_s": round(time.monotonic() - _started, 1),
-        "targets": targets,
-    }, indent=2) + "\n")
+    OUT.write_text(
+        json.dumps(
+            {
+                "examples_per_property_and_kind": int(
+                    os.environ.get("MONITOR_FUZZ_EXAMPLES", "150")
+                ),
+                "cases": sum(t["cases"] for t in targets.values()),
+                "failed_tests": sorted(n for n, r in _results.items() if r != "passed"),
+                "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "run_time_s": round(time.monotonic() - _started, 1),
+                "targets": targets,
+            },
+            indent=2,
+        )
+        + "\n"
+    )

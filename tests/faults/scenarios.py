@@ -38,8 +38,8 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
-from monitor.io.devservers import KafkaServer, RedisServer
 from monitor.core.pack import load_pack
+from monitor.io.devservers import KafkaServer, RedisServer
 from monitor.tools.scenario import Message, expected_findings
 from tests.support.worker import WorkerProcess, consumed
 
@@ -85,11 +85,14 @@ def build_stream(events: int = EVENTS, seed: int = SEED) -> list[Message]:
         elif draw < 0.6:
             txns = [(DAY1, "out", _cny(rng, 5500, 7000)) for _ in range(ROUNDS)]
         elif draw < 0.7:
-            txns = [(DAY1 if n % 2 == 0 else DAY2, "in", _cny(rng, 10500, 12000))
-                    for n in range(ROUNDS)]
+            txns = [
+                (DAY1 if n % 2 == 0 else DAY2, "in", _cny(rng, 10500, 12000)) for n in range(ROUNDS)
+            ]
         elif draw < 0.8:
-            txns = [(DAY1, "in", _cny(rng, 45000, 49999) if n in (1, 4, 7) else _cny(rng, 100, 1000))
-                    for n in range(ROUNDS)]
+            txns = [
+                (DAY1, "in", _cny(rng, 45000, 49999) if n in (1, 4, 7) else _cny(rng, 100, 1000))
+                for n in range(ROUNDS)
+            ]
         else:
             txns = [(DAY1, "in", _cny(rng, 100, 4000)) for _ in range(ROUNDS)]
         plans.append((cid, txns))
@@ -97,11 +100,24 @@ def build_stream(events: int = EVENTS, seed: int = SEED) -> list[Message]:
     for n in range(ROUNDS):
         for c, (cid, txns) in enumerate(plans):
             day, direction, amount = txns[n]
-            out.append(Message("cash", cid.encode(), orjson.dumps({
-                "event_id": f"ev-{cid}-{n}", "txn_id": f"tx-{cid}-{n}", "customer_id": cid,
-                "account_id": f"AC{c:06d}", "occurred_at": f"{day}T{8 + n:02d}:{c % 60:02d}:00+08:00",
-                "direction": direction, "amount": amount, "currency": "CNY",
-            })))
+            out.append(
+                Message(
+                    "cash",
+                    cid.encode(),
+                    orjson.dumps(
+                        {
+                            "event_id": f"ev-{cid}-{n}",
+                            "txn_id": f"tx-{cid}-{n}",
+                            "customer_id": cid,
+                            "account_id": f"AC{c:06d}",
+                            "occurred_at": f"{day}T{8 + n:02d}:{c % 60:02d}:00+08:00",
+                            "direction": direction,
+                            "amount": amount,
+                            "currency": "CNY",
+                        }
+                    ),
+                )
+            )
     return out
 
 
@@ -133,13 +149,19 @@ def _expected_alerts(messages: list[Message]) -> dict[str, dict[str, Any]]:
 # ----------------------------------------------------------------------------- observing
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str,
-               worker: WorkerProcess | None = None, poll: float = 0.05) -> None:
+def wait_until(
+    check: Callable[[], bool],
+    timeout: float,
+    what: str,
+    worker: WorkerProcess | None = None,
+    poll: float = 0.05,
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if worker is not None and worker.proc is not None and worker.proc.poll() is not None:
-            raise RuntimeError(f"{what}: the worker exited {worker.proc.returncode}\n"
-                               f"{worker.log_text(80)}")
+            raise RuntimeError(
+                f"{what}: the worker exited {worker.proc.returncode}\n{worker.log_text(80)}"
+            )
         if time.monotonic() > deadline:
             tail = f"\n{worker.log_text(80)}" if worker is not None else ""
             raise TimeoutError(f"{what}: not after {timeout:.0f}s{tail}")
@@ -191,7 +213,8 @@ def metric(worker: WorkerProcess, name: str) -> float | None:
     except OSError:
         return None
     return sum(
-        float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
         if line.startswith(name + " ") or line.startswith(name + "{")
     )
 
@@ -220,8 +243,12 @@ def read_to_end(bootstrap: str, topic: str, timeout: float = 180) -> list[bytes]
     """Every value of `topic` up to the end offsets at the time of the call."""
 
     async def _run() -> list[bytes]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", fetch_max_wait_ms=100)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+        )
         await consumer.start()
         try:
             deadline = time.monotonic() + timeout
@@ -252,15 +279,20 @@ def read_to_end(bootstrap: str, topic: str, timeout: float = 180) -> list[bytes]
     return asyncio.run(_run())
 
 
-def produce_stream(bootstrap: str, worker: WorkerProcess, messages: list[Message],
-                   partitions: int = 4) -> None:
+def produce_stream(
+    bootstrap: str, worker: WorkerProcess, messages: list[Message], partitions: int = 4
+) -> None:
     """Send `messages` to the worker's cash topic keyed by customer, on the partition a
     keyed Java or aiokafka producer chooses (murmur2), in order, in large batches."""
     topic = worker.topic("txn.cash")
 
     async def _run() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                    max_batch_size=512 * 1024, request_timeout_ms=60_000)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            max_batch_size=512 * 1024,
+            request_timeout_ms=60_000,
+        )
         await producer.start()
         try:
             by_partition: dict[int, list[Message]] = {}
@@ -288,8 +320,14 @@ class Trickle:
     however fast the worker is. `sent` counts the messages acknowledged so far; `join`
     re-raises a production failure in the caller's thread."""
 
-    def __init__(self, bootstrap: str, worker: WorkerProcess, messages: list[Message],
-                 seconds: float, slices: int = 30) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        worker: WorkerProcess,
+        messages: list[Message],
+        seconds: float,
+        slices: int = 30,
+    ) -> None:
         self.bootstrap, self.worker, self.messages = bootstrap, worker, messages
         self.seconds, self.slices = seconds, slices
         self.sent = 0
@@ -304,11 +342,13 @@ class Trickle:
         begin, n = time.monotonic(), len(self.messages)
         try:
             for k in range(self.slices):
-                part = self.messages[k * n // self.slices:(k + 1) * n // self.slices]
+                part = self.messages[k * n // self.slices : (k + 1) * n // self.slices]
                 produce_stream(self.bootstrap, self.worker, part)
                 self.sent += len(part)
-                time.sleep(max(0.0, begin + (k + 1) * self.seconds / self.slices - time.monotonic()))
-        except BaseException as exc:  # noqa: BLE001 - re-raised by join() in the test's thread
+                time.sleep(
+                    max(0.0, begin + (k + 1) * self.seconds / self.slices - time.monotonic())
+                )
+        except BaseException as exc:
             self.failures.append(exc)
 
     def join(self) -> None:
@@ -349,8 +389,12 @@ class Row:
         assert self.seen_once == self.expected_alerts, self
 
 
-def tally(row: Row, expected_alerts: dict[str, dict[str, Any]], queued_alerts: list[dict[str, Any]],
-          on_topic: list[bytes]) -> Row:
+def tally(
+    row: Row,
+    expected_alerts: dict[str, dict[str, Any]],
+    queued_alerts: list[dict[str, Any]],
+    on_topic: list[bytes],
+) -> Row:
     """Count against the offline expectation. Ids are derived from the facts that define a
     finding (rule, customer, day, direction), not from the amount: an event counted twice
     would raise the same id with another amount or evidence, so every queued entry and
@@ -359,8 +403,11 @@ def tally(row: Row, expected_alerts: dict[str, dict[str, Any]], queued_alerts: l
     published = [orjson.loads(v) for v in on_topic]
     counts = Counter(a["alert_id"] for a in queued_alerts)
     topic_counts = Counter(a["alert_id"] for a in published)
-    wrong = {a["alert_id"] for a in (*queued_alerts, *published)
-             if a["alert_id"] in expected_alerts and _facts(a) != _facts(expected_alerts[a["alert_id"]])}
+    wrong = {
+        a["alert_id"]
+        for a in (*queued_alerts, *published)
+        if a["alert_id"] in expected_alerts and _facts(a) != _facts(expected_alerts[a["alert_id"]])
+    }
     row.wrong_content = len(wrong)
     if wrong:
         row.details["wrong_content_sample"] = sorted(wrong)[:5]
@@ -384,15 +431,18 @@ def record(row: Row, path: Path = RESULTS) -> None:
     with (Path(tempfile.gettempdir()) / "monitor-fault-results.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = json.loads(path.read_text()) if path.exists() else {}
-        data[row.fault] = dict(asdict(row), recorded_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        data[row.fault] = dict(
+            asdict(row), recorded_at=datetime.now(UTC).isoformat(timespec="seconds")
+        )
         path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _worker(bootstrap: str, redis_url: str, workdir: Path, prefix: str | None = None,
-            **env: object) -> WorkerProcess:
+def _worker(
+    bootstrap: str, redis_url: str, workdir: Path, prefix: str | None = None, **env: object
+) -> WorkerProcess:
     extra = {"MONITOR_STORE": "rocksdb", "MONITOR_DATA_DIR": str(workdir / "state")}
     extra.update({f"MONITOR_{k.upper()}": str(v) for k, v in env.items()})
     worker = WorkerProcess(bootstrap, redis_url, workdir, extra_env=extra)
@@ -405,24 +455,42 @@ def _drain_timeout(alerts: int) -> float:
     return 120 + DRAIN_S_PER_1000 * alerts / 1000
 
 
-def _start_and_apply(bootstrap: str, worker: WorkerProcess, messages: list[Message],
-                     alerts: int, interval: float) -> None:
+def _start_and_apply(
+    bootstrap: str, worker: WorkerProcess, messages: list[Message], alerts: int, interval: float
+) -> None:
     """Start `worker`, produce `messages` and wait until it has applied all of them (the
     first part of a stream, before a fault); `alerts` sizes the wait."""
     worker.start()
     worker.wait_ready(120)
     produce_stream(bootstrap, worker, messages)
-    wait_until(lambda: (consumed(worker) or 0) >= len(messages), _drain_timeout(alerts),
-               f"{len(messages)} events applied", worker, interval)
+    wait_until(
+        lambda: (consumed(worker) or 0) >= len(messages),
+        _drain_timeout(alerts),
+        f"{len(messages)} events applied",
+        worker,
+        interval,
+    )
 
 
-def _finish(row: Row, client: redis.Redis, bootstrap: str, worker: WorkerProcess,
-            expected: dict[str, Any], started: float, watch: WorkerProcess | None = None) -> Row:
+def _finish(
+    row: Row,
+    client: redis.Redis,
+    bootstrap: str,
+    worker: WorkerProcess,
+    expected: dict[str, Any],
+    started: float,
+    watch: WorkerProcess | None = None,
+) -> Row:
     """Wait until every expected id is queued, let late copies arrive, and count."""
     want = len(expected)
     try:
-        wait_until(lambda: queued_count(client, worker.prefix) >= want, _drain_timeout(want),
-                   f"{want} alerts in the queues", watch or worker, poll=0.5)
+        wait_until(
+            lambda: queued_count(client, worker.prefix) >= want,
+            _drain_timeout(want),
+            f"{want} alerts in the queues",
+            watch or worker,
+            poll=0.5,
+        )
     except TimeoutError as exc:  # count what did arrive: the row shows what is missing
         row.details["timed_out"] = str(exc).splitlines()[0]
     time.sleep(2)  # anything doubled would arrive now
@@ -435,8 +503,14 @@ def _finish(row: Row, client: redis.Redis, bootstrap: str, worker: WorkerProcess
 # ----------------------------------------------------------------------------- scenarios
 
 
-def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
-                     events: int = EVENTS, kills: int = KILLS, seed: int = SEED) -> Row:
+def sigkill_restarts(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    workdir: Path,
+    events: int = EVENTS,
+    kills: int = KILLS,
+    seed: int = SEED,
+) -> Row:
     """The worker SIGKILLed at `kills` seeded random points of the stream, restarted each
     time on the same data dir. The first half of the points (the earlier ones) are a
     fraction of the expected alerts published on `aml.alerts` (the rule path mid-stream),
@@ -450,10 +524,14 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
     client = redis.Redis.from_url(redis_server.url)
     worker = _worker(kafka.bootstrap, redis_server.url, workdir)
     alerts_topic = worker.topic("aml.alerts")
-    row = Row("worker SIGKILL at random points", f"SIGKILL to the worker's process group at {kills} "
-              "seeded random points (the earlier half a fraction of the expected alerts "
-              "published, the rest a fraction in Redis), restart on the same RocksDB dir",
-              len(messages), len(expected))
+    row = Row(
+        "worker SIGKILL at random points",
+        f"SIGKILL to the worker's process group at {kills} "
+        "seeded random points (the earlier half a fraction of the expected alerts "
+        "published, the rest a fraction in Redis), restart on the same RocksDB dir",
+        len(messages),
+        len(expected),
+    )
     killed_at: list[dict[str, Any]] = []
     # produced over a while that outlasts the restarts (several seconds each), so every
     # kill finds the stream still flowing. Most alerts come from the last third of the
@@ -470,14 +548,23 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
                 progress, what = (lambda: published(kafka.bootstrap, alerts_topic)), "published"
             else:
                 progress, what = (lambda: queued_count(client, worker.prefix)), "queued"
-            wait_until(lambda t=target, p=progress: p() >= t, _drain_timeout(len(expected)),
-                       f"progress to {target} alerts {what}", worker)
+            wait_until(
+                lambda t=target, p=progress: p() >= t,
+                _drain_timeout(len(expected)),
+                f"progress to {target} alerts {what}",
+                worker,
+            )
             if queued_count(client, worker.prefix) >= len(expected):
                 break
             worker.kill()
-            killed_at.append({"trigger": what, "produced": feeder.sent,
-                              "published": published(kafka.bootstrap, alerts_topic),
-                              "queued": queued_count(client, worker.prefix)})
+            killed_at.append(
+                {
+                    "trigger": what,
+                    "produced": feeder.sent,
+                    "published": published(kafka.bootstrap, alerts_topic),
+                    "queued": queued_count(client, worker.prefix),
+                }
+            )
             worker.start()
             worker.wait_ready(120)
         feeder.join()
@@ -485,36 +572,63 @@ def sigkill_restarts(kafka: KafkaServer, redis_server: RedisServer, workdir: Pat
     finally:
         feeder.stop()
         worker.stop()
-    row.details.update(kills=len(killed_at), killed_at=killed_at,
-                       kill_points=[round(p, 3) for p in points])
-    assert len(killed_at) == kills, f"only {len(killed_at)} of {kills} kills: the stream ended first"
+    row.details.update(
+        kills=len(killed_at), killed_at=killed_at, kill_points=[round(p, 3) for p in points]
+    )
+    assert len(killed_at) == kills, (
+        f"only {len(killed_at)} of {kills} kills: the stream ended first"
+    )
     return row
 
 
-def _pair(kafka: KafkaServer, redis_server: RedisServer, workdir: Path, events: int,
-          seed: int, point_seed: int) -> tuple[list[Message], dict[str, dict[str, Any]], float, redis.Redis,
-                              WorkerProcess, WorkerProcess]:
+def _pair(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    workdir: Path,
+    events: int,
+    seed: int,
+    point_seed: int,
+) -> tuple[
+    list[Message], dict[str, dict[str, Any]], float, redis.Redis, WorkerProcess, WorkerProcess
+]:
     """The stream, its expected alerts, a seeded point (20-60 %) of it, a Redis client and
     two workers (not started) of one consumer group, for the group scenarios."""
     messages = build_stream(events, seed)
     point = random.Random(point_seed).uniform(0.2, 0.6)
     first = _worker(kafka.bootstrap, redis_server.url, workdir / "a")
     second = _worker(kafka.bootstrap, redis_server.url, workdir / "b", prefix=first.prefix)
-    return (messages, expected_alerts(messages), point, redis.Redis.from_url(redis_server.url),
-            first, second)
+    return (
+        messages,
+        expected_alerts(messages),
+        point,
+        redis.Redis.from_url(redis_server.url),
+        first,
+        second,
+    )
 
 
-def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
-                        events: int = EVENTS, seed: int = SEED) -> Row:
+def group_member_killed(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    workdir: Path,
+    events: int = EVENTS,
+    seed: int = SEED,
+) -> Row:
     """Two workers in one consumer group share the partitions; one is SIGKILLed mid-stream
     (a seeded fraction of the events applied by the two, so the rule path is mid-stream)
     and not restarted: the survivor takes its partitions (state from the changelog)."""
     started = time.monotonic()
-    messages, expected, point, client, first, second = _pair(kafka, redis_server, workdir,
-                                                             events, seed, seed + 1)
-    row = Row("group member SIGKILL", "two workers, one group (same app id); SIGKILL to one "
-              f"at a seeded random point ({point:.0%} of the events applied by the two), not "
-              "restarted", len(messages), len(expected))
+    messages, expected, point, client, first, second = _pair(
+        kafka, redis_server, workdir, events, seed, seed + 1
+    )
+    row = Row(
+        "group member SIGKILL",
+        "two workers, one group (same app id); SIGKILL to one "
+        f"at a seeded random point ({point:.0%} of the events applied by the two), not "
+        "restarted",
+        len(messages),
+        len(expected),
+    )
     try:
         first.start()
         first.wait_ready(120)
@@ -522,17 +636,26 @@ def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: 
         second.wait_ready(120)
         produce_stream(kafka.bootstrap, first, messages)
         target = int(point * len(messages))
-        wait_until(lambda: (consumed(second) or 0) > 0 and (consumed(first) or 0) > 0
-                   and (consumed(first) or 0) + (consumed(second) or 0) >= target,
-                   _drain_timeout(len(expected)), "both workers consuming", second, 0.05)
+        wait_until(
+            lambda: (
+                (consumed(second) or 0) > 0
+                and (consumed(first) or 0) > 0
+                and (consumed(first) or 0) + (consumed(second) or 0) >= target
+            ),
+            _drain_timeout(len(expected)),
+            "both workers consuming",
+            second,
+            0.05,
+        )
         share = {"survivor": consumed(first), "killed": consumed(second)}
         second.kill()
         at = queued_count(client, first.prefix)
         mid_stream = sum(v or 0 for v in share.values()) < len(messages)
         if len(messages) >= 50_000:  # short smoke runs may overshoot; the measured run may not
             assert mid_stream, "the stream ended before the kill: raise MONITOR_FAULT_EVENTS"
-        row.details.update(killed_at_alerts_queued=at, consumed_before_kill=share,
-                           rule_path_mid_stream=mid_stream)
+        row.details.update(
+            killed_at_alerts_queued=at, consumed_before_kill=share, rule_path_mid_stream=mid_stream
+        )
         row = _finish(row, client, kafka.bootstrap, first, expected, started)
         assert first.proc is not None and first.proc.poll() is None, "the survivor died"
     finally:
@@ -541,8 +664,14 @@ def group_member_killed(kafka: KafkaServer, redis_server: RedisServer, workdir: 
     return row
 
 
-def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
-                 events: int = EVENTS, seed: int = SEED, trickle_s: float = 30.0) -> Row:
+def worker_joins(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    workdir: Path,
+    events: int = EVENTS,
+    seed: int = SEED,
+    trickle_s: float = 30.0,
+) -> Row:
     """Scaling out mid-stream: one worker applies the first part of the stream (a seeded
     fraction); the rest is then produced a slice at a time over `trickle_s` seconds while a
     second worker with the same app id starts and takes half the partitions (the first one
@@ -550,12 +679,18 @@ def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
     Producing the rest slowly keeps events flowing through the join however fast the rule
     path is (produced at once, the first worker finished before the second had started)."""
     started = time.monotonic()
-    messages, expected, point, client, first, second = _pair(kafka, redis_server, workdir,
-                                                             events, seed, seed + 2)
-    row = Row("worker joins mid-stream", "one worker applies a seeded share of the stream "
-              f"({point:.0%}); the rest is produced over {trickle_s:.0f} s while a second "
-              "worker with the same app id starts: a rebalance moves half the partitions while "
-              "events flow", len(messages), len(expected))
+    messages, expected, point, client, first, second = _pair(
+        kafka, redis_server, workdir, events, seed, seed + 2
+    )
+    row = Row(
+        "worker joins mid-stream",
+        "one worker applies a seeded share of the stream "
+        f"({point:.0%}); the rest is produced over {trickle_s:.0f} s while a second "
+        "worker with the same app id starts: a rebalance moves half the partitions while "
+        "events flow",
+        len(messages),
+        len(expected),
+    )
     cut = int(point * len(messages))
     feeder: Trickle | None = None
     try:
@@ -567,9 +702,12 @@ def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
         joined_at = consumed(first) or 0
         feeder.join()
         row = _finish(row, client, kafka.bootstrap, first, expected, started)
-        row.details.update(applied_before_join=before, applied_when_second_ready=joined_at,
-                           second_applied=consumed(second),
-                           rule_path_mid_stream=joined_at < len(messages))
+        row.details.update(
+            applied_before_join=before,
+            applied_when_second_ready=joined_at,
+            second_applied=consumed(second),
+            rule_path_mid_stream=joined_at < len(messages),
+        )
         assert second.proc is not None and second.proc.poll() is None, "the new worker died"
         assert joined_at < len(messages), "the stream ended before the second worker was ready"
         assert (consumed(second) or 0) > 0, "the new worker got no events"
@@ -581,8 +719,13 @@ def worker_joins(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
     return row
 
 
-def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS,
-                  seed: int = SEED, down_s: float = 5.0) -> Row:
+def kafka_restart(
+    redis_server: RedisServer,
+    workdir: Path,
+    events: int = EVENTS,
+    seed: int = SEED,
+    down_s: float = 5.0,
+) -> Row:
     """A dedicated Kafka (one KRaft JVM) stopped with SIGTERM mid-stream and started again
     on the same data dir after `down_s`; the first 60 % of the stream is produced before,
     the rest after. The worker is never restarted by the test."""
@@ -594,9 +737,14 @@ def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS
     client = redis.Redis.from_url(redis_server.url)
     kafka = KafkaServer()
     worker: WorkerProcess | None = None
-    row = Row("Kafka restart", f"broker JVM stopped (SIGTERM), down {down_s:.0f}s, started "
-              "again on the same ports and data dir; 60 % of the stream produced before, 40 % "
-              "after", len(messages), len(expected))
+    row = Row(
+        "Kafka restart",
+        f"broker JVM stopped (SIGTERM), down {down_s:.0f}s, started "
+        "again on the same ports and data dir; 60 % of the stream produced before, 40 % "
+        "after",
+        len(messages),
+        len(expected),
+    )
     try:
         kafka.start()
         worker = _worker(kafka.bootstrap, redis_server.url, workdir)
@@ -604,13 +752,19 @@ def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS
         worker.wait_ready(120)
         produce_stream(kafka.bootstrap, worker, messages[:cut])
         target = int(point * cut)
-        wait_until(lambda: (consumed(worker) or 0) >= target, _drain_timeout(len(expected)),
-                   f"{target} events consumed", worker, 0.1)
+        wait_until(
+            lambda: (consumed(worker) or 0) >= target,
+            _drain_timeout(len(expected)),
+            f"{target} events consumed",
+            worker,
+            0.1,
+        )
         before = consumed(worker)
         restart_started = time.monotonic()
         kafka.restart(down_s=down_s)
-        row.details.update(consumed_at_stop=before,
-                           broker_restart_s=round(time.monotonic() - restart_started, 1))
+        row.details.update(
+            consumed_at_stop=before, broker_restart_s=round(time.monotonic() - restart_started, 1)
+        )
         produce_stream(kafka.bootstrap, worker, messages[cut:])
         row = _finish(row, client, kafka.bootstrap, worker, expected, started)
         row.details["worker_survived"] = worker.proc is not None and worker.proc.poll() is None
@@ -622,8 +776,13 @@ def kafka_restart(redis_server: RedisServer, workdir: Path, events: int = EVENTS
     return row
 
 
-def redis_outage(kafka: KafkaServer, workdir: Path, events: int = EVENTS, seed: int = SEED,
-                 outage_s: float = 30.0) -> Row:
+def redis_outage(
+    kafka: KafkaServer,
+    workdir: Path,
+    events: int = EVENTS,
+    seed: int = SEED,
+    outage_s: float = 30.0,
+) -> Row:
     """A dedicated redis-server shut down (SHUTDOWN SAVE, as a restart with persistence
     would) while the worker is delivering, kept away `outage_s`, started again on the same
     port and directory. The worker must stay up and `monitor_redis_backlog` must rise and
@@ -633,9 +792,14 @@ def redis_outage(kafka: KafkaServer, workdir: Path, events: int = EVENTS, seed: 
     expected = expected_alerts(messages)
     redis_srv = RedisServer()
     worker: WorkerProcess | None = None
-    row = Row("Redis stopped %ds" % outage_s, f"redis-server shut down (SHUTDOWN SAVE) at 10 % "
-              f"of the alerts delivered, away {outage_s:.0f}s, restarted on the same port and "
-              "dump", len(messages), len(expected))
+    row = Row(
+        "Redis stopped %ds" % outage_s,
+        f"redis-server shut down (SHUTDOWN SAVE) at 10 % "
+        f"of the alerts delivered, away {outage_s:.0f}s, restarted on the same port and "
+        "dump",
+        len(messages),
+        len(expected),
+    )
     try:
         redis_srv.start()
         client = redis.Redis.from_url(redis_srv.url)
@@ -646,8 +810,12 @@ def redis_outage(kafka: KafkaServer, workdir: Path, events: int = EVENTS, seed: 
         worker.wait_ready(120)
         produce_stream(kafka.bootstrap, worker, messages)
         target = max(1, len(expected) // 10)
-        wait_until(lambda: queued_count(client, worker.prefix) >= target,
-                   _drain_timeout(len(expected)), f"{target} alerts before the outage", worker)
+        wait_until(
+            lambda: queued_count(client, worker.prefix) >= target,
+            _drain_timeout(len(expected)),
+            f"{target} alerts before the outage",
+            worker,
+        )
         before = queued_count(client, worker.prefix)
         client.shutdown(save=True)
         redis_srv.proc.wait(30)
@@ -667,13 +835,22 @@ def redis_outage(kafka: KafkaServer, workdir: Path, events: int = EVENTS, seed: 
         after_restart = queued_count(client, worker.prefix)
         assert after_restart >= before, "the dump did not come back"
         row = _finish(row, client, kafka.bootstrap, worker, expected, started)
-        wait_until(lambda: metric(worker, "monitor_redis_backlog") == 0, 60,
-                   "monitor_redis_backlog back to 0", worker, 0.5)
+        wait_until(
+            lambda: metric(worker, "monitor_redis_backlog") == 0,
+            60,
+            "monitor_redis_backlog back to 0",
+            worker,
+            0.5,
+        )
         alive = worker.proc.poll() is None
-        row.details.update(queued_before_outage=before, queued_after_restart=after_restart,
-                           backlog_peak=peak,
-                           backlog_after=metric(worker, "monitor_redis_backlog"),
-                           redis_errors_during_outage=errors, worker_survived=alive)
+        row.details.update(
+            queued_before_outage=before,
+            queued_after_restart=after_restart,
+            backlog_peak=peak,
+            backlog_after=metric(worker, "monitor_redis_backlog"),
+            redis_errors_during_outage=errors,
+            worker_survived=alive,
+        )
         assert alive, "the worker died"
         assert peak >= 1, f"monitor_redis_backlog never rose during the outage: {backlog_series}"
         assert errors >= 1
@@ -684,8 +861,13 @@ def redis_outage(kafka: KafkaServer, workdir: Path, events: int = EVENTS, seed: 
     return row
 
 
-def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Path,
-                      events: int = EVENTS, seed: int = SEED) -> Row:
+def state_dir_deleted(
+    kafka: KafkaServer,
+    redis_server: RedisServer,
+    workdir: Path,
+    events: int = EVENTS,
+    seed: int = SEED,
+) -> Row:
     """Run 1 gets the first five transactions of every customer, is stopped, its
     MONITOR_DATA_DIR (RocksDB) is deleted; run 2 gets the rest. The alerts raised in run 2
     (most need run 1's totals) must equal those of an uninterrupted offline run: same ids,
@@ -702,13 +884,22 @@ def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Pa
     client = redis.Redis.from_url(redis_server.url)
     worker = _worker(kafka.bootstrap, redis_server.url, workdir)
     state_dir = workdir / "state"
-    row = Row("state dir deleted", "MONITOR_DATA_DIR (RocksDB) removed between two runs: first "
-              "half of every customer's transactions before, second half after", len(messages),
-              len(expected))
+    row = Row(
+        "state dir deleted",
+        "MONITOR_DATA_DIR (RocksDB) removed between two runs: first "
+        "half of every customer's transactions before, second half after",
+        len(messages),
+        len(expected),
+    )
     try:
         _start_and_apply(kafka.bootstrap, worker, messages[:half], len(expected), 0.5)
-        wait_until(lambda: queued_count(client, worker.prefix) >= len(expected_first),
-                   _drain_timeout(len(expected)), "run 1's alerts queued", worker, 0.2)
+        wait_until(
+            lambda: queued_count(client, worker.prefix) >= len(expected_first),
+            _drain_timeout(len(expected)),
+            "run 1's alerts queued",
+            worker,
+            0.2,
+        )
         time.sleep(2)
         worker.stop()
         files = sum(1 for p in state_dir.rglob("*") if p.is_file())
@@ -724,11 +915,14 @@ def state_dir_deleted(kafka: KafkaServer, redis_server: RedisServer, workdir: Pa
     finally:
         worker.stop()
     # every alert, the later ones included, was compared field by field by `tally`
-    row.details.update(files_deleted=files, later_alerts=len(later),
-                       later_alerts_needing_run1_state=needs_run1,
-                       later_alerts_without_state_offline=len(without_state),
-                       restored_from_changelog=restored,
-                       changelog_records_at_restore=changelog_records)
+    row.details.update(
+        files_deleted=files,
+        later_alerts=len(later),
+        later_alerts_needing_run1_state=needs_run1,
+        later_alerts_without_state_offline=len(without_state),
+        restored_from_changelog=restored,
+        changelog_records_at_restore=changelog_records,
+    )
     assert restored, "no changelog restore in the second run's log"
     return row
 

@@ -23,11 +23,24 @@ def _messages() -> list[Message]:
     for n in range(DEPOSITS):
         for c in range(CUSTOMERS):
             cid = f"K{c:05d}"
-            out.append(Message("cash", cid.encode(), orjson.dumps({
-                "event_id": f"e-{cid}-{n}", "txn_id": f"t-{cid}-{n}", "customer_id": cid,
-                "account_id": f"A{c}", "occurred_at": f"2026-03-03T{8 + n:02d}:00:00+08:00",
-                "direction": "in", "amount": "6000.00", "currency": "CNY",
-            })))
+            out.append(
+                Message(
+                    "cash",
+                    cid.encode(),
+                    orjson.dumps(
+                        {
+                            "event_id": f"e-{cid}-{n}",
+                            "txn_id": f"t-{cid}-{n}",
+                            "customer_id": cid,
+                            "account_id": f"A{c}",
+                            "occurred_at": f"2026-03-03T{8 + n:02d}:00:00+08:00",
+                            "direction": "in",
+                            "amount": "6000.00",
+                            "currency": "CNY",
+                        }
+                    ),
+                )
+            )
     return out
 
 
@@ -69,7 +82,8 @@ def test_sigkill_mid_stream_then_restart_loses_and_doubles_nothing(worker_factor
     assert set(queued) == expected_ids, worker.log_text()
 
     on_topic = read_topic(
-        worker.bootstrap, worker.topic("aml.alerts"),
+        worker.bootstrap,
+        worker.topic("aml.alerts"),
         until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= expected_ids,
         timeout=60,
     )

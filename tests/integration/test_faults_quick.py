@@ -20,7 +20,9 @@ def test_sigkill_twice_mid_stream_loses_and_doubles_nothing(kafka, redis_server,
     scenarios.sigkill_restarts(kafka, redis_server, tmp_path, events=EVENTS, kills=KILLS).check()
 
 
-def test_state_dir_deleted_between_runs_is_rebuilt_from_the_changelog(kafka, redis_server, tmp_path):
+def test_state_dir_deleted_between_runs_is_rebuilt_from_the_changelog(
+    kafka, redis_server, tmp_path
+):
     scenarios.state_dir_deleted(kafka, redis_server, tmp_path, events=EVENTS).check()
 
 

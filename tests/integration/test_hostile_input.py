@@ -23,9 +23,14 @@ TOPICS = ("kyc.account-openings", "kyc.customer-updates", "txn.cash", "txn.remit
 
 def _cash(i: int, **override: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "event_id": f"bad-{i}", "txn_id": f"B{i}", "customer_id": f"H{i % 50}",
-        "account_id": "A-1", "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in",
-        "amount": "100.00", "currency": "CNY",
+        "event_id": f"bad-{i}",
+        "txn_id": f"B{i}",
+        "customer_id": f"H{i % 50}",
+        "account_id": "A-1",
+        "occurred_at": "2026-03-02T10:00:00+08:00",
+        "direction": "in",
+        "amount": "100.00",
+        "currency": "CNY",
     }
     body.update(override)
     return body
@@ -78,18 +83,30 @@ def test_hostile_messages_become_dead_letters_and_duplicates_count_once(worker_f
 
     # one customer's deposits, the first redelivered twice on other partitions: 30,000 counted
     # twice would cross RMB 50,000 alone; counted once it needs the 20,000 after it
-    first = orjson.dumps(_cash(0, event_id="dup-1", txn_id="D1", customer_id="DUP",
-                               amount="30000"))
-    second = orjson.dumps(_cash(0, event_id="dup-2", txn_id="D2", customer_id="DUP",
-                                amount="20000", occurred_at="2026-03-02T15:00:00+08:00"))
+    first = orjson.dumps(_cash(0, event_id="dup-1", txn_id="D1", customer_id="DUP", amount="30000"))
+    second = orjson.dumps(
+        _cash(
+            0,
+            event_id="dup-2",
+            txn_id="D2",
+            customer_id="DUP",
+            amount="20000",
+            occurred_at="2026-03-02T15:00:00+08:00",
+        )
+    )
     cash = worker.topic("txn.cash")
-    produce(worker.bootstrap, [(cash, b"DUP", first, 0), (cash, None, first, 1),
-                               (cash, None, first, 2)])
+    produce(
+        worker.bootstrap, [(cash, b"DUP", first, 0), (cash, None, first, 1), (cash, None, first, 2)]
+    )
     produce(worker.bootstrap, records)
     produce(worker.bootstrap, [(cash, b"DUP", second, 0)])
 
-    letters = read_topic(worker.bootstrap, worker.topic("aml.dead-letters"),
-                         until=lambda m: len(m) >= HOSTILE, timeout=120)
+    letters = read_topic(
+        worker.bootstrap,
+        worker.topic("aml.dead-letters"),
+        until=lambda m: len(m) >= HOSTILE,
+        timeout=120,
+    )
     assert len(letters) == HOSTILE, worker.log_text()
     got: Counter[bytes] = Counter()
     positions = set()
@@ -102,8 +119,9 @@ def test_hostile_messages_become_dead_letters_and_duplicates_count_once(worker_f
     assert got == sent  # every hostile message, byte for byte, exactly once
     assert len(positions) == HOSTILE
 
-    alerts = read_topic(worker.bootstrap, worker.topic("aml.alerts"),
-                        until=lambda m: len(m) >= 1, timeout=60)
+    alerts = read_topic(
+        worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=60
+    )
     found = [orjson.loads(a.value) for a in alerts]
     assert [(a["rule_id"], sorted(a["evidence"]), a["amount"]) for a in found] == [
         ("LV_CASH", ["D1", "D2"], "50000.00")

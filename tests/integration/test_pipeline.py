@@ -40,7 +40,13 @@ def _identity_values(messages) -> set[str]:
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
-        elif isinstance(node, str) and key in {"name", "number", "account_number", "phone", "id_number"}:
+        elif isinstance(node, str) and key in {
+            "name",
+            "number",
+            "account_number",
+            "phone",
+            "id_number",
+        }:
             if len(node) >= 4:
                 found.add(node)
 
@@ -60,13 +66,18 @@ def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, 
     messages = read_scenario(SAMPLE)
     expected, invalid = expected_findings(load_pack(), messages)
     expected_ids = {a.alert_id for a in expected.alerts}
-    assert {a.rule_id for a in expected.alerts} >= {"LV_CASH", "REMIT_MISSING_INFO", "KYC_INCOMPLETE"}
+    assert {a.rule_id for a in expected.alerts} >= {
+        "LV_CASH",
+        "REMIT_MISSING_INFO",
+        "KYC_INCOMPLETE",
+    }
 
     worker = worker_factory().start()
     produce(worker.bootstrap, _records(worker, messages))
 
     alerts = read_topic(
-        worker.bootstrap, worker.topic("aml.alerts"),
+        worker.bootstrap,
+        worker.topic("aml.alerts"),
         until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= expected_ids,
         timeout=120,
     )
@@ -84,8 +95,10 @@ def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, 
     assert [orjson.loads(t.value)["trigger"] for t in tasks] == ["INCOMPLETE_KYC"]
 
     letters = read_topic(
-        worker.bootstrap, worker.topic("aml.dead-letters"),
-        until=lambda m: len(m) >= invalid, timeout=30,
+        worker.bootstrap,
+        worker.topic("aml.dead-letters"),
+        until=lambda m: len(m) >= invalid,
+        timeout=30,
     )
     assert len(letters) == invalid == 4
     originals = {m.value for m in messages}
@@ -96,13 +109,20 @@ def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, 
         assert body["topic"] == worker.topic("txn.cash")
         assert body["partition"] >= 0 and body["offset"] >= 0 and body["errors"]
         reasons.add(body["reason"])
-    assert reasons == {"invalid_json", "timestamp_without_offset", "invalid_amount", "unknown_currency"}
+    assert reasons == {
+        "invalid_json",
+        "timestamp_without_offset",
+        "invalid_amount",
+        "unknown_currency",
+    }
 
     # no identity number, name, account number or phone in any log line or metric label
     secrets = _identity_values(messages)
     assert len(secrets) >= 8
     logs = worker.log_text(100_000)
-    scrape = urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics").read().decode()
+    scrape = (
+        urllib.request.urlopen(f"http://127.0.0.1:{worker.metrics_port}/metrics").read().decode()
+    )
     for value in secrets:
         assert value not in logs and value not in scrape, "identity data leaked"
 
@@ -118,18 +138,30 @@ def test_events_keyed_by_account_on_other_partitions_still_sum_per_customer(work
     cash = worker.topic("txn.cash")
 
     def deposit(txn: str, amount: str) -> bytes:
-        return orjson.dumps({
-            "event_id": f"ev-{txn}", "txn_id": txn, "customer_id": "CX1", "account_id": "A-9",
-            "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in",
-            "amount": amount, "currency": "CNY",
-        })
+        return orjson.dumps(
+            {
+                "event_id": f"ev-{txn}",
+                "txn_id": txn,
+                "customer_id": "CX1",
+                "account_id": "A-9",
+                "occurred_at": "2026-03-02T10:00:00+08:00",
+                "direction": "in",
+                "amount": amount,
+                "currency": "CNY",
+            }
+        )
 
     # two producers that disagree: one keys by account, one sends without a key
-    produce(worker.bootstrap, [
-        (cash, b"A-9", deposit("K1", "30000"), 0),
-        (cash, None, deposit("K2", "20000"), 3),
-    ])
-    alerts = read_topic(worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90)
+    produce(
+        worker.bootstrap,
+        [
+            (cash, b"A-9", deposit("K1", "30000"), 0),
+            (cash, None, deposit("K2", "20000"), 3),
+        ],
+    )
+    alerts = read_topic(
+        worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90
+    )
     assert len(alerts) == 1, worker.log_text()
     alert = orjson.loads(alerts[0].value)
     assert alert["rule_id"] == "LV_CASH" and sorted(alert["evidence"]) == ["K1", "K2"]
@@ -142,7 +174,9 @@ def test_refuses_to_start_when_a_topic_has_another_partition_count(worker_factor
     worker.start()
     assert worker.proc.wait(60) == 2
     text = worker.log_text()
-    assert worker.topic("txn.cash") in text and "2 partitions" in text and "MONITOR_PARTITIONS" in text
+    assert (
+        worker.topic("txn.cash") in text and "2 partitions" in text and "MONITOR_PARTITIONS" in text
+    )
 
 
 def test_refuses_to_start_with_a_session_timeout_the_broker_would_refuse(worker_factory):

@@ -63,12 +63,17 @@ pytestmark = [
 
 
 def _get(url: str, timeout: float = 10) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.5,
-          detail: Callable[[], str] = lambda: "") -> None:
+def _wait(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.5,
+    detail: Callable[[], str] = lambda: "",
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -83,12 +88,10 @@ def prometheus(workdir: Path, targets: list[str]) -> Iterator[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(RULES_DIR, workdir / "rules")
     config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
-                   "scrape_timeout": "1s"},
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
         "rule_files": ["rules/*.rules.yml"],
         "scrape_configs": [
-            {"job_name": JOB, "metrics_path": "/metrics",
-             "static_configs": [{"targets": targets}]},
+            {"job_name": JOB, "metrics_path": "/metrics", "static_configs": [{"targets": targets}]},
         ],
     }
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -96,10 +99,16 @@ def prometheus(workdir: Path, targets: list[str]) -> Iterator[str]:
     log_path = workdir / "prometheus.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+            [
+                PROMETHEUS,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
 
@@ -159,7 +168,10 @@ def _metrics_text(worker: WorkerProcess) -> str:
 def _monitor_cli(worker: WorkerProcess, *args: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-m", "monitor.tools.cli", "queue", *args, "--json"],
-        env=worker.env, capture_output=True, text=True, timeout=60,
+        env=worker.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, f"monitor queue {' '.join(args)}: {proc.stderr}{proc.stdout}"
     return json.loads(proc.stdout)
@@ -169,9 +181,14 @@ def _monitor_cli(worker: WorkerProcess, *args: str) -> dict:
 
 #: a cash deposit above the large-value threshold: an LV_CASH alert
 LARGE_CASH = {
-    "event_id": "prom-lv-1", "txn_id": "prom-lv-1", "customer_id": "PROM1",
-    "account_id": "APROM1", "occurred_at": "2026-04-01T10:00:00+08:00", "direction": "in",
-    "amount": "60000.00", "currency": "CNY",
+    "event_id": "prom-lv-1",
+    "txn_id": "prom-lv-1",
+    "customer_id": "PROM1",
+    "account_id": "APROM1",
+    "occurred_at": "2026-04-01T10:00:00+08:00",
+    "direction": "in",
+    "amount": "60000.00",
+    "currency": "CNY",
 }
 
 
@@ -218,9 +235,12 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
         # Prometheus has a sample of the idle worker before the load: the rule path finishes
         # the load within seconds, and a counter or histogram first scraped after all its
         # increments has no rate (Prometheus' first scrape can lag its start by ~5 s)
-        _wait("first scrape of the idle worker",
-              lambda: counter("count(monitor_end_to_end_seconds_count)") >= 1,
-              timeout=60, detail=worker.log_text)
+        _wait(
+            "first scrape of the idle worker",
+            lambda: counter("count(monitor_end_to_end_seconds_count)") >= 1,
+            timeout=60,
+            detail=worker.log_text,
+        )
         step("first scrape")
         sent = _load(worker)
         step(f"{sent} messages produced")
@@ -237,37 +257,56 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
         # redeliveries: an input event sent again (same event_id: ignored by the rules, counted
         # as a duplicate) and an alert delivered again on aml.alerts, twice, a scrape apart, so
         # the queue's duplicate counter has a rate (its first sample already reads 1)
-        alerts = read_topic(worker.bootstrap, worker.topic("aml.alerts"),
-                            until=lambda m: len(m) >= 1, timeout=60)
+        alerts = read_topic(
+            worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=60
+        )
         assert alerts, "no alert on the alerts topic"
         again = [(worker.topic("aml.alerts"), alerts[0].key, alerts[0].value, None)]
-        produce(worker.bootstrap,
-                [*again, (worker.topic("txn.cash"), b"PROM1", orjson.dumps(LARGE_CASH), None)])
-        _wait("first duplicate alert scraped",
-              lambda: counter("sum(monitor_queue_redelivered_total)") >= 1,
-              timeout=60, detail=worker.log_text)
+        produce(
+            worker.bootstrap,
+            [*again, (worker.topic("txn.cash"), b"PROM1", orjson.dumps(LARGE_CASH), None)],
+        )
+        _wait(
+            "first duplicate alert scraped",
+            lambda: counter("sum(monitor_queue_redelivered_total)") >= 1,
+            timeout=60,
+            detail=worker.log_text,
+        )
         produce(worker.bootstrap, again)
-        _wait("second duplicate alert scraped",
-              lambda: counter("sum(monitor_queue_redelivered_total)") >= 2,
-              timeout=60, detail=worker.log_text)
-        _wait("redelivered input event scraped",
-              lambda: counter("sum(monitor_events_duplicate_total)") >= 1,
-              timeout=60, detail=worker.log_text)
+        _wait(
+            "second duplicate alert scraped",
+            lambda: counter("sum(monitor_queue_redelivered_total)") >= 2,
+            timeout=60,
+            detail=worker.log_text,
+        )
+        _wait(
+            "redelivered input event scraped",
+            lambda: counter("sum(monitor_events_duplicate_total)") >= 1,
+            timeout=60,
+            detail=worker.log_text,
+        )
         step("redeliveries counted")
 
         # an analyst claims entries: the pending gauge
         queues = [q for q in _monitor_cli(worker, "ls")["queues"] if q["depth"]]
         assert queues, "monitor queue ls shows no queue with entries"
-        claimed = _monitor_cli(worker, "claim", queues[0]["queue"], "--consumer", "analyst-1",
-                               "--count", "2")
+        claimed = _monitor_cli(
+            worker, "claim", queues[0]["queue"], "--consumer", "analyst-1", "--count", "2"
+        )
         assert claimed["entries"], claimed
-        _wait("claimed entries scraped",
-              lambda: counter("sum(monitor_queue_pending)") >= len(claimed["entries"]),
-              timeout=60, detail=worker.log_text)
+        _wait(
+            "claimed entries scraped",
+            lambda: counter("sum(monitor_queue_pending)") >= len(claimed["entries"]),
+            timeout=60,
+            detail=worker.log_text,
+        )
 
         # Prometheus has scraped the worker several times, all of them successfully
-        _wait("several scrapes",
-              lambda: counter(f'sum_over_time(up{{job="{JOB}"}}[5m])') >= 5, timeout=60)
+        _wait(
+            "several scrapes",
+            lambda: counter(f'sum_over_time(up{{job="{JOB}"}}[5m])') >= 5,
+            timeout=60,
+        )
         targets = json.loads(_get(f"{base}/api/v1/targets"))["data"]["activeTargets"]
         assert [(t["labels"]["job"], t["health"], t["lastError"]) for t in targets] == [
             (JOB, "up", "")
@@ -276,9 +315,10 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
 
         # every panel query, as Grafana sends it; series that appear a gauge interval late
         # get a few more scrapes before a panel counts as empty
-        rendered = [(d, title, render_expr(expr, rate_interval=RATE_INTERVAL,
-                                           time_range=TIME_RANGE))
-                    for d, title, expr in queries]
+        rendered = [
+            (d, title, render_expr(expr, rate_interval=RATE_INTERVAL, time_range=TIME_RANGE))
+            for d, title, expr in queries
+        ]
         answers: dict[str, dict] = {}
 
         def all_have_data() -> bool:
@@ -296,8 +336,10 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
         for dashboard, title, expr in rendered:
             answer = answers[expr]
             values = _values(answer)
-            print(f"  {dashboard:19} {title[:44]:44} {len(values):3} series "
-                  f"{[round(v, 4) for v in values[:4]]}")
+            print(
+                f"  {dashboard:19} {title[:44]:44} {len(values):3} series "
+                f"{[round(v, 4) for v in values[:4]]}"
+            )
             if not _has_data(answer):
                 empty.append(f"{dashboard} / {title}: {expr}\n    -> {json.dumps(answer)[:300]}")
 
@@ -311,8 +353,9 @@ def test_every_dashboard_panel_query_returns_data(worker_factory, tmp_path: Path
     # `promtool check metrics` on a raw scrape of the worker (stdin): no problem reported
     scrape = _get(f"http://127.0.0.1:{worker.metrics_port}/metrics")
     assert b"monitor_events_consumed_total" in scrape
-    check = subprocess.run([PROMTOOL, "check", "metrics"], input=scrape,
-                           capture_output=True, timeout=60)
+    check = subprocess.run(
+        [PROMTOOL, "check", "metrics"], input=scrape, capture_output=True, timeout=60
+    )
     output = (check.stdout + check.stderr).decode(errors="replace")
     assert check.returncode == 0 and not output.strip(), f"promtool check metrics:\n{output}"
 

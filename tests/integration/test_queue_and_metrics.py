@@ -22,10 +22,19 @@ pytestmark = pytest.mark.integration
 
 def _alert(alert_id: str) -> Alert:
     return Alert(
-        alert_id=alert_id, rule_id="LV_CASH", customer_id="C1", severity="medium",
-        category="large_value_report", summary="test", event_time=datetime(2026, 3, 2, tzinfo=UTC),
-        detected_at=datetime.now(UTC), amount=Decimal("50000.00"), currency="CNY",
-        evidence=["T1"], report_due=date(2026, 3, 9), queue="lvr-test",
+        alert_id=alert_id,
+        rule_id="LV_CASH",
+        customer_id="C1",
+        severity="medium",
+        category="large_value_report",
+        summary="test",
+        event_time=datetime(2026, 3, 2, tzinfo=UTC),
+        detected_at=datetime.now(UTC),
+        amount=Decimal("50000.00"),
+        currency="CNY",
+        evidence=["T1"],
+        report_due=date(2026, 3, 9),
+        queue="lvr-test",
     )
 
 
@@ -51,19 +60,30 @@ def test_redelivered_alert_is_added_once(redis_server):
 def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
     worker = worker_factory(gauges_interval_s=1, store="memory").start()
     cash = worker.topic("txn.cash")
-    good = orjson.dumps({
-        "event_id": "m1", "txn_id": "m1", "customer_id": "M1", "account_id": "A",
-        "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in", "amount": "60000",
-        "currency": "CNY",
-    })
+    good = orjson.dumps(
+        {
+            "event_id": "m1",
+            "txn_id": "m1",
+            "customer_id": "M1",
+            "account_id": "A",
+            "occurred_at": "2026-03-02T10:00:00+08:00",
+            "direction": "in",
+            "amount": "60000",
+            "currency": "CNY",
+        }
+    )
     produce(worker.bootstrap, [(cash, b"M1", good, None), (cash, b"M2", b"{not json", None)])
-    read_topic(worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90)
+    read_topic(
+        worker.bootstrap, worker.topic("aml.alerts"), until=lambda m: len(m) >= 1, timeout=90
+    )
     url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
     text = ""
     for _ in range(100):
         text = urllib.request.urlopen(url, timeout=5).read().decode()
-        if ('monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text
-                and 'monitor_queue_depth{queue="large_value_report"} 1.0' in text):
+        if (
+            'monitor_queue_pushed_total{queue="large_value_report"} 1.0' in text
+            and 'monitor_queue_depth{queue="large_value_report"} 1.0' in text
+        ):
             break
         asyncio.run(asyncio.sleep(0.2))
     assert f'monitor_events_consumed_total{{topic="{cash}"}} 2.0' in text
@@ -87,13 +107,28 @@ def test_offsets_of_every_applied_batch_are_committed_while_the_worker_runs(work
     cash = worker.topic("txn.cash")
     sent = 0
     for burst in range(30):  # one small batch after the other
-        produce(worker.bootstrap, [
-            (cash, f"K{burst}-{i}".encode(), orjson.dumps({
-                "event_id": f"k{burst}-{i}", "txn_id": f"k{burst}-{i}", "customer_id": f"K{burst}-{i}",
-                "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in", "amount": "100",
-                "currency": "CNY"}), None)
-            for i in range(3)
-        ])
+        produce(
+            worker.bootstrap,
+            [
+                (
+                    cash,
+                    f"K{burst}-{i}".encode(),
+                    orjson.dumps(
+                        {
+                            "event_id": f"k{burst}-{i}",
+                            "txn_id": f"k{burst}-{i}",
+                            "customer_id": f"K{burst}-{i}",
+                            "occurred_at": "2026-03-02T10:00:00+08:00",
+                            "direction": "in",
+                            "amount": "100",
+                            "currency": "CNY",
+                        }
+                    ),
+                    None,
+                )
+                for i in range(3)
+            ],
+        )
         sent += 3
     wait_consumed(worker, sent)
 
@@ -133,24 +168,37 @@ def _wait_committed_to_end(bootstrap: str, group: str, topic: str, timeout: floa
     deadline = time.monotonic() + timeout
     while True:
         committed, end = _committed_and_end(bootstrap, group, topic)
-        behind = {tp: (committed.get(tp, 0), e) for tp, e in end.items() if e and committed.get(tp, 0) != e}
+        behind = {
+            tp: (committed.get(tp, 0), e)
+            for tp, e in end.items()
+            if e and committed.get(tp, 0) != e
+        }
         if not behind:
             return end
-        assert time.monotonic() < deadline, f"{group}: committed offsets stuck behind the end: {behind}"
+        assert time.monotonic() < deadline, (
+            f"{group}: committed offsets stuck behind the end: {behind}"
+        )
         time.sleep(0.5)
 
 
-def test_delivery_skips_an_unreadable_alert_by_position_and_commits_past_it(worker_factory, redis_server):
+def test_delivery_skips_an_unreadable_alert_by_position_and_commits_past_it(
+    worker_factory, redis_server
+):
     """A message on `aml.alerts` that is not an alert (no worker writes one) is logged with
     its position and skipped; the alerts around it reach Redis once, and the delivery group
     (`<MONITOR_APP_ID>-queue`) commits past all of them."""
     worker = worker_factory(store="memory").start()
     alerts = worker.topic("aml.alerts")
     first, second = _alert("d-1"), _alert("d-2")
-    produce(worker.bootstrap, [(alerts, b"C1", first.model_dump_json().encode(), 0),
-                               (alerts, b"C1", b'{"alert_id": "half an alert"}', 0),
-                               (alerts, b"C1", second.model_dump_json().encode(), 0),
-                               (alerts, b"C1", first.model_dump_json().encode(), 0)])  # a copy
+    produce(
+        worker.bootstrap,
+        [
+            (alerts, b"C1", first.model_dump_json().encode(), 0),
+            (alerts, b"C1", b'{"alert_id": "half an alert"}', 0),
+            (alerts, b"C1", second.model_dump_json().encode(), 0),
+            (alerts, b"C1", first.model_dump_json().encode(), 0),
+        ],
+    )  # a copy
     end = _wait_committed_to_end(worker.bootstrap, f"{worker.prefix}-app-queue", alerts, timeout=90)
     assert sum(end.values()) == 4
     client = redis.Redis.from_url(redis_server.url)

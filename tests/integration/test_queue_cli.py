@@ -17,9 +17,9 @@ from prometheus_client import CollectorRegistry
 
 from monitor.io.devservers import RedisServer, free_port
 from monitor.io.metrics import Metrics
-from monitor.tools.queue_cli import add_queue_parser, queue_gauges, run_queue
 from monitor.io.queues import GAUGE_KEYS, QueueSummary, open_entries, summarise
 from monitor.io.sinks.redis_queue import RedisQueueSink
+from monitor.tools.queue_cli import add_queue_parser, queue_gauges, run_queue
 from schemas import Alert
 
 pytestmark = pytest.mark.integration
@@ -56,14 +56,29 @@ def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MONITOR_QUEUE_PREFIX", raising=False)
 
 
-def alert(n: int, *, queue: str = "lvr", rule_id: str = "LV_CASH", due: date | None = None,
-          summary: str = "large cash deposit", amount: str | None = "50000.00") -> Alert:
+def alert(
+    n: int,
+    *,
+    queue: str = "lvr",
+    rule_id: str = "LV_CASH",
+    due: date | None = None,
+    summary: str = "large cash deposit",
+    amount: str | None = "50000.00",
+) -> Alert:
     return Alert(
-        alert_id=f"al-{n}", rule_id=rule_id, customer_id=f"C{n:03d}", severity="medium",
-        category="large_value_report", summary=summary,
-        event_time=datetime(2026, 3, 2, 2, 0, tzinfo=UTC), detected_at=datetime.now(UTC),
-        amount=None if amount is None else Decimal(amount), currency=amount and "CNY",
-        evidence=[f"T{n}"], report_due=due, queue=queue,
+        alert_id=f"al-{n}",
+        rule_id=rule_id,
+        customer_id=f"C{n:03d}",
+        severity="medium",
+        category="large_value_report",
+        summary=summary,
+        event_time=datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
+        detected_at=datetime.now(UTC),
+        amount=None if amount is None else Decimal(amount),
+        currency=amount and "CNY",
+        evidence=[f"T{n}"],
+        report_due=due,
+        queue=queue,
     )
 
 
@@ -112,12 +127,15 @@ def _columns(line: str) -> list[str]:
 
 
 def test_ls_lists_stream_queues_with_depth_pending_age_and_overdue(cli, client, server, prefix):
-    add(server.url, prefix,
+    add(
+        server.url,
+        prefix,
         alert(1, due=TODAY - timedelta(days=3)),  # overdue
-        alert(2, due=TODAY),                       # due soon
-        alert(3, due=TODAY + timedelta(days=1)),   # due soon
+        alert(2, due=TODAY),  # due soon
+        alert(3, due=TODAY + timedelta(days=1)),  # due soon
         alert(4, due=TODAY + timedelta(days=5)),
-        alert(5, queue="suspicious", rule_id="STR_STRUCTURING", due=None))
+        alert(5, queue="suspicious", rule_id="STR_STRUCTURING", due=None),
+    )
     client.set(f"{prefix}not-a-stream", "x")  # matches the prefix, is no queue
 
     data = cli.json("ls", "--today", TODAY.isoformat())
@@ -134,8 +152,15 @@ def test_ls_lists_stream_queues_with_depth_pending_age_and_overdue(cli, client, 
     code, out, err = cli("ls", "--today", TODAY.isoformat())
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert _columns(lines[0]) == ["QUEUE", "DEPTH", "PENDING", "OPEN", "OLDEST OPEN", "OVERDUE",
-                                  "DUE SOON"]
+    assert _columns(lines[0]) == [
+        "QUEUE",
+        "DEPTH",
+        "PENDING",
+        "OPEN",
+        "OLDEST OPEN",
+        "OVERDUE",
+        "DUE SOON",
+    ]
     assert _columns(lines[1])[:4] == ["lvr", "4", "0", "4"]
     assert _columns(lines[1])[5:] == ["1", "2"]
     assert _columns(lines[2])[0] == "suspicious"
@@ -167,13 +192,22 @@ def test_options_before_or_after_the_command_and_from_the_environment(
 
 
 def test_tail_shows_the_latest_entries_oldest_first(cli, server, prefix):
-    ids = add(server.url, prefix, *(alert(n, due=TODAY, summary=LONG_SUMMARY) for n in range(1, 6)),
-              alert(6, amount=None))
+    ids = add(
+        server.url,
+        prefix,
+        *(alert(n, due=TODAY, summary=LONG_SUMMARY) for n in range(1, 6)),
+        alert(6, amount=None),
+    )
     data = cli.json("tail", "lvr", "-n", "3")
     assert [e["id"] for e in data["entries"]] == ids[3:]
     first = data["entries"][0]
-    assert (first["rule_id"], first["customer_id"], first["amount"], first["currency"],
-            first["report_due"]) == ("LV_CASH", "C004", "50000.00", "CNY", "2026-03-10")
+    assert (
+        first["rule_id"],
+        first["customer_id"],
+        first["amount"],
+        first["currency"],
+        first["report_due"],
+    ) == ("LV_CASH", "C004", "50000.00", "CNY", "2026-03-10")
     assert first["summary"] == LONG_SUMMARY  # JSON keeps the whole summary
     assert first["alert"]["evidence"] == ["T4"]
     assert data["entries"][-1]["amount"] is None and data["entries"][-1]["report_due"] is None
@@ -218,8 +252,12 @@ def test_claim_and_ack_change_pending(cli, client, server, prefix):
     assert code == 0 and "nothing to claim" in out
 
     data = cli.json("ack", "lvr", ids[0], ids[2])
-    assert data == {"queue": "lvr", "group": "analysts", "acknowledged": [ids[0], ids[2]],
-                    "not_pending": []}
+    assert data == {
+        "queue": "lvr",
+        "group": "analysts",
+        "acknowledged": [ids[0], ids[2]],
+        "not_pending": [],
+    }
     lvr = cli.json("ls", "--today", TODAY.isoformat())["queues"][0]
     assert (lvr["depth"], lvr["pending"], lvr["open"], lvr["overdue"]) == (4, 2, 2, 2)
 
@@ -240,8 +278,10 @@ def test_claim_stale_takes_over_idle_entries_then_new_ones(cli, client, server, 
     data = cli.json("claim", "lvr", "--consumer", "carol", "--count", "5", "--stale-ms", "0")
     sources = {e["id"]: e["source"] for e in data["entries"]}
     assert sources[ids[0]] == "reclaimed" and sources[ids[2]] == "new"
-    owners = {p["message_id"]: p["consumer"]
-              for p in client.xpending_range(f"{prefix}lvr", "analysts", "-", "+", 10)}
+    owners = {
+        p["message_id"]: p["consumer"]
+        for p in client.xpending_range(f"{prefix}lvr", "analysts", "-", "+", 10)
+    }
     assert owners == {ids[0]: "carol", ids[1]: "carol", ids[2]: "carol"}
     code, out, _ = cli("claim", "lvr", "--consumer", "dave", "--stale-ms", "0", "--count", "1")
     assert code == 0 and "reclaimed" in out
@@ -266,9 +306,16 @@ def test_bad_entry_id_is_refused(cli, server, prefix):
 
 def test_overdue_counts_only_entries_not_acknowledged(cli, client, server, prefix):
     past = TODAY - timedelta(days=1)
-    ids = add(server.url, prefix, alert(1, due=past), alert(2, due=past), alert(3, due=past),
-              alert(4, due=TODAY), alert(5, due=TODAY + timedelta(days=1)),
-              alert(6, due=TODAY + timedelta(days=2)))
+    ids = add(
+        server.url,
+        prefix,
+        alert(1, due=past),
+        alert(2, due=past),
+        alert(3, due=past),
+        alert(4, due=TODAY),
+        alert(5, due=TODAY + timedelta(days=1)),
+        alert(6, due=TODAY + timedelta(days=2)),
+    )
     stream = f"{prefix}lvr"
 
     # no group yet: everything is open
@@ -276,12 +323,13 @@ def test_overdue_counts_only_entries_not_acknowledged(cli, client, server, prefi
     assert gauges["lvr"]["overdue"] == 3 and gauges["lvr"]["due_soon"] == 2
 
     cli("claim", "lvr", "--consumer", "amy", "--count", "2")  # ids 0, 1 in the PEL
-    cli("ack", "lvr", ids[0])                                  # id 0 done
+    cli("ack", "lvr", ids[0])  # id 0 done
     # open: ids[1] (pending) and ids[2:] (never delivered)
     first_ms = int(ids[1].split("-")[0])
     gauges = queue_gauges(client, prefix, "analysts", TODAY, now_ms=first_ms + 90_000)
-    assert gauges == {"lvr": {"depth": 6, "pending": 1, "oldest_age_seconds": 90.0,
-                              "overdue": 2, "due_soon": 2}}
+    assert gauges == {
+        "lvr": {"depth": 6, "pending": 1, "oldest_age_seconds": 90.0, "overdue": 2, "due_soon": 2}
+    }
     # a day later the ones due today are overdue and the one due in two days is due soon
     later = queue_gauges(client, prefix, "analysts", TODAY + timedelta(days=1))
     assert (later["lvr"]["overdue"], later["lvr"]["due_soon"]) == (3, 2)
@@ -295,8 +343,13 @@ def test_overdue_counts_only_entries_not_acknowledged(cli, client, server, prefi
 
     cli("ack", "lvr", ids[2])
     gauges = queue_gauges(client, prefix, "analysts", TODAY)["lvr"]
-    assert gauges == {"depth": 6, "pending": 0, "oldest_age_seconds": 0.0, "overdue": 0,
-                      "due_soon": 0}
+    assert gauges == {
+        "depth": 6,
+        "pending": 0,
+        "oldest_age_seconds": 0.0,
+        "overdue": 0,
+        "due_soon": 0,
+    }
     data = cli.json("ls", "--today", TODAY.isoformat())["queues"][0]
     assert data["open"] == 0 and data["oldest_age_seconds"] is None
     code, out, _ = cli("ls")
@@ -307,7 +360,9 @@ def _counted_in_python(client: redis.Redis, stream: str, group: str, today: date
     """The reference: every open entry read and counted here (how `summarise` counted before
     it counted inside Redis)."""
     summary = QueueSummary(depth=int(client.xlen(stream)))
-    summary.pending = next((int(g["pending"]) for g in client.xinfo_groups(stream) if g["name"] == group), 0)
+    summary.pending = next(
+        (int(g["pending"]) for g in client.xinfo_groups(stream) if g["name"] == group), 0
+    )
     for entry_id, fields in open_entries(client, stream, group):
         summary.add_open(entry_id, fields, today)
     return summary
@@ -317,11 +372,25 @@ def test_open_entries_are_counted_in_redis_as_in_python(client, prefix):
     """Several slices of both kinds (PEL and never delivered), entries deleted while pending,
     and report_due values that are no date: the same figures as reading every entry."""
     stream, group = f"{prefix}lvr", "analysts"
-    dues = ["2026-03-08", "2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12", "",
-            "2026-02-29", "2024-02-29", "2026-13-01", "0000-01-01", "soon", "2026-3-9"]
+    dues = [
+        "2026-03-08",
+        "2026-03-09",
+        "2026-03-10",
+        "2026-03-11",
+        "2026-03-12",
+        "",
+        "2026-02-29",
+        "2024-02-29",
+        "2026-13-01",
+        "0000-01-01",
+        "soon",
+        "2026-3-9",
+    ]
     for i in range(2_600):
         client.xadd(stream, {"alert_id": f"al-{i}", "report_due": dues[i % len(dues)]})
-    assert summarise(client, stream, group, TODAY) == _counted_in_python(client, stream, group, TODAY)
+    assert summarise(client, stream, group, TODAY) == _counted_in_python(
+        client, stream, group, TODAY
+    )
 
     client.xgroup_create(stream, group, id="0")
     claimed = client.xreadgroup(group, "amy", {stream: ">"}, count=2_300)[0][1]
@@ -329,9 +398,14 @@ def test_open_entries_are_counted_in_redis_as_in_python(client, prefix):
     client.xack(stream, group, *ids[::3])  # a third of the claimed done
     client.xdel(stream, *ids[1:400:7])  # some pending entries deleted from the stream
     for today in (TODAY, TODAY + timedelta(days=1), date(2026, 3, 12)):
-        counted, reference = summarise(client, stream, group, today), _counted_in_python(client, stream, group, today)
+        counted, reference = (
+            summarise(client, stream, group, today),
+            _counted_in_python(client, stream, group, today),
+        )
         assert counted == reference
-        assert counted.pending > 1_000 and counted.open > counted.pending  # both kinds, several slices
+        assert (
+            counted.pending > 1_000 and counted.open > counted.pending
+        )  # both kinds, several slices
         assert counted.overdue and counted.due_soon
 
 
@@ -339,9 +413,13 @@ def test_gauges_set_the_queue_metrics(client, server, prefix):
     add(server.url, prefix, alert(1, due=TODAY - timedelta(days=2)), alert(2, queue="str"))
     registry = CollectorRegistry()
     metrics = Metrics.create(registry)
-    gauges = {"depth": metrics.queue_depth, "pending": metrics.queue_pending,
-              "oldest_age_seconds": metrics.queue_oldest_age, "overdue": metrics.queue_overdue,
-              "due_soon": metrics.queue_due_soon}
+    gauges = {
+        "depth": metrics.queue_depth,
+        "pending": metrics.queue_pending,
+        "oldest_age_seconds": metrics.queue_oldest_age,
+        "overdue": metrics.queue_overdue,
+        "due_soon": metrics.queue_due_soon,
+    }
     assert tuple(gauges) == GAUGE_KEYS
     for queue, values in queue_gauges(client, prefix, "analysts", TODAY).items():
         assert set(values) == set(GAUGE_KEYS)
@@ -365,18 +443,26 @@ def test_gauges_read_undecoded_clients_too(server, prefix):
 
 def test_stats_per_queue_and_rule(cli, server, prefix):
     past = TODAY - timedelta(days=1)
-    ids = add(server.url, prefix,
-              alert(1, rule_id="LV_CASH", due=past), alert(2, rule_id="LV_CASH", due=TODAY),
-              alert(3, rule_id="LV_TRANSFER", due=past),
-              alert(4, queue="suspicious", rule_id="STR_STRUCTURING", due=past),
-              alert(5, queue="suspicious", rule_id="LV_CASH", due=None))
+    ids = add(
+        server.url,
+        prefix,
+        alert(1, rule_id="LV_CASH", due=past),
+        alert(2, rule_id="LV_CASH", due=TODAY),
+        alert(3, rule_id="LV_TRANSFER", due=past),
+        alert(4, queue="suspicious", rule_id="STR_STRUCTURING", due=past),
+        alert(5, queue="suspicious", rule_id="LV_CASH", due=None),
+    )
     cli("claim", "lvr", "--consumer", "amy", "--count", "1")
     cli("ack", "lvr", ids[0])
 
     data = cli.json("stats", "--today", TODAY.isoformat())
     lvr = data["queues"]["lvr"]
-    assert {k: lvr[k] for k in ("entries", "open", "overdue", "due_soon")} == \
-        {"entries": 3, "open": 2, "overdue": 1, "due_soon": 1}
+    assert {k: lvr[k] for k in ("entries", "open", "overdue", "due_soon")} == {
+        "entries": 3,
+        "open": 2,
+        "overdue": 1,
+        "due_soon": 1,
+    }
     assert lvr["rules"]["LV_CASH"] == {"entries": 2, "open": 1, "overdue": 0, "due_soon": 1}
     assert lvr["rules"]["LV_TRANSFER"] == {"entries": 1, "open": 1, "overdue": 1, "due_soon": 0}
     assert data["rules"]["LV_CASH"] == {"entries": 3, "open": 2, "overdue": 0, "due_soon": 1}
@@ -396,8 +482,17 @@ def test_stats_per_queue_and_rule(cli, server, prefix):
 # --------------------------------------------------------------------------- Redis down
 
 
-@pytest.mark.parametrize("command", [["ls"], ["tail", "lvr"], ["stats"], ["ls", "--json"],
-                                     ["claim", "lvr", "--consumer", "amy"], ["ack", "lvr", "1-0"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ls"],
+        ["tail", "lvr"],
+        ["stats"],
+        ["ls", "--json"],
+        ["claim", "lvr", "--consumer", "amy"],
+        ["ack", "lvr", "1-0"],
+    ],
+)
 def test_redis_down_is_one_line_without_the_password(capsys, prefix, command):
     url = f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0"  # nothing listens there
     code, out, err = Cli(capsys, url, prefix)(*command)

@@ -25,13 +25,27 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
-def _alert(alert_id: str, at: datetime, rule: str = "WATCHLIST_MATCH", customer: str = "C1",
-           queue: str = "sanctions") -> Alert:
+def _alert(
+    alert_id: str,
+    at: datetime,
+    rule: str = "WATCHLIST_MATCH",
+    customer: str = "C1",
+    queue: str = "sanctions",
+) -> Alert:
     return Alert(
-        alert_id=alert_id, rule_id=rule, customer_id=customer, severity="high",
-        category="suspicious", summary="test", event_time=at, detected_at=datetime.now(UTC),
-        amount=Decimal("1.00"), currency="CNY", evidence=[f"T-{alert_id}"],
-        report_due=date(2026, 3, 9), queue=queue,
+        alert_id=alert_id,
+        rule_id=rule,
+        customer_id=customer,
+        severity="high",
+        category="suspicious",
+        summary="test",
+        event_time=at,
+        detected_at=datetime.now(UTC),
+        amount=Decimal("1.00"),
+        currency="CNY",
+        evidence=[f"T-{alert_id}"],
+        report_due=date(2026, 3, 9),
+        queue=queue,
     )
 
 
@@ -53,8 +67,12 @@ def test_same_rule_and_customer_within_the_period_updates_the_open_item(redis_se
     ]
 
     async def run() -> list[str]:
-        sink = RedisQueueSink.from_url(redis_server.url, prefix=prefix, suppression_ms=24 * 3_600_000,
-                                       suppressed_rules=frozenset({"WATCHLIST_MATCH"}))
+        sink = RedisQueueSink.from_url(
+            redis_server.url,
+            prefix=prefix,
+            suppression_ms=24 * 3_600_000,
+            suppressed_rules=frozenset({"WATCHLIST_MATCH"}),
+        )
         try:
             if mode == "one by one":
                 return [(await sink.add(alert))[0] for alert in alerts]
@@ -66,8 +84,16 @@ def test_same_rule_and_customer_within_the_period_updates_the_open_item(redis_se
             await sink.close()
 
     outcomes = asyncio.run(run())
-    assert outcomes == ["added", "suppressed", "redelivered", "suppressed", "added", "added",
-                        "added", "added"]
+    assert outcomes == [
+        "added",
+        "suppressed",
+        "redelivered",
+        "suppressed",
+        "added",
+        "added",
+        "added",
+        "added",
+    ]
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     entries = client.xrange(f"{prefix}sanctions")
     assert [f["alert_id"] for _, f in entries] == ["a1", "a4", "b1", "l1", "l2"]
@@ -93,20 +119,28 @@ def test_open_item_counts_evidence_and_last_seen(redis_server):
     item = client.hgetall("sup2:sanctions:open:WATCHLIST_MATCH:C1")
     assert item["count"] == "3"
     assert int(item["last_ms"]) - int(item["first_ms"]) == 20 * 60_000
-    assert client.lrange("sup2:sanctions:open:WATCHLIST_MATCH:C1:evidence", 0, -1) == ["T-x0", "T-x1", "T-x2"]
+    assert client.lrange("sup2:sanctions:open:WATCHLIST_MATCH:C1:evidence", 0, -1) == [
+        "T-x0",
+        "T-x1",
+        "T-x2",
+    ]
     assert client.xlen("sup2:sanctions") == 1
 
 
-def _trims(url: str, prefix: str, added: int, claimed: int, acked: int, max_len: int,
-           calls: int) -> tuple[list[int], list[str]]:
+def _trims(
+    url: str, prefix: str, added: int, claimed: int, acked: int, max_len: int, calls: int
+) -> tuple[list[int], list[str]]:
     """Queue `q` under `prefix` with `added` alerts, the first `claimed` delivered to an
     analyst and the first `acked` of those acknowledged; then `calls` trims to `max_len`.
     Returns what each trim removed and the alert ids left, oldest first."""
+
     async def run() -> list[int]:
         sink = RedisQueueSink.from_url(url, prefix=prefix)
         try:
             for n in range(added):
-                await sink.add(_alert(f"a{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q"))
+                await sink.add(
+                    _alert(f"a{n}", T0 + timedelta(seconds=n), rule="LV_CASH", queue="q")
+                )
             sync = redis.Redis.from_url(url, decode_responses=True)
             entries = sync.xreadgroup("analysts", "alice", {f"{prefix}q": ">"}, count=claimed)[0][1]
             sync.xack(f"{prefix}q", "analysts", *[entry_id for entry_id, _ in entries[:acked]])
@@ -120,8 +154,9 @@ def _trims(url: str, prefix: str, added: int, claimed: int, acked: int, max_len:
 
 
 def test_trimming_never_removes_what_analysts_have_not_acknowledged(redis_server):
-    removed, remaining = _trims(redis_server.url, "cap:", added=300, claimed=250, acked=200,
-                                max_len=100, calls=2)
+    removed, remaining = _trims(
+        redis_server.url, "cap:", added=300, claimed=250, acked=200, max_len=100, calls=2
+    )
     assert removed == [200, 0]  # 50 pending + 50 undelivered are kept
     assert remaining == [f"a{n}" for n in range(200, 300)]
 
@@ -130,8 +165,9 @@ def test_a_large_excess_is_trimmed_a_step_at_a_time(redis_server, monkeypatch):
     """Each call reads and removes at most `_TRIM_STEP` entries, oldest first; acknowledged
     entries only, whatever the step."""
     monkeypatch.setattr(redis_queue, "_TRIM_STEP", 40)
-    removed, remaining = _trims(redis_server.url, "step:", added=200, claimed=150, acked=130,
-                                max_len=50, calls=5)
+    removed, remaining = _trims(
+        redis_server.url, "step:", added=200, claimed=150, acked=130, max_len=50, calls=5
+    )
     assert removed == [40, 40, 40, 10, 0]  # 150 over the cap; 20 claimed, not acknowledged
     assert remaining == [f"a{n}" for n in range(130, 200)]
 
@@ -152,10 +188,26 @@ def test_thirty_second_redis_outage_loses_no_alert(kafka, worker_factory):
         cash = worker.topic("txn.cash")
 
         def deposits(first: int, count: int) -> list:
-            return [(cash, f"O{n}".encode(), orjson.dumps({
-                "event_id": f"o-{n}", "txn_id": f"o-{n}", "customer_id": f"O{n}", "account_id": "A",
-                "occurred_at": "2026-03-02T10:00:00+08:00", "direction": "in",
-                "amount": "60000", "currency": "CNY"}), None) for n in range(first, first + count)]
+            return [
+                (
+                    cash,
+                    f"O{n}".encode(),
+                    orjson.dumps(
+                        {
+                            "event_id": f"o-{n}",
+                            "txn_id": f"o-{n}",
+                            "customer_id": f"O{n}",
+                            "account_id": "A",
+                            "occurred_at": "2026-03-02T10:00:00+08:00",
+                            "direction": "in",
+                            "amount": "60000",
+                            "currency": "CNY",
+                        }
+                    ),
+                    None,
+                )
+                for n in range(first, first + count)
+            ]
 
         produce(kafka.bootstrap, deposits(0, 20))
         client = redis.Redis.from_url(redis_srv.url, decode_responses=True)
@@ -186,7 +238,10 @@ def test_thirty_second_redis_outage_loses_no_alert(kafka, worker_factory):
         # the restart lost the streams: the analysts' group is there again for `queue claim`
         assert [g["name"] for g in client.xinfo_groups(queue)] == ["analysts"]
         deadline = time.monotonic() + 30
-        while _metric(worker.metrics_port, "monitor_redis_backlog") > 0 and time.monotonic() < deadline:
+        while (
+            _metric(worker.metrics_port, "monitor_redis_backlog") > 0
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.5)
         assert _metric(worker.metrics_port, "monitor_redis_backlog") == 0  # and it falls again
     finally:
@@ -221,10 +276,26 @@ def test_redis_over_tls_through_the_url(tmp_path):
     server's certificate against the CA, and gets nowhere without it or in clear text."""
     cert, key = tmp_path / "redis.crt", tmp_path / "redis.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     server = RedisServer(password="t-s3cret", tls_cert=cert, tls_key=key).start()
     try:

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from monitor.core.pack import load_pack
-from monitor.tools.replay import replay
 from monitor.io.settings import load_settings
+from monitor.tools.replay import replay
 from monitor.tools.simulate import simulate
 from tests.support.kafka_io import produce, read_topic
 from tests.support.packs import write_pack
@@ -54,28 +54,48 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
     worker.wait_ready()
     sent = 0
     for chunk in chunks:  # a live feed: one day at a time, each consumed before the next
-        sent += produce(worker.bootstrap, [
-            (worker.topic(topic), v["customer_id"].encode(), orjson.dumps(v), None) for topic, v in chunk
-        ])
+        sent += produce(
+            worker.bootstrap,
+            [
+                (worker.topic(topic), v["customer_id"].encode(), orjson.dumps(v), None)
+                for topic, v in chunk
+            ],
+        )
         wait_consumed(worker, sent)
 
     settings = load_settings(
-        kafka_bootstrap=worker.bootstrap, rules=pack_path,
+        kafka_bootstrap=worker.bootstrap,
+        rules=pack_path,
         **{k.lower()[8:]: v for k, v in worker.env.items() if k.startswith("MONITOR_TOPIC_")},
     )
     out = tmp_path / "replay"
-    stats = replay(settings, load_pack(pack_path), datetime(2000, 1, 1, tzinfo=UTC),
-                   datetime(2100, 1, 1, tzinfo=UTC), out, show_progress=False)
+    stats = replay(
+        settings,
+        load_pack(pack_path),
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        out,
+        show_progress=False,
+    )
     assert stats.events == len(ordered)
-    replayed = {a["alert_id"]: a for a in map(orjson.loads, (out / "alerts.jsonl").read_bytes().splitlines())}
+    replayed = {
+        a["alert_id"]: a
+        for a in map(orjson.loads, (out / "alerts.jsonl").read_bytes().splitlines())
+    }
     assert len(replayed) > 50
     assert {a["rule_id"] for a in replayed.values()} >= {
-        "LV_CASH", "STRUCTURING", "REMIT_MISSING_INFO", "REMIT_INFO_UNRESOLVED", "KYC_PEP",
+        "LV_CASH",
+        "STRUCTURING",
+        "REMIT_MISSING_INFO",
+        "REMIT_INFO_UNRESOLVED",
+        "KYC_PEP",
     }
 
     live_msgs = read_topic(
-        worker.bootstrap, worker.topic("aml.alerts"),
-        until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= set(replayed), timeout=240,
+        worker.bootstrap,
+        worker.topic("aml.alerts"),
+        until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= set(replayed),
+        timeout=240,
     )
     live = {}
     for m in live_msgs:
@@ -89,16 +109,30 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
 
     # the same replay in two customer shards (two processes) finds exactly the same
     sharded_out = tmp_path / "replay-sharded"
-    sharded = replay(settings, load_pack(pack_path), datetime(2000, 1, 1, tzinfo=UTC),
-                     datetime(2100, 1, 1, tzinfo=UTC), sharded_out, show_progress=False, workers=2)
+    sharded = replay(
+        settings,
+        load_pack(pack_path),
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        sharded_out,
+        show_progress=False,
+        workers=2,
+    )
     assert (sharded.events, sharded.alerts, sharded.tasks, sharded.customers) == (
-        stats.events, stats.alerts, stats.tasks, stats.customers)
+        stats.events,
+        stats.alerts,
+        stats.tasks,
+        stats.customers,
+    )
     for name, key in (("alerts.jsonl", "alert_id"), ("reid-tasks.jsonl", "task_id")):
         one = [orjson.loads(x) for x in (out / name).read_bytes().splitlines()]
         two = [orjson.loads(x) for x in (sharded_out / name).read_bytes().splitlines()]
         strip = lambda rows: sorted(  # noqa: E731
-            (orjson.dumps({k: v for k, v in r.items() if k != "detected_at"},
-                          option=orjson.OPT_SORT_KEYS) for r in rows))
+            orjson.dumps(
+                {k: v for k, v in r.items() if k != "detected_at"}, option=orjson.OPT_SORT_KEYS
+            )
+            for r in rows
+        )
         assert len(two) == len(one) and strip(two) == strip(one), name
         assert len({r[key] for r in two}) == len(two)
     assert not list(sharded_out.glob(".shard-*"))

@@ -22,13 +22,28 @@ pytestmark = pytest.mark.integration
 
 SCENARIO = Path(__file__).resolve().parents[2] / "config" / "samples" / "all-rules.jsonl"
 RULE_IDS = [
-    "LV_CASH", "LV_XBORDER_INDIVIDUAL", "LV_TRANSFER_ENTITY", "CDD_ONE_OFF", "CDD_AGENT",
-    "REMIT_MISSING_INFO", "REMIT_INFO_UNRESOLVED", "STRUCTURING", "FREQUENT_LARGE_UNCLEAR_SOURCE",
-    "KYC_INCOMPLETE", "KYC_ID_EXPIRED", "KYC_PEP", "KYC_HIGH_RISK_COUNTRY", "KYC_BENEFICIAL_OWNER",
+    "LV_CASH",
+    "LV_XBORDER_INDIVIDUAL",
+    "LV_TRANSFER_ENTITY",
+    "CDD_ONE_OFF",
+    "CDD_AGENT",
+    "REMIT_MISSING_INFO",
+    "REMIT_INFO_UNRESOLVED",
+    "STRUCTURING",
+    "FREQUENT_LARGE_UNCLEAR_SOURCE",
+    "KYC_INCOMPLETE",
+    "KYC_ID_EXPIRED",
+    "KYC_PEP",
+    "KYC_HIGH_RISK_COUNTRY",
+    "KYC_BENEFICIAL_OWNER",
     "WATCHLIST_MATCH",
 ]
-KIND_TOPIC = {"account_opening": "kyc.account-openings", "customer_update": "kyc.customer-updates",
-              "cash": "txn.cash", "remittance": "txn.remittances"}
+KIND_TOPIC = {
+    "account_opening": "kyc.account-openings",
+    "customer_update": "kyc.customer-updates",
+    "cash": "txn.cash",
+    "remittance": "txn.remittances",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +56,31 @@ def outcome(kafka, redis_server, tmp_path_factory) -> Iterator[dict]:
         # accounts are opened before they are used: openings first, consumed, then the rest
         # (the customer type decides between LV_XBORDER_INDIVIDUAL and LV_TRANSFER_ENTITY)
         openings = [m for m in messages if m.kind == "account_opening"]
-        produce(kafka.bootstrap, [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in openings])
+        produce(
+            kafka.bootstrap,
+            [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in openings],
+        )
         wait_consumed(worker, len(openings))
         rest = [m for m in messages if m.kind != "account_opening"]
-        produce(kafka.bootstrap, [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in rest])
+        produce(
+            kafka.bootstrap,
+            [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in rest],
+        )
         want = {a.alert_id for a in expected.alerts}
-        alerts = read_topic(kafka.bootstrap, worker.topic("aml.alerts"),
-                            until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= want,
-                            timeout=120)
-        tasks = read_topic(kafka.bootstrap, worker.topic("aml.reid-tasks"),
-                           until=lambda m: len({orjson.loads(x.value)["task_id"] for x in m}) >= len(expected.tasks),
-                           timeout=60)
+        alerts = read_topic(
+            kafka.bootstrap,
+            worker.topic("aml.alerts"),
+            until=lambda m: {orjson.loads(x.value)["alert_id"] for x in m} >= want,
+            timeout=120,
+        )
+        tasks = read_topic(
+            kafka.bootstrap,
+            worker.topic("aml.reid-tasks"),
+            until=lambda m: (
+                len({orjson.loads(x.value)["task_id"] for x in m}) >= len(expected.tasks)
+            ),
+            timeout=60,
+        )
         client = redis.Redis.from_url(redis_server.url, decode_responses=True)
         queued = {}
         for key in client.scan_iter(f"{worker.prefix}:queue:*"):
@@ -77,7 +106,8 @@ def test_rule_fires_on_the_real_broker(outcome, rule_id):
         live = outcome["alerts"].get(alert.alert_id)
         assert live is not None, f"{rule_id} {alert.alert_id} missing\n{outcome['log']()}"
         assert {k: v for k, v in live.items() if k != "detected_at"} == alert.model_dump(
-            mode="json", exclude={"detected_at"})
+            mode="json", exclude={"detected_at"}
+        )
         assert len(outcome["queued"].get(alert.alert_id, [])) == 1  # in its queue, once
 
 
@@ -85,6 +115,11 @@ def test_tasks_match_the_rule_core(outcome):
     want = {t.task_id: t.model_dump(mode="json") for t in outcome["expected"].tasks}
     assert outcome["tasks"] == want
     assert {t["trigger"] for t in want.values()} >= {
-        "INCOMPLETE_KYC", "ID_EXPIRED", "ENHANCED_DUE_DILIGENCE", "WATCHLIST_MATCH",
-        "SUSPECTED_ML_TF", "ABNORMAL_ACTIVITY", "PROFILE_CHANGE",
+        "INCOMPLETE_KYC",
+        "ID_EXPIRED",
+        "ENHANCED_DUE_DILIGENCE",
+        "WATCHLIST_MATCH",
+        "SUSPECTED_ML_TF",
+        "ABNORMAL_ACTIVITY",
+        "PROFILE_CHANGE",
     }

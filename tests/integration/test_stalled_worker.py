@@ -17,15 +17,23 @@ CUSTOMER = "Z0001"
 
 
 def _deposit(n: int, amount: str) -> bytes:
-    return orjson.dumps({
-        "event_id": f"z-{n}", "txn_id": f"zt-{n}", "customer_id": CUSTOMER, "account_id": "ZA",
-        "occurred_at": f"2026-03-03T{9 + n:02d}:00:00+08:00", "direction": "in",
-        "amount": amount, "currency": "CNY",
-    })
+    return orjson.dumps(
+        {
+            "event_id": f"z-{n}",
+            "txn_id": f"zt-{n}",
+            "customer_id": CUSTOMER,
+            "account_id": "ZA",
+            "occurred_at": f"2026-03-03T{9 + n:02d}:00:00+08:00",
+            "direction": "in",
+            "amount": amount,
+            "currency": "CNY",
+        }
+    )
 
 
 def _states(bootstrap: str, topic: str, until=lambda states: False, timeout: float = 60):
     """The customer's state records on the changelog, in order."""
+
     def decoded(messages):
         return [CustomerState.from_bytes(m.value) for m in messages if m.key == CUSTOMER.encode()]
 
@@ -40,10 +48,12 @@ def _wait_for(path, worker, timeout: float = 90) -> None:
 
 
 def test_a_worker_frozen_past_its_session_does_not_overwrite_the_next_owners_state(
-        worker_factory, tmp_path):
+    worker_factory, tmp_path
+):
     stalled, wake = tmp_path / "stalled", tmp_path / "wake"
-    frozen = worker_factory(session_timeout_s=6, test_stall_key=CUSTOMER,
-                            test_stalled_file=stalled, test_wake_file=wake)
+    frozen = worker_factory(
+        session_timeout_s=6, test_stall_key=CUSTOMER, test_stalled_file=stalled, test_wake_file=wake
+    )
     frozen.module = "tests.support.stalling_worker"
     frozen.start()
     frozen.wait_ready()
@@ -72,4 +82,5 @@ def test_a_worker_frozen_past_its_session_does_not_overwrite_the_next_owners_sta
     states = _states(frozen.bootstrap, changelog, timeout=10)
     assert set(states[-1].seen) == {"z-1", "z-2"}, (
         f"the last state record lacks the second deposit: {[sorted(s.seen) for s in states]}\n"
-        f"{frozen.log_text()}")
+        f"{frozen.log_text()}"
+    )

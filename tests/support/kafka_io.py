@@ -10,9 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 
-def produce(
-    bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes, int | None]]
-) -> int:
+def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes, int | None]]) -> int:
     """Send (topic, key, value, partition) records and wait for every acknowledgement."""
 
     async def _run() -> int:
@@ -42,7 +40,9 @@ def read_topic(
 
     async def _run() -> list:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
             fetch_max_wait_ms=50,
         )
         await consumer.start()

@@ -10,7 +10,9 @@ import yaml
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
-def write_pack(directory: Path, changes: dict[str, Any] | None = None, base: str = "cn-pboc.yaml") -> Path:
+def write_pack(
+    directory: Path, changes: dict[str, Any] | None = None, base: str = "cn-pboc.yaml"
+) -> Path:
     """Copy `config/<base>` to `directory` with file paths made absolute and `changes`
     (dotted keys, e.g. {"deadline_grace_hours": 24, "rules.WATCHLIST_MATCH.enabled": False})."""
     raw = yaml.safe_load((CONFIG / base).read_text(encoding="utf-8"))

@@ -29,8 +29,15 @@ _state = {"armed": False, "done": False}
 _add, _flush = BatchWriter.add, BatchWriter.flush
 
 
-def add(self: BatchWriter, topic: str, partition: int, key: bytes | None, value: bytes,
-        *args: Any, **kwargs: Any) -> None:
+def add(
+    self: BatchWriter,
+    topic: str,
+    partition: int,
+    key: bytes | None,
+    value: bytes,
+    *args: Any,
+    **kwargs: Any,
+) -> None:
     if topic == _ALERTS and key == _KEY and not _state["done"]:
         _state["armed"] = True
     _add(self, topic, partition, key, value, *args, **kwargs)

@@ -35,7 +35,9 @@ class WorkerProcess:
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
     extra_env: dict[str, str] = field(default_factory=dict)
     metrics_port: int = field(default_factory=free_port)
-    module: str = "monitor.tools.cli"  # what `python -m` runs with `worker` (a test harness may wrap it)
+    module: str = (
+        "monitor.tools.cli"  # what `python -m` runs with `worker` (a test harness may wrap it)
+    )
     proc: subprocess.Popen | None = None
     logs: list[Path] = field(default_factory=list)
 
@@ -120,5 +122,7 @@ def wait_consumed(worker: WorkerProcess, count: int, timeout: float = 90) -> Non
     deadline = time.monotonic() + timeout
     while consumed(worker) < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"worker consumed {consumed(worker)} of {count}:\n{worker.log_text()}")
+            raise TimeoutError(
+                f"worker consumed {consumed(worker)} of {count}:\n{worker.log_text()}"
+            )
         time.sleep(0.05)

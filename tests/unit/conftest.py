@@ -77,9 +77,7 @@ def set_path(raw: dict[str, Any], dotted: str, value: object) -> dict[str, Any]:
     return raw
 
 
-def make_pack(
-    overrides: Mapping[str, object] | None = None, *, file: str = "cn-pboc.yaml"
-) -> Pack:
+def make_pack(overrides: Mapping[str, object] | None = None, *, file: str = "cn-pboc.yaml") -> Pack:
     """A pack built from `config/<file>` (WATCHLIST_MATCH off) with dotted-path overrides,
     e.g. `make_pack({"rules.LV_CASH.threshold.local.amount": "30000"})`."""
     raw = raw_pack(file)

@@ -23,13 +23,37 @@ def test_latency_repeats_default_to_three_and_one_when_quick():
 
 def test_median_run_takes_each_percentile_median_and_keeps_the_runs():
     runs = [
-        {"p50_s": 0.006, "p99_s": 0.039, "p999_s": 0.05, "max_s": 0.2, "alerts_expected": 10,
-         "alerts_seen": 10, "alerts_missing": 0, "read_by_consumer": {"p99_s": 0.05}},
-        {"p50_s": 0.010, "p99_s": 0.023, "p999_s": 0.03, "max_s": 0.1, "alerts_expected": 10,
-         "alerts_seen": 9, "alerts_missing": 1, "percentiles_are_lower_bounds": True,
-         "read_by_consumer": {"p99_s": 0.03}},
-        {"p50_s": 0.008, "p99_s": 0.028, "p999_s": 0.04, "max_s": 0.3, "alerts_expected": 10,
-         "alerts_seen": 10, "alerts_missing": 0, "read_by_consumer": {"p99_s": 0.04}},
+        {
+            "p50_s": 0.006,
+            "p99_s": 0.039,
+            "p999_s": 0.05,
+            "max_s": 0.2,
+            "alerts_expected": 10,
+            "alerts_seen": 10,
+            "alerts_missing": 0,
+            "read_by_consumer": {"p99_s": 0.05},
+        },
+        {
+            "p50_s": 0.010,
+            "p99_s": 0.023,
+            "p999_s": 0.03,
+            "max_s": 0.1,
+            "alerts_expected": 10,
+            "alerts_seen": 9,
+            "alerts_missing": 1,
+            "percentiles_are_lower_bounds": True,
+            "read_by_consumer": {"p99_s": 0.03},
+        },
+        {
+            "p50_s": 0.008,
+            "p99_s": 0.028,
+            "p999_s": 0.04,
+            "max_s": 0.3,
+            "alerts_expected": 10,
+            "alerts_seen": 10,
+            "alerts_missing": 0,
+            "read_by_consumer": {"p99_s": 0.04},
+        },
     ]
     out = median_run(runs)
     assert (out["p50_s"], out["p99_s"], out["p999_s"], out["max_s"]) == (0.008, 0.028, 0.04, 0.2)

@@ -135,8 +135,13 @@ def _mounts(service: dict) -> list[tuple[str, str, bool]]:
     out: list[tuple[str, str, bool]] = []
     for item in service.get("volumes") or []:
         if isinstance(item, dict):
-            out.append((str(item.get("source", "")), str(item["target"]),
-                        bool(item.get("read_only", False))))
+            out.append(
+                (
+                    str(item.get("source", "")),
+                    str(item["target"]),
+                    bool(item.get("read_only", False)),
+                )
+            )
             continue
         parts = str(item).split(":")
         if len(parts) == 1:  # an anonymous volume
@@ -166,7 +171,8 @@ def _bind_target(service: dict, target: str) -> Path:
 def _workers(compose: dict) -> dict[str, dict]:
     """The worker replicas: every service that runs `monitor worker`."""
     return {
-        name: service for name, service in compose["services"].items()
+        name: service
+        for name, service in compose["services"].items()
         if service.get("command") == ["worker"] or name.startswith("worker")
     }
 
@@ -229,9 +235,7 @@ def _created_topics(service: dict) -> dict[str, dict]:
 def _prometheus_config(compose: dict) -> tuple[Path, dict]:
     """The repo file compose mounts as Prometheus' --config.file, and its content."""
     service = compose["services"]["prometheus"]
-    flags = dict(
-        str(arg).split("=", 1) for arg in service.get("command") or [] if "=" in str(arg)
-    )
+    flags = dict(str(arg).split("=", 1) for arg in service.get("command") or [] if "=" in str(arg))
     target = flags.get("--config.file", "/etc/prometheus/prometheus.yml")
     path = _bind_target(service, target)
     assert path.is_file(), f"{path} (mounted as {target}) is not a file"
@@ -326,8 +330,10 @@ def test_stateful_services_use_named_volumes(compose: dict) -> None:
 
 def test_every_mounted_host_path_exists(compose: dict) -> None:
     binds = [
-        (name, source) for name, service in compose["services"].items()
-        for source, _, _ in _mounts(service) if _is_bind(source)
+        (name, source)
+        for name, service in compose["services"].items()
+        for source, _, _ in _mounts(service)
+        if _is_bind(source)
     ]
     assert binds, "no service mounts a file from the repo"
     for name, source in binds:
@@ -380,8 +386,14 @@ def test_workers_form_one_consumer_group(compose: dict) -> None:
     assert len(envs) >= 2
     app_ids = {env["MONITOR_APP_ID"] for env in envs.values()}
     assert len(app_ids) == 1, f"workers in different consumer groups: {app_ids}"
-    for var in ("MONITOR_PARTITIONS", "MONITOR_RULES", "MONITOR_QUEUE_PREFIX",
-                "MONITOR_KAFKA_BOOTSTRAP", "MONITOR_REDIS_URL", "MONITOR_STORE"):
+    for var in (
+        "MONITOR_PARTITIONS",
+        "MONITOR_RULES",
+        "MONITOR_QUEUE_PREFIX",
+        "MONITOR_KAFKA_BOOTSTRAP",
+        "MONITOR_REDIS_URL",
+        "MONITOR_STORE",
+    ):
         values = {env.get(var) for env in envs.values()}
         assert len(values) == 1, f"workers disagree on {var}: {values}"
     partitions = int(next(iter(envs.values()))["MONITOR_PARTITIONS"])
@@ -419,8 +431,9 @@ def test_every_monitor_variable_is_a_settings_field(compose: dict) -> None:
     variables = _all_monitor_variables(compose)
     assert variables, "no MONITOR_* variable found"
     unknown = {
-        name: where for name, where in variables.items()
-        if name[len(PREFIX):].lower() not in fields
+        name: where
+        for name, where in variables.items()
+        if name[len(PREFIX) :].lower() not in fields
     }
     assert not unknown, f"not fields of monitor.io.settings.Settings (typo?): {unknown}"
 
@@ -469,7 +482,8 @@ def test_topic_init_creates_every_topic_with_the_workers_layout(
     for name, worker in _workers(compose).items():
         settings = _settings(worker, monkeypatch)
         defaults = {
-            field: info.default for field, info in Settings.model_fields.items()
+            field: info.default
+            for field, info in Settings.model_fields.items()
             if field.startswith("topic_")
         }
         assert len(defaults) == 7
@@ -499,8 +513,10 @@ def test_topic_init_is_a_one_shot_that_stops_on_the_first_error(compose: dict) -
     assert service["depends_on"] == {"kafka": {"condition": "service_healthy"}}
     entrypoint = service.get("entrypoint")
     script = _command_text(service)
-    shell_e = isinstance(entrypoint, list) and entrypoint[0] in ("/bin/sh", "/bin/bash") and (
-        "-e" in entrypoint or any(a.startswith("-") and "e" in a for a in entrypoint[1:])
+    shell_e = (
+        isinstance(entrypoint, list)
+        and entrypoint[0] in ("/bin/sh", "/bin/bash")
+        and ("-e" in entrypoint or any(a.startswith("-") and "e" in a for a in entrypoint[1:]))
     )
     assert shell_e or script.lstrip().startswith("set -e"), (
         "a failed kafka-topics.sh must fail topic-init, or the workers start anyway"
@@ -634,8 +650,12 @@ def test_promtool_checks_the_compose_prometheus_config(compose: dict, tmp_path: 
         if src == config_path:
             config_in_root = dest
     assert config_in_root is not None
-    proc = subprocess.run([PROMTOOL, "check", "config", str(config_in_root)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [PROMTOOL, "check", "config", str(config_in_root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"promtool check config failed:\n{output}"
     rule_files = sorted(RULES_DIR.glob("*.rules.yml"))
@@ -667,8 +687,10 @@ def test_grafana_datasource_is_the_compose_prometheus(compose: dict) -> None:
     prometheus = [d for d in datasources if d["type"] == "prometheus"]
     assert prometheus
     command = compose["services"]["prometheus"].get("command") or []
-    listen = next((str(a).split("=", 1)[1] for a in command
-                   if str(a).startswith("--web.listen-address=")), "0.0.0.0:9090")
+    listen = next(
+        (str(a).split("=", 1)[1] for a in command if str(a).startswith("--web.listen-address=")),
+        "0.0.0.0:9090",
+    )
     port = listen.rsplit(":", 1)[1]
     _, config = _prometheus_config(compose)
     scrape_interval = config.get("global", {}).get("scrape_interval", "1m")

@@ -33,7 +33,8 @@ GRID_WIDTH = 24
 PROMTOOL = shutil.which("promtool")
 
 # PromQL functions and aggregations (Prometheus 2.x/3.x, without experimental ones)
-FUNCTIONS = frozenset("""
+FUNCTIONS = frozenset(
+    """
 abs absent absent_over_time acos acosh asin asinh atan atanh avg_over_time ceil changes clamp
 clamp_max clamp_min cos cosh count_over_time day_of_month day_of_week day_of_year
 days_in_month deg delta deriv exp floor histogram_avg histogram_count histogram_fraction
@@ -43,7 +44,8 @@ max_over_time min_over_time minute month predict_linear present_over_time
 quantile_over_time rad rate resets round scalar sgn sin sinh sort sort_by_label
 sort_by_label_desc sort_desc sqrt stddev_over_time stdvar_over_time sum_over_time tan tanh
 time timestamp vector year
-""".split())
+""".split()
+)
 AGGREGATIONS = frozenset(
     "avg bottomk count count_values group limit_ratio limitk max min quantile stddev stdvar "
     "sum topk".split()
@@ -81,8 +83,9 @@ def dashboard_queries() -> list[tuple[str, str, str]]:
     ]
 
 
-def render_expr(expr: str, interval: str = "1m", rate_interval: str = "1m",
-                time_range: str = "1h") -> str:
+def render_expr(
+    expr: str, interval: str = "1m", rate_interval: str = "1m", time_range: str = "1h"
+) -> str:
     """`expr` with Grafana's built-in variables replaced, as Grafana sends it."""
     values = {"$__rate_interval": rate_interval, "$__interval": interval, "$__range": time_range}
     for name in GRAFANA_VARIABLES:  # longest first: $__rate_interval before $__range
@@ -123,14 +126,16 @@ def _skeleton(expr: str) -> str:
 
 def metric_names(expr: str) -> set[str]:
     return {
-        name for name, call in _IDENT.findall(_skeleton(expr))
+        name
+        for name, call in _IDENT.findall(_skeleton(expr))
         if not call and name.lower() not in KEYWORDS
     }
 
 
 def called_functions(expr: str) -> set[str]:
     return {
-        name for name, call in _IDENT.findall(_skeleton(expr))
+        name
+        for name, call in _IDENT.findall(_skeleton(expr))
         if call and name.lower() not in KEYWORDS
     }
 
@@ -157,13 +162,22 @@ def _query_ids() -> list[str]:
 @pytest.mark.parametrize(
     ("expr", "metrics", "functions"),
     [
-        ('sum by (topic) (rate(monitor_events_consumed_total{topic=~"txn.+"}[$__rate_interval]))',
-         {"monitor_events_consumed_total"}, {"sum", "rate"}),
-        ("histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m]))) / on(job) group_left b",
-         {"a_bucket", "b"}, {"histogram_quantile", "sum", "rate"}),
+        (
+            'sum by (topic) (rate(monitor_events_consumed_total{topic=~"txn.+"}[$__rate_interval]))',
+            {"monitor_events_consumed_total"},
+            {"sum", "rate"},
+        ),
+        (
+            "histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m]))) / on(job) group_left b",
+            {"a_bucket", "b"},
+            {"histogram_quantile", "sum", "rate"},
+        ),
         ("sum(a) without (x) and (b or max(c))", {"a", "b", "c"}, {"sum", "max"}),
-        ('label_replace(x, "dst", "$1", "src", "(.*)") > bool 1e3 offset 5m', {"x"},
-         {"label_replace"}),
+        (
+            'label_replace(x, "dst", "$1", "src", "(.*)") > bool 1e3 offset 5m',
+            {"x"},
+            {"label_replace"},
+        ),
     ],
 )
 def test_metric_and_function_extraction(expr: str, metrics: set[str], functions: set[str]) -> None:
@@ -245,8 +259,9 @@ def test_dashboard_queries_cover_every_panel() -> None:
 
 
 @pytest.mark.parametrize(("dashboard", "title", "expr"), dashboard_queries(), ids=_query_ids())
-def test_expr_names_exported_metrics_and_known_functions(dashboard: str, title: str,
-                                                         expr: str) -> None:
+def test_expr_names_exported_metrics_and_known_functions(
+    dashboard: str, title: str, expr: str
+) -> None:
     exported = exported_metrics()
     rendered = render_expr(expr)
     assert "$" not in rendered, f"unknown variable in {expr!r}"
@@ -266,12 +281,15 @@ def test_expr_names_exported_metrics_and_known_functions(dashboard: str, title: 
 def test_every_expr_parses_with_promtool(tmp_path: Path) -> None:
     # promtool has no offline query check; `check rules` parses each recording rule's expr
     queries = dashboard_queries()
-    names = [f"dashboard:{re.sub(r'[^a-z0-9]+', '_', f'{d} {t}'.lower())}:q{i}"
-             for i, (d, t, _) in enumerate(queries)]
+    names = [
+        f"dashboard:{re.sub(r'[^a-z0-9]+', '_', f'{d} {t}'.lower())}:q{i}"
+        for i, (d, t, _) in enumerate(queries)
+    ]
     rules = [{"record": n, "expr": render_expr(q[2])} for n, q in zip(names, queries, strict=True)]
     path = tmp_path / "dashboard-queries.rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
-    proc = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"SUCCESS: {len(rules)} rules found" in proc.stdout

@@ -404,8 +404,14 @@ def test_errors_never_contain_the_offending_values(decoder, kind, value):
 
 
 def _update(changes: object) -> bytes:
-    return orjson.dumps({"event_id": "u-1", "customer_id": "C001",
-                         "updated_at": "2026-03-02T09:15:00+08:00", "changes": changes})
+    return orjson.dumps(
+        {
+            "event_id": "u-1",
+            "customer_id": "C001",
+            "updated_at": "2026-03-02T09:15:00+08:00",
+            "changes": changes,
+        }
+    )
 
 
 def test_an_update_keeps_its_changes_as_sent_and_typed_once(decoder):
@@ -413,8 +419,12 @@ def test_an_update_keeps_its_changes_as_sent_and_typed_once(decoder):
     the update names); both describe the same input."""
     from schemas import ProfileChanges
 
-    changes = {"name": " Li Wei ", "is_pep": True, "birth_date": "1980-02-29",
-               "beneficial_owners": [{"name": "Wang Fang", "share": "30"}]}
+    changes = {
+        "name": " Li Wei ",
+        "is_pep": True,
+        "birth_date": "1980-02-29",
+        "beneficial_owners": [{"name": "Wang Fang", "share": "30"}],
+    }
     update = decoder.decode("customer_update", _update(changes))
     assert isinstance(update, CustomerUpdate)
     assert update.changes == changes

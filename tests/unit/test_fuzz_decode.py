@@ -20,25 +20,70 @@ DECODER = Decoder(load_pack().fx, max_bytes=1_048_576)
 N = int(os.environ.get("MONITOR_FUZZ_EXAMPLES", "150"))
 
 VALID = {
-    "cash": {"event_id": "e", "txn_id": "t", "customer_id": "c", "occurred_at": "2026-03-02T09:00:00+08:00",
-             "direction": "in", "amount": "100.00", "currency": "CNY"},
-    "remittance": {"event_id": "e", "txn_id": "t", "kind": "payment", "customer_id": "c",
-                   "occurred_at": "2026-03-02T09:00:00Z", "direction": "out", "amount": 5,
-                   "currency": "USD"},
-    "account_opening": {"event_id": "e", "customer_id": "c", "opened_at": "2026-03-02T09:00:00+08:00",
-                        "customer_type": "individual"},
-    "customer_update": {"event_id": "e", "customer_id": "c", "updated_at": "2026-03-02T09:00:00+08:00",
-                        "changes": {"phone": "1"}},
+    "cash": {
+        "event_id": "e",
+        "txn_id": "t",
+        "customer_id": "c",
+        "occurred_at": "2026-03-02T09:00:00+08:00",
+        "direction": "in",
+        "amount": "100.00",
+        "currency": "CNY",
+    },
+    "remittance": {
+        "event_id": "e",
+        "txn_id": "t",
+        "kind": "payment",
+        "customer_id": "c",
+        "occurred_at": "2026-03-02T09:00:00Z",
+        "direction": "out",
+        "amount": 5,
+        "currency": "USD",
+    },
+    "account_opening": {
+        "event_id": "e",
+        "customer_id": "c",
+        "opened_at": "2026-03-02T09:00:00+08:00",
+        "customer_type": "individual",
+    },
+    "customer_update": {
+        "event_id": "e",
+        "customer_id": "c",
+        "updated_at": "2026-03-02T09:00:00+08:00",
+        "changes": {"phone": "1"},
+    },
 }
 
 json_leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
-    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-0", "0", "2026-03-02T09:00:00",
-                     "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00Z", "", " ", "XYZ", "\u0000"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1e999",
+            "-0",
+            "0",
+            "2026-03-02T09:00:00",
+            "9999-12-31T23:59:59+14:00",
+            "0001-01-01T00:00:00Z",
+            "",
+            " ",
+            "XYZ",
+            "\u0000",
+        ]
+    ),
 )
-json_value = st.recursive(json_leaf, lambda inner: st.one_of(
-    st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10), inner, max_size=5)), max_leaves=20)
+json_value = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
 
 
 def _check(kind: str, raw: bytes) -> None:
@@ -58,10 +103,27 @@ def _check(kind: str, raw: bytes) -> None:
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(field=st.sampled_from(["amount", "currency", "occurred_at", "opened_at", "updated_at",
-                              "event_id", "customer_id", "direction", "kind", "changes",
-                              "customer_type", "id_document", "beneficial_owners", "extra"]),
-       value=json_value)
+@given(
+    field=st.sampled_from(
+        [
+            "amount",
+            "currency",
+            "occurred_at",
+            "opened_at",
+            "updated_at",
+            "event_id",
+            "customer_id",
+            "direction",
+            "kind",
+            "changes",
+            "customer_type",
+            "id_document",
+            "beneficial_owners",
+            "extra",
+        ]
+    ),
+    value=json_value,
+)
 def test_one_hostile_field_is_accepted_or_rejected_with_a_reason(kind, field, value):
     doc = dict(VALID[kind])
     doc[field] = value
@@ -94,13 +156,17 @@ def test_a_message_of_several_megabytes_is_rejected_as_too_large():
     assert isinstance(result, Rejection) and result.reason == "too_large"
 
 
-@pytest.mark.parametrize("number", ["1e400", "-1e400", "1e-400", "123456789012345678901234567890.5"])
+@pytest.mark.parametrize(
+    "number", ["1e400", "-1e400", "1e-400", "123456789012345678901234567890.5"]
+)
 def test_huge_and_tiny_numbers(number):
     raw = json.dumps(VALID["cash"]).replace('"100.00"', number).encode()
     _check("cash", raw)
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe\xfd", b'{"a": "\xed\xa0\x80"}', b"\x00", b"", b"null", b"[]", b'"x"'])
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe\xfd", b'{"a": "\xed\xa0\x80"}', b"\x00", b"", b"null", b"[]", b'"x"']
+)
 def test_invalid_utf8_and_non_objects(raw):
     result = DECODER.decode("cash", raw)
     assert isinstance(result, Rejection) and result.reason in {"invalid_json", "not_an_object"}

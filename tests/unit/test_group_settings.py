@@ -25,8 +25,9 @@ def test_below_the_brokers_minimum_is_refused_naming_the_variable_and_the_range(
 
 def test_above_a_lowered_maximum_is_refused():
     with pytest.raises(ConfigurationError, match="MONITOR_SESSION_TIMEOUT_S=120"):
-        check_group_settings(load_settings(session_timeout_s=120),
-                             {"group.max.session.timeout.ms": "60000"})
+        check_group_settings(
+            load_settings(session_timeout_s=120), {"group.max.session.timeout.ms": "60000"}
+        )
 
 
 def test_a_broker_that_does_not_say_is_not_second_guessed():

@@ -386,15 +386,25 @@ def test_identity_number_facts_agree_with_the_standard_on_random_numbers():
 
     rng = random.Random(3)
     for _ in range(3_000):
-        head = f"{rng.randrange(10**5, 10**6)}{rng.randrange(1940, 2030)}{rng.randrange(1, 14):02d}" \
-               f"{rng.randrange(1, 33):02d}{rng.randrange(1000):03d}"
+        head = (
+            f"{rng.randrange(10**5, 10**6)}{rng.randrange(1940, 2030)}{rng.randrange(1, 14):02d}"
+            f"{rng.randrange(1, 33):02d}{rng.randrange(1000):03d}"
+        )
         number = head + rng.choice("0123456789Xx")
         facts = resident_id_facts("resident_id", number)
         assert (facts["valid"], facts["birth"], facts["sex"]) == _reference_facts(number), number
 
 
-@pytest.mark.parametrize("number", ["11010119900307777²", "1101011990030777²4", "11010119900307 774",
-                                    "1101011990030777", "١١٠١٠١١٩٩٠٠٣٠٧٧٧٤"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "11010119900307777²",
+        "1101011990030777²4",
+        "11010119900307 774",
+        "1101011990030777",
+        "١١٠١٠١١٩٩٠٠٣٠٧٧٧٤",
+    ],
+)
 def test_an_identity_number_with_other_characters_is_invalid_never_an_error(number):
     from monitor.core.rules.kyc import resident_id_facts
 
@@ -419,15 +429,27 @@ def test_profile_paths_and_fingerprints_read_from_the_model_equal_those_of_its_j
     from schemas import AccountOpening
 
     decoder = Decoder(pack.fx)
-    openings = [decoder.decode("account_opening", orjson.dumps(v))
-                for _, v in simulate(600, 1, 11).events["kyc.account-openings"]]
-    openings.append(AccountOpening.model_validate({  # blanks, nested blanks, numbers, owners
-        "event_id": "E", "customer_id": "C", "opened_at": "2026-03-02T09:00:00+08:00",
-        "customer_type": "entity", "name": "  ", "registered_capital": 0,
-        "legal_representative": {"name": "", "id_document": {}},
-        "beneficial_owners": [{"name": "A", "ownership_pct": "30.5", "id_document": {"number": "1"}}],
-        "id_document": {"type": "passport", "number": " ", "expires_on": "2030-01-01"},
-    }))
+    openings = [
+        decoder.decode("account_opening", orjson.dumps(v))
+        for _, v in simulate(600, 1, 11).events["kyc.account-openings"]
+    ]
+    openings.append(
+        AccountOpening.model_validate(
+            {  # blanks, nested blanks, numbers, owners
+                "event_id": "E",
+                "customer_id": "C",
+                "opened_at": "2026-03-02T09:00:00+08:00",
+                "customer_type": "entity",
+                "name": "  ",
+                "registered_capital": 0,
+                "legal_representative": {"name": "", "id_document": {}},
+                "beneficial_owners": [
+                    {"name": "A", "ownership_pct": "30.5", "id_document": {"number": "1"}}
+                ],
+                "id_document": {"type": "passport", "number": " ", "expires_on": "2030-01-01"},
+            }
+        )
+    )
     assert len(openings) > 500 and all(isinstance(o, AccountOpening) for o in openings)
     for parsed in openings:
         dumped = parsed.model_dump(mode="json", exclude_none=False)

@@ -16,8 +16,12 @@ _MS = (-86_400_000 * 400, -1, 0, 1, 1_767_225_600_000, 4_102_444_800_000)  # 196
 def test_keys_order_exactly_as_the_tuples_they_pack() -> None:
     rng = random.Random(5)
     tuples = [
-        (rng.choice(_MS) + rng.randrange(-3, 4), rng.randrange(4), rng.choice((0, 1, 7, (1 << 20) - 1)),
-         rng.choice((0, 1, 12_345, (1 << 50) - 1)))
+        (
+            rng.choice(_MS) + rng.randrange(-3, 4),
+            rng.randrange(4),
+            rng.choice((0, 1, 7, (1 << 20) - 1)),
+            rng.choice((0, 1, 12_345, (1 << 50) - 1)),
+        )
         for _ in range(5_000)
     ]
     assert sorted(tuples, key=lambda t: merge_key(*t)) == sorted(tuples)
@@ -47,7 +51,9 @@ def test_late_items_within_the_window_come_out_in_order() -> None:
         for _ in range(100):  # some items arrive up to 20 places late
             i = rng.randrange(20, len(times))
             times.insert(i, times.pop(i - rng.randrange(1, 20)))
-        return [(merge_key(ms, rank, 0, offset), f"{rank}/{offset}") for offset, ms in enumerate(times)]
+        return [
+            (merge_key(ms, rank, 0, offset), f"{rank}/{offset}") for offset, ms in enumerate(times)
+        ]
 
     sources = [source(rank) for rank in range(4)]
     merged = list(merge_sources(iter(s) for s in sources))
@@ -60,6 +66,10 @@ def test_equal_keys_from_two_sources_never_compare_events() -> None:
         pass
 
     a, b = Opaque(), Opaque()
-    out = list(merge_sources([iter([(merge_key(5, 0, 0, 0), a)]), iter([(merge_key(5, 0, 0, 0), b)])],
-                             reorder_window=0))
+    out = list(
+        merge_sources(
+            [iter([(merge_key(5, 0, 0, 0), a)]), iter([(merge_key(5, 0, 0, 0), b)])],
+            reorder_window=0,
+        )
+    )
     assert [e for _, e in out] == [a, b]

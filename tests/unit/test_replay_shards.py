@@ -29,12 +29,20 @@ def test_shard_files_merge_in_event_time_then_id_order(tmp_path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "alerts.jsonl").write_bytes(
-        alert("2026-03-02T10:00:00+08:00", "z") + alert("2026-03-03T09:00:00+08:00", "a"))
+        alert("2026-03-02T10:00:00+08:00", "z") + alert("2026-03-03T09:00:00+08:00", "a")
+    )
     (tmp_path / "b" / "alerts.jsonl").write_bytes(
-        alert("2026-03-02T10:00:00+08:00", "b") + alert("2026-03-01T09:00:00+08:00", "c"))
+        alert("2026-03-02T10:00:00+08:00", "b") + alert("2026-03-01T09:00:00+08:00", "c")
+    )
     target = tmp_path / "alerts.jsonl"
-    _merge_jsonl([tmp_path / "a" / "alerts.jsonl", tmp_path / "b" / "alerts.jsonl",
-                  tmp_path / "missing.jsonl"], target)
+    _merge_jsonl(
+        [
+            tmp_path / "a" / "alerts.jsonl",
+            tmp_path / "b" / "alerts.jsonl",
+            tmp_path / "missing.jsonl",
+        ],
+        target,
+    )
     ids = [orjson.loads(line)["alert_id"] for line in target.read_bytes().splitlines()]
     assert ids == ["c", "b", "z", "a"]
 
@@ -45,12 +53,18 @@ def test_zero_workers_is_refused_before_anything_is_read(tmp_path) -> None:
     import pytest
 
     from monitor.core.pack import load_pack
-    from monitor.tools.replay import replay
     from monitor.io.settings import Settings
+    from monitor.tools.replay import replay
 
     with pytest.raises(ValueError, match="--workers"):
-        replay(Settings(), load_pack(), datetime(2026, 1, 1, tzinfo=UTC),
-               datetime(2026, 2, 1, tzinfo=UTC), tmp_path, workers=0)
+        replay(
+            Settings(),
+            load_pack(),
+            datetime(2026, 1, 1, tzinfo=UTC),
+            datetime(2026, 2, 1, tzinfo=UTC),
+            tmp_path,
+            workers=0,
+        )
 
 
 def test_the_replay_summary_names_the_reasons_of_invalid_inputs() -> None:
@@ -70,8 +84,15 @@ def test_an_id_with_surrounding_whitespace_goes_to_the_shard_of_the_id_the_rules
     decoder = Decoder(load_pack().fx)
 
     def cash(customer: object) -> dict:
-        return {"event_id": "E1", "txn_id": "T1", "customer_id": customer, "direction": "in",
-                "occurred_at": "2026-03-02T09:00:00+08:00", "amount": "100", "currency": "CNY"}
+        return {
+            "event_id": "E1",
+            "txn_id": "T1",
+            "customer_id": customer,
+            "direction": "in",
+            "occurred_at": "2026-03-02T09:00:00+08:00",
+            "amount": "100",
+            "currency": "CNY",
+        }
 
     def owner(customer: object, shards: int = 7):
         data = cash(customer)

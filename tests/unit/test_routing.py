@@ -21,7 +21,10 @@ def _pack(routing):
 
 ROUTES = [
     {"match": {"rule_id": ["WATCHLIST_MATCH"]}, "queue": "sanctions"},
-    {"match": {"category": ["large_value_report"], "branch": ["SH001", "SH002"]}, "queue": "lvr-shanghai"},
+    {
+        "match": {"category": ["large_value_report"], "branch": ["SH001", "SH002"]},
+        "queue": "lvr-shanghai",
+    },
     {"match": {"category": ["suspicious"], "severity": ["high"]}, "queue": "str-urgent"},
 ]
 

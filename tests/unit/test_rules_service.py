@@ -9,15 +9,17 @@ from prometheus_client import CollectorRegistry
 from agents.rules import KIND_HEADER, RulesService, _header
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
-from monitor.io.metrics import Metrics
 from monitor.core.pack import load_pack
+from monitor.io.metrics import Metrics
 from monitor.io.settings import load_settings
 
 
 def _service(partitions: int) -> RulesService:
     pack = load_pack()
     settings = load_settings(partitions=partitions)
-    return RulesService(settings, Engine(pack), Decoder(pack.fx), Metrics.create(CollectorRegistry()))
+    return RulesService(
+        settings, Engine(pack), Decoder(pack.fx), Metrics.create(CollectorRegistry())
+    )
 
 
 def test_a_customer_is_applied_on_the_partition_a_keyed_producer_chooses() -> None:

@@ -157,8 +157,12 @@ def test_settings_are_frozen():
 
 
 def test_two_kinds_on_one_topic_are_refused_naming_both_variables(monkeypatch):
-    message = refused(monkeypatch, MONITOR_TOPIC_CASH="txn.all", MONITOR_TOPIC_REMITTANCES="txn.all")
-    assert "MONITOR_TOPIC_CASH and MONITOR_TOPIC_REMITTANCES name the same topic 'txn.all'" in message
+    message = refused(
+        monkeypatch, MONITOR_TOPIC_CASH="txn.all", MONITOR_TOPIC_REMITTANCES="txn.all"
+    )
+    assert (
+        "MONITOR_TOPIC_CASH and MONITOR_TOPIC_REMITTANCES name the same topic 'txn.all'" in message
+    )
 
 
 def test_an_output_on_an_input_topic_is_refused(monkeypatch):

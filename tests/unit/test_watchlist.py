@@ -27,8 +27,13 @@ from monitor.tools.screen_eval import DEFAULT_PAIRS, DEFAULT_WATCHLIST, Pair, ev
 BORN = date(1975, 3, 14)
 
 
-def entry(entry_id: str, *names: str, born: date | None = None, country: str | None = None,
-          list_name: str = "test-list") -> WatchlistEntry:
+def entry(
+    entry_id: str,
+    *names: str,
+    born: date | None = None,
+    country: str | None = None,
+    list_name: str = "test-list",
+) -> WatchlistEntry:
     return WatchlistEntry(entry_id, names, born, country, list_name, "test")
 
 
@@ -235,8 +240,13 @@ def test_a_name_screened_again_with_other_facts_is_scored_afresh() -> None:
     answers must not depend on what was asked before (openings of two customers with one
     name and different birth dates, in either order)."""
     query, born = "Josse Miller", date(1969, 2, 14)
-    asks = [(query, None, None), (query, born, None), (query, born, "GB"), (query, born, "AR"),
-            (query, BORN, None)]
+    asks = [
+        (query, None, None),
+        (query, born, None),
+        (query, born, "GB"),
+        (query, born, "AR"),
+        (query, BORN, None),
+    ]
     forwards, backwards = WatchlistMatcher(ENTRIES), WatchlistMatcher(ENTRIES)
     answers = [forwards.match(*ask) for ask in asks]
     assert answers == [backwards.match(*ask) for ask in reversed(asks)][::-1]
@@ -247,11 +257,13 @@ def test_a_name_screened_again_with_other_facts_is_scored_afresh() -> None:
 
 
 def test_one_match_per_entry_sorted_by_score_then_id() -> None:
-    twins = WatchlistMatcher([
-        entry("B", "Zhang Xiaoming"),
-        entry("A", "张晓明", "Zhang Xiaoming"),
-        entry("C", "Zhang Xiaoming", born=date(1990, 1, 1)),
-    ])
+    twins = WatchlistMatcher(
+        [
+            entry("B", "Zhang Xiaoming"),
+            entry("A", "张晓明", "Zhang Xiaoming"),
+            entry("C", "Zhang Xiaoming", born=date(1990, 1, 1)),
+        ]
+    )
     matches = twins.match("Zhang Xiaoming", date(1975, 3, 14))
     assert [(m.entry_id, m.matched_alias_index) for m in matches] == [("A", 0), ("B", 0)]
     assert all(m.list_name == "test-list" for m in matches)
@@ -286,16 +298,24 @@ VALID_ENTRY = "  - {id: T-1, names: [Test Person], list: test, reason: testing}\
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ("  - {id: T-1, names: [Test Person], country: cn, list: test, reason: r}\n",
-         "entries.0.country"),
-        ("  - {id: T-1, names: [Test Person], nickname: x, list: test, reason: r}\n",
-         "entries.0.nickname"),
+        (
+            "  - {id: T-1, names: [Test Person], country: cn, list: test, reason: r}\n",
+            "entries.0.country",
+        ),
+        (
+            "  - {id: T-1, names: [Test Person], nickname: x, list: test, reason: r}\n",
+            "entries.0.nickname",
+        ),
         ("  - {id: T-1, names: [Test Person], reason: r}\n", "entries.0.list"),
         ("  - {id: T-1, names: [], list: test, reason: r}\n", "entries.0.names"),
-        ("  - {id: T-1, names: [Test Person, '12-3'], list: test, reason: r}\n",
-         "entries.0.names.1"),
-        ("  - {id: T-1, names: [Test Person], birth_date: 1975-13-01, list: test, reason: r}\n",
-         "entries.0.birth_date"),
+        (
+            "  - {id: T-1, names: [Test Person, '12-3'], list: test, reason: r}\n",
+            "entries.0.names.1",
+        ),
+        (
+            "  - {id: T-1, names: [Test Person], birth_date: 1975-13-01, list: test, reason: r}\n",
+            "entries.0.birth_date",
+        ),
         (VALID_ENTRY + VALID_ENTRY, "entries.1.id"),
     ],
 )
@@ -379,8 +399,7 @@ def test_evaluate_counts_each_outcome() -> None:
 def test_labelled_pairs_cover_the_required_cases() -> None:
     with DEFAULT_PAIRS.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["query_name", "query_birth_date", "query_country",
-                             "expected_entry_id"]
+    assert list(rows[0]) == ["query_name", "query_birth_date", "query_country", "expected_entry_id"]
     chinese_ids = {f"SMP-{n:03d}" for n in range(1, 21)}
     han = re.compile(r"[\u4e00-\u9fff]")
     chinese = [
@@ -400,20 +419,48 @@ def test_precision_and_recall_on_the_labelled_pairs() -> None:
 
 
 @pytest.mark.parametrize("threshold", [100, 88, 60, 20, 0])
-def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(threshold, monkeypatch):
+def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(
+    threshold, monkeypatch
+):
     import random
 
     from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
 
     rng = random.Random(threshold)
-    parts = ["li", "wang", "ahmad", "mohammed", "petrov", "ivanovich", "garcia", "al", "o", "kim",
-             "nguyen", "sergeyevich", "fatima", "trading", "holdings", "x", "international"]
+    parts = [
+        "li",
+        "wang",
+        "ahmad",
+        "mohammed",
+        "petrov",
+        "ivanovich",
+        "garcia",
+        "al",
+        "o",
+        "kim",
+        "nguyen",
+        "sergeyevich",
+        "fatima",
+        "trading",
+        "holdings",
+        "x",
+        "international",
+    ]
 
     def name() -> str:
         return " ".join(rng.choice(parts).title() for _ in range(rng.choice([1, 2, 2, 3, 4, 6])))
 
-    entries = [WatchlistEntry(f"E{i}", tuple(name() for _ in range(rng.choice([1, 2]))), None, None,
-                              "synthetic", "test") for i in range(150)]
+    entries = [
+        WatchlistEntry(
+            f"E{i}",
+            tuple(name() for _ in range(rng.choice([1, 2]))),
+            None,
+            None,
+            "synthetic",
+            "test",
+        )
+        for i in range(150)
+    ]
     queries = [name() + rng.choice(["", "", "a", " Co 123", "xx"]) for _ in range(300)]
     windowed = WatchlistMatcher(entries, threshold)
     with_window = [sorted(windowed._scan(q)) for q in queries]
@@ -440,7 +487,8 @@ def test_the_length_window_leaves_out_keys_too_short_or_too_long_to_reach_the_cu
 
 @pytest.mark.parametrize("threshold", [100, 88, 60, 20, 0])
 def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candidates(
-        threshold, monkeypatch):
+    threshold, monkeypatch
+):
     """The letter-count bound in front of the fuzzy comparison leaves out no hit: the same
     candidates and scores as comparing every key of the length window."""
     import random
@@ -450,8 +498,32 @@ def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candid
 
     monkeypatch.setattr(watchlist, "_BOUND_FROM", 0)  # bound every window, however small
     rng = random.Random(1000 + threshold)
-    syllables = ["li", "ang", "wa", "ah", "mad", "mo", "ham", "ed", "pet", "rov", "iva", "no",
-                 "vich", "gar", "cia", "al", "kim", "ngu", "yen", "ser", "gei", "fa", "ti", "ma"]
+    syllables = [
+        "li",
+        "ang",
+        "wa",
+        "ah",
+        "mad",
+        "mo",
+        "ham",
+        "ed",
+        "pet",
+        "rov",
+        "iva",
+        "no",
+        "vich",
+        "gar",
+        "cia",
+        "al",
+        "kim",
+        "ngu",
+        "yen",
+        "ser",
+        "gei",
+        "fa",
+        "ti",
+        "ma",
+    ]
 
     def word() -> str:
         return "".join(rng.choice(syllables) for _ in range(rng.choice([1, 2, 2, 3])))
@@ -459,15 +531,26 @@ def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candid
     def name() -> str:
         return " ".join(word().title() for _ in range(rng.choice([1, 2, 2, 3, 4])))
 
-    entries = [WatchlistEntry(f"E{i}", tuple(name() for _ in range(rng.choice([1, 2, 3]))), None,
-                              None, "synthetic", "test") for i in range(400)]
+    entries = [
+        WatchlistEntry(
+            f"E{i}",
+            tuple(name() for _ in range(rng.choice([1, 2, 3]))),
+            None,
+            None,
+            "synthetic",
+            "test",
+        )
+        for i in range(400)
+    ]
     queries = [rng.choice(entries).names[0] for _ in range(150)] + [name() for _ in range(150)]
-    queries = [q if rng.random() < 0.5 else q[: rng.randrange(1, len(q) + 1)] + word()
-               for q in queries]
+    queries = [
+        q if rng.random() < 0.5 else q[: rng.randrange(1, len(q) + 1)] + word() for q in queries
+    ]
     bounded = WatchlistMatcher(entries, threshold)
     with_bound = [sorted(bounded._scan(q)) for q in queries]
-    monkeypatch.setattr(_ByLength, "reachable",
-                        lambda self, query, first, end, cutoff: range(first, end))
+    monkeypatch.setattr(
+        _ByLength, "reachable", lambda self, query, first, end, cutoff: range(first, end)
+    )
     every_key = WatchlistMatcher(entries, threshold)
     assert [sorted(every_key._scan(q)) for q in queries] == with_bound
     assert sum(map(len, with_bound)) > len(queries) // 4  # the test has hits to lose
@@ -480,8 +563,7 @@ def test_the_letter_bound_keeps_keys_that_can_reach_the_cutoff_and_drops_the_res
     from monitor.core.screening.watchlist import _ByLength
 
     monkeypatch.setattr(watchlist, "_BOUND_FROM", 0)
-    keys = ["abcdefgh", "abcdefgx", "hgfedcba", "zzzzzzzz", "abcd efgh", "a" * 300,
-            "abcdefgh" * 50]
+    keys = ["abcdefgh", "abcdefgx", "hgfedcba", "zzzzzzzz", "abcd efgh", "a" * 300, "abcdefgh" * 50]
     by_length = _ByLength({key: [] for key in keys})
     kept = {by_length.keys[i] for i in by_length.reachable("abcdefgh", 0, len(keys), 80.0)}
     for key in keys:  # every key that scores >= 80 is kept

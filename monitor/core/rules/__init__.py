@@ -28,9 +28,20 @@ __all__ = ["REGISTRY", "Context", "Findings", "Rule", "build_rules"]
 REGISTRY: dict[str, type] = {
     cls.rule_id: cls
     for cls in (
-        LargeCash, CrossBorderIndividual, EntityTransfer, OneOffService, AgentCash,
-        RemitMissingInfo, RemitInfoUnresolved, Structuring, FrequentLargeUnclearSource,
-        KycIncomplete, KycIdExpired, KycPep, KycHighRiskCountry, KycBeneficialOwner,
+        LargeCash,
+        CrossBorderIndividual,
+        EntityTransfer,
+        OneOffService,
+        AgentCash,
+        RemitMissingInfo,
+        RemitInfoUnresolved,
+        Structuring,
+        FrequentLargeUnclearSource,
+        KycIncomplete,
+        KycIdExpired,
+        KycPep,
+        KycHighRiskCountry,
+        KycBeneficialOwner,
         WatchlistMatch,
     )
 }

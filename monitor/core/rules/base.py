@@ -62,10 +62,19 @@ class Context:
         if threshold.combine or currency == local.currency:
             converted = self.pack.fx.convert(amount, currency, local.currency, day)
             return local.currency, converted, local.amount
-        return foreign.currency, self.pack.fx.convert(amount, currency, foreign.currency, day), foreign.amount
+        return (
+            foreign.currency,
+            self.pack.fx.convert(amount, currency, foreign.currency, day),
+            foreign.amount,
+        )
 
     def reaches(
-        self, threshold: Threshold, amount: Decimal, currency: str, day: date, inclusive: bool = True
+        self,
+        threshold: Threshold,
+        amount: Decimal,
+        currency: str,
+        day: date,
+        inclusive: bool = True,
     ) -> bool:
         _, converted, limit = self.side(threshold, amount, currency, day)
         return converted >= limit if inclusive else converted > limit

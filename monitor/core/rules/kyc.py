@@ -39,7 +39,14 @@ __all__ = [
 ]
 
 #: identity values whose change raises a PROFILE_CHANGE task
-WATCHED_FIELDS = ("name", "id_document", "address", "occupation", "nationality", "beneficial_owners")
+WATCHED_FIELDS = (
+    "name",
+    "id_document",
+    "address",
+    "occupation",
+    "nationality",
+    "beneficial_owners",
+)
 _RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -61,8 +68,11 @@ def resident_id_facts(doc_type: str | None, number: str | None) -> dict[str, Any
         birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14])).isoformat()
     except ValueError:
         birth = None
-    return {"valid": check == n[17] and birth is not None, "birth": birth,
-            "sex": "M" if int(n[16]) % 2 else "F"}
+    return {
+        "valid": check == n[17] and birth is not None,
+        "birth": birth,
+        "sex": "M" if int(n[16]) % 2 else "F",
+    }
 
 
 def identity_paths(data: dict[str, Any], prefix: str = "") -> dict[str, bool]:
@@ -207,7 +217,9 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
     if "birth_date" in data and model.birth_date:
         birth = model.birth_date.isoformat()
         if profile.get("id_birth") and birth != profile["id_birth"]:
-            profile.setdefault("_conflicts", []).append("birth date contradicts the identity number")
+            profile.setdefault("_conflicts", []).append(
+                "birth date contradicts the identity number"
+            )
         profile["birth"] = birth
     if "is_pep" in data:
         profile["pep"] = bool(model.is_pep)
@@ -224,7 +236,9 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
         else:
             currency = model.income_currency or ctx.pack.fx.base
             day = date.fromisoformat(profile["opened_at"][:10])
-            profile["income"] = str(ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, day))
+            profile["income"] = str(
+                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, day)
+            )
     if "beneficial_owners" in data:
         owners = model.beneficial_owners or []
         profile["bo_pep"] = any(o.is_pep for o in owners)
@@ -286,7 +300,11 @@ class KycIncomplete:
         return {"individual": self.cfg.individual_fields, "entity": self.cfg.entity_fields}
 
     def apply(
-        self, state: CustomerState, event: AccountOpening | CustomerUpdate, ctx: Context, out: Findings
+        self,
+        state: CustomerState,
+        event: AccountOpening | CustomerUpdate,
+        ctx: Context,
+        out: Findings,
     ) -> None:
         profile = state.profile
         if profile is None:
@@ -300,14 +318,23 @@ class KycIncomplete:
             return
         what = "account opening" if isinstance(event, AccountOpening) else "customer update"
         alert = ctx.alert(
-            self.rule_id, self.cfg, event.customer_id, (event.event_id,),
+            self.rule_id,
+            self.cfg,
+            event.customer_id,
+            (event.event_id,),
             f"{what} {event.event_id} leaves mandatory identity fields missing: {', '.join(missing)}",
-            event.event_time, evidence=[event.event_id],
+            event.event_time,
+            evidence=[event.event_id],
         )
         out.alerts.append(alert)
         out.tasks.append(
-            ctx.task("INCOMPLETE_KYC", event.customer_id, event.event_id, event.event_time,
-                     [alert.alert_id])
+            ctx.task(
+                "INCOMPLETE_KYC",
+                event.customer_id,
+                event.event_id,
+                event.event_time,
+                [alert.alert_id],
+            )
         )
 
 
@@ -316,7 +343,12 @@ class KycIdExpired:
     once per document expiry date; a customer update with a new document renews it."""
 
     rule_id: ClassVar[str] = "KYC_ID_EXPIRED"
-    handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+    handles: ClassVar[tuple[type, ...]] = (
+        AccountOpening,
+        CustomerUpdate,
+        CashTransaction,
+        Remittance,
+    )
 
     def __init__(self, cfg: KycConfig) -> None:
         self.cfg = cfg
@@ -336,14 +368,24 @@ class KycIdExpired:
         at = "at opening" if isinstance(event, AccountOpening) else f"on {day.isoformat()}"
         evidence = getattr(event, "txn_id", None) or event.event_id
         alert = ctx.alert(
-            self.rule_id, self.cfg, event.customer_id, (expiry.isoformat(),),
+            self.rule_id,
+            self.cfg,
+            event.customer_id,
+            (expiry.isoformat(),),
             f"identity document expired on {expiry.isoformat()}, still in use {at} ({evidence})",
-            event.event_time, evidence=[evidence],
+            event.event_time,
+            evidence=[evidence],
         )
         out.alerts.append(alert)
         out.tasks.append(
-            ctx.task("ID_EXPIRED", event.customer_id, event.event_id, event.event_time,
-                     [alert.alert_id], (expiry.isoformat(),))
+            ctx.task(
+                "ID_EXPIRED",
+                event.customer_id,
+                event.event_id,
+                event.event_time,
+                [alert.alert_id],
+                (expiry.isoformat(),),
+            )
         )
 
 
@@ -361,20 +403,33 @@ class KycPep:
         profile = state.profile
         if profile is None:
             return
-        for role, flagged in (("customer", profile.get("pep")), ("beneficial owner", profile.get("bo_pep"))):
+        for role, flagged in (
+            ("customer", profile.get("pep")),
+            ("beneficial owner", profile.get("bo_pep")),
+        ):
             key = f"pep|{role}"
             if not flagged or key in state.flags:
                 continue
             state.flags[key] = state.watermark_ms
             alert = ctx.alert(
-                self.rule_id, self.cfg, event.customer_id, (role,),
+                self.rule_id,
+                self.cfg,
+                event.customer_id,
+                (role,),
                 f"politically exposed {role}: enhanced due diligence required ({event.event_id})",
-                event.event_time, evidence=[event.event_id],
+                event.event_time,
+                evidence=[event.event_id],
             )
             out.alerts.append(alert)
             out.tasks.append(
-                ctx.task("ENHANCED_DUE_DILIGENCE", event.customer_id, event.event_id,
-                         event.event_time, [alert.alert_id], ("pep", role))
+                ctx.task(
+                    "ENHANCED_DUE_DILIGENCE",
+                    event.customer_id,
+                    event.event_id,
+                    event.event_time,
+                    [alert.alert_id],
+                    ("pep", role),
+                )
             )
 
 
@@ -404,32 +459,68 @@ class KycHighRiskCountry:
                 continue
             state.flags[key] = state.watermark_ms
             label = role.replace("_", " ")
-            self._raise(state, event, ctx, out, (role, country),
-                        f"customer {label} {country} is a high-risk jurisdiction", event.event_id, country)
+            self._raise(
+                state,
+                event,
+                ctx,
+                out,
+                (role, country),
+                f"customer {label} {country} is a high-risk jurisdiction",
+                event.event_id,
+                country,
+            )
 
-    def _remittance(self, state: CustomerState, event: Remittance, ctx: Context, out: Findings) -> None:
+    def _remittance(
+        self, state: CustomerState, event: Remittance, ctx: Context, out: Findings
+    ) -> None:
         if event.kind != "payment":
             return
         other = event.beneficiary if event.direction == "out" else event.originator
-        countries = {(event.counterparty_country or "").upper(), ((other.country if other else None) or "").upper()}
+        countries = {
+            (event.counterparty_country or "").upper(),
+            ((other.country if other else None) or "").upper(),
+        }
         hits = sorted(countries & self.countries)
         if not hits:
             return
         direction = "to" if event.direction == "out" else "from"
-        self._raise(state, event, ctx, out, (event.txn_id,),
-                    f"remittance {event.txn_id} {direction} high-risk jurisdiction {', '.join(hits)}",
-                    event.txn_id, hits[0], amount=event.amount, currency=event.currency)
+        self._raise(
+            state,
+            event,
+            ctx,
+            out,
+            (event.txn_id,),
+            f"remittance {event.txn_id} {direction} high-risk jurisdiction {', '.join(hits)}",
+            event.txn_id,
+            hits[0],
+            amount=event.amount,
+            currency=event.currency,
+        )
 
-    def _raise(self, state, event, ctx, out, facts, summary, evidence, country, **money) -> None:  # noqa: ANN001
-        alert = ctx.alert(self.rule_id, self.cfg, event.customer_id, facts, summary,
-                          event.event_time, evidence=[evidence], **money)
+    def _raise(self, state, event, ctx, out, facts, summary, evidence, country, **money) -> None:
+        alert = ctx.alert(
+            self.rule_id,
+            self.cfg,
+            event.customer_id,
+            facts,
+            summary,
+            event.event_time,
+            evidence=[evidence],
+            **money,
+        )
         out.alerts.append(alert)
         key = f"hrc-task|{country}"
         if key not in state.flags:
             state.flags[key] = state.watermark_ms
             out.tasks.append(
-                ctx.task("ENHANCED_DUE_DILIGENCE", event.customer_id, event.event_id,
-                         event.event_time, [alert.alert_id], ("country", country))
+                ctx.task(
+                    "ENHANCED_DUE_DILIGENCE",
+                    event.customer_id,
+                    event.event_id,
+                    event.event_time,
+                    [alert.alert_id],
+                    ("country", country),
+                )
             )
 
 
@@ -454,10 +545,14 @@ class KycBeneficialOwner:
         owners = profile.get("bo") or []
         out.alerts.append(
             ctx.alert(
-                self.rule_id, self.cfg, event.customer_id, (event.event_id,),
+                self.rule_id,
+                self.cfg,
+                event.customer_id,
+                (event.event_id,),
                 f"entity without an identified natural person owning more than "
                 f"{self.cfg.ownership_above_pct}% ({len(owners)} owner(s) declared)",
-                event.event_time, evidence=[event.event_id],
+                event.event_time,
+                evidence=[event.event_id],
             )
         )
 
@@ -486,16 +581,26 @@ class ProfileChecks:
         changed, conflicts = meta
         if isinstance(event, CustomerUpdate) and changed:
             out.tasks.append(
-                ctx.task("PROFILE_CHANGE", event.customer_id, event.event_id, event.event_time,
-                         [], (",".join(sorted(changed)),))
+                ctx.task(
+                    "PROFILE_CHANGE",
+                    event.customer_id,
+                    event.event_id,
+                    event.event_time,
+                    [],
+                    (",".join(sorted(changed)),),
+                )
             )
         if conflicts:
             out.tasks.append(
-                ctx.task("INCONSISTENT_INFO", event.customer_id, event.event_id, event.event_time, [])
+                ctx.task(
+                    "INCONSISTENT_INFO", event.customer_id, event.event_id, event.event_time, []
+                )
             )
         if state.profile.get("id_valid") is False and "id_document" in ctx.touched:
             out.tasks.append(
-                ctx.task("DOUBTFUL_RECORDS", event.customer_id, event.event_id, event.event_time, [])
+                ctx.task(
+                    "DOUBTFUL_RECORDS", event.customer_id, event.event_id, event.event_time, []
+                )
             )
 
 

@@ -93,7 +93,8 @@ class CrossBorderIndividual(_DailyThreshold):
     rule_id: ClassVar[str] = "LV_XBORDER_INDIVIDUAL"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
     nouns: ClassVar[dict[str, str]] = {
-        "in": "inbound cross-border transfer", "out": "outbound cross-border transfer"
+        "in": "inbound cross-border transfer",
+        "out": "outbound cross-border transfer",
     }
 
     def in_scope(self, state: CustomerState, event: Remittance) -> bool:

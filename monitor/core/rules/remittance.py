@@ -49,7 +49,9 @@ def missing_from(present: set[str]) -> list[str]:
     missing: list[str] = [p for p in ("originator.name", "originator.address") if p not in present]
     if "originator.account_number" not in present:
         lacking = [
-            p for p in ("originator.id_number", "originator.contact", "reference") if p not in present
+            p
+            for p in ("originator.id_number", "originator.contact", "reference")
+            if p not in present
         ]
         if lacking:
             missing.append("originator.account_number")
@@ -177,7 +179,7 @@ class RemitInfoUnresolved:
             )
 
 
-def _decimal(text: str):  # noqa: ANN202
+def _decimal(text: str):
     from decimal import Decimal
 
     return Decimal(text)

@@ -82,8 +82,13 @@ class Structuring:
         )
         out.alerts.append(alert)
         out.tasks.append(
-            ctx.task("SUSPECTED_ML_TF", event.customer_id, event.event_id, event.occurred_at,
-                     [alert.alert_id])
+            ctx.task(
+                "SUSPECTED_ML_TF",
+                event.customer_id,
+                event.event_id,
+                event.occurred_at,
+                [alert.alert_id],
+            )
         )
 
 
@@ -127,7 +132,7 @@ class FrequentLargeUnclearSource:
                 and total > income * cfg.income_share_pct / 100
             ):
                 chosen = recent
-                reason = (f"total above {cfg.income_share_pct}% of the declared annual income")
+                reason = f"total above {cfg.income_share_pct}% of the declared annual income"
         if not chosen:
             return
         for item in chosen:
@@ -149,8 +154,13 @@ class FrequentLargeUnclearSource:
         )
         out.alerts.append(alert)
         out.tasks.append(
-            ctx.task("ABNORMAL_ACTIVITY", event.customer_id, event.event_id, event.occurred_at,
-                     [alert.alert_id])
+            ctx.task(
+                "ABNORMAL_ACTIVITY",
+                event.customer_id,
+                event.event_id,
+                event.occurred_at,
+                [alert.alert_id],
+            )
         )
 
 

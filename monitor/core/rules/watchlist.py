@@ -20,7 +20,12 @@ class WatchlistMatch:
     entry id and score, never the screened name."""
 
     rule_id: ClassVar[str] = "WATCHLIST_MATCH"
-    handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+    handles: ClassVar[tuple[type, ...]] = (
+        AccountOpening,
+        CustomerUpdate,
+        CashTransaction,
+        Remittance,
+    )
 
     def __init__(self, cfg: WatchlistConfig, matcher: Any) -> None:
         self.cfg = cfg
@@ -45,19 +50,29 @@ class WatchlistMatch:
             seen.add((role, match.entry_id))
             evidence = getattr(event, "txn_id", None) or event.event_id
             alert = ctx.alert(
-                self.rule_id, self.cfg, event.customer_id, (event.event_id, role, match.entry_id),
+                self.rule_id,
+                self.cfg,
+                event.customer_id,
+                (event.event_id, role, match.entry_id),
                 f"{role.replace('_', ' ')} name matches watch-list entry {match.entry_id} "
                 f"({match.list_name}, score {match.score:.1f})",
-                event.event_time, evidence=[evidence, f"watchlist:{match.entry_id}"],
+                event.event_time,
+                evidence=[evidence, f"watchlist:{match.entry_id}"],
             )
             out.alerts.append(alert)
             out.tasks.append(
-                ctx.task("WATCHLIST_MATCH", event.customer_id, event.event_id, event.event_time,
-                         [alert.alert_id], (role, match.entry_id))
+                ctx.task(
+                    "WATCHLIST_MATCH",
+                    event.customer_id,
+                    event.event_id,
+                    event.event_time,
+                    [alert.alert_id],
+                    (role, match.entry_id),
+                )
             )
             state.risk["wl"] = state.risk.get("wl", 0) + 1
 
-    def _names(self, state: CustomerState, event: Any):  # noqa: ANN202 - generator of tuples
+    def _names(self, state: CustomerState, event: Any):
         if isinstance(event, (AccountOpening, CustomerUpdate)):
             profile = state.profile or {}
             birth = _date(profile.get("birth") or profile.get("id_birth"))
@@ -69,7 +84,9 @@ class WatchlistMatch:
             if changed is None or "beneficial_owners" in changed:
                 for owner in source.beneficial_owners or []:
                     yield "beneficial_owner", owner.name, None, None
-            if (changed is None or "legal_representative" in changed) and source.legal_representative:
+            if (
+                changed is None or "legal_representative" in changed
+            ) and source.legal_representative:
                 yield "legal_representative", source.legal_representative.name, None, None
             if (changed is None or "agent" in changed) and source.agent:
                 yield "agent", source.agent.name, None, None

@@ -52,25 +52,95 @@ _PATRONYMIC = re.compile(r"(?:ich|vna|ichna)$")
 _UMLAUT_AFTER_LN = re.compile(r"(?<=[ln])\u00fc")
 
 # letters NFKD does not decompose into a base letter plus marks
-_LATIN_EXTRA = str.maketrans({
-    "ø": "o", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng",
-    "æ": "ae", "œ": "oe", "þ": "th", "ß": "ss",
-})
+_LATIN_EXTRA = str.maketrans(
+    {
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "ı": "i",
+        "ħ": "h",
+        "ŧ": "t",
+        "ŋ": "ng",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ß": "ss",
+    }
+)
 # Russian/Ukrainian Cyrillic, a BGN/PCGN-like romanisation (lower case only: applied after casefold)
-_CYRILLIC = str.maketrans({
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
-    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
-    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i",
-    "ї": "yi", "є": "ye", "ґ": "g",
-})
+_CYRILLIC = str.maketrans(
+    {
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "y",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "kh",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "shch",
+        "ъ": "",
+        "ы": "y",
+        "ь": "",
+        "э": "e",
+        "ю": "yu",
+        "я": "ya",
+        "і": "i",
+        "ї": "yi",
+        "є": "ye",
+        "ґ": "g",
+    }
+)
 # surnames whose surname reading differs from pypinyin's default reading of the character
 _SURNAME_READINGS = {
-    "曾": "zeng", "单": "shan", "單": "shan", "解": "xie", "朴": "piao", "仇": "qiu", "查": "zha",
-    "区": "ou", "區": "ou", "乐": "yue", "樂": "yue", "覃": "qin", "盖": "ge", "蓋": "ge",
-    "缪": "miao", "繆": "miao", "翟": "zhai", "秘": "bi", "折": "she", "员": "yun", "員": "yun",
-    "召": "shao", "种": "chong", "種": "chong", "句": "gou", "隗": "wei", "冼": "xian",
-    "单于": "chan yu", "單于": "chan yu",  # pypinyin reads 單于 as dan yu
+    "曾": "zeng",
+    "单": "shan",
+    "單": "shan",
+    "解": "xie",
+    "朴": "piao",
+    "仇": "qiu",
+    "查": "zha",
+    "区": "ou",
+    "區": "ou",
+    "乐": "yue",
+    "樂": "yue",
+    "覃": "qin",
+    "盖": "ge",
+    "蓋": "ge",
+    "缪": "miao",
+    "繆": "miao",
+    "翟": "zhai",
+    "秘": "bi",
+    "折": "she",
+    "员": "yun",
+    "員": "yun",
+    "召": "shao",
+    "种": "chong",
+    "種": "chong",
+    "句": "gou",
+    "隗": "wei",
+    "冼": "xian",
+    "单于": "chan yu",
+    "單于": "chan yu",  # pypinyin reads 單于 as dan yu
 }
 _COMPOUND_SURNAMES = frozenset(
     "欧阳 歐陽 司马 司馬 上官 诸葛 諸葛 东方 東方 皇甫 尉迟 尉遲 公孙 公孫 慕容 长孙 長孫 宇文 "
@@ -82,7 +152,7 @@ _TOKEN_VARIANTS = {
     canonical: variants.split()
     for canonical, variants in {
         "muhammad": "mohammed mohammad mohamed mohamad muhammed muhamed muhamad mohamud "
-                    "mohammod mouhamed mohd mhd",
+        "mohammod mouhamed mohd mhd",
         "ahmad": "ahmed",
         "abdullah": "abdallah abdulla abdellah",
         "abdul": "abdel abdal",
@@ -151,8 +221,14 @@ class _Form:
     def of(cls, tokens: tuple[str, ...], reduced: bool = False) -> _Form:
         turned = [tokens, tokens[1:] + tokens[:1], tokens[-1:] + tokens[:-1]]
         rotations = tuple(dict.fromkeys("".join(t) for t in turned))
-        return cls(tokens, reduced, rotations[0], " ".join(sorted(tokens)), rotations,
-                   all(_is_pinyin(t) for t in tokens))
+        return cls(
+            tokens,
+            reduced,
+            rotations[0],
+            " ".join(sorted(tokens)),
+            rotations,
+            all(_is_pinyin(t) for t in tokens),
+        )
 
 
 def normalise_name(name: str) -> tuple[str, ...]:
@@ -244,7 +320,7 @@ def _shortenings(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
                 found.append((tokens[0], *kept, tokens[-1]))
     for index in range(1, len(tokens)):
         if len(tokens[index]) >= 6 and _PATRONYMIC.search(tokens[index]):
-            found.append(tokens[:index] + tokens[index + 1:])
+            found.append(tokens[:index] + tokens[index + 1 :])
             break
     return found
 
@@ -376,7 +452,9 @@ class WatchlistMatcher:
         self._fuzzy = [_ByLength(joined), _ByLength(by_sorted)]
         logger.info(
             "watch-list matcher: %d entries, %d aliases, %d exact keys, %d fuzzy keys",
-            len(self.entries), aliases, len(self._exact),
+            len(self.entries),
+            aliases,
+            len(self._exact),
             sum(len(keys.keys) for keys in self._fuzzy),
         )
 
@@ -419,11 +497,18 @@ class WatchlistMatcher:
                 if not reachable:
                     continue
                 keys = by_length.keys
-                compared = (keys[first:end] if isinstance(reachable, range)
-                            else [keys[i] for i in reachable])
+                compared = (
+                    keys[first:end]
+                    if isinstance(reachable, range)
+                    else [keys[i] for i in reachable]
+                )
                 hits = process.extract(
-                    query, compared, scorer=fuzz.ratio, processor=None,
-                    score_cutoff=cutoff, limit=None,
+                    query,
+                    compared,
+                    scorer=fuzz.ratio,
+                    processor=None,
+                    score_cutoff=cutoff,
+                    limit=None,
                 )
                 for _, score, index in hits:
                     for owner in by_length.owners[reachable[index]]:
@@ -468,8 +553,9 @@ class _ByLength:
         # counts[slot, key]: one row per letter slot, so a query reads only its own letters'
         rows = np.repeat(np.arange(len(self.keys)), self.lengths_np)
         slots = _slots("".join(self.keys)) if self.keys else np.empty(0, dtype=np.intp)
-        counts = np.bincount(slots * len(self.keys) + rows,
-                             minlength=_SLOTS * len(self.keys)).reshape(_SLOTS, len(self.keys))
+        counts = np.bincount(
+            slots * len(self.keys) + rows, minlength=_SLOTS * len(self.keys)
+        ).reshape(_SLOTS, len(self.keys))
         self.unbounded = (counts > _MAX_COUNT).any(axis=0)
         self.counts = np.minimum(counts, _MAX_COUNT).astype(np.uint8)
 
@@ -485,7 +571,9 @@ class _ByLength:
             return 0, len(self.keys)
         shortest = int(length * c / (200 - c)) - 1
         longest = int(length * (200 - c) / c) + 1
-        return bisect.bisect_left(self.lengths, shortest), bisect.bisect_right(self.lengths, longest)
+        return bisect.bisect_left(self.lengths, shortest), bisect.bisect_right(
+            self.lengths, longest
+        )
 
     def reachable(self, query: str, first: int, end: int, cutoff: float) -> Sequence[int]:
         """The indexes in [first, end) of the keys whose `fuzz.ratio` with `query` can reach
@@ -615,8 +703,12 @@ def load_watchlist(path: Path) -> list[WatchlistEntry]:
     logger.info("watch list %s loaded: %d entries", parsed.name, len(parsed.entries))
     return [
         WatchlistEntry(
-            entry_id=item.id, names=tuple(item.names), birth_date=item.birth_date,
-            country=item.country, list_name=item.list_name, reason=item.reason,
+            entry_id=item.id,
+            names=tuple(item.names),
+            birth_date=item.birth_date,
+            country=item.country,
+            list_name=item.list_name,
+            reason=item.reason,
         )
         for item in parsed.entries
     ]

@@ -127,8 +127,10 @@ class RedisQueueSink:
                 self._grouped.clear()
                 for stream in streams:
                     await self._ensure_group(stream)
-        return [(_OUTCOMES[int(code)], entry.decode() if isinstance(entry, bytes) else str(entry))
-                for code, entry in replies]
+        return [
+            (_OUTCOMES[int(code)], entry.decode() if isinstance(entry, bytes) else str(entry))
+            for code, entry in replies
+        ]
 
     def _add_call(self, alert: Alert) -> tuple[list[str], list[object]]:
         stream = self.stream_key(alert.queue)
@@ -137,8 +139,13 @@ class RedisQueueSink:
             period = 0
         event_ms = int(alert.event_time.timestamp() * 1000)
         keys = [stream, f"{stream}:ids", f"{stream}:open:{alert.rule_id}:{alert.customer_id}"]
-        args = [alert.alert_id, event_ms, period, orjson.dumps(alert.evidence).decode(),
-                *_entry_fields(alert)]
+        args = [
+            alert.alert_id,
+            event_ms,
+            period,
+            orjson.dumps(alert.evidence).decode(),
+            *_entry_fields(alert),
+        ]
         return keys, args
 
     async def _ensure_group(self, stream: str) -> None:
