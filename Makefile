@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit venv kafka-jars clean
+.PHONY: demo test test-unit lint venv kafka-jars clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ kafka-jars:
 test: $(STAMP) kafka-jars
 	./tools/ensure-system-deps.sh --prometheus
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## make lint: ruff (configured rules) and mypy (strict on monitor/core, normal elsewhere)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit
