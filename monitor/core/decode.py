@@ -60,6 +60,7 @@ class Decoder:
         parsed = self.parse(value)
         if isinstance(parsed, Rejection):
             return parsed
+        assert value is not None  # parse rejects a missing value
         return self.validate(kind, parsed, value)
 
     def parse(self, value: bytes | None) -> dict[str, Any] | Rejection:

@@ -158,12 +158,12 @@ def merge_profile(
         # read from the model itself: the same paths and fingerprints as its JSON dump
         # (tests/unit/test_kyc.py compares them), without building that dump
         fields = event.__dict__
-        present = model_paths(event)
+        paths = model_paths(event)
         state.profile = {"type": event.customer_type, "opened_at": event.opened_at.isoformat()}
         _apply_fields(state.profile, fields, event, ctx)
-        state.profile["present"] = sorted(p for p, ok in present.items() if ok)
+        state.profile["present"] = sorted(p for p, ok in paths.items() if ok)
         state.profile["fp"] = {f: _fingerprint(_json_form(fields.get(f))) for f in WATCHED_FIELDS}
-        return set(present), set(), list(state.profile.pop("_conflicts", []))
+        return set(paths), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
     changes = event.typed_changes

@@ -105,11 +105,12 @@ class RiskRater:
         )
         self.bo_pct = rules.of("KYC_BENEFICIAL_OWNER", BeneficialOwnerConfig).ownership_above_pct
         self.mandatory = mandatory_fields(pack)
+        self.review_months: dict[str, int] = {str(k): v for k, v in cfg.review_months.items()}
         self.occupations = frozenset(o.strip().lower() for o in cfg.high_risk_occupations)
 
-    def factors(self, state: CustomerState) -> list[str]:
+    def factors(self, state: CustomerState) -> list[Factor]:
         p = state.profile or {}
-        found = []
+        found: list[Factor] = []
         if p.get("pep") or p.get("bo_pep"):
             found.append("pep")
         if (
@@ -126,11 +127,12 @@ class RiskRater:
             found.append("suspicious_alerts")
         if state.risk.get("wl", 0):
             found.append("watchlist_match")
-        if p and not set(self.mandatory.get(p.get("type"), ())).issubset(p.get("present", ())):
+        mandatory = self.mandatory.get(p.get("type") or "", ())
+        if p and not set(mandatory).issubset(p.get("present", ())):
             found.append("incomplete_kyc")
         return found
 
-    def rating(self, state: CustomerState, factors: list[str]) -> str:
+    def rating(self, state: CustomerState, factors: list[Factor]) -> Rating:
         if "pep" in factors or "watchlist_match" in factors:
             return "high"
         weights = self.cfg.weights
@@ -219,7 +221,7 @@ class RiskRater:
                     keyed_by_event=False,
                 )
             )
-            due = add_months(due_day, self.cfg.review_months[risk.get("rating", "low")]).isoformat()
+            due = add_months(due_day, self.review_months[risk.get("rating", "low")]).isoformat()
             risk["next_review"] = due
             risk["due_ms"] = self._due_ms(due, ctx)
 

@@ -76,7 +76,7 @@ def config_model(registry: Registry = REGISTRY) -> type[PackConfig]:
 @functools.lru_cache(maxsize=32)
 def _config_model(registrations: tuple[Registration, ...]) -> type[PackConfig]:
     def fields(entries: list[Registration], name: Any) -> dict[str, Any]:
-        return {name(e): (type(e.cls.default), e.cls.default) for e in entries}
+        return {name(e): (type(e.default), e.default) for e in entries}
 
     rules = [e for e in registrations if e.section is None]
     sections = [e for e in registrations if e.section is not None]

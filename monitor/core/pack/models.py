@@ -112,6 +112,11 @@ C = TypeVar("C", bound=StageConfig)
 _CATEGORIES: tuple[Category, ...] = ("large_value_report", "suspicious", "due_diligence")
 
 
+def _default_queues() -> dict[Category, str]:
+    """One queue per category, named after it."""
+    return {c: str(c) for c in _CATEGORIES}
+
+
 class StateConfig(Strict):
     """How much history a customer's state record keeps (event time)."""
 
@@ -142,7 +147,7 @@ class PackConfig(Strict):
     calendar: str | None = None
     report_due_working_days: int = Field(default=5, ge=0, le=60)
     deadline_grace_hours: int = Field(default=0, ge=0, le=24 * 30)
-    queues: dict[Category, str] = Field(default_factory=lambda: {c: c for c in _CATEGORIES})
+    queues: dict[Category, str] = Field(default_factory=lambda: _default_queues())
     routing: list[Route] = Field(default_factory=list)
     queue: QueueConfig = QueueConfig()
     state: StateConfig = StateConfig()

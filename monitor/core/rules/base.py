@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from monitor.core.errors import ConfigurationError
 from monitor.core.ids import stable_id
-from monitor.core.rules.config import RuleConfig, StageConfig, Threshold
+from monitor.core.rules.config import RuleConfig, Threshold
 from monitor.core.state import CustomerState
 from schemas import Alert, ReidTask
 
@@ -158,13 +158,13 @@ class Rule(Protocol):
     never does I/O.
 
     `rule_id` names it in the pack (`rules.<rule_id>`) and in alerts; `handles` lists the
-    event types it runs on (empty: every event, see `monitor.core.rules.registry`);
-    `default` is its config when the pack leaves it out, an instance of its config model.
-    Every stage is built the same way, `cls(config, pack)`."""
+    event types it runs on (empty: every event, see `monitor.core.rules.registry`). Every
+    stage is built the same way, `cls(config, pack)`. A class also declares `default`, its
+    config when the pack leaves it out (an instance of its config model; a ClassVar typed
+    with that model, so not a member of this protocol: the registry checks it)."""
 
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]]
-    default: ClassVar[StageConfig]
 
     def __init__(self, cfg: Any, pack: Pack) -> None: ...
 

@@ -160,7 +160,18 @@ class KycHighRiskCountry:
             currency=event.currency,
         )
 
-    def _raise(self, state, event, ctx, out, facts, summary, evidence, country, **money) -> None:
+    def _raise(
+        self,
+        state: CustomerState,
+        event: Any,
+        ctx: Context,
+        out: Findings,
+        facts: tuple[object, ...],
+        summary: str,
+        evidence: str,
+        country: str,
+        **money: Any,
+    ) -> None:
         alert = ctx.alert(
             self.rule_id,
             self.cfg,

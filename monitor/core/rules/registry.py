@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -43,15 +43,17 @@ PHASES: tuple[Phase, ...] = ("deadline", "rule", "final")
 #: pack loads; the result is `pack.extras[rule_id]`
 Resources = Callable[[Any, Path], object]
 
-R = TypeVar("R", bound=type[Rule])
+R = TypeVar("R", bound=type[Rule])  # `register` returns the class it was given
 
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """One registered stage: its class, the pack section holding its config (None:
-    `rules.<rule_id>`), its phase and its resource loader."""
+    """One registered stage: its class, its default config (the class's `default`), the
+    pack section holding its config (None: `rules.<rule_id>`), its phase and its resource
+    loader."""
 
     cls: type[Rule]
+    default: StageConfig = field(compare=False)  # the class's: equal classes, equal defaults
     section: str | None = None
     phase: Phase = "rule"
     resources: Resources | None = None
@@ -80,7 +82,13 @@ class Registry:
     ) -> R:
         """Register `cls` under its `rule_id`; its config is `rules.<rule_id>` unless
         `section` names a top-level pack section. Returns `cls` (usable as a decorator)."""
-        self._add(Registration(cls, section, phase, resources))
+        default = getattr(cls, "default", None)
+        if not isinstance(default, StageConfig):
+            raise ValueError(
+                f"{cls.rule_id}: `default` must be an instance of its config model, "
+                f"a StageConfig subclass"
+            )
+        self._add(Registration(cls, default, section, phase, resources))
         return cls
 
     def _add(self, entry: Registration) -> None:
@@ -91,8 +99,6 @@ class Registry:
             raise ValueError(f"{rule_id}: unknown phase {entry.phase!r}")
         if entry.phase == "rule" and not entry.cls.handles:
             raise ValueError(f"{rule_id}: a rule of phase 'rule' must handle some event type")
-        if not isinstance(entry.cls.default, StageConfig):
-            raise ValueError(f"{rule_id}: `default` must be an instance of its config model")
         self._entries[rule_id] = entry
 
     def copy(self) -> Registry:
