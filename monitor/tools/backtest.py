@@ -144,14 +144,16 @@ def _markdown(report: dict[str, Any]) -> str:
             f"## {p['pack']}",
             "",
             f"{p['events']:,} events, {p['customers']:,} customers, {p['alerts']:,} alerts "
-            f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers), {p['events_per_s']:,} events/s",
+            f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers), "
+            f"{p['events_per_s']:,} events/s",
             "",
             "| rule | TP | FP | FN | TN | precision | recall | F1 | alerts / 1,000 customers |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for rule, m in p["per_rule"].items():
             lines.append(
-                f"| {rule} | {m['tp']} | {m['fp']} | {m['fn']} | {m['tn']} | {_fmt(m['precision'])} | "
+                f"| {rule} | {m['tp']} | {m['fp']} | {m['fn']} | {m['tn']} | "
+                f"{_fmt(m['precision'])} | "
                 f"{_fmt(m['recall'])} | {_fmt(m['f1'])} | {m['alerts_per_1000_customers']:.2f} |"
             )
         lines += [
@@ -164,7 +166,8 @@ def _markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {name} | {t['customers']} | {t['detected']} | {t['recall']:.3f} |")
             else:
                 lines.append(
-                    f"| {name} | {t['customers']} | {t['false_alarms']} | {t['false_alarm_rate']:.3f} |"
+                    f"| {name} | {t['customers']} | {t['false_alarms']} | "
+                    f"{t['false_alarm_rate']:.3f} |"
                 )
         lines.append("")
     if len(report["packs"]) == 2:
@@ -178,8 +181,9 @@ def _markdown(report: dict[str, Any]) -> str:
         for rule in sorted(set(a["per_rule"]) | set(b["per_rule"])):
             ma, mb = a["per_rule"].get(rule, {}), b["per_rule"].get(rule, {})
             lines.append(
-                f"| {rule} | {ma.get('alerts', 0)} | {mb.get('alerts', 0)} | {_fmt(ma.get('recall'))} | "
-                f"{_fmt(mb.get('recall'))} | {_fmt(ma.get('precision'))} | {_fmt(mb.get('precision'))} |"
+                f"| {rule} | {ma.get('alerts', 0)} | {mb.get('alerts', 0)} | "
+                f"{_fmt(ma.get('recall'))} | {_fmt(mb.get('recall'))} | "
+                f"{_fmt(ma.get('precision'))} | {_fmt(mb.get('precision'))} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -203,18 +207,22 @@ def _bars(
         for s, (_, vals) in enumerate(series):
             w = width * vals[i] / maximum
             parts.append(
-                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colours[s % 2]}"/>'
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
+                f'fill="{colours[s % 2]}"/>'
             )
             parts.append(
-                f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}" font-size="11">{fmt.format(vals[i])}</text>'
+                f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}" font-size="11">'
+                f"{fmt.format(vals[i])}</text>"
             )
             y += bar
         y += gap
     legend_y = height - 6
     for s, (name, _) in enumerate(series):
         parts.append(
-            f'<rect x="{left + s * 200}" y="{legend_y - 10}" width="10" height="10" fill="{colours[s % 2]}"/>'
-            f'<text x="{left + s * 200 + 14}" y="{legend_y}" font-size="11">{html.escape(name)}</text>'
+            f'<rect x="{left + s * 200}" y="{legend_y - 10}" width="10" height="10" '
+            f'fill="{colours[s % 2]}"/>'
+            f'<text x="{left + s * 200 + 14}" y="{legend_y}" font-size="11">'
+            f"{html.escape(name)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -259,13 +267,15 @@ def _html(report: dict[str, Any]) -> str:
             + (
                 f"<td>{v['detected']}</td><td>{v['recall']:.3f}</td>"
                 if "recall" in v
-                else f"<td>{v['false_alarms']} false alarms</td><td>{v['false_alarm_rate']:.3f}</td>"
+                else f"<td>{v['false_alarms']} false alarms</td>"
+                f"<td>{v['false_alarm_rate']:.3f}</td>"
             )
             + "</tr>"
             for t, v in p["per_typology"].items()
         )
         body.append(
-            f"<h2>{html.escape(p['pack'])}</h2><p>{p['events']:,} events, {p['customers']:,} customers, "
+            f"<h2>{html.escape(p['pack'])}</h2><p>{p['events']:,} events, "
+            f"{p['customers']:,} customers, "
             f"{p['alerts']:,} alerts ({p['alerts_per_1000_customers']:.1f} per 1,000 customers)</p>"
             "<table><tr><th>rule</th><th>TP</th><th>FP</th><th>FN</th><th>TN</th><th>precision</th>"
             f"<th>recall</th><th>F1</th><th>alerts / 1,000</th></tr>{rows}</table>"
@@ -274,7 +284,9 @@ def _html(report: dict[str, Any]) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Backtest report</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:first-child{text-align:left}"
         "</style></head><body>"
-        f"<h1>Backtest of {html.escape(report['data'])}</h1>{''.join(charts)}{''.join(body)}</body></html>"
+        f"<h1>Backtest of {html.escape(report['data'])}</h1>"
+        f"{''.join(charts)}{''.join(body)}</body></html>"
     )

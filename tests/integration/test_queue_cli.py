@@ -17,9 +17,9 @@ from prometheus_client import CollectorRegistry
 
 from monitor.io.devservers import RedisServer, free_port
 from monitor.io.metrics import Metrics
-from monitor.io.queues import GAUGE_KEYS, QueueSummary, open_entries, summarise
+from monitor.io.queues import GAUGE_KEYS, QueueSummary, open_entries, queue_gauges, summarise
 from monitor.io.sinks.redis_queue import RedisQueueSink
-from monitor.tools.queue_cli import add_queue_parser, queue_gauges, run_queue
+from monitor.tools.queue_cli import add_queue_parser, run_queue
 from schemas import Alert
 
 pytestmark = pytest.mark.integration
