@@ -13,11 +13,22 @@ from typing import Any
 
 import orjson
 
+from monitor.core.errors import ConfigurationError
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
-from monitor.tools.offline import RunStats, read_jsonl, run_offline
+from monitor.tools.offline import RunStats, run_offline
 
-__all__ = ["PackResult", "backtest", "evaluate", "write_report"]
+__all__ = [
+    "PackResult",
+    "backtest",
+    "count_customers",
+    "evaluate",
+    "read_labels",
+    "write_report",
+]
+
+#: the input file whose lines are the customers (one account opening each)
+OPENINGS = "kyc.account-openings.jsonl"
 
 
 @dataclass
@@ -108,9 +119,59 @@ def evaluate(result: PackResult, labels: list[dict[str, Any]], customers: int) -
     }
 
 
-def backtest(data: Path, labels_path: Path, packs: list[Pack]) -> dict[str, Any]:
-    labels = read_jsonl(labels_path)
-    customers = sum(1 for line in (data / "kyc.account-openings.jsonl").open("rb") if line.strip())
+def read_labels(path: Path) -> list[dict[str, Any]]:
+    """The labels file: one JSON object a line with `customer_id` and `typology` (strings)
+    and `expected_rules` (a list of rule ids). A bad line raises `ConfigurationError`
+    naming the file and line."""
+    labels = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                label = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ConfigurationError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not (
+                isinstance(label, dict)
+                and isinstance(label.get("customer_id"), str)
+                and label["customer_id"]
+                and isinstance(label.get("typology"), str)
+                and isinstance(label.get("expected_rules"), list)
+                and all(isinstance(r, str) for r in label["expected_rules"])
+            ):
+                raise ConfigurationError(
+                    f"{path}:{number}: expected an object with customer_id, typology "
+                    "and expected_rules (a list of rule ids)"
+                )
+            labels.append(label)
+    return labels
+
+
+def count_customers(data: Path) -> int:
+    """The number of customers in a data directory (lines of its account-openings file);
+    `ConfigurationError` if there is none."""
+    openings = data / OPENINGS
+    if not openings.is_file():
+        raise ConfigurationError(f"{openings}: no such file (a data directory as simulate writes)")
+    with openings.open("rb") as handle:
+        customers = sum(1 for line in handle if line.strip())
+    if not customers:
+        raise ConfigurationError(f"{openings}: no account openings")
+    return customers
+
+
+def backtest(
+    data: Path,
+    labels_path: Path,
+    packs: list[Pack],
+    labels: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Run each pack over `data` and score it against the labels (read from `labels_path`
+    unless given)."""
+    if labels is None:
+        labels = read_labels(labels_path)
+    customers = count_customers(data)
     reports = []
     for pack in packs:
         result = PackResult(

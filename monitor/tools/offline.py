@@ -17,8 +17,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.pack import Pack
@@ -227,7 +225,3 @@ def run_offline(
     ]
     with tuned_gc():  # every customer's state stays in memory: a large, long-lived heap
         return runner.run(merge_sources(sources), progress)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
