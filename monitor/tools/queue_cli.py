@@ -27,6 +27,7 @@ from monitor.io.queues import (
     server_time_ms,
     summarise,
 )
+from monitor.tools.cli_args import iso_date, non_negative_int, positive_int
 from monitor.tools.queue_format import (
     ENTRY_HEADERS,
     entry_json,
@@ -258,18 +259,12 @@ def _zone(name: str) -> ZoneInfo:
         raise argparse.ArgumentTypeError(f"unknown time zone {name!r}") from None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+def _entry_id(text: str) -> str:
+    if not _ENTRY_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            f"not a stream entry id: {text} (expected e.g. 1767225600000-0)"
+        )
+    return text
 
 
 def _common(default: Any) -> argparse.ArgumentParser:
@@ -295,7 +290,7 @@ def _common(default: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", default=default, help="machine-readable output")
     p.add_argument(
         "--today",
-        type=date.fromisoformat,
+        type=iso_date,
         default=default,
         metavar="YYYY-MM-DD",
         help="judge overdue and due soon on this date (default: today in --timezone)",
@@ -324,15 +319,17 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
     tail = sub.add_parser("tail", parents=[shared], help="latest entries of a queue")
     tail.add_argument("queue")
-    tail.add_argument("-n", type=_positive, default=10, help="how many (default 10)")
+    tail.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
 
     claim = sub.add_parser("claim", parents=[shared], help="claim entries for an analyst")
     claim.add_argument("queue")
     claim.add_argument("--consumer", required=True, help="the analyst's name in the group")
-    claim.add_argument("--count", type=_positive, default=10, help="at most this many (default 10)")
+    claim.add_argument(
+        "--count", type=positive_int, default=10, help="at most this many (default 10)"
+    )
     claim.add_argument(
         "--stale-ms",
-        type=_non_negative,
+        type=non_negative_int,
         default=None,
         metavar="MS",
         help="first take over entries claimed by others and idle longer than MS, "
@@ -341,14 +338,15 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
     ack = sub.add_parser("ack", parents=[shared], help="acknowledge handled entries")
     ack.add_argument("queue")
-    ack.add_argument("ids", nargs="+", metavar="ID")
+    ack.add_argument("ids", nargs="+", type=_entry_id, metavar="ID")
 
     sub.add_parser("stats", parents=[shared], help="entries, open and overdue per queue and rule")
     return queue
 
 
 def run_queue(args: argparse.Namespace) -> int:
-    """Run a parsed `queue` command: 0 on success, 1 on any error (one line on stderr)."""
+    """Run a parsed `queue` command: 0 on success; one line on stderr and 2 for an invalid
+    Redis URL, 1 for any other error (unknown queue, Redis unreachable or refusing)."""
     url = args.redis_url or os.environ.get("MONITOR_REDIS_URL") or DEFAULT_REDIS_URL
     prefix = args.prefix or os.environ.get("MONITOR_QUEUE_PREFIX") or DEFAULT_PREFIX
     zone = args.timezone or ZoneInfo(DEFAULT_TIMEZONE)
@@ -357,7 +355,8 @@ def run_queue(args: argparse.Namespace) -> int:
             url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
         )
     except ValueError:
-        return _fail(f"invalid Redis URL {redact_url(url)}: use redis://, rediss:// or unix://")
+        _fail(f"invalid Redis URL {redact_url(url)}: use redis://, rediss:// or unix://")
+        return 2
     ctx = _Context(
         client, prefix, args.group or DEFAULT_GROUP, args.today or datetime.now(zone).date(), args
     )
