@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.core.errors import ConfigurationError
-from monitor.core.screening.watchlist import (
+from monitor.core.screening import (
     BIRTH_DATE_MATCH_BONUS,
     BIRTH_DATE_MISMATCH_PENALTY,
     COUNTRY_MISMATCH_PENALTY,
@@ -280,7 +280,7 @@ def test_threshold_out_of_range_is_refused() -> None:
 
 
 def test_names_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="monitor.core.screening.watchlist"):
+    with caplog.at_level(logging.DEBUG, logger="monitor.core.screening"):
         built = WatchlistMatcher.from_file(DEFAULT_WATCHLIST, DEFAULT_THRESHOLD)
         built.match("Zhang Xiaoming")
         built.match("José Müller")
@@ -424,7 +424,8 @@ def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(
 ):
     import random
 
-    from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
+    from monitor.core.screening import WatchlistEntry, WatchlistMatcher
+    from monitor.core.screening.keys import ByLength
 
     rng = random.Random(threshold)
     parts = [
@@ -463,19 +464,19 @@ def test_comparing_only_keys_of_a_reachable_length_finds_the_same_candidates(
     ]
     queries = [name() + rng.choice(["", "", "a", " Co 123", "xx"]) for _ in range(300)]
     windowed = WatchlistMatcher(entries, threshold)
-    with_window = [sorted(windowed._scan(q)) for q in queries]
-    monkeypatch.setattr(_ByLength, "window", lambda self, length, cutoff: (0, len(self.keys)))
+    with_window = [sorted(windowed._scan(q)) for q in queries]  # noqa: SLF001 - uncached
+    monkeypatch.setattr(ByLength, "window", lambda self, length, cutoff: (0, len(self.keys)))
     every_key = WatchlistMatcher(entries, threshold)
-    assert [sorted(every_key._scan(q)) for q in queries] == with_window
+    assert [sorted(every_key._scan(q)) for q in queries] == with_window  # noqa: SLF001
     assert any(with_window)
 
 
 def test_the_length_window_leaves_out_keys_too_short_or_too_long_to_reach_the_cutoff():
     from rapidfuzz import fuzz
 
-    from monitor.core.screening.watchlist import _ByLength
+    from monitor.core.screening.keys import ByLength
 
-    keys = _ByLength({"a" * n: [] for n in range(1, 61)})
+    keys = ByLength({"a" * n: [] for n in range(1, 61)})
     first, end = keys.window(20, 83.0)
     inside = keys.lengths[first:end]
     assert 1 < len(inside) < 60
@@ -493,10 +494,11 @@ def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candid
     candidates and scores as comparing every key of the length window."""
     import random
 
-    from monitor.core.screening import watchlist
-    from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, _ByLength
+    from monitor.core.screening import WatchlistEntry, WatchlistMatcher
+    from monitor.core.screening import keys as key_index
+    from monitor.core.screening.keys import ByLength
 
-    monkeypatch.setattr(watchlist, "_BOUND_FROM", 0)  # bound every window, however small
+    monkeypatch.setattr(key_index, "_BOUND_FROM", 0)  # bound every window, however small
     rng = random.Random(1000 + threshold)
     syllables = [
         "li",
@@ -547,24 +549,24 @@ def test_comparing_only_keys_with_enough_letters_in_common_finds_the_same_candid
         q if rng.random() < 0.5 else q[: rng.randrange(1, len(q) + 1)] + word() for q in queries
     ]
     bounded = WatchlistMatcher(entries, threshold)
-    with_bound = [sorted(bounded._scan(q)) for q in queries]
+    with_bound = [sorted(bounded._scan(q)) for q in queries]  # noqa: SLF001 - uncached
     monkeypatch.setattr(
-        _ByLength, "reachable", lambda self, query, first, end, cutoff: range(first, end)
+        ByLength, "reachable", lambda self, query, first, end, cutoff: range(first, end)
     )
     every_key = WatchlistMatcher(entries, threshold)
-    assert [sorted(every_key._scan(q)) for q in queries] == with_bound
+    assert [sorted(every_key._scan(q)) for q in queries] == with_bound  # noqa: SLF001
     assert sum(map(len, with_bound)) > len(queries) // 4  # the test has hits to lose
 
 
 def test_the_letter_bound_keeps_keys_that_can_reach_the_cutoff_and_drops_the_rest(monkeypatch):
     from rapidfuzz import fuzz
 
-    from monitor.core.screening import watchlist
-    from monitor.core.screening.watchlist import _ByLength
+    from monitor.core.screening import keys as key_index
+    from monitor.core.screening.keys import ByLength
 
-    monkeypatch.setattr(watchlist, "_BOUND_FROM", 0)
+    monkeypatch.setattr(key_index, "_BOUND_FROM", 0)
     keys = ["abcdefgh", "abcdefgx", "hgfedcba", "zzzzzzzz", "abcd efgh", "a" * 300, "abcdefgh" * 50]
-    by_length = _ByLength({key: [] for key in keys})
+    by_length = ByLength({key: [] for key in keys})
     kept = {by_length.keys[i] for i in by_length.reachable("abcdefgh", 0, len(keys), 80.0)}
     for key in keys:  # every key that scores >= 80 is kept
         if fuzz.ratio("abcdefgh", key) >= 80.0:
