@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from monitor.core.screening.watchlist import (
+from monitor.core.screening import (
     DEFAULT_THRESHOLD,
     WatchlistEntry,
     WatchlistMatcher,
