@@ -277,3 +277,11 @@ def test_collector_exports_the_count_and_the_end_of_coverage():
         registry.get_sample_value("monitor_calendar_end_timestamp_seconds", labels)
         == datetime(2027, 1, 1, tzinfo=UTC).timestamp()
     )
+
+
+def test_us_fed_calendar_covers_2027():
+    calendar = load_calendar(CONFIG_DIR / "calendars" / "us-fed.yaml")
+    assert calendar.coverage_problem(date(2026, 12, 7)) is None
+    assert calendar.coverage_problem(date(2027, 10, 4)).fatal is False  # 88 days left
+    assert calendar.is_working_day(date(2027, 7, 5)) is False  # 4 July on a Sunday, observed
+    assert calendar.is_working_day(date(2027, 12, 24)) is True  # Christmas on a Saturday
