@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.errors import ConfigurationError, MonitorError
-from monitor.core.screening.watchlist import (
+from monitor.core.screening import (
     DEFAULT_THRESHOLD,
     WatchlistEntry,
     WatchlistMatcher,
