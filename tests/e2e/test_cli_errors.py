@@ -145,6 +145,12 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("rules-check-missing", ["rules", "check", "{d}/nope.yaml"], {}, "nope.yaml"),
     ("rules-check-broken-yaml", ["rules", "check", "{d}/broken-pack.yaml"], {}, "broken-pack.yaml"),
     (
+        "rules-check-bad-today",
+        ["rules", "check", "config/cn-pboc.yaml", "--today", "2026-02-30"],
+        {},
+        "--today",
+    ),
+    (
         "rules-check-unknown-key",
         ["rules", "check", "{d}/unknown-key-pack.yaml"],
         {},
