@@ -31,6 +31,7 @@ DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "config" / "samples" / 
 
 def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
     scenario = scenario or DEFAULT_SCENARIO
+    messages = read_scenario(scenario)  # a bad file stops the demo before anything starts
     started = time.monotonic()
     data_dir = Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     broker = TansuServer()
@@ -66,7 +67,6 @@ def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        messages = read_scenario(scenario)
         expected, invalid = expected_findings(load_pack(settings.rules), messages)
         expected_ids = {a.alert_id for a in expected.alerts}
         _say(

@@ -18,7 +18,7 @@ from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
-    from monitor.core.screening.watchlist import WatchlistMatcher
+    from monitor.core.screening import WatchlistMatcher
 
 __all__ = ["WatchlistConfig", "WatchlistMatch", "load_matcher"]
 
@@ -54,7 +54,7 @@ class WatchlistConfig(RuleConfig):
 def load_matcher(cfg: WatchlistConfig, base_dir: Path) -> WatchlistMatcher:
     """The matcher of the pack's watch list, built once when the pack loads."""
     # imported here: screening pulls in numpy and rapidfuzz, needed only with the rule on
-    from monitor.core.screening.watchlist import WatchlistMatcher
+    from monitor.core.screening import WatchlistMatcher
 
     path = base_dir / cfg.file
     if not path.is_file():
