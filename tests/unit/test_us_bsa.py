@@ -4,7 +4,9 @@
   every currency converted to USD and summed together.
 - Structuring: >= 2 cash transactions each in [80 %, 100 %) of USD 10,000 within 5 days.
 - REMIT_MISSING_INFO from USD 3,000 both ways; no follow-up rule.
-- report_due: 15 business days on the us-fed calendar.
+- report_due: CTR 15 calendar days after the transaction (31 CFR 1010.306(a)(1)), SAR 30
+  calendar days after detection (31 CFR 1020.320(b)(3)), other alerts 15 business days on
+  the us-fed calendar.
 """
 
 from __future__ import annotations
@@ -175,18 +177,29 @@ def test_daylight_saving_day_window(engine):
 @pytest.mark.parametrize(
     ("at", "due"),
     [
-        # Fri 15 May 2026: 18-22 (5), Mon 25 Memorial Day, 26-29 (9), Jun 1-5 (14), Jun 8 (15)
-        ("2026-05-15T10:00:00-04:00", date(2026, 6, 8)),
+        # 31 CFR 1010.306(a)(1): within 15 days following the day of the transaction;
+        # calendar days, holidays and weekends included (Memorial Day 25 May, 30-31 May)
+        ("2026-05-15T10:00:00-04:00", date(2026, 5, 30)),
         # 02:00Z on Sat 16 May is 22:00 EDT on Fri 15 May: counts from Friday
-        ("2026-05-16T02:00:00Z", date(2026, 6, 8)),
-        # Mon 15 Jun 2026: 16-18 (3), Fri 19 Juneteenth, 22-26 (8), 29-Jul 2 (12),
-        # Fri 3 Jul is a Fed business day (Independence Day falls on Saturday), 6 (14), 7 (15)
-        ("2026-06-15T10:00:00-04:00", date(2026, 7, 7)),
+        ("2026-05-16T02:00:00Z", date(2026, 5, 30)),
+        # a due date on a Saturday stays there (Juneteenth and 4 July are not skipped)
+        ("2026-06-19T10:00:00-04:00", date(2026, 7, 4)),
+        ("2026-12-31T23:59:59-05:00", date(2027, 1, 15)),
     ],
 )
-def test_report_due_uses_the_us_fed_calendar(engine, at, due):
+def test_ctr_is_due_15_calendar_days_after_the_transaction(engine, at, due):
     (alert,) = run(engine, [cash("10000.01", currency="USD", at=at)]).by_rule(LV)
     assert alert.report_due == due
+
+
+def test_remit_alert_keeps_15_business_days(engine):
+    # no filing deadline: the pack's report_due_working_days on the us-fed calendar
+    # (Fri 15 May: 18-22 (5), Mon 25 Memorial Day, 26-29 (9), Jun 1-5 (14), Jun 8 (15))
+    event = remittance(
+        "3000", currency="USD", at="2026-05-15T10:00:00-04:00", beneficiary={"name": ""}
+    )
+    (alert,) = run(engine, [event]).by_rule(REMIT)
+    assert alert.report_due == date(2026, 6, 8)
 
 
 def test_us_fed_calendar_days(us_pack):

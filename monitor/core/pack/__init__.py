@@ -8,6 +8,7 @@ under `rules.<RULE_ID>`, and `rules.<RULE_ID>.enabled: false` switches a rule of
 
 from __future__ import annotations
 
+from monitor.core.pack.due import DueDays, ReportDueConfig
 from monitor.core.pack.loader import DEFAULT_PACK, Pack, config_model, load_pack, pack_from_mapping
 from monitor.core.pack.models import (
     DEFAULT_TASKS,
@@ -24,10 +25,12 @@ __all__ = [
     "DEFAULT_PACK",
     "DEFAULT_TASKS",
     "TRIGGERS",
+    "DueDays",
     "Money",
     "Pack",
     "PackConfig",
     "QueueConfig",
+    "ReportDueConfig",
     "Route",
     "RouteMatch",
     "RulesConfig",

@@ -17,8 +17,9 @@ from pydantic import BaseModel, ValidationError, create_model
 from monitor.core.calendar import WorkingDayCalendar, load_calendar
 from monitor.core.errors import ConfigurationError
 from monitor.core.fx import FxTable, load_fx_table
+from monitor.core.pack.due import report_due
 from monitor.core.pack.models import PackConfig, RulesConfig
-from monitor.core.rules.config import Money
+from monitor.core.rules.config import Category, Money
 from monitor.core.rules.registry import REGISTRY, Registration, Registry
 
 __all__ = ["DEFAULT_PACK", "Pack", "config_model", "load_pack", "pack_from_mapping"]
@@ -46,8 +47,21 @@ class Pack:
     def name(self) -> str:
         return self.config.pack
 
-    def report_due(self, day: date) -> date:
-        return self.calendar.add_working_days(day, self.config.report_due_working_days)
+    def report_due(
+        self, day: date, category: Category | None = None, rule_id: str | None = None
+    ) -> date:
+        """The report due date of an alert of `rule_id` and `category` raised on `day`:
+        the pack's `report_due` period of the rule, else of the category, else
+        `report_due_working_days` working days."""
+        config = self.config
+        return report_due(
+            config.report_due,
+            config.report_due_working_days,
+            self.calendar,
+            day,
+            category,
+            rule_id,
+        )
 
     def route(self, category: str, severity: str, rule_id: str, branch: str | None) -> str:
         """The queue of an alert: the first matching route, else the category's queue."""
@@ -132,6 +146,9 @@ def pack_from_mapping(
     unknown = [r for r in config.queue.suppression.rules or [] if r not in rule_ids]
     if unknown:
         raise ConfigurationError(f"queue.suppression.rules: unknown rule id(s) {unknown}")
+    unknown = [r for r in config.report_due.by_rule if r not in rule_ids]
+    if unknown:
+        raise ConfigurationError(f"report_due.by_rule: unknown rule id(s) {unknown}")
     return Pack(
         config=config,
         fx=fx,

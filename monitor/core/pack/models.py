@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from monitor.core.pack.due import ReportDueConfig
 from monitor.core.pack.routing import QueueConfig, Route
 from monitor.core.rules.config import Category, StageConfig, Strict
 
@@ -146,6 +147,7 @@ class PackConfig(Strict):
     fx_table: str = "fx-rates.yaml"
     calendar: str | None = None
     report_due_working_days: int = Field(default=5, ge=0, le=60)
+    report_due: ReportDueConfig = ReportDueConfig()
     deadline_grace_hours: int = Field(default=0, ge=0, le=24 * 30)
     queues: dict[Category, str] = Field(default_factory=lambda: _default_queues())
     routing: list[Route] = Field(default_factory=list)

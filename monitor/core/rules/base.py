@@ -120,7 +120,7 @@ class Context:
             amount=amount,
             currency=currency,
             evidence=list(evidence or ()),
-            report_due=self.pack.report_due(local_time.date()),
+            report_due=self.pack.report_due(local_time.date(), cfg.category, rule_id),
             queue=self.pack.route(cfg.category, cfg.severity, rule_id, self.branch),
         )
 
