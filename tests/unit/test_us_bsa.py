@@ -19,7 +19,17 @@ import pytest
 
 from monitor.core.engine import Engine
 
-from .conftest import cash, individual_opening_data, opening, remittance, run, without
+from .conftest import (
+    cash,
+    entity_opening_data,
+    individual_opening_data,
+    make_engine,
+    opening,
+    remittance,
+    run,
+    update,
+    without,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 LV = "LV_CASH"
@@ -313,13 +323,50 @@ def test_large_transfer_rules_are_off(engine):
     assert result.by_rule("LV_TRANSFER_ENTITY") == []
 
 
+def _us_individual(**overrides):
+    data = individual_opening_data(at=AT)
+    data["birth_date"] = "1990-03-07"
+    data.update(overrides)
+    return data
+
+
 def test_kyc_incomplete_uses_the_pack_fields(engine):
-    data = without(without(individual_opening_data(at=AT), "phone"), "gender")
+    data = without(without(_us_individual(), "phone"), "gender")
     assert run(engine, [opening(data)]).by_rule("KYC_INCOMPLETE") == []
-    (alert,) = run(engine, [opening(without(individual_opening_data(at=AT), "address"))]).by_rule(
+    (alert,) = run(engine, [opening(without(_us_individual(), "address"))]).by_rule(
         "KYC_INCOMPLETE"
     )
     assert alert.summary.endswith("mandatory identity fields missing: address")
+
+
+def test_cip_requires_the_date_of_birth_of_an_individual(engine):
+    # 31 CFR 1020.220(a)(2)(i)(A)(2): date of birth, for an individual
+    (alert,) = run(engine, [opening(without(_us_individual(), "birth_date"))]).by_rule(
+        "KYC_INCOMPLETE"
+    )
+    assert alert.summary.endswith("mandatory identity fields missing: birth_date")
+    assert run(engine, [opening(_us_individual(birth_date=None))]).by_rule("KYC_INCOMPLETE")
+
+
+def test_cip_birth_date_given_later_by_an_update(engine):
+    first = run(engine, [opening(without(_us_individual(), "birth_date"))])
+    later = run(
+        engine,
+        [update({"birth_date": "1990-03-07"}, at="2026-03-10T10:00:00-04:00")],
+        states=first.states,
+    )
+    assert later.by_rule("KYC_INCOMPLETE") == []
+    assert "birth_date" in later.states["C001"].profile["present"]
+
+
+def test_birth_date_is_not_required_of_an_entity(engine):
+    assert run(engine, [opening(entity_opening_data(at=AT))]).by_rule("KYC_INCOMPLETE") == []
+
+
+def test_birth_date_is_a_field_any_pack_may_require():
+    engine = make_engine({"rules.KYC_INCOMPLETE.individual_fields": ["name", "birth_date"]})
+    (alert,) = run(engine, [opening()]).by_rule("KYC_INCOMPLETE")
+    assert alert.summary.endswith("missing: birth_date")
 
 
 def test_one_off_threshold_is_usd_3000(engine):

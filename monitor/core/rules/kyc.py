@@ -61,6 +61,7 @@ _KNOWN_FIELDS = frozenset(
         "id_document.expires_on",
         "legal_representative.id_document.expires_on",
         "address_country",
+        "birth_date",
     ]
 )
 
