@@ -279,8 +279,14 @@ def identity_gaps(state: CustomerState, on: date, mandatory: dict[str, list[str]
     return gaps
 
 
-def beneficial_owner_identified(profile: dict[str, Any], above_pct: Decimal) -> bool:
+def beneficial_owner_identified(
+    profile: dict[str, Any], above_pct: Decimal, inclusive: bool = False
+) -> bool:
+    """Whether an identified owner holds more than `above_pct` (with `inclusive`: at least
+    `above_pct`, the US "25 percent or more")."""
     return any(
-        o["identified"] and o["pct"] is not None and Decimal(o["pct"]) > above_pct
+        o["identified"]
+        and o["pct"] is not None
+        and (Decimal(o["pct"]) >= above_pct if inclusive else Decimal(o["pct"]) > above_pct)
         for o in profile.get("bo") or []
     )

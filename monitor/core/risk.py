@@ -103,7 +103,7 @@ class RiskRater:
         self.countries = frozenset(
             rules.of("KYC_HIGH_RISK_COUNTRY", HighRiskCountryConfig).countries
         )
-        self.bo_pct = rules.of("KYC_BENEFICIAL_OWNER", BeneficialOwnerConfig).ownership_above_pct
+        self.bo = rules.of("KYC_BENEFICIAL_OWNER", BeneficialOwnerConfig)
         self.mandatory = mandatory_fields(pack)
         self.review_months: dict[str, int] = {str(k): v for k, v in cfg.review_months.items()}
         self.occupations = frozenset(o.strip().lower() for o in cfg.high_risk_occupations)
@@ -121,7 +121,9 @@ class RiskRater:
             found.append("high_risk_country")
         if p.get("occupation") in self.occupations:
             found.append("high_risk_occupation")
-        if p.get("type") == "entity" and not beneficial_owner_identified(p, self.bo_pct):
+        if p.get("type") == "entity" and not beneficial_owner_identified(
+            p, self.bo.ownership_above_pct, self.bo.inclusive
+        ):
             found.append("entity_opacity")
         if state.risk.get("susp", 0):
             found.append("suspicious_alerts")

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.core.engine import Engine
+from monitor.core.risk import RiskRater
 
 from .conftest import (
     cash,
@@ -374,3 +375,46 @@ def test_one_off_threshold_is_usd_3000(engine):
     at = run(engine, [cash("3000", currency="USD", account_id=None, at=AT)])
     assert below.by_rule("CDD_ONE_OFF") == []
     assert len(at.by_rule("CDD_ONE_OFF")) == 1
+
+
+# --------------------------------------------------------------------------- beneficial owner
+
+
+def _entity(pct: str) -> dict:
+    data = entity_opening_data(at=AT)
+    data["beneficial_owners"][0]["ownership_pct"] = pct
+    return data
+
+
+@pytest.mark.parametrize(
+    ("pct", "reported"),
+    [
+        ("24.99", True),
+        ("25", False),  # 31 CFR 1010.230(d)(1): "25 percent or more"
+        ("25.01", False),
+    ],
+)
+def test_beneficial_owner_is_25_percent_or_more(engine, pct, reported):
+    alerts = run(engine, [opening(_entity(pct))]).by_rule("KYC_BENEFICIAL_OWNER")
+    assert len(alerts) == (1 if reported else 0)
+
+
+def test_beneficial_owner_summary_says_or_more(engine):
+    (alert,) = run(engine, [opening(_entity("10"))]).by_rule("KYC_BENEFICIAL_OWNER")
+    assert alert.summary == (
+        "entity without an identified natural person owning 25% or more (1 owner(s) declared)"
+    )
+
+
+@pytest.mark.parametrize(("pct", "opaque"), [("24.99", True), ("25", False)])
+def test_entity_opacity_risk_factor_uses_the_same_comparison(us_pack, pct, opaque):
+    rater = RiskRater(us_pack.config.risk, us_pack)
+    state = run(Engine(us_pack), [opening(_entity(pct))]).states["E001"]
+    assert ("entity_opacity" in rater.factors(state)) is opaque
+
+
+def test_prc_beneficial_owner_stays_more_than_25_percent(pack):
+    # PBoC/NFRA/CSRC Order 2025 No.11: more than 25 %: exactly 25 % is reported
+    data = entity_opening_data()
+    data["beneficial_owners"][0]["ownership_pct"] = "25"
+    assert len(run(Engine(pack), [opening(data)]).by_rule("KYC_BENEFICIAL_OWNER")) == 1

@@ -45,9 +45,18 @@ class HighRiskCountryConfig(RuleConfig):
 
 
 class BeneficialOwnerConfig(RuleConfig):
-    """An identified natural person must own more than `ownership_above_pct`."""
+    """An identified natural person must own more than `ownership_above_pct` (PRC: "more
+    than 25 %"), or with `inclusive` at least that much (US 31 CFR 1010.230(d)(1): "25
+    percent or more")."""
 
     ownership_above_pct: Decimal = Field(default=Decimal(25), ge=0, lt=100)
+    inclusive: bool = False
+
+    def share(self) -> str:
+        """The share in words, as the alert summary gives it."""
+        if self.inclusive:
+            return f"{self.ownership_above_pct}% or more"
+        return f"more than {self.ownership_above_pct}%"
 
 
 class KycPep:
@@ -200,7 +209,8 @@ class KycHighRiskCountry:
 
 class KycBeneficialOwner:
     """An entity without an identified natural person owning more than the configured share
-    (default 25 %): checked at opening and when beneficial owners change."""
+    (default 25 %; at least it with `inclusive`): checked at opening and when beneficial
+    owners change."""
 
     rule_id: ClassVar[str] = "KYC_BENEFICIAL_OWNER"
     handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
@@ -215,7 +225,8 @@ class KycBeneficialOwner:
             return
         if isinstance(event, CustomerUpdate) and "beneficial_owners" not in ctx.touched:
             return
-        if beneficial_owner_identified(profile, self.cfg.ownership_above_pct):
+        cfg = self.cfg
+        if beneficial_owner_identified(profile, cfg.ownership_above_pct, cfg.inclusive):
             return
         owners = profile.get("bo") or []
         out.alerts.append(
@@ -224,8 +235,8 @@ class KycBeneficialOwner:
                 self.cfg,
                 event.customer_id,
                 (event.event_id,),
-                f"entity without an identified natural person owning more than "
-                f"{self.cfg.ownership_above_pct}% ({len(owners)} owner(s) declared)",
+                f"entity without an identified natural person owning {cfg.share()} "
+                f"({len(owners)} owner(s) declared)",
                 event.event_time,
                 evidence=[event.event_id],
             )
