@@ -123,7 +123,9 @@ def test_every_default_rule_but_the_watch_list_is_enabled(engine):
         "PROFILE_CHECKS",
         "RISK_RATING",
     ]
-    assert set(REGISTRY) - {r.rule_id for r in engine.rules} == {"WATCHLIST_MATCH"}
+    # the US rules are off in a pack without their section (config/us-bsa.yaml has them)
+    off = {"WATCHLIST_MATCH", "SAR_STRUCTURING"}
+    assert set(REGISTRY) - {r.rule_id for r in engine.rules} == off
 
 
 def test_missing_pack_file_is_a_configuration_error():

@@ -23,6 +23,7 @@ from monitor.core.rules.edd import KycBeneficialOwner, KycHighRiskCountry, KycPe
 from monitor.core.rules.kyc import KycIdExpired, KycIncomplete, ProfileChecks
 from monitor.core.rules.large_value import CrossBorderIndividual, EntityTransfer, LargeCash
 from monitor.core.rules.remittance import RemitInfoUnresolved, RemitMissingInfo
+from monitor.core.rules.sar import SarStructuring
 from monitor.core.rules.velocity import FrequentLargeUnclearSource, Structuring
 from monitor.core.rules.watchlist import WatchlistMatch, load_matcher
 
@@ -162,6 +163,7 @@ REGISTRY.register(RemitMissingInfo)
 REGISTRY.register(RemitInfoUnresolved, phase="deadline")
 REGISTRY.register(Structuring)
 REGISTRY.register(FrequentLargeUnclearSource)
+REGISTRY.register(SarStructuring)
 REGISTRY.register(KycIncomplete)
 REGISTRY.register(KycIdExpired)
 REGISTRY.register(KycPep)
