@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.core.conductor import ConductorCash
 from monitor.core.pack import Pack
 from monitor.core.profile import merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 _EVENT_TYPES: tuple[type, ...] = (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
 _PROFILE_TYPES = (AccountOpening, CustomerUpdate)
-_BRANCHED_TYPES = (AccountOpening, CashTransaction)  # events with a branch_code
+_BRANCHED_TYPES = (AccountOpening, CashTransaction, ConductorCash)  # with a branch_code
 _PRUNE_EVERY_DAYS = 3
 
 
@@ -54,13 +55,18 @@ class Engine:
             t: (*deadlines, *[r for r in by_phase["rule"] if t in r.handles], *deadlines, *finals)
             for t in _EVENT_TYPES
         }
+        # cash in its conductor's state record: the rules that aggregate per conductor only
+        # (`monitor.core.conductor`); no deadline or final stage, it is no customer's record
+        self._plan[ConductorCash] = tuple(r for r in by_phase["rule"] if ConductorCash in r.handles)
+        #: whether any enabled rule aggregates cash per conductor (else none is re-keyed)
+        self.conductors = bool(self._plan[ConductorCash])
         self._tz = pack.tz
         self._state_cfg = pack.config.state
 
     def process(
         self,
         state: CustomerState | None,
-        event: InputEvent,
+        event: InputEvent | ConductorCash,
         detected_at: datetime,
         event_ms: int | None = None,
     ) -> Outcome:

@@ -17,6 +17,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.pack import Pack
@@ -143,15 +144,26 @@ class OfflineRun:
         self.engine = Engine(self.pack)
 
     def apply(self, event: Any, event_ms: int, emit: bool = True) -> None:
-        """One event through the engine; its findings go to `on_findings` when `emit`."""
+        """One event through the engine; its findings go to `on_findings` when `emit`. Cash
+        with a conductor is then applied to the conductor's state record too, when the pack
+        aggregates per conductor (`monitor.core.conductor`), as the worker does after
+        re-keying it."""
+        self.stats.events += 1
+        self._apply(event, event_ms, emit, True)
+        if self.engine.conductors:
+            person = conductor_cash(event)
+            if person is not None:
+                self._apply(person, event_ms, emit, False)
+
+    def _apply(self, event: Any, event_ms: int, emit: bool, count_duplicate: bool) -> None:
         stats = self.stats
-        stats.events += 1
         outcome = self.engine.process(
             self.states.get(event.customer_id), event, self.detected_at, event_ms
         )
         self.states[event.customer_id] = outcome.state
         if outcome.duplicate:
-            stats.duplicates += 1
+            if count_duplicate:
+                stats.duplicates += 1
             return
         findings = outcome.findings
         if emit and (findings.alerts or findings.tasks):

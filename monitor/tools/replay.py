@@ -10,6 +10,7 @@ It never writes to the live output topics unless told to."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import shutil
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from monitor.core.decode import Decoder
+from monitor.core.engine import Engine
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.io.gctune import tuned_gc
@@ -30,6 +32,8 @@ from monitor.tools.offline import JsonlWriter, OfflineRun, RunStats, key_ms
 from monitor.tools.replay_merge import MergedHistory, owner_of, shard_of
 
 __all__ = ["owner_of", "replay", "shard_of"]
+
+logger = logging.getLogger(__name__)
 
 
 class _TopicWriter:
@@ -104,7 +108,9 @@ def replay(
     `workers` > 1 splits the customers into that many shards (`shard_of`), one process
     each: every process reads all partitions, validates and applies only its customers'
     events. Customers are independent, so the findings are the same as with one process;
-    with `out`, the shards' files are merged in (event time, id) order."""
+    with `out`, the shards' files are merged in (event time, id) order. A pack that
+    aggregates cash per conductor (across customers, `monitor.core.conductor`) is replayed
+    in one process whatever `workers` says."""
     if out is None and topic_prefix is None:
         raise ValueError("give --out DIR or --topic-prefix PREFIX")
     if topic_prefix is not None and topic_prefix == "" and not allow_live_topics:
@@ -113,6 +119,12 @@ def replay(
         )
     if workers < 1:
         raise ValueError("--workers must be at least 1")
+    if workers > 1 and Engine(pack).conductors:
+        logger.warning(
+            "pack %s aggregates cash per conductor across customers: replayed in one process",
+            pack.name,
+        )
+        workers = 1
     with tuned_gc():  # every customer's state stays in memory: a large, long-lived heap
         if workers == 1:
             return asyncio.run(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from monitor.core.risk import RiskRater
 from monitor.core.rules.base import Rule
 from monitor.core.rules.cdd import AgentCash, OneOffService
+from monitor.core.rules.conductor import LargeCashByConductor
 from monitor.core.rules.config import StageConfig
 from monitor.core.rules.edd import KycBeneficialOwner, KycHighRiskCountry, KycPep
 from monitor.core.rules.kyc import KycIdExpired, KycIncomplete, ProfileChecks
@@ -155,6 +156,7 @@ class Registry:
 #: the stages of every pack, in run order within each phase
 REGISTRY = Registry()
 REGISTRY.register(LargeCash)
+REGISTRY.register(LargeCashByConductor)
 REGISTRY.register(CrossBorderIndividual)
 REGISTRY.register(EntityTransfer)
 REGISTRY.register(OneOffService)
