@@ -7,6 +7,11 @@ partition is its customer's home partition (murmur2 of the customer id, what Jav
 aiokafka producers keyed by customer id use) is applied at once; any other is forwarded to
 the events topic on its home partition, its kind in the `KIND_HEADER` header, and applied
 when it comes back, so every customer has one partition and one state record.
+
+Cash whose conductor the pack aggregates (`monitor.core.conductor`) is also sent to the
+events topic keyed by the conductor's person key (a fingerprint, never the document
+number), on that key's home partition, its kind `CONDUCTOR_KIND`: the conductor's state
+record lives there like a customer's.
 """
 
 from __future__ import annotations
@@ -19,15 +24,28 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-from monitor.core.decode import Rejection
-from schemas import DeadLetter
+from monitor.core.conductor import ConductorCash, conductor_cash
+from monitor.core.decode import KINDS, Rejection
+from schemas import DeadLetter, InputEvent
 
-__all__ = ["KIND_HEADER", "dead_letter", "home_partitioner", "read_header"]
+__all__ = [
+    "CONDUCTOR_KIND",
+    "KIND_HEADER",
+    "dead_letter",
+    "decode_forwarded",
+    "forward_to_conductor",
+    "home_partitioner",
+    "read_header",
+]
 
 logger = logging.getLogger(__name__)
 
 #: the header of a forwarded event on the events topic: its kind (`monitor.core.decode.KINDS`)
 KIND_HEADER = "aml-kind"
+
+#: the kind of a cash event re-keyed by its conductor's person key (its value is the cash's)
+CONDUCTOR_KIND = "conductor_cash"
+_CONDUCTOR_HEADERS = [(KIND_HEADER, CONDUCTOR_KIND.encode())]
 
 #: customers whose home partition is remembered before the memo starts afresh
 _MEMO_SIZE = 1_000_000
@@ -48,6 +66,39 @@ def home_partitioner(partitions: int) -> Callable[[bytes], int]:
         return home
 
     return home_partition
+
+
+def forward_to_conductor(
+    event: object,
+    record: Any,
+    add: Callable[..., None],
+    events_topic: str,
+    home_partition: Callable[[bytes], int],
+) -> None:
+    """If `event` is cash with a conductor, queue its record (`add`, the batch writer's) for
+    the events topic, keyed by the conductor's person key, on that key's home partition."""
+    person = conductor_cash(event)
+    if person is not None:
+        key = person.customer_id.encode()
+        add(
+            events_topic,
+            home_partition(key),
+            key,
+            record.value,
+            record.timestamp,
+            _CONDUCTOR_HEADERS,
+        )
+
+
+def decode_forwarded(
+    decode: Callable[[str, bytes | None], InputEvent | Rejection], kind: str, value: bytes | None
+) -> InputEvent | ConductorCash | Rejection | None:
+    """The event of a record of the events topic whose kind header is `kind`: a customer's
+    event, or the `ConductorCash` of cash re-keyed by its conductor; None for an unknown
+    kind (or re-keyed cash without a conductor: neither happens for what a worker wrote)."""
+    if kind == CONDUCTOR_KIND:
+        return conductor_cash(decode("cash", value))
+    return decode(kind, value) if kind in KINDS else None
 
 
 def read_header(headers: Any, name: str) -> str:

@@ -5,7 +5,7 @@ consumer in the consumer group named by `MONITOR_APP_ID` (why not a Faust agent:
 `agents` package docstring). It keeps Faust's guarantees itself:
 
 - Every customer has one partition and one state record: events off their customer's home
-  partition are forwarded there first (`agents.routing`).
+  partition are forwarded there first, cash also to its conductor's (`agents.routing`).
 - A batch (one `getmany`) is applied event by event, in order, each event seeing the state
   the previous one left. Then, in this order: the batch's alerts, tasks, dead letters and
   forwards are written and acknowledged by Kafka; each touched customer's final state is
@@ -43,12 +43,13 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 from mode import Service
 
+from agents import routing
 from agents.batch_writer import BatchWriter
 from agents.membership import CommitScheduler, GroupMember, MembershipLost, Rebalances
 from agents.restore import restore
 from agents.routing import KIND_HEADER, dead_letter, home_partitioner, read_header
 from agents.state_store import Store
-from monitor.core.decode import KINDS, Decoder, Rejection
+from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.state import CustomerState
 from monitor.io.kafka_security import aiokafka_options
@@ -192,7 +193,7 @@ class RulesService(GroupMember, Service):
             if topic == events_topic:
                 for record in records:
                     kind = read_header(record.headers, KIND_HEADER)
-                    decoded = decode(kind, record.value) if kind in KINDS else None
+                    decoded = routing.decode_forwarded(decode, kind, record.value)
                     if decoded is None or isinstance(decoded, Rejection):
                         # cannot happen for events a worker forwarded; never drop silently
                         self._dead_letter(
@@ -215,6 +216,8 @@ class RulesService(GroupMember, Service):
                     apply(decoded, partition, record)
                 else:
                     add(events_topic, home, key, record.value, record.timestamp, kind_header)
+                if self.engine.conductors:  # cash also to its conductor's record
+                    routing.forward_to_conductor(decoded, record, add, events_topic, home_partition)
         await writer.flush()  # outputs are safe before the state moves on
         if alert_times:
             done_ms = time.time() * 1000
