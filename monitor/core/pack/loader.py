@@ -1,5 +1,7 @@
-"""Loading a rule pack: read the YAML, validate it against the registry's schema, load the
-FX table, calendar and the resources of enabled rules, and assemble a `Pack`."""
+"""Loading a rule pack: YAML in, validated against the registry's schema, a `Pack` out.
+
+Besides the file itself, loading reads the FX table, the calendar and the resources of the
+enabled rules (the watch list)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ LV_TRANSFER_ENTITY."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
 __all__ = ["CrossBorderIndividual", "DailyThresholdConfig", "EntityTransfer", "LargeCash"]
+
+logger = logging.getLogger(__name__)
 
 
 class DailyThresholdConfig(ThresholdRuleConfig):

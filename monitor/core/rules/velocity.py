@@ -3,6 +3,7 @@ STRUCTURING and FREQUENT_LARGE_UNCLEAR_SOURCE."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +23,8 @@ __all__ = [
     "Structuring",
     "StructuringConfig",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class StructuringConfig(RuleConfig):

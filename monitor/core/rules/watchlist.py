@@ -3,6 +3,7 @@ WATCHLIST_MATCH on customer, owner, representative, agent, conductor and counter
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from monitor.core.screening.watchlist import WatchlistMatcher
 
 __all__ = ["WatchlistConfig", "WatchlistMatch", "load_matcher"]
+
+logger = logging.getLogger(__name__)
 
 Role = Literal[
     "customer",
