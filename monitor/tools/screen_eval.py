@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from monitor.core.defaults import default_file
 from monitor.core.screening.watchlist import (
     DEFAULT_THRESHOLD,
     WatchlistEntry,
@@ -32,8 +33,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_WATCHLIST = _ROOT / "config" / "watchlists" / "sample.yaml"
+_ROOT = Path(__file__).resolve().parents[2]  # test data (tests/data) is not shipped
+DEFAULT_WATCHLIST = default_file("watchlists", "sample.yaml")
 DEFAULT_PAIRS = _ROOT / "tests" / "data" / "watchlist_pairs.csv"
 SWEEP = tuple(range(80, 96))
 
