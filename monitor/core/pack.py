@@ -590,7 +590,7 @@ def pack_from_mapping(raw: object, base_dir: Path, source: Path | None = None) -
     )
     watch = config.rules.WATCHLIST_MATCH
     if watch.enabled:
-        from monitor.core.screening.watchlist import WatchlistMatcher
+        from monitor.core.screening import WatchlistMatcher
 
         path = base_dir / watch.file
         if not path.is_file():

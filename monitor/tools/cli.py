@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     check = rules_sub.add_parser("check", help="validate a rule pack and list its rules")
     check.add_argument("file", type=Path)
+    check.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="check the calendar's coverage as of this day (default: today in the pack's zone)",
+    )
 
     produce = sub.add_parser("produce", help="produce a JSONL scenario file to the input topics")
     produce.add_argument("file", type=Path)
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             run_worker(settings)
             return 0
         if args.command == "rules":
-            return _rules_check(args.file)
+            return _rules_check(args.file, args.today)
         if args.command == "produce":
             from monitor.io.settings import load_settings
             from monitor.tools.scenario import produce_file
@@ -172,8 +178,9 @@ def _replay(args: argparse.Namespace) -> int:
         raise MonitorError(str(exc)) from None
     where = args.out or f"topics {args.topic_prefix}{settings.topic_alerts}"
     print(
-        f"replayed {stats.events:,} events ({stats.customers:,} customers) in {stats.seconds:.1f}s "
-        f"= {stats.events_per_s:,.0f} events/s; {stats.alerts:,} alerts, {stats.tasks:,} tasks in range "
+        f"replayed {stats.events:,} events ({stats.customers:,} customers) "
+        f"in {stats.seconds:.1f}s = {stats.events_per_s:,.0f} events/s; "
+        f"{stats.alerts:,} alerts, {stats.tasks:,} tasks in range "
         f"-> {where}; {stats.invalid:,} invalid inputs skipped{_by_reason(stats.invalid_by_reason)}"
     )
     return 0
@@ -242,15 +249,19 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rules_check(path: Path) -> int:
+def _rules_check(path: Path, today: date | None = None) -> int:
+    from monitor.core.calendar import check_coverage
     from monitor.core.pack import load_pack
 
     pack = load_pack(path)
+    calendar_warning = check_coverage(pack.calendar, today or datetime.now(pack.tz).date())
     print(f"pack {pack.name} ({path}): valid")
     print(
         f"  time zone {pack.config.timezone}, calendar {pack.calendar.name}, "
         f"FX base {pack.fx.base} ({len(pack.fx.currencies)} currencies)"
     )
+    if calendar_warning:
+        print(f"  warning: {calendar_warning}")
     for rule_id, cfg in pack.config.rules:
         state = "on " if cfg.enabled else "off"
         print(f"  [{state}] {rule_id:<30} {cfg.category:<19} severity {cfg.severity}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.defaults import default_file
-from monitor.core.screening.watchlist import (
+from monitor.core.screening import (
     DEFAULT_THRESHOLD,
     WatchlistEntry,
     WatchlistMatcher,
