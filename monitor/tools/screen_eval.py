@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from monitor.core.defaults import default_file
 from monitor.core.errors import ConfigurationError, MonitorError
 from monitor.core.screening import (
     DEFAULT_THRESHOLD,
@@ -35,8 +36,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_WATCHLIST = _ROOT / "config" / "watchlists" / "sample.yaml"
+_ROOT = Path(__file__).resolve().parents[2]  # test data (tests/data) is not shipped
+DEFAULT_WATCHLIST = default_file("watchlists", "sample.yaml")
 DEFAULT_PAIRS = _ROOT / "tests" / "data" / "watchlist_pairs.csv"
 SWEEP = tuple(range(80, 96))
 _COLUMNS = ("query_name", "query_birth_date", "query_country", "expected_entry_id")

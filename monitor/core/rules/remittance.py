@@ -3,6 +3,7 @@ REMIT_MISSING_INFO and REMIT_INFO_UNRESOLVED."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,6 +25,8 @@ __all__ = [
     "RemitUnresolvedConfig",
     "missing_from",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class RemitMissingInfoConfig(RuleConfig):
