@@ -42,7 +42,7 @@ class DayBucket(NamedTuple):
 
 
 class CashItem(NamedTuple):
-    """A cash transaction in the STRUCTURING window (stored as the array
+    """A cash transaction in the STRUCTURING or SAR_STRUCTURING window (stored as the array
     `[event_ms, txn_id, base_amount, side, reported, side_amount]`)."""
 
     event_ms: int
@@ -71,6 +71,7 @@ _day_bucket: Callable[[list[Any]], DayBucket] = partial(tuple.__new__, DayBucket
 #: window name (its rule's id) -> stored array -> the item the window holds
 _WINDOW_ITEMS: dict[str, Callable[[list[Any]], CashItem | TransferItem]] = {
     "STRUCTURING": partial(tuple.__new__, CashItem),
+    "SAR_STRUCTURING": partial(tuple.__new__, CashItem),
     "FREQUENT_LARGE_UNCLEAR_SOURCE": partial(tuple.__new__, TransferItem),
 }
 

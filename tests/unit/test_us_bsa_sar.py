@@ -14,7 +14,7 @@ import pytest
 from monitor.core.engine import Engine
 from monitor.core.errors import ConfigurationError
 
-from .conftest import cash, make_engine, run
+from .conftest import DETECTED_AT, cash, make_engine, run
 
 NEW_YORK = ZoneInfo("America/New_York")
 SAR = "SAR_STRUCTURING"
@@ -198,3 +198,25 @@ def test_on_in_a_pack_with_the_section(us_pack):
 def test_band_is_validated():
     with pytest.raises(ConfigurationError, match="lower_pct must be below upper_pct"):
         _us({"rules.SAR_STRUCTURING.lower_pct": "90", "rules.SAR_STRUCTURING.upper_pct": "80"})
+
+
+def test_state_stored_between_events_gives_the_same_findings(engine):
+    # the worker stores the record between batches: SAR_STRUCTURING's window and day
+    # totals come back from the stored bytes as they were
+    from monitor.core.state import CustomerState
+
+    events = [
+        usd("9000", MON),
+        usd("4000", WED),
+        usd("9500", "2026-03-04T11:00:00-05:00"),  # Wednesday split: 13,500 together
+        usd("8500", "2026-03-05T10:00:00-05:00"),  # with Monday's 9,000: near the threshold
+    ]
+    kept = run(engine, events).by_rule(SAR)
+    state = None
+    stored = []
+    for event in events:
+        outcome = engine.process(state, event, DETECTED_AT)
+        stored += outcome.findings.alerts
+        state = CustomerState.from_bytes(outcome.state.to_bytes())
+    assert [a for a in stored if a.rule_id == SAR] == kept
+    assert [a.summary.split(" ")[2] for a in kept] == ["deposits", "transactions"]

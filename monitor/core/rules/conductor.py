@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from monitor.core.conductor import ConductorCash
 from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
 from monitor.core.rules.config import Category, ThresholdRuleConfig
-from monitor.core.state import CustomerState
+from monitor.core.state import CustomerState, DayBucket
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -54,25 +54,25 @@ class LargeCashByConductor:
         end_ms = window_end_ms(day, ctx.pack.tz)
         bucket = buckets.get(key)
         if bucket is None:
-            bucket = buckets[key] = ["0", [], False, 0, end_ms]
-        elif bucket[2]:
+            bucket = DayBucket("0", [], False, 0, end_ms)
+        elif bucket.fired:
             return  # already reported for this day, direction and side
-        total = Decimal(bucket[0]) + amount
-        bucket[0] = str(total)
-        bucket[3] += 1
+        total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
         # one bucket per customer served that day: how many customers the total is for
         per_customer = f"{key}|{event.on_behalf_of}"
-        served = buckets.get(per_customer)
-        if served is None:
-            served = buckets[per_customer] = ["0", [], False, 0, end_ms]
-        served[0] = str(Decimal(served[0]) + amount)
-        served[3] += 1
+        served = buckets.get(per_customer) or DayBucket("0", [], False, 0, end_ms)
+        buckets[per_customer] = served._replace(
+            total=str(Decimal(served.total) + amount), txn_count=served.txn_count + 1
+        )
         customers = sum(1 for k in buckets if k.startswith(f"{key}|"))
         crossed = total >= limit if cfg.inclusive else total > limit
-        if not crossed or customers < 2:
+        fired = crossed and customers >= 2
+        buckets[key] = bucket = bucket._replace(
+            total=str(total), fired=fired, txn_count=bucket.txn_count + 1
+        )
+        if not fired:
             return
-        bucket[2] = True
         noun = "cash deposits" if event.direction == "in" else "cash withdrawals"
         verb = "exceed" if not cfg.inclusive else "reach"
         out.alerts.append(
@@ -81,13 +81,13 @@ class LargeCashByConductor:
                 cfg,
                 event.customer_id,
                 (ctx.day_iso, event.direction, side),
-                f"{bucket[3]} {noun} by one person for {customers} customers totalling "
+                f"{bucket.txn_count} {noun} by one person for {customers} customers totalling "
                 f"{fmt_money(total)} {side} on {ctx.day_iso} {verb} the {fmt_money(limit)} "
                 f"{side} large-value threshold",
                 event.occurred_at,
                 amount=total.quantize(Decimal("0.01")),
                 currency=side,
-                evidence=list(bucket[1]),
+                evidence=list(bucket.evidence),
                 window=day_window(day, ctx),
             )
         )

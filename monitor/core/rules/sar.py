@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
 from monitor.core.rules.config import Category, RuleConfig, Severity, Threshold, money
-from monitor.core.state import DAY_MS, CustomerState
+from monitor.core.state import DAY_MS, CashItem, CustomerState, DayBucket
 from schemas import CashTransaction
 
 if TYPE_CHECKING:
@@ -89,14 +89,14 @@ class SarStructuring:
         if in_band:
             cap = ctx.pack.config.state.max_window_items
             items = state.windows.setdefault(self.rule_id, [])
-            items.append([ctx.event_ms, event.txn_id, str(amount), side, bool(split)])
-            items.sort(key=lambda i: (i[0], i[1]))
+            local = ctx.to_local(event.amount, event.currency, day)
+            items.append(
+                CashItem(ctx.event_ms, event.txn_id, str(local), side, bool(split), str(amount))
+            )
+            items.sort(key=lambda i: (i.event_ms, i.txn_id))
             del items[: max(0, len(items) - cap)]
         if split:
-            reported = set(split)
-            for item in state.windows.get(self.rule_id, []):
-                if item[1] in reported:
-                    item[4] = True
+            _mark_reported(state, self.rule_id, set(split))
             return
         if in_band:
             self._near_threshold(state, event, ctx, out, side, limit)
@@ -118,18 +118,20 @@ class SarStructuring:
         key = f"{self.rule_id}|{ctx.day_iso}|{event.direction}|{side}"
         bucket = state.buckets.get(key)
         if bucket is None:
-            bucket = state.buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
-        elif bucket[2]:
+            bucket = DayBucket("0", [], False, 0, window_end_ms(day, ctx.pack.tz))
+        elif bucket.fired:
             return []
-        total = Decimal(bucket[0]) + amount
-        bucket[0] = str(total)
-        bucket[3] += 1
+        total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
         crossed = total >= limit if cfg.ctr_inclusive else total > limit
-        if not crossed or bucket[3] < 2 or not self._reportable(ctx, total, side, day):
+        count = bucket.txn_count + 1
+        fired = crossed and count >= 2 and self._reportable(ctx, total, side, day)
+        state.buckets[key] = DayBucket(
+            str(total), bucket.evidence, fired, count, bucket.window_end_ms
+        )
+        if not fired:
             return []
-        bucket[2] = True
-        ids = list(bucket[1])
+        ids = list(bucket.evidence)
         noun = "cash deposits" if event.direction == "in" else "cash withdrawals"
         self._raise(
             event,
@@ -137,7 +139,7 @@ class SarStructuring:
             out,
             facts=("split", ctx.day_iso, event.direction, side),
             summary=(
-                f"{bucket[3]} {noun} on {ctx.day_iso}, none above the {fmt_money(limit)} {side} "
+                f"{count} {noun} on {ctx.day_iso}, none above the {fmt_money(limit)} {side} "
                 f"currency transaction report threshold, together {fmt_money(total)} {side}: "
                 f"above it only together"
             ),
@@ -160,19 +162,18 @@ class SarStructuring:
         cfg = self.cfg
         now_ms = ctx.event_ms
         start = now_ms - cfg.window_days * DAY_MS
-        recent = [
+        recent: list[CashItem] = [
             i
             for i in state.windows.get(self.rule_id, [])
-            if start < i[0] <= now_ms and not i[4] and i[3] == side
+            if start < i.event_ms <= now_ms and not i.reported and i.side == side
         ]
         if len(recent) < cfg.min_count:
             return
-        total = sum((Decimal(i[2]) for i in recent), Decimal(0))
+        total = sum((Decimal(i.side_amount) for i in recent), Decimal(0))
         if not self._reportable(ctx, total, side, ctx.day):
             return
-        for item in recent:
-            item[4] = True
-        ids = [i[1] for i in recent]
+        _mark_reported(state, self.rule_id, {i.txn_id for i in recent})
+        ids = [i.txn_id for i in recent]
         self._raise(
             event,
             ctx,
@@ -227,3 +228,10 @@ class SarStructuring:
                 [alert.alert_id],
             )
         )
+
+
+def _mark_reported(state: CustomerState, name: str, txn_ids: set[str]) -> None:
+    """Mark the items of window `name` whose txn id is in `txn_ids` reported."""
+    items = state.windows.get(name)
+    if items:
+        items[:] = [i._replace(reported=True) if i.txn_id in txn_ids else i for i in items]
