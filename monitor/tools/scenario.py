@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.errors import ConfigurationError
@@ -96,7 +97,8 @@ def produce_file(settings: Settings, path: Path) -> int:
 
 
 def expected_findings(pack: Pack, messages: list[Message]) -> tuple[Findings, int]:
-    """Run the rule core over `messages` in order; returns (findings, invalid count)."""
+    """Run the rule core over `messages` in order; returns (findings, invalid count). Cash
+    is applied to its conductor's record too when the pack aggregates per conductor."""
     engine = Engine(pack)
     decoder = Decoder(pack.fx)
     states: dict[str, CustomerState] = {}
@@ -108,8 +110,10 @@ def expected_findings(pack: Pack, messages: list[Message]) -> tuple[Findings, in
         if isinstance(event, Rejection):
             invalid += 1
             continue
-        outcome = engine.process(states.get(event.customer_id), event, now)
-        states[event.customer_id] = outcome.state
-        total.alerts.extend(outcome.findings.alerts)
-        total.tasks.extend(outcome.findings.tasks)
+        person = conductor_cash(event) if engine.conductors else None
+        for applied in (event, person) if person is not None else (event,):
+            outcome = engine.process(states.get(applied.customer_id), applied, now)
+            states[applied.customer_id] = outcome.state
+            total.alerts.extend(outcome.findings.alerts)
+            total.tasks.extend(outcome.findings.tasks)
     return total, invalid

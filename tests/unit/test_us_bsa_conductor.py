@@ -263,3 +263,27 @@ def test_run_offline_over_files(tmp_path, us_pack):
     alerts: list[Any] = []
     run_offline(us_pack, tmp_path, lambda f: alerts.extend(f.alerts), datetime.now(UTC))
     assert [a.rule_id for a in alerts] == [BY_CONDUCTOR]
+
+
+def test_conductor_record_stored_between_events_gives_the_same_alert(engine):
+    from monitor.core.state import CustomerState
+
+    events = [by("C1", "6000"), by("C2", "3000"), by("C1", "1000.01")]
+    kept = run_with_conductors(engine, events)
+    state = None
+    stored = []
+    for event in events:
+        outcome = engine.process(state, conductor_cash(event), DETECTED_AT)
+        stored += outcome.findings.alerts
+        state = CustomerState.from_bytes(outcome.state.to_bytes())
+    assert stored == kept and len(kept) == 1
+
+
+def test_scenario_expectations_include_the_conductor(us_pack):
+    from monitor.tools.scenario import Message, expected_findings
+
+    rows = [by("C1", "6000"), by("C2", "4000.01")]
+    messages = [Message("cash", e.customer_id.encode(), e.model_dump_json().encode()) for e in rows]
+    findings, invalid = expected_findings(us_pack, messages)
+    assert invalid == 0
+    assert [a.rule_id for a in findings.alerts if "LV" in a.rule_id] == [BY_CONDUCTOR]
