@@ -287,3 +287,30 @@ def test_scenario_expectations_include_the_conductor(us_pack):
     findings, invalid = expected_findings(us_pack, messages)
     assert invalid == 0
     assert [a.rule_id for a in findings.alerts if "LV" in a.rule_id] == [BY_CONDUCTOR]
+
+
+def test_sharded_replay_of_a_conductor_pack_runs_in_one_process(us_pack, pack, monkeypatch):
+    # a conductor's cash is spread over customers of every shard: one process sees it all
+    from monitor.io.settings import load_settings
+    from monitor.tools import replay as replay_module
+    from monitor.tools.offline import RunStats
+
+    calls: list[str] = []
+
+    async def one(*args: Any, **kwargs: Any) -> RunStats:
+        calls.append("one")
+        return RunStats()
+
+    def sharded(*args: Any, **kwargs: Any) -> RunStats:
+        calls.append("sharded")
+        return RunStats()
+
+    monkeypatch.setattr(replay_module, "_replay", one)
+    monkeypatch.setattr(replay_module, "_replay_sharded", sharded)
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    settings = load_settings()
+    for which in (us_pack, pack):
+        replay_module.replay(
+            settings, which, start, end, None, "x.", show_progress=False, workers=2
+        )
+    assert calls == ["one", "sharded"]
