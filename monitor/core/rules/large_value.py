@@ -17,8 +17,15 @@ __all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
 class _DailyThreshold:
     """Single or natural-day cumulative amounts per customer and direction, in the zone of
     the pack. Local-currency and foreign-currency amounts accumulate apart (unless the
-    threshold combines them). A (day, direction, side) fires once: later transactions that
-    day add nothing downstream."""
+    threshold combines them).
+
+    PBoC 2016 No.3 art.5 reports the day's transactions that make up the cumulative amount:
+    once a (day, direction, side) reaches the threshold, every later transaction of that
+    day, direction and side belongs to the same report. Each one emits the report again
+    with the same `alert_id` and the grown evidence and amount; consumers keep the latest
+    version (the one with more evidence, or as much evidence and a larger amount: evidence
+    is capped in the state). A transaction of the day arriving late joins the report
+    whatever its event time; one of another day, direction or side never does."""
 
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]]
@@ -41,15 +48,14 @@ class _DailyThreshold:
         bucket = buckets.get(key)
         if bucket is None:
             bucket = buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
-        elif bucket[2]:
-            return  # already reported for this day, direction and side
         total = Decimal(bucket[0]) + amount
         bucket[0] = str(total)
         bucket[3] += 1
         state.add_evidence(bucket, event.txn_id)
-        if not (total >= limit if cfg.inclusive else total > limit):
-            return
-        bucket[2] = True
+        if not bucket[2]:
+            if not (total >= limit if cfg.inclusive else total > limit):
+                return
+            bucket[2] = True  # reported: from now on each transaction grows the report
         window = day_window(day, ctx)
         noun = self.nouns[event.direction]
         if bucket[3] == 1:
