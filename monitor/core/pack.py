@@ -121,7 +121,10 @@ class RemitMissingInfoConfig(_RuleConfig):
 
 
 class RemitUnresolvedConfig(_RuleConfig):
-    category: Category = "due_diligence"
+    """Required remittance fields still missing when the follow-up deadline passes: a
+    suspicious-behaviour matter (category `suspicious`)."""
+
+    category: Category = "suspicious"
     follow_up_working_days: int = Field(default=10, ge=1, le=120)
 
 

@@ -41,8 +41,11 @@ class _DailyThreshold:
         if not self.in_scope(state, event):
             return
         cfg = self.cfg
+        threshold = cfg.threshold
+        if threshold is None:  # only a disabled rule has none, and it is never built
+            return
         day = ctx.day
-        side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
+        side, amount, limit = ctx.side(threshold, event.amount, event.currency, day)
         key = f"{self.rule_id}|{ctx.day_iso}|{event.direction}|{side}"
         buckets = state.buckets
         bucket = buckets.get(key)

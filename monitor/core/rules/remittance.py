@@ -4,6 +4,7 @@ REMIT_MISSING_INFO and REMIT_INFO_UNRESOLVED."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from monitor.core.pack import RemitMissingInfoConfig, RemitUnresolvedConfig
@@ -144,7 +145,14 @@ def _supplement(state: CustomerState, event: Remittance) -> None:
 class RemitInfoUnresolved:
     """REMIT_INFO_UNRESOLVED: decided when the customer's event-time watermark passes the
     end of the follow-up deadline day (plus the pack's grace) with fields still missing.
-    Runs on every event of the customer, whatever its topic."""
+    Runs on every event of the customer, whatever its topic.
+
+    Information still missing after the request is a matter for a suspicious report (PBoC
+    customer identification, suspicious behaviour: the originator's name, account or address
+    still not obtained after asking the remitting institution), not for due diligence: the
+    pack's default category is `suspicious`. The suspicion arises when the deadline passes,
+    so the alert's `event_time` is the deadline itself (the end of the deadline day) and
+    its `report_due` counts from that day, never from the payment's."""
 
     rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
     handles: ClassVar[tuple[type, ...]] = ()
@@ -163,6 +171,7 @@ class RemitInfoUnresolved:
             del state.pending[txn_id]
             missing = missing_from(set(item["present"]))
             occurred = datetime.fromisoformat(item["at"])
+            deadline = datetime.fromtimestamp(item["due_ms"] / 1000, ctx.pack.tz)
             out.alerts.append(
                 ctx.alert(
                     self.rule_id,
@@ -171,15 +180,10 @@ class RemitInfoUnresolved:
                     (txn_id,),
                     f"remittance {txn_id} still lacks {', '.join(missing)} after the follow-up "
                     f"deadline {item['due']} ({self.cfg.follow_up_working_days} working days)",
-                    occurred,
-                    amount=_decimal(item["amount"]),
+                    deadline,
+                    amount=Decimal(item["amount"]),
                     currency=item["currency"],
                     evidence=[txn_id, *item["supplements"]],
+                    window=(occurred, deadline),
                 )
             )
-
-
-def _decimal(text: str):
-    from decimal import Decimal
-
-    return Decimal(text)
