@@ -24,6 +24,7 @@ class Metrics:
     queue_pushed: Counter
     queue_redelivered: Counter
     queue_suppressed: Counter
+    queue_updated: Counter
     redis_errors: Counter
     kafka_errors: Counter
     processing_seconds: Histogram
@@ -77,6 +78,13 @@ class Metrics:
                 ["queue"],
                 registry=registry,
             ),
+            queue_updated=Counter(
+                "monitor_queue_updated",
+                "Grown alerts that replaced the earlier version of their finding in its queue "
+                "(outcome updated: still open; reopened: it had been acknowledged)",
+                ["queue", "outcome"],
+                registry=registry,
+            ),
             redis_errors=Counter(
                 "monitor_redis_errors", "Failed Redis operations (retried)", registry=registry
             ),
@@ -99,7 +107,8 @@ class Metrics:
             ),
             redis_backlog=Gauge(
                 "monitor_redis_backlog",
-                "Alerts on the alerts topic not yet safely in their Redis queue (committed offsets)",
+                "Alerts on the alerts topic not yet safely in their Redis queue "
+                "(committed offsets)",
                 registry=registry,
             ),
             consumer_lag=Gauge(
