@@ -51,6 +51,7 @@ _FIELDS = (
     "report_due",
     "amount",
     "currency",
+    "note",  # what a grown finding added since the version an analyst saw
 )
 
 
@@ -108,6 +109,8 @@ def _entry_json(entry_id: str, fields: dict[str, str], **extra: Any) -> dict[str
 def _entry_row(entry_id: str, fields: dict[str, str]) -> list[str]:
     amount = " ".join(x for x in (fields.get("amount", ""), fields.get("currency", "")) if x)
     summary = fields.get("summary", "")
+    if fields.get("note"):
+        summary = f"[{fields['note']}] {summary}"
     if len(summary) > _SUMMARY_WIDTH:
         summary = summary[: _SUMMARY_WIDTH - 1] + "…"
     return [
