@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import pytest
 
-from monitor.core.pack import RemitUnresolvedConfig
+from monitor.core.rules.remittance import RemitUnresolvedConfig
 
 from .conftest import SHANGHAI, cash, make_engine, make_pack, remittance, run
 

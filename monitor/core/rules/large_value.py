@@ -3,15 +3,34 @@ LV_TRANSFER_ENTITY."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from monitor.core.pack import DailyThresholdConfig
 from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
-from monitor.core.state import CustomerState
+from monitor.core.rules.config import Category, Threshold, ThresholdRuleConfig, money
+from monitor.core.state import CustomerState, DayBucket
 from schemas import CashTransaction, Remittance
 
-__all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
+__all__ = ["CrossBorderIndividual", "DailyThresholdConfig", "EntityTransfer", "LargeCash"]
+
+logger = logging.getLogger(__name__)
+
+
+class DailyThresholdConfig(ThresholdRuleConfig):
+    """Single or same-day cumulative amounts per customer and direction."""
+
+    category: Category = "large_value_report"
+    inclusive: bool = True
+
+
+def _daily(local: int, foreign: int) -> DailyThresholdConfig:
+    return DailyThresholdConfig(
+        threshold=Threshold(local=money("CNY", local), foreign=money("USD", foreign))
+    )
 
 
 class _DailyThreshold:
@@ -30,8 +49,9 @@ class _DailyThreshold:
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]]
     nouns: ClassVar[dict[str, str]]
+    default: ClassVar[DailyThresholdConfig]
 
-    def __init__(self, cfg: DailyThresholdConfig) -> None:
+    def __init__(self, cfg: DailyThresholdConfig, pack: Pack) -> None:
         self.cfg = cfg
 
     def in_scope(self, state: CustomerState, event: Any) -> bool:
@@ -50,22 +70,23 @@ class _DailyThreshold:
         buckets = state.buckets
         bucket = buckets.get(key)
         if bucket is None:
-            bucket = buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
-        total = Decimal(bucket[0]) + amount
-        bucket[0] = str(total)
-        bucket[3] += 1
+            bucket = DayBucket("0", [], False, 0, window_end_ms(day, ctx.pack.tz))
+        total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
-        if not bucket[2]:
-            if not (total >= limit if cfg.inclusive else total > limit):
-                return
-            bucket[2] = True  # reported: from now on each transaction grows the report
+        # once reported, every later transaction of the day grows the report
+        fired = bucket.fired or (total >= limit if cfg.inclusive else total > limit)
+        buckets[key] = bucket = bucket._replace(
+            total=str(total), fired=fired, txn_count=bucket.txn_count + 1
+        )
+        if not fired:
+            return
         window = day_window(day, ctx)
         noun = self.nouns[event.direction]
-        if bucket[3] == 1:
+        if bucket.txn_count == 1:
             what = f"a single {noun} of {fmt_money(total)} {side} reaches"
         else:
             what = (
-                f"{bucket[3]} {noun}s totalling {fmt_money(total)} {side} "
+                f"{bucket.txn_count} {noun}s totalling {fmt_money(total)} {side} "
                 f"on {day.isoformat()} reach"
             )
         comparison = "" if cfg.inclusive else "exceeds "
@@ -81,7 +102,7 @@ class _DailyThreshold:
                 event.occurred_at,
                 amount=total.quantize(Decimal("0.01")),
                 currency=side,
-                evidence=list(bucket[1]),
+                evidence=list(bucket.evidence),
                 window=window,
             )
         )
@@ -92,6 +113,7 @@ class LargeCash(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_CASH"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    default: ClassVar[DailyThresholdConfig] = _daily(50000, 10000)
     nouns: ClassVar[dict[str, str]] = {"in": "cash deposit", "out": "cash withdrawal"}
 
 
@@ -101,6 +123,7 @@ class CrossBorderIndividual(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_XBORDER_INDIVIDUAL"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    default: ClassVar[DailyThresholdConfig] = _daily(200000, 10000)
     nouns: ClassVar[dict[str, str]] = {
         "in": "inbound cross-border transfer",
         "out": "outbound cross-border transfer",
@@ -116,6 +139,7 @@ class EntityTransfer(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_TRANSFER_ENTITY"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    default: ClassVar[DailyThresholdConfig] = _daily(2000000, 200000)
     nouns: ClassVar[dict[str, str]] = {"in": "inbound transfer", "out": "outbound transfer"}
 
     def in_scope(self, state: CustomerState, event: Remittance) -> bool:
