@@ -53,6 +53,8 @@ def test_2016_no3_art5_the_third_deposit_joins_the_day_report(engine: Engine):
     assert latest.report_due == crossing.report_due == date(2026, 3, 9)
     assert latest.window_start == crossing.window_start
     assert latest.category == "large_value_report" and latest.currency == "CNY"
+    # the later version is marked as such, so counters count the finding once
+    assert [o.findings.grown for o in result.outcomes] == [[], [], [latest.alert_id]]
 
 
 def test_2016_no3_art5_a_single_large_deposit_grows_too(engine: Engine):

@@ -74,7 +74,8 @@ class _DailyThreshold:
         total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
         # once reported, every later transaction of the day grows the report
-        fired = bucket.fired or (total >= limit if cfg.inclusive else total > limit)
+        grows = bucket.fired
+        fired = grows or (total >= limit if cfg.inclusive else total > limit)
         buckets[key] = bucket = bucket._replace(
             total=str(total), fired=fired, txn_count=bucket.txn_count + 1
         )
@@ -90,22 +91,23 @@ class _DailyThreshold:
                 f"on {day.isoformat()} reach"
             )
         comparison = "" if cfg.inclusive else "exceeds "
-        out.alerts.append(
-            ctx.alert(
-                self.rule_id,
-                cfg,
-                event.customer_id,
-                (day.isoformat(), event.direction, side),
-                f"{what} {comparison}the {fmt_money(limit)} {side} large-value threshold".replace(
-                    "reaches exceeds", "exceeds"
-                ).replace("reach exceeds", "exceed"),
-                event.occurred_at,
-                amount=total.quantize(Decimal("0.01")),
-                currency=side,
-                evidence=list(bucket.evidence),
-                window=window,
-            )
+        alert = ctx.alert(
+            self.rule_id,
+            cfg,
+            event.customer_id,
+            (day.isoformat(), event.direction, side),
+            f"{what} {comparison}the {fmt_money(limit)} {side} large-value threshold".replace(
+                "reaches exceeds", "exceeds"
+            ).replace("reach exceeds", "exceed"),
+            event.occurred_at,
+            amount=total.quantize(Decimal("0.01")),
+            currency=side,
+            evidence=list(bucket.evidence),
+            window=window,
         )
+        out.alerts.append(alert)
+        if grows:
+            out.grown.append(alert.alert_id)
 
 
 class LargeCash(_DailyThreshold):
