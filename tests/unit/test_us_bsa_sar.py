@@ -148,7 +148,7 @@ def test_a_transaction_above_the_threshold_is_not_split(engine):
     events = [usd("12000", MON), usd("3000", "2026-03-02T15:00:00-05:00")]
     result = run(engine, events)
     assert result.by_rule(SAR) == []
-    assert len(result.by_rule("LV_CASH")) == 1
+    assert len({a.alert_id for a in result.by_rule("LV_CASH")}) == 1  # one report, grown
 
 
 def test_split_days_are_per_direction(engine):
