@@ -147,9 +147,20 @@ def test_second_customer_after_the_crossing_reports_the_conductor(engine):
     assert alerts[1].summary.startswith("2 cash deposits by one person for 2 customers")
 
 
-def test_reported_once_per_day_and_direction(engine):
-    events = [by("C1", "6000"), by("C2", "6000"), by("C3", "6000")]
-    assert len(run_with_conductors(engine, events)) == 1
+def test_the_days_report_grows_with_later_cash(engine):
+    # one CTR for the person's day, as LV_CASH's: later cash emits it again, grown
+    events = [by("C1", "6000", txn_id="T-1"), by("C2", "6000", txn_id="T-2")]
+    events.append(by("C3", "500", txn_id="T-3"))
+    first, grown = run_with_conductors(engine, events)
+    assert first.alert_id == grown.alert_id
+    assert grown.evidence == ["T-1", "T-2", "T-3"] and grown.amount == Decimal("12500.00")
+    assert grown.summary.startswith("3 cash deposits by one person for 3 customers")
+    person = conductor_cash(events[2])
+    state = OfflineRun(engine.pack, lambda f: None, DETECTED_AT)
+    for event in events[:2]:
+        state.apply(event, int(event.event_time.timestamp() * 1000))
+    outcome = engine.process(state.states[person.customer_id], person, DETECTED_AT)
+    assert outcome.findings.grown == [grown.alert_id]
 
 
 def test_different_conductors_are_apart(engine):

@@ -150,7 +150,9 @@ def test_conductor_cash_is_rekeyed_and_reported_as_offline(us_pack):
 
     apply(svc, forwarded)
     live = _alerts(svc, writer)
-    assert [a["rule_id"] for a in live] == ["LV_CASH_CONDUCTOR"]
+    # crossed at the second customer's cash, grown by the third's (one finding, two versions)
+    assert [a["rule_id"] for a in live] == ["LV_CASH_CONDUCTOR"] * 2
+    assert live[0]["alert_id"] == live[1]["alert_id"]
     # the conductor's record sits in the store of its key's home partition
     stored = svc.stores[home].get(person.encode())
     assert stored is not None
@@ -160,9 +162,13 @@ def test_conductor_cash_is_rekeyed_and_reported_as_offline(us_pack):
     runner = OfflineRun(us_pack, lambda f: offline.extend(f.alerts), DETECTED_AT)
     for event in events:
         runner.apply(event, int(event.event_time.timestamp() * 1000))
-    assert [a.model_dump(mode="json", exclude={"detected_at"}) for a in offline] == [
-        {k: v for k, v in a.items() if k != "detected_at"} for a in live
-    ]
+    # the latest versions agree (the forwarded cash may reach the conductor's partition in
+    # another order than event time: the evidence is compared as a set)
+    latest = offline[-1].model_dump(mode="json")
+    assert latest["alert_id"] == live[-1]["alert_id"]
+    same = ("rule_id", "customer_id", "amount", "currency", "summary", "report_due", "queue")
+    assert {k: live[-1][k] for k in same} == {k: latest[k] for k in same}
+    assert sorted(live[-1]["evidence"]) == sorted(latest["evidence"])
 
 
 def test_the_document_number_is_never_a_key(us_pack):

@@ -31,10 +31,12 @@ class ConductorCashConfig(ThresholdRuleConfig):
 class LargeCashByConductor:
     """LV_CASH_CONDUCTOR: the cash one person conducts on one local day, per direction, for
     two customers or more, summed in that person's own state record (`monitor.core.
-    conductor`). Reported once per day, direction and side, on the day's crossing (or on
-    the first transaction for a second customer after it); the customer id of the alert is
-    the conductor's person key. Cash conducted for a single customer is that customer's own
-    LV_CASH: it is not reported again here. Off in a pack without a section."""
+    conductor`). Reported on the day's crossing (or on the first transaction for a second
+    customer after it); as LV_CASH's report, it then grows: every later transaction of the
+    day, direction and side emits it again under the same `alert_id` with the grown
+    evidence and amount (`Findings.grown`). The customer id of the alert is the conductor's
+    person key. Cash conducted for a single customer is that customer's own LV_CASH: it is
+    not reported again here. Off in a pack without a section."""
 
     rule_id: ClassVar[str] = "LV_CASH_CONDUCTOR"
     handles: ClassVar[tuple[type, ...]] = (ConductorCash,)
@@ -55,8 +57,6 @@ class LargeCashByConductor:
         bucket = buckets.get(key)
         if bucket is None:
             bucket = DayBucket("0", [], False, 0, end_ms)
-        elif bucket.fired:
-            return  # already reported for this day, direction and side
         total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
         # one bucket per customer served that day: how many customers the total is for
@@ -67,7 +67,8 @@ class LargeCashByConductor:
         )
         customers = sum(1 for k in buckets if k.startswith(f"{key}|"))
         crossed = total >= limit if cfg.inclusive else total > limit
-        fired = crossed and customers >= 2
+        grows = bucket.fired  # once reported, every later transaction of the day grows it
+        fired = grows or (crossed and customers >= 2)
         buckets[key] = bucket = bucket._replace(
             total=str(total), fired=fired, txn_count=bucket.txn_count + 1
         )
@@ -75,19 +76,20 @@ class LargeCashByConductor:
             return
         noun = "cash deposits" if event.direction == "in" else "cash withdrawals"
         verb = "exceed" if not cfg.inclusive else "reach"
-        out.alerts.append(
-            ctx.alert(
-                self.rule_id,
-                cfg,
-                event.customer_id,
-                (ctx.day_iso, event.direction, side),
-                f"{bucket.txn_count} {noun} by one person for {customers} customers totalling "
-                f"{fmt_money(total)} {side} on {ctx.day_iso} {verb} the {fmt_money(limit)} "
-                f"{side} large-value threshold",
-                event.occurred_at,
-                amount=total.quantize(Decimal("0.01")),
-                currency=side,
-                evidence=list(bucket.evidence),
-                window=day_window(day, ctx),
-            )
+        alert = ctx.alert(
+            self.rule_id,
+            cfg,
+            event.customer_id,
+            (ctx.day_iso, event.direction, side),
+            f"{bucket.txn_count} {noun} by one person for {customers} customers totalling "
+            f"{fmt_money(total)} {side} on {ctx.day_iso} {verb} the {fmt_money(limit)} "
+            f"{side} large-value threshold",
+            event.occurred_at,
+            amount=total.quantize(Decimal("0.01")),
+            currency=side,
+            evidence=list(bucket.evidence),
+            window=day_window(day, ctx),
         )
+        out.alerts.append(alert)
+        if grows:
+            out.grown.append(alert.alert_id)
