@@ -25,7 +25,7 @@ kafka-jars:
 
 ## make test: unit tests and integration tests on real Apache Kafka, redis-server and promtool
 test: $(STAMP) kafka-jars
-	./tools/ensure-system-deps.sh --prometheus
+	./tools/ensure-system-deps.sh --prometheus --chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## make lint: ruff (configured rules) and mypy (strict on monitor/core, normal elsewhere)

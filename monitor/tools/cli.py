@@ -120,6 +120,10 @@ def _parser() -> Parser:
 
     add_queue_parser(sub)
 
+    from monitor.casework.cli import add_casework_parsers
+
+    add_casework_parsers(sub)
+
     demo = sub.add_parser("demo", help="run the one-command demo (embedded broker and Redis)")
     demo.add_argument("--scenario", type=existing_file, default=None)
     demo.add_argument("--timeout", type=positive_float, default=120.0)
@@ -199,6 +203,10 @@ def _run(args: argparse.Namespace) -> int:
         from monitor.tools.queue_cli import run_queue
 
         return run_queue(args)
+    if args.command in ("inbox", "audit"):
+        from monitor.casework.cli import run_audit, run_inbox
+
+        return run_inbox(args) if args.command == "inbox" else run_audit(args)
     if args.command == "replay":
         return _replay(args)
     if args.command == "simulate":

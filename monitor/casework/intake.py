@@ -1,0 +1,55 @@
+"""Cases from alerts: the inbox consumes `aml.alerts` (its own consumer group) and hands each
+alert to `CaseService.add_alert`, committing the offset after the case event is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+
+from monitor.casework.service import CaseService
+from monitor.io.settings import Settings
+
+__all__ = ["consume_alerts"]
+
+logger = logging.getLogger(__name__)
+
+
+async def consume_alerts(
+    settings: Settings, service: CaseService, group: str | None = None
+) -> None:
+    """Run until cancelled. A redelivered alert (same id, same content) changes nothing."""
+    from monitor.io.kafka_security import aiokafka_options
+
+    consumer = AIOKafkaConsumer(
+        settings.topic_alerts,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group or f"{settings.app_id}-inbox",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **aiokafka_options(settings),
+    )
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for messages in batch.values():
+                for message in messages:
+                    try:
+                        alert = orjson.loads(message.value or b"")
+                        if not alert.get("alert_id") or not alert.get("customer_id"):
+                            raise ValueError("no alert_id or customer_id")
+                    except (ValueError, AttributeError) as exc:
+                        logger.warning(
+                            "skipped alert at %s/%s: %s", message.partition, message.offset, exc
+                        )
+                        continue
+                    await service.add_alert(alert)
+            if batch:
+                await consumer.commit()
+    except asyncio.CancelledError:
+        raise
+    finally:
+        await consumer.stop()

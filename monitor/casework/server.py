@@ -1,0 +1,75 @@
+"""Assemble the inbox from the settings: Kafka case log, Redis read model, the alert intake
+and the web application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from monitor.casework.log import KafkaCaseLog
+from monitor.casework.metrics import CaseMetrics
+from monitor.casework.readmodel import RedisReadModel
+from monitor.casework.service import CaseService
+from monitor.casework.web.app import create_app
+from monitor.casework.web.auth import load_users
+
+__all__ = ["build_inbox"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_inbox(
+    users_file: Path,
+    proxy_header: str | None = None,
+    session_seconds: int = 8 * 3600,
+    https_only: bool = False,
+    secret_key: str | None = None,
+) -> FastAPI:
+    """The inbox on the `MONITOR_*` settings' Kafka and Redis, consuming `aml.alerts`."""
+    from monitor.core.pack import load_pack
+    from monitor.io.settings import load_settings
+
+    settings = load_settings()
+    pack = load_pack(settings.rules)
+    users = load_users(users_file, proxy_header)
+    client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    registry = CollectorRegistry()
+    service = CaseService(
+        KafkaCaseLog(settings),
+        RedisReadModel(client, pack.calendar, pack.tz),
+        CaseMetrics.create(registry),
+    )
+    app = create_app(
+        service,
+        users,
+        registry,
+        secret_key=secret_key,
+        session_seconds=session_seconds,
+        https_only=https_only,
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def with_intake(app: FastAPI) -> AsyncIterator[None]:
+        from monitor.casework.intake import consume_alerts
+
+        async with inner(app):
+            task = asyncio.create_task(consume_alerts(settings, service))
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                await client.aclose()  # type: ignore[attr-defined]
+
+    app.router.lifespan_context = with_intake
+    return app

@@ -1,0 +1,1 @@
+"""The analysts' web inbox: FastAPI routers, Jinja2 templates, pinned htmx."""
