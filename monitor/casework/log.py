@@ -10,8 +10,10 @@ from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from monitor.casework.events import CaseEvent, canonical_json
+from monitor.core.errors import ConfigurationError
 from monitor.io.settings import Settings
 
 __all__ = [
@@ -144,13 +146,19 @@ class KafkaCaseLog:
 
 async def read_topic(settings: Settings, topic: str, options: dict[str, Any]) -> list[RawRecord]:
     """Every message of `topic` up to its end when called, per partition in offset order."""
+    admin = AIOKafkaAdminClient(**options)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    found = [d for d in described if d["topic"] == topic and not d.get("error_code")]
+    if not found:
+        raise ConfigurationError(f"topic {topic} does not exist on {settings.kafka_bootstrap}")
     consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None, **options)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = {p["partition"] for p in found[0]["partitions"]}
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return []
