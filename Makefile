@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint venv kafka-jars clean
+.PHONY: demo inbox test test-unit lint venv kafka-jars clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	./tools/ensure-system-deps.sh
 	$(VENV)/bin/monitor demo
+
+## make inbox: the demo, then the analyst inbox on its alerts (http://127.0.0.1:8080/)
+inbox: $(STAMP)
+	./tools/ensure-system-deps.sh
+	$(VENV)/bin/monitor demo --serve
 
 kafka-jars:
 	./tools/ensure-system-deps.sh --java

@@ -94,8 +94,10 @@ class KafkaCaseLog:
         settings: Settings,
         topic: str = "aml.case-events",
         reports_topic: str = "aml.reports",
+        idempotent: bool = True,
     ) -> None:
         self.settings, self.topic, self.reports_topic = settings, topic, reports_topic
+        self.idempotent = idempotent  # off only for brokers without InitProducerId (Tansu)
         self._producer: AIOKafkaProducer | None = None
 
     def _options(self) -> dict[str, Any]:
@@ -121,7 +123,7 @@ class KafkaCaseLog:
     async def start(self) -> None:
         await self.ensure_topics()
         self._producer = AIOKafkaProducer(
-            acks="all", enable_idempotence=True, client_id="aml-inbox", **self._options()
+            acks="all", enable_idempotence=self.idempotent, client_id="aml-inbox", **self._options()
         )
         await self._producer.start()
 

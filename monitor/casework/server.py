@@ -20,6 +20,7 @@ from monitor.casework.readmodel import RedisReadModel
 from monitor.casework.service import CaseService
 from monitor.casework.web.app import create_app
 from monitor.casework.web.auth import load_users
+from monitor.io.settings import Settings
 
 __all__ = ["build_inbox"]
 
@@ -32,18 +33,21 @@ def build_inbox(
     session_seconds: int = 8 * 3600,
     https_only: bool = False,
     secret_key: str | None = None,
+    settings: Settings | None = None,
+    idempotent: bool = True,
 ) -> FastAPI:
-    """The inbox on the `MONITOR_*` settings' Kafka and Redis, consuming `aml.alerts`."""
+    """The inbox on the settings' (default: `MONITOR_*`) Kafka and Redis, consuming
+    `aml.alerts`."""
     from monitor.core.pack import load_pack
     from monitor.io.settings import load_settings
 
-    settings = load_settings()
+    settings = settings or load_settings()
     pack = load_pack(settings.rules)
     users = load_users(users_file, proxy_header)
     client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
     registry = CollectorRegistry()
     service = CaseService(
-        KafkaCaseLog(settings),
+        KafkaCaseLog(settings, idempotent=idempotent),
         RedisReadModel(client, pack.calendar, pack.tz),
         CaseMetrics.create(registry),
     )

@@ -127,6 +127,10 @@ def _parser() -> Parser:
     demo = sub.add_parser("demo", help="run the one-command demo (embedded broker and Redis)")
     demo.add_argument("--scenario", type=existing_file, default=None)
     demo.add_argument("--timeout", type=positive_float, default=120.0)
+    demo.add_argument(
+        "--serve", action="store_true", help="then serve the analyst inbox on the demo's alerts"
+    )
+    demo.add_argument("--port", type=positive_int, default=8080, help="the inbox's port")
     return parser
 
 
@@ -216,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from monitor.tools.demo import run_demo
 
-        return run_demo(args.scenario, args.timeout)
+        return run_demo(args.scenario, args.timeout, args.port if args.serve else None)
     return 1
 
 
