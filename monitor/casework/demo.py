@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import tempfile
 from pathlib import Path
 
@@ -45,4 +46,20 @@ def serve_demo_inbox(settings: Settings, port: int) -> None:
     for name, password in passwords.items():
         print(f"  {name:<9} password {password}  (shown once)")
     print(flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # uvicorn re-raises SIGTERM after its shutdown: turn it into an exception so that the
+    # demo's `finally` still stops the worker, the broker and redis-server
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    except (KeyboardInterrupt, _Terminated):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived while the inbox served."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated()
