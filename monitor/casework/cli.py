@@ -24,7 +24,7 @@ def add_casework_parsers(sub: Any) -> None:
     inbox_sub.add_parser("hash-password", help="read a password, print its argon2 hash")
     inbox.add_argument("--users", type=existing_file, default=None, help="users YAML file")
     inbox.add_argument("--host", default="127.0.0.1")
-    inbox.add_argument("--port", type=int, default=8080)
+    inbox.add_argument("--port", type=positive_int, default=8080)
     inbox.add_argument(
         "--proxy-header",
         default=None,
