@@ -81,7 +81,16 @@ def run_audit(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     options = {"bootstrap_servers": settings.kafka_bootstrap, **aiokafka_options(settings)}
-    records = asyncio.run(read_topic(settings, args.topic, options))
+    from aiokafka.errors import KafkaError
+
+    from monitor.core.errors import MonitorError
+
+    try:
+        records = asyncio.run(read_topic(settings, args.topic, options))
+    except KafkaError as exc:
+        raise MonitorError(
+            f"cannot read {args.topic} from {settings.kafka_bootstrap}: {type(exc).__name__}"
+        ) from None
     result = verify_records(records)
     for problem in result.breaks:
         print(str(problem))

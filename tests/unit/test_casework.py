@@ -81,6 +81,21 @@ def test_incomplete_proposals_are_refused(form: dict) -> None:
         decide(case, "propose", "ana", "analyst", T0, form)
 
 
+def test_a_report_record_then_the_filing_end_the_case() -> None:
+    case, _ = _walk(
+        *TO_APPROVAL,
+        ("approve", "rita", "reviewer", {}),
+        ("report", "rita", "reviewer", {"report_id": "R-1", "record": {}}),
+    )
+    assert case.status == "reported" and case.is_active
+    with pytest.raises(InvalidInput, match="reference"):
+        decide(case, "file", "rita", "reviewer", T0, {"filed_on": "2026-03-09"})
+    filing = {"reference": "PBOC-2026-000123", "filed_on": "2026-03-09"}
+    case.apply(decide(case, "file", "rita", "reviewer", T0, filing))
+    assert case.status == "filed" and not case.is_active
+    assert case.filing is not None and case.filing["reference"] == "PBOC-2026-000123"
+
+
 def test_returned_goes_back_to_the_analyst_and_close_ends_the_case() -> None:
     case, _ = _walk(*TO_APPROVAL, ("return", "rita", "reviewer", {"comment": "more detail"}))
     assert (case.status, case.assignee, case.proposal) == ("claimed", "ana", None)
