@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from monitor.casework.errors import CaseConflict, Forbidden, InvalidInput
@@ -194,7 +194,12 @@ def _payload(command: str, form: dict[str, Any]) -> dict[str, Any]:
         comment = str(form.get("comment") or "").strip()
         return {"comment": comment} if comment else {}
     if command == "file":
-        return {"reference": _text(form, "reference", 200), "filed_on": _text(form, "filed_on", 10)}
+        filed_on = _text(form, "filed_on", 10)
+        try:
+            date.fromisoformat(filed_on)
+        except ValueError:
+            raise InvalidInput("filed_on: a date YYYY-MM-DD") from None
+        return {"reference": _text(form, "reference", 200), "filed_on": filed_on}
     if command == "report":
         return dict(form)
     return {}
