@@ -36,7 +36,9 @@ def add_casework_parsers(sub: Any) -> None:
     audit = sub.add_parser("audit", help="the case record's integrity")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check every case's hash chain on the topic")
-    verify.add_argument("--topic", default="aml.case-events")
+    verify.add_argument(
+        "--topic", default=None, help="default: MONITOR_TOPIC_CASE_EVENTS or aml.case-events"
+    )
 
 
 def run_inbox(args: argparse.Namespace) -> int:
@@ -55,8 +57,6 @@ def run_inbox(args: argparse.Namespace) -> int:
         return 0
     if args.users is None:
         raise ConfigurationError("monitor inbox: give --users FILE (see --help)")
-    import os
-
     import uvicorn
 
     from monitor.casework.server import build_inbox
@@ -66,7 +66,6 @@ def run_inbox(args: argparse.Namespace) -> int:
         proxy_header=args.proxy_header,
         session_seconds=args.session_minutes * 60,
         https_only=args.https_only,
-        secret_key=os.environ.get("MONITOR_INBOX_SECRET"),
     )
     logging.getLogger().setLevel(logging.INFO)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -76,10 +75,12 @@ def run_inbox(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     from monitor.casework.audit import verify_records
     from monitor.casework.log import read_topic
+    from monitor.casework.settings import load_casework_settings
     from monitor.io.kafka_security import aiokafka_options
     from monitor.io.settings import load_settings
 
     settings = load_settings()
+    args.topic = args.topic or load_casework_settings().topic_case_events
     options = {"bootstrap_servers": settings.kafka_bootstrap, **aiokafka_options(settings)}
     from aiokafka.errors import KafkaError
 

@@ -38,16 +38,20 @@ def build_inbox(
 ) -> FastAPI:
     """The inbox on the settings' (default: `MONITOR_*`) Kafka and Redis, consuming
     `aml.alerts`."""
+    from monitor.casework.settings import load_casework_settings
     from monitor.core.pack import load_pack
     from monitor.io.settings import load_settings
 
     settings = settings or load_settings()
+    own = load_casework_settings()
+    if secret_key is None and own.inbox_secret is not None:
+        secret_key = own.inbox_secret.get_secret_value()
     pack = load_pack(settings.rules)
     users = load_users(users_file, proxy_header)
     client = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
     registry = CollectorRegistry()
     service = CaseService(
-        KafkaCaseLog(settings, idempotent=idempotent),
+        KafkaCaseLog(settings, own.topic_case_events, own.topic_reports, idempotent=idempotent),
         RedisReadModel(client, pack.calendar, pack.tz),
         CaseMetrics.create(registry),
     )
@@ -66,7 +70,7 @@ def build_inbox(
         from monitor.casework.intake import consume_alerts
 
         async with inner(app):
-            task = asyncio.create_task(consume_alerts(settings, service))
+            task = asyncio.create_task(consume_alerts(settings, service, own.inbox_group))
             try:
                 yield
             finally:

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -17,14 +25,17 @@ from monitor.casework.intake import consume_alerts
 from monitor.casework.log import KafkaCaseLog
 from monitor.casework.readmodel import RedisReadModel
 from monitor.casework.service import CaseService
+from monitor.casework.web.auth import hash_password
 from monitor.core.pack import load_pack
-from monitor.io.devservers import RedisServer
+from monitor.io.devservers import RedisServer, free_port, wait_for_port
 from monitor.io.settings import load_settings
 from monitor.io.topics import TopicSpec, ensure_topics
 from monitor.tools.cli import main
 from tests.casework_samples import alert, large_value
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
 
 NOW = datetime(2026, 3, 6, 2, 0, tzinfo=UTC)
 REPORT = {"disposition": "report", "narrative": "Structured cash deposits."}
@@ -180,3 +191,134 @@ def test_a_lost_redis_or_inbox_loses_no_decision(kafka):
             assert by_id[row["case_id"]] == row
     assert by_id[cases["two"]]["status"] == "proposed"
     assert any(r["customer_id"] == "CUST-0009" for r in after)
+
+
+# ------------------------------------------------------------- the inbox as a process
+
+
+class _InboxProcess:
+    """`monitor inbox` as a subprocess on the test's Kafka topics and a given Redis."""
+
+    def __init__(self, kafka, redis_url: str, prefix: str, users: Path, workdir: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "MONITOR_KAFKA_BOOTSTRAP": kafka.bootstrap,
+            "MONITOR_REDIS_URL": redis_url,
+            "MONITOR_APP_ID": prefix.rstrip("."),
+            "MONITOR_PARTITIONS": "2",
+            "MONITOR_TOPIC_ALERTS": prefix + "aml.alerts",
+            "MONITOR_TOPIC_CASE_EVENTS": prefix + "aml.case-events",
+            "MONITOR_TOPIC_REPORTS": prefix + "aml.reports",
+            "MONITOR_INBOX_SECRET": "test-secret",
+        }
+        self.log = (workdir / f"inbox-{self.port}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "monitor.tools.cli",
+                "inbox",
+                "--users",
+                str(users),
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(self.port, 60, self.proc)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.log.close()
+
+
+def _client(inbox: _InboxProcess, name: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=inbox.url, timeout=30, follow_redirects=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    answer = client.post(
+        "/login", data={"csrf_token": token, "username": name, "password": f"pw-{name}"}
+    )
+    assert answer.status_code == 200 and f">{name} <" in answer.text, answer.text[:500]
+    return client, re.search(r'name="csrf_token" value="([^"]+)"', answer.text).group(1)
+
+
+def test_killing_the_inbox_process_and_redis_loses_no_decision(kafka, tmp_path):
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    settings = load_settings(
+        kafka_bootstrap=kafka.bootstrap, partitions=2, topic_alerts=prefix + "aml.alerts"
+    )
+    asyncio.run(ensure_topics(settings, [TopicSpec(settings.topic_alerts, 2, {})]))
+    asyncio.run(_copy_alerts(settings, [alert(1, "CUST-0001"), large_value(2, "CUST-0002")]))
+    users = tmp_path / "users.yaml"
+    users.write_text(
+        "users:\n"
+        + "".join(
+            f"  - {{name: {n}, role: {n}, password_hash: '{hash_password('pw-' + n)}'}}\n"
+            for n in ("analyst", "reviewer")
+        )
+    )
+    first_redis = RedisServer().start()
+    inbox = _InboxProcess(kafka, first_redis.url, prefix, users, tmp_path)
+    try:
+        analyst, token = _client(inbox, "analyst")
+        case_id = None
+        for _ in range(100):  # the inbox consumes the alerts topic
+            if len(re.findall(r'href="/cases/(C-[0-9A-F]+)"', analyst.get("/").text)) == 2:
+                page = analyst.get("/", params={"rule": "STRUCTURING"}).text
+                case_id = re.findall(r'href="/cases/(C-[0-9A-F]+)"', page)[0]
+                break
+            time.sleep(0.2)
+        assert case_id, "the inbox opened no cases from aml.alerts"
+        assert analyst.post(f"/cases/{case_id}/claim", data={"csrf_token": token}).is_success
+        proposed = analyst.post(
+            f"/cases/{case_id}/propose",
+            data={"csrf_token": token, "disposition": "report", "narrative": "Structuring."},
+        )
+        assert proposed.is_success
+        reviewer, rtoken = _client(inbox, "reviewer")
+        assert reviewer.post(f"/cases/{case_id}/approve", data={"csrf_token": rtoken}).is_success
+    finally:
+        inbox.kill()  # SIGKILL: no shutdown of any kind
+        first_redis.kill()
+
+    second_redis = RedisServer().start()
+    inbox = _InboxProcess(kafka, second_redis.url, prefix, users, tmp_path)
+    try:
+        reviewer, _ = _client(inbox, "reviewer")  # same secret: the session survives too
+        page = reviewer.get(f"/cases/{case_id}").text
+        assert '<dd class="status">reported</dd>' in page
+        assert "Structuring." in page and "Approved by <strong>reviewer</strong>" in page
+        record = reviewer.get(f"/cases/{case_id}/report.json").json()
+        assert record["narrative"] == "Structuring." and record["approved_by"] == "reviewer"
+    finally:
+        inbox.kill()
+        second_redis.stop()
+    audit = subprocess.run(
+        [sys.executable, "-m", "monitor.tools.cli", "audit", "verify"],
+        env=inbox.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "chains intact" in audit.stdout
+
+
+async def _copy_alerts(settings, alerts: list[dict]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for a in alerts:
+            await producer.send_and_wait(
+                settings.topic_alerts, orjson.dumps(a), key=a["customer_id"].encode()
+            )
+    finally:
+        await producer.stop()
