@@ -50,3 +50,16 @@ def large_value(n: int, customer: str = "CUST-0002", due: str = "2026-03-09") ->
         queue="large_value",
         branch_code="BJ002",
     )
+
+
+def reid_task(customer: str = "CUST-0001", rating: str = "high") -> dict[str, Any]:
+    return {
+        "task_id": f"t-{customer}",
+        "customer_id": customer,
+        "trigger": "SUSPECTED_ML_TF",
+        "measures": ["verify source of funds", "refresh identity documents"],
+        "due_by": "2026-03-16",
+        "source_event_id": "e-1",
+        "alert_ids": [],
+        "risk_rating": rating,
+    }

@@ -1,5 +1,6 @@
 """Cases from alerts: the inbox consumes `aml.alerts` (its own consumer group) and hands each
-alert to `CaseService.add_alert`, committing the offset after the case event is recorded."""
+alert to `CaseService.add_alert`, committing the offset after the case event is recorded;
+`aml.reid-tasks` gives the case view the customer's tasks and risk rating."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ async def consume_alerts(
 
     consumer = AIOKafkaConsumer(
         settings.topic_alerts,
+        settings.topic_reid_tasks,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group or f"{settings.app_id}-inbox",
         auto_offset_reset="earliest",
@@ -37,16 +39,21 @@ async def consume_alerts(
             batch = await consumer.getmany(timeout_ms=1000)
             for messages in batch.values():
                 for message in messages:
+                    is_task = message.topic == settings.topic_reid_tasks
+                    wanted = ("task_id", "customer_id") if is_task else ("alert_id", "customer_id")
                     try:
-                        alert = orjson.loads(message.value or b"")
-                        if not alert.get("alert_id") or not alert.get("customer_id"):
-                            raise ValueError("no alert_id or customer_id")
+                        value = orjson.loads(message.value or b"")
+                        if not all(value.get(k) for k in wanted):
+                            raise ValueError(f"no {' or '.join(wanted)}")
                     except (ValueError, AttributeError) as exc:
                         logger.warning(
                             "skipped alert at %s/%s: %s", message.partition, message.offset, exc
                         )
                         continue
-                    await service.add_alert(alert)
+                    if is_task:
+                        await service.model.add_task(value)
+                    else:
+                        await service.add_alert(value)
             if batch:
                 await consumer.commit()
     except asyncio.CancelledError:

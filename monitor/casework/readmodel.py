@@ -51,7 +51,8 @@ def summarise(case: Case, calendar: WorkingDayCalendar, tz: tzinfo) -> dict[str,
 class RedisReadModel:
     """Keys under `prefix`: `events:<case>` (list of event JSON), `cases` (case id -> summary
     JSON), `alerts` (alert id -> case id), `active` (customer id -> open case id), `ready`
-    (set once the model holds the whole topic)."""
+    (set once the model holds the whole topic); `tasks:<customer>` (re-identification
+    tasks from `aml.reid-tasks`, with the customer's risk rating)."""
 
     client: aioredis.Redis
     calendar: WorkingDayCalendar
@@ -91,6 +92,23 @@ class RedisReadModel:
             if s["customer_id"] == customer_id and s["case_id"] != exclude
         ]
 
+    async def add_task(self, task: dict[str, Any]) -> None:
+        """Keep a customer's re-identification tasks (latest 20) and risk rating; not part
+        of the case record, so not rebuilt from the case topic."""
+        key = self._k(f"tasks:{task['customer_id']}")
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(key, task["task_id"], orjson.dumps(task))
+        await pipe.execute()
+        if await self.client.hlen(key) > 20:
+            rows = await self.client.hgetall(key)
+            oldest = sorted(rows, key=lambda k: orjson.loads(rows[k]).get("due_by") or "")
+            await self.client.hdel(key, *oldest[: len(rows) - 20])
+
+    async def tasks(self, customer_id: str) -> list[dict[str, Any]]:
+        rows = await self.client.hgetall(self._k(f"tasks:{customer_id}"))
+        tasks = [orjson.loads(v) for v in rows.values()]
+        return sorted(tasks, key=lambda t: t.get("due_by") or "", reverse=True)
+
     async def apply(self, event: CaseEvent) -> Case:
         """Add one event (already on the topic) and refresh the case's summary."""
         await self.client.rpush(self._k(f"events:{event.case_id}"), encode(event))
@@ -115,7 +133,12 @@ class RedisReadModel:
     async def rebuild(self, events: list[CaseEvent]) -> int:
         """Replace the model with the fold of `events` (the topic in log order); returns the
         number of cases."""
-        keys = [k async for k in self.client.scan_iter(match=self.prefix + "*")]
+        tasks = self._k("tasks:").encode()
+        keys = [
+            k
+            async for k in self.client.scan_iter(match=self.prefix + "*")
+            if not (k if isinstance(k, bytes) else k.encode()).startswith(tasks)
+        ]
         if keys:
             await self.client.delete(*keys)
         by_case: dict[str, list[CaseEvent]] = {}

@@ -24,7 +24,7 @@ from monitor.casework.web.app import create_app
 from monitor.casework.web.auth import hash_password, load_users
 from monitor.core.pack import load_pack
 from monitor.io.devservers import RedisServer, free_port
-from tests.casework_samples import alert, large_value
+from tests.casework_samples import alert, large_value, reid_task
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -76,6 +76,7 @@ async def _seed(log: MemoryCaseLog, url: str, prefix: str) -> dict[str, str]:
             alert(4, "CUST-0004", summary="<script>alert('x')</script> 3 deposits under threshold")
         ),
     }
+    await service.model.add_task(reid_task("CUST-0001"))
     await service.model.client.aclose()
     return ids
 
@@ -118,8 +119,10 @@ def inbox(browser_redis: RedisServer, tmp_path: Path) -> Iterator[Inbox]:
         thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    """One browser per test module: Playwright's sync API runs an event loop in this thread
+    while it lives, and later tests call `asyncio.run`."""
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.skip("Debian chromium not installed: ./tools/ensure-system-deps.sh --chromium")
     from playwright.sync_api import sync_playwright

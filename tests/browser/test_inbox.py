@@ -96,6 +96,10 @@ def test_analyst_proposes_reviewer_approves_and_downloads_the_record(context, in
     assert page.locator("dd.status").inner_text().lower() == "reported"
     assert "working days after approval" in page.locator(".casehead").inner_text()
     assert "Why: 4 cash deposits" in page.locator(".explanation").inner_text()
+    assert (
+        "risk rating high"
+        in page.get_by_role("heading", name="Customer").locator("..").inner_text()
+    )
     page.screenshot(path=str(IMG / "casework-case-laptop.png"))
     page.set_viewport_size(MONITOR)
     page.screenshot(path=str(IMG / "casework-case.png"), full_page=True)

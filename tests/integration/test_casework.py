@@ -31,7 +31,7 @@ from monitor.io.devservers import RedisServer, free_port, wait_for_port
 from monitor.io.settings import load_settings
 from monitor.io.topics import TopicSpec, ensure_topics
 from monitor.tools.cli import main
-from tests.casework_samples import alert, large_value
+from tests.casework_samples import alert, large_value, reid_task
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +124,10 @@ def test_audit_verify_names_the_case_of_an_altered_or_removed_event(
 def test_a_lost_redis_or_inbox_loses_no_decision(kafka):
     prefix = f"t{uuid.uuid4().hex[:8]}."
     settings = load_settings(
-        kafka_bootstrap=kafka.bootstrap, partitions=2, topic_alerts=prefix + "aml.alerts"
+        kafka_bootstrap=kafka.bootstrap,
+        partitions=2,
+        topic_alerts=prefix + "aml.alerts",
+        topic_reid_tasks=prefix + "aml.reid-tasks",
     )
     topic = prefix + "aml.case-events"
     first = RedisServer().start()
@@ -155,7 +158,13 @@ def test_a_lost_redis_or_inbox_loses_no_decision(kafka):
                 case = await restarted.case(cases["one"])
                 # decisions continue on the rebuilt chain, and alerts still flow in
                 await restarted.act(cases["two"], "propose", "ana", "analyst", REPORT)
-                await ensure_topics(settings, [TopicSpec(settings.topic_alerts, 2, {})])
+                await ensure_topics(
+                    settings,
+                    [
+                        TopicSpec(t, 2, {})
+                        for t in (settings.topic_alerts, settings.topic_reid_tasks)
+                    ],
+                )
                 producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap)
                 await producer.start()
                 await producer.send_and_wait(
@@ -163,10 +172,17 @@ def test_a_lost_redis_or_inbox_loses_no_decision(kafka):
                     orjson.dumps(large_value(9, "CUST-0009")),
                     key=b"CUST-0009",
                 )
+                await producer.send_and_wait(
+                    settings.topic_reid_tasks,
+                    orjson.dumps(reid_task("CUST-0009")),
+                    key=b"CUST-0009",
+                )
                 await producer.stop()
                 task = asyncio.create_task(consume_alerts(settings, restarted, group=prefix))
                 for _ in range(200):
-                    if any(r["customer_id"] == "CUST-0009" for r in await restarted.inbox()):
+                    rows = await restarted.inbox()
+                    tasks = await restarted.model.tasks("CUST-0009")
+                    if tasks and any(r["customer_id"] == "CUST-0009" for r in rows):
                         break
                     await asyncio.sleep(0.1)
                 task.cancel()

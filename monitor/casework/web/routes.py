@@ -91,7 +91,6 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
         "active": len(active),
         "overdue": sum(r["urgency"] == "overdue" for r in active),
         "due_soon": sum(r["urgency"] == "due_soon" for r in active),
-        "mine": 0,
     }
 
 
@@ -111,6 +110,7 @@ async def case_view(request: Request, case_id: str, user: SignedIn) -> Response:
             "summary": summary,
             "events": events,
             "past": past,
+            "tasks": await service.model.tasks(case.customer_id),
             "alerts": _alerts(case),
             "reasons": REASON_CODES,
         },
