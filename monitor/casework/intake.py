@@ -17,6 +17,25 @@ __all__ = ["consume_alerts"]
 
 logger = logging.getLogger(__name__)
 
+_WAIT_S = 5.0
+
+
+async def _subscribe(consumer: AIOKafkaConsumer, settings: Settings) -> None:
+    """Subscribe once the alerts topic exists (the worker creates it with the task topic)."""
+    waited = False
+    while True:
+        existing = await consumer.topics()
+        if settings.topic_alerts in existing:
+            break
+        if not waited:
+            logger.warning("waiting for topic %s (start the worker)", settings.topic_alerts)
+            waited = True
+        await asyncio.sleep(_WAIT_S)
+    topics = [settings.topic_alerts]
+    if settings.topic_reid_tasks in existing:
+        topics.append(settings.topic_reid_tasks)
+    consumer.subscribe(topics)
+
 
 async def consume_alerts(
     settings: Settings, service: CaseService, group: str | None = None
@@ -25,8 +44,6 @@ async def consume_alerts(
     from monitor.io.kafka_security import aiokafka_options
 
     consumer = AIOKafkaConsumer(
-        settings.topic_alerts,
-        settings.topic_reid_tasks,
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group or f"{settings.app_id}-inbox",
         auto_offset_reset="earliest",
@@ -35,6 +52,7 @@ async def consume_alerts(
     )
     await consumer.start()
     try:
+        await _subscribe(consumer, settings)
         while True:
             batch = await consumer.getmany(timeout_ms=1000)
             for messages in batch.values():
