@@ -4,6 +4,7 @@ real Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import threading
 import time
@@ -124,7 +125,10 @@ def chromium() -> Iterator[object]:
     """One browser per test module: Playwright's sync API runs an event loop in this thread
     while it lives, and later tests call `asyncio.run`."""
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian chromium not installed: ./tools/ensure-system-deps.sh --chromium")
+        missing = "Debian chromium not installed: ./tools/ensure-system-deps.sh --chromium"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(missing)  # under CI the browser tests must run, not skip
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
