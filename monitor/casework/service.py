@@ -94,7 +94,10 @@ class CaseService:
                     next_event(case, "alert_added", SYSTEM_USER, self.clock(), {"alerts": [alert]})
                 )
                 return active
-            case_id = case_id_for(alert["alert_id"])
+            case_id, n = case_id_for(alert["alert_id"]), 0
+            while await self.model.case(case_id) is not None:  # a grown finding, case closed
+                n += 1
+                case_id = case_id_for(f"{alert['alert_id']}#{n}")
             await self._record(open_event(case_id, [alert], SYSTEM_USER, self.clock()))
             return case_id
 

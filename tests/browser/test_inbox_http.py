@@ -21,7 +21,7 @@ from monitor.core.errors import ConfigurationError
 from monitor.core.pack import load_pack
 from monitor.tools.cli import main
 from tests.browser.conftest import NOW
-from tests.casework_samples import alert
+from tests.casework_samples import alert, large_value
 
 
 def _users(tmp_path: Path, proxy: bool = False) -> Path:
@@ -135,3 +135,27 @@ def test_cli_hash_password_and_one_line_errors(tmp_path, monkeypatch, capsys):
     bad.write_text("users: []\n")
     assert main(["inbox", "--users", str(bad)]) == 2
     assert "no users" in capsys.readouterr().err
+
+
+def test_a_grown_finding_joins_its_open_case_or_opens_a_new_one_once_closed(
+    browser_redis, tmp_path
+):
+    from monitor.casework.audit import verify_records
+
+    app, service = _app(browser_redis, tmp_path)
+    with TestClient(app) as client:
+        call = client.portal.call
+        first = call(service.add_alert, large_value(7, "CUST-0007"))
+        grown = large_value(7, "CUST-0007", due="2026-03-09") | {"amount": "130000.00"}
+        assert call(service.add_alert, grown) == first  # same id, grown: same case
+        case = call(service.case, first)
+        assert case.alerts[grown["alert_id"]]["amount"] == "130000.00"
+        close = {"disposition": "close", "reason_code": "reported_elsewhere", "text": "LVR filed"}
+        call(service.act, first, "claim", "ana", "analyst", {})
+        call(service.act, first, "propose", "ana", "analyst", close)
+        call(service.act, first, "approve", "rita", "reviewer", {})
+        assert call(service.case, first).status == "closed"
+        again = grown | {"amount": "180000.00"}
+        second = call(service.add_alert, again)
+        assert second != first and call(service.case, second).status == "open"
+        assert verify_records(call(service.log.read_raw)).intact
