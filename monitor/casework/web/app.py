@@ -4,6 +4,7 @@ and the routers of `monitor.casework.web.routes`."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from monitor.casework.errors import CaseworkError
 from monitor.casework.service import CaseService
-from monitor.casework.web.auth import NotSignedIn, Users, csrf_token
+from monitor.casework.web.auth import NotSignedIn, User, Users, csrf_token, current_user
 
 __all__ = ["HTMX", "create_app", "templates"]
 
@@ -92,7 +93,8 @@ def create_app(
             {
                 "message": str(exc),
                 "status": exc.status,
-                "user": None,
+                "user": _signed_in(request),
+                "case_id": _case_in(request.url.path),
                 "csrf": csrf_token(request),
                 "htmx": HTMX,
             },
@@ -114,6 +116,18 @@ def create_app(
 
     app.include_router(router)
     return app
+
+
+def _case_in(path: str) -> str | None:
+    found = re.match(r"^/cases/(C-[0-9A-F]+)(/|$)", path)
+    return found.group(1) if found else None
+
+
+def _signed_in(request: Request) -> User | None:
+    try:
+        return current_user(request)
+    except CaseworkError:
+        return None
 
 
 def page(
