@@ -141,7 +141,8 @@ class CaseService:
 
     async def inbox(self, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Summaries matching `filters` (rule, severity, status, branch, due: overdue |
-        due_soon), each with its `urgency` today; the most urgent first."""
+        due_soon | on_time, assignee: a user or `none`), each with its `urgency` today; the
+        most urgent first."""
         await self.ensure_ready()
         filters = {k: v for k, v in (filters or {}).items() if v}
         today = self.today()
@@ -175,4 +176,8 @@ def _matches(row: dict[str, Any], filters: dict[str, str]) -> bool:
             return False
     if "branch" in filters and filters["branch"] not in row["branches"]:
         return False
+    if "assignee" in filters:
+        wanted = None if filters["assignee"] == "none" else filters["assignee"]
+        if row["assignee"] != wanted:
+            return False
     return not ("due" in filters and filters["due"] != row["urgency"])

@@ -93,6 +93,8 @@ def test_bad_requests_get_a_4xx_with_a_message(browser_redis, tmp_path):
             client.post(f"/cases/{case_id}/explode", data={"csrf_token": token}).status_code == 404
         )
         assert client.post(f"/cases/{case_id}/claim", data={"csrf_token": token}).status_code == 200
+        assert case_id in client.get("/", params={"assignee": "me"}).text
+        assert case_id not in client.get("/", params={"assignee": "none"}).text
         empty = client.post(
             f"/cases/{case_id}/propose", data={"csrf_token": token, "disposition": "report"}
         )

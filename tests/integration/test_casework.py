@@ -97,6 +97,14 @@ def test_audit_verify_names_the_case_of_an_altered_or_removed_event(
 
     from monitor.casework.log import read_topic
 
+    reports = asyncio.run(
+        read_topic(settings, f"{topic}.reports", {"bootstrap_servers": kafka.bootstrap})
+    )
+    assert [r.key for r in reports] == [cases["one"]]  # the approved report's record
+    record = orjson.loads(reports[0].value)
+    assert record["narrative"] == REPORT["narrative"] and record["customer_id"] == "CUST-0001"
+    assert {t["txn_id"] for t in record["transactions"]} >= {"T-1-1", "T-3-1"}
+
     raw = asyncio.run(read_topic(settings, topic, {"bootstrap_servers": kafka.bootstrap}))
     records = [(r.key, r.value) for r in raw]
     approved = next(n for n, (_, v) in enumerate(records) if b'"kind":"approved"' in v)

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 _ACTIONS = ("claim", "release", "note", "propose", "approve", "return", "file")
-_FILTERS = ("rule", "severity", "due", "status", "branch")
+_FILTERS = ("rule", "severity", "due", "status", "branch", "assignee")
 
 SignedIn = Annotated[User, Depends(current_user)]
 
@@ -69,7 +69,8 @@ async def inbox(request: Request, user: SignedIn) -> Response:
     service = _service(request)
     chosen = _filters(request)
     everything = await service.inbox({"status": ""})
-    rows = await service.inbox(chosen)
+    wanted = {**chosen, "assignee": user.name if chosen["assignee"] == "me" else chosen["assignee"]}
+    rows = await service.inbox(wanted)
     options = {
         "rule": sorted({r for row in everything for r in row["rules"]}),
         "branch": sorted({b for row in everything for b in row["branches"]}),
