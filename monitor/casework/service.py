@@ -177,7 +177,7 @@ def _matches(row: dict[str, Any], filters: dict[str, str]) -> bool:
     if "branch" in filters and filters["branch"] not in row["branches"]:
         return False
     if "assignee" in filters:
-        wanted = None if filters["assignee"] == "none" else filters["assignee"]
-        if row["assignee"] != wanted:
+        assignee = None if filters["assignee"] == "none" else filters["assignee"]
+        if row["assignee"] != assignee:
             return False
     return not ("due" in filters and filters["due"] != row["urgency"])
