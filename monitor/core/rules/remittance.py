@@ -72,7 +72,7 @@ def _present(event: Remittance) -> set[str]:
 
 
 def missing_from(present: set[str]) -> list[str]:
-    """The required fields missing from a set of present paths (CONTRACT.md):
+    """The required fields missing from a set of present paths (docs/interface.md):
     originator name and address; originator account number, or where there is none the
     originator's id number, contact and the unique reference; beneficiary name;
     beneficiary account number, or the reference."""
