@@ -33,7 +33,7 @@ class Owner:
     alias: int
     tokens: tuple[str, ...]
     reduced: bool
-    chinese: bool  # pinyin spelling of an entry that has a Han-character name
+    syllabic: bool  # pinyin, or a romanisation derived from Han characters: order matters
 
 
 def _slots(text: str) -> np.ndarray:

@@ -11,17 +11,18 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from monitor.core.errors import ConfigurationError
+from monitor.core.screening.common import is_common_name
 from monitor.core.screening.forms import Form, forms
 from monitor.core.screening.keys import ByLength, Owner
 from monitor.core.screening.models import Match, WatchlistEntry
 from monitor.core.screening.score import (
     BIRTH_DATE_MATCH_BONUS,
     DEFAULT_THRESHOLD,
+    ID_MATCH_BONUS,
     MIN_FUZZY_LETTERS,
-    adjust,
+    assess,
     parts_agree,
 )
-from monitor.core.screening.transliterate import has_han
 from monitor.core.screening.yaml_list import load_watchlist
 
 __all__ = ["WatchlistMatcher"]
@@ -87,31 +88,40 @@ class WatchlistMatcher:
         self.entries: tuple[WatchlistEntry, ...] = tuple(entries)
         self.threshold = float(threshold)
         self._forms = functools.lru_cache(maxsize=cache_size)(forms)
-        #: whole results per (name, birth date, country): counterparties recur, and a list
-        #: is screened far more often than it changes (a new list is a new matcher)
+        #: whole results per (name, birth date, country, id number): counterparties recur,
+        #: and a list is screened far more often than it changes (a new list, a new matcher)
         self._results = functools.lru_cache(maxsize=cache_size * 16)(self._match)
-        #: name -> candidate entries with base scores, whatever the birth date and country:
-        #: a recurring name with another birth date (a new customer) needs no second scan
+        #: name -> candidate entries with base scores, whatever the identifiers: a recurring
+        #: name with another birth date (a new customer) needs no second scan
         self._candidates = functools.lru_cache(maxsize=cache_size * 16)(self._scan)
         self._exact: dict[str, list[Owner]] = {}
-        joined: dict[str, list[Owner]] = {}
+        #: joined spellings any query is compared with: one-token aliases, and aliases
+        #: written one syllable per token from Han characters (syllable order kept)
+        self._joined: dict[str, list[Owner]] = {}
+        #: joined spellings of other multi-token aliases, for one-token queries
+        self._joined_multi: dict[str, list[Owner]] = {}
+        ordered: dict[str, list[Owner]] = {}
         by_sorted: dict[str, list[Owner]] = {}
         aliases = 0
         for i, entry in enumerate(self.entries):
-            chinese = any(has_han(name) for name in entry.names)
             for j, name in enumerate(entry.names):
                 aliases += 1
                 for form in forms(name):
-                    owner = Owner(i, j, form.tokens, form.reduced, chinese and form.pinyin)
-                    for key in form.rotations:
+                    owner = Owner(i, j, form.tokens, form.reduced, form.syllabic)
+                    for key in form.orders:
                         self._exact.setdefault(key, []).append(owner)
+                    if len(form.tokens) == 1 or (form.syllabic and len(form.tokens) >= 3):
+                        self._joined.setdefault(form.compact, []).append(owner)
+                    elif not form.pinyin:
+                        self._joined_multi.setdefault(form.compact, []).append(owner)
                     if len(form.compact) >= MIN_FUZZY_LETTERS:
-                        for key in form.rotations:
-                            joined.setdefault(key, []).append(owner)
-                        by_sorted.setdefault(form.sorted, []).append(owner)
+                        for key in form.orders:
+                            ordered.setdefault(key, []).append(owner)
+                        if not form.syllabic:
+                            by_sorted.setdefault(form.sorted, []).append(owner)
         # fuzzy keys ordered by length: a query is compared only with the keys whose length
         # lets them reach the cutoff at all (see `ByLength.window`)
-        self._fuzzy = [ByLength(joined), ByLength(by_sorted)]
+        self._fuzzy = [ByLength(ordered), ByLength(by_sorted)]
         logger.info(
             "watch-list matcher: %d entries, %d aliases, %d exact keys, %d fuzzy keys",
             len(self.entries),
@@ -125,35 +135,57 @@ class WatchlistMatcher:
         return cls(load_watchlist(path), threshold)
 
     def match(
-        self, name: str, birth_date: date | None = None, country: str | None = None
+        self,
+        name: str,
+        birth_date: date | None = None,
+        country: str | None = None,
+        id_number: str | None = None,
     ) -> list[Match]:
         """The entries `name` matches, best alias each, by score desc then entry id."""
-        return list(self._results(name, birth_date, country))
+        return list(self._results(name, birth_date, country, id_number))
 
-    def _match(self, name: str, birth_date: date | None, country: str | None) -> tuple[Match, ...]:
+    def _match(
+        self, name: str, birth_date: date | None, country: str | None, id_number: str | None
+    ) -> tuple[Match, ...]:
         matches = []
+        common = any(is_common_name(form.orders) for form in self._forms(name) if form.pinyin)
         for index, score, alias in self._candidates(name):
             entry = self.entries[index]
-            final = adjust(score, entry, birth_date, country)
-            if final >= self.threshold:
-                matches.append(Match(entry.entry_id, final, alias, entry.list_name))
+            weak = alias in entry.weak
+            final, found = assess(score, entry, birth_date, country, id_number)
+            if final is None or final < self.threshold:
+                continue
+            if weak and score < 100:
+                continue  # a weak alias counts only when spelled as listed
+            matches.append(
+                Match(entry.entry_id, final, alias, entry.list_name, score, found, weak, common)
+            )
         matches.sort(key=lambda m: (-m.score, m.entry_id))
         return tuple(matches)
 
     def _scan(self, name: str) -> tuple[tuple[int, float, int], ...]:
         """(entry index, base score, alias index) of every entry whose best alias scores at
-        least the lowest cutoff any query can use (the threshold less the birth-date bonus).
-        An entry's best alias is the same whatever the cutoff, and `adjust` never lifts a
-        score above the threshold without the bonus, so `_match` gives what a scan with the
+        least the lowest cutoff any query can use (the threshold less the largest bonus).
+        An entry's best alias is the same whatever the cutoff, and `assess` never lifts a
+        score above the threshold without a bonus, so `_match` gives what a scan with the
         query's own cutoff would."""
         best: dict[int, tuple[float, int]] = {}
-        cutoff = max(self.threshold - BIRTH_DATE_MATCH_BONUS, 0.0)
+        cutoff = max(self.threshold - max(BIRTH_DATE_MATCH_BONUS, ID_MATCH_BONUS), 0.0)
         for form in self._forms(name):
-            for owner in self._exact.get(form.compact, ()):
+            for key in form.orders:
+                for owner in self._exact.get(key, ()):
+                    _offer(best, owner, form, 100.0)
+            for owner in self._joined.get(form.compact, ()):
                 _offer(best, owner, form, 100.0)
-            if len(form.compact) < MIN_FUZZY_LETTERS:
-                continue
-            for query, by_length in ((form.compact, self._fuzzy[0]), (form.sorted, self._fuzzy[1])):
+            if len(form.tokens) == 1 and not form.pinyin:
+                for owner in self._joined_multi.get(form.compact, ()):
+                    _offer(best, owner, form, 100.0)
+            if len(form.compact) < MIN_FUZZY_LETTERS or form.derived:
+                continue  # Han characters name their syllables: no fuzzy reading of them
+            queries = [(key, self._fuzzy[0]) for key in form.orders[:1]]
+            if not form.syllabic:
+                queries.append((form.sorted, self._fuzzy[1]))
+            for query, by_length in queries:
                 first, end = by_length.window(len(query), cutoff)
                 reachable = by_length.reachable(query, first, end, cutoff)
                 if not reachable:
@@ -174,11 +206,13 @@ class WatchlistMatcher:
                 )
                 for _, score, index in hits:
                     for owner in by_length.owners[reachable[index]]:
-                        if owner.chinese and form.pinyin:
-                            continue
+                        if owner.syllabic and (form.syllabic or score >= 100):
+                            continue  # order and syllables matter: only exact keys count
+                        if score >= 100 and by_length is self._fuzzy[1]:
+                            continue  # the tokens permuted: not a whole-name order swap
                         if score < 100 and not parts_agree(form.tokens, owner.tokens):
                             continue
-                        _offer(best, owner, form, score)
+                        _offer(best, owner, form, min(score, 99.0))
         return tuple((index, score, alias) for index, (score, alias) in best.items())
 
 

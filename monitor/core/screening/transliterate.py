@@ -8,7 +8,9 @@ import re
 
 from pypinyin import Style, lazy_pinyin
 
-__all__ = ["has_han", "hanzi_spellings", "is_pinyin", "romanise_cyrillic"]
+from monitor.core.screening.romanise import cantonese, wade_giles
+
+__all__ = ["has_han", "hanzi_spellings", "is_pinyin", "romanise_cyrillic", "syllables"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +113,9 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
     pypinyin's default reading, the surname reading of the first character(s) where it
     differs, and lü/nü also written lyu/nyu and lv/nv (NFKD later gives lu/nu). A name of
     two to four Han characters only is written surname + given name, each joined
-    (张晓明 -> "zhang xiaoming", 欧阳明远 -> "ouyang mingyuan")."""
+    (张晓明 -> "zhang xiaoming", 欧阳明远 -> "ouyang mingyuan"), and also in Wade-Giles
+    ("chang hsiaoming") and, where every character is in the table, Hong Kong Cantonese
+    (林國豪 -> "lam kwokho")."""
     bare = "".join(text.split())
     structured = 2 <= len(bare) <= 4 and all(_HAN.match(c) for c in bare)
     if structured:
@@ -125,6 +129,14 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
     if structured:
         given = "".join(pieces[size:])
         spellings = ["".join(head) + " " + given for head in heads]
+        spellings.append(
+            "".join(wade_giles(p) for p in heads[-1])
+            + " "
+            + "".join(wade_giles(p) for p in pieces[size:])
+        )
+        spoken = cantonese(text)
+        if spoken is not None:
+            spellings.append("".join(spoken[:size]) + " " + "".join(spoken[size:]))
     else:
         spellings = [" ".join([*head, *pieces[size:]]) for head in heads]
     variants: list[str] = []
@@ -137,7 +149,7 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def _syllables() -> frozenset[str]:
+def syllables() -> frozenset[str]:
     """Every toneless pinyin syllable pypinyin knows (vowel-less interjections excluded)."""
     from pypinyin.contrib.tone_convert import to_normal
     from pypinyin.pinyin_dict import pinyin_dict
@@ -154,11 +166,10 @@ def _syllables() -> frozenset[str]:
 @functools.lru_cache(maxsize=8192)
 def is_pinyin(token: str) -> bool:
     """True if the token splits wholly into pinyin syllables ("xiaoming" -> xiao+ming)."""
-    syllables = _syllables()
+    known = syllables()
     reachable = [True] + [False] * len(token)
     for end in range(1, len(token) + 1):
         reachable[end] = any(
-            reachable[start] and token[start:end] in syllables
-            for start in range(max(0, end - 6), end)
+            reachable[start] and token[start:end] in known for start in range(max(0, end - 6), end)
         )
     return reachable[-1]
