@@ -21,6 +21,13 @@ __all__ = ["Form", "forms", "normalise_name"]
 logger = logging.getLogger(__name__)
 
 _PATRONYMIC = re.compile(r"(?:ich|vna|ichna)$")
+_LEGAL_FORMS = frozenset(
+    "co ltd limited company corp corporation inc incorporated llc plc gmbh ag sa sarl bv nv "
+    "llp lp pte pty oy ab as srl spa jsc ojsc pjsc zao ooo kk".split()
+)
+_HAN_LEGAL_FORM = re.compile(
+    r"(?:股份有限公司|有限责任公司|有限責任公司|有限公司|集团公司|集團公司|集团|集團|公司)$"
+)
 _TONE_DIGIT = re.compile(r"(?<=[a-z])[1-5]")
 _ONE_SYLLABLE = frozenset(syllables())
 _COMPOUNDS = frozenset(
@@ -102,17 +109,27 @@ def forms(name: str) -> tuple[Form, ...]:
     else:
         text = romanise_cyrillic(fold(name)).strip()
         derived = has_han(text)
+        if derived:
+            text = _HAN_LEGAL_FORM.sub("", text) or text
         spellings = hanzi_spellings(text) if derived else (text,)
         tokenise = tokens
     found: dict[tuple[str, ...], Form] = {}
     for spelling in spellings:
-        spelled = _toneless(tokenise(spelling))
+        spelled = _without_legal_form(_toneless(tokenise(spelling)))
         if not spelled:
             continue
         found.setdefault(spelled, Form.of(spelled, derived=derived))
         for shorter in _shortenings(spelled):
             found.setdefault(shorter, Form.of(shorter, reduced=True))
     return tuple(found.values())
+
+
+def _without_legal_form(spelled: tuple[str, ...]) -> tuple[str, ...]:
+    """A company name without the legal-form words at its end (Co., Ltd., Limited, GmbH)."""
+    end = len(spelled)
+    while end > 1 and spelled[end - 1] in _LEGAL_FORMS:
+        end -= 1
+    return spelled[:end]
 
 
 def _toneless(spelled: tuple[str, ...]) -> tuple[str, ...]:

@@ -96,7 +96,7 @@ class WatchlistMatcher:
         self._candidates = functools.lru_cache(maxsize=cache_size * 16)(self._scan)
         self._exact: dict[str, list[Owner]] = {}
         #: joined spellings any query is compared with: one-token aliases, and aliases
-        #: written one syllable per token from Han characters (syllable order kept)
+        #: romanised from Han characters (the syllables in written order)
         self._joined: dict[str, list[Owner]] = {}
         #: joined spellings of other multi-token aliases, for one-token queries
         self._joined_multi: dict[str, list[Owner]] = {}
@@ -110,7 +110,7 @@ class WatchlistMatcher:
                     owner = Owner(i, j, form.tokens, form.reduced, form.syllabic)
                     for key in form.orders:
                         self._exact.setdefault(key, []).append(owner)
-                    if len(form.tokens) == 1 or (form.syllabic and len(form.tokens) >= 3):
+                    if len(form.tokens) == 1 or form.derived:
                         self._joined.setdefault(form.compact, []).append(owner)
                     elif not form.pinyin:
                         self._joined_multi.setdefault(form.compact, []).append(owner)
