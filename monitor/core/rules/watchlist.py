@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.core.errors import ConfigurationError
 from monitor.core.rules.base import Context, Findings, is_blank
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from monitor.core.pack import Pack
     from monitor.core.screening import WatchlistMatcher
 
-__all__ = ["WatchlistConfig", "WatchlistMatch", "load_matcher"]
+__all__ = ["ListFile", "WatchlistConfig", "WatchlistMatch", "list_entries", "load_matcher"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +46,26 @@ _ROLES: tuple[Role, ...] = (
 )
 
 
+ListFormat = Literal["yaml", "ofac_sdn_xml", "ofac_sdn_csv", "un_consolidated", "ftm_json"]
+
+
+class ListFile(BaseModel):
+    """One list file (relative to the pack) and its format."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(min_length=1)
+    format: ListFormat = "yaml"
+
+
 class WatchlistConfig(RuleConfig):
-    """The watch-list file (relative to the pack), the match score threshold and the roles
-    whose names are screened."""
+    """The watch-list files (relative to the pack: `file`, a YAML list, and any `lists` in
+    other formats), the match score threshold and the roles whose names are screened."""
 
     category: Category = "suspicious"
     severity: Severity = "high"
-    file: str = "watchlists/sample.yaml"
+    file: str | None = "watchlists/sample.yaml"
+    lists: list[ListFile] = Field(default_factory=list)
     threshold: float = Field(default=88.0, ge=50, le=100)
     roles: list[Role] = Field(default_factory=lambda: list(_ROLES))
     #: severity of a match that rests on a very common name alone (no identifier agreed)
@@ -63,11 +76,27 @@ def load_matcher(cfg: WatchlistConfig, base_dir: Path) -> WatchlistMatcher:
     """The matcher of the pack's watch list, built once when the pack loads."""
     # imported here: screening pulls in numpy and rapidfuzz, needed only with the rule on
     from monitor.core.screening import WatchlistMatcher
+    from monitor.core.screening.lists import load_list
 
-    path = base_dir / cfg.file
-    if not path.is_file():
-        raise ConfigurationError(f"rules.WATCHLIST_MATCH.file: {path} does not exist")
-    return WatchlistMatcher.from_file(path, cfg.threshold)
+    return WatchlistMatcher(list_entries(cfg, base_dir, load_list), cfg.threshold)
+
+
+def list_entries(cfg: WatchlistConfig, base_dir: Path, load: Any) -> list[Any]:
+    """The entries of every list file the config names, in order, loaded with `load`
+    (path, format); an entry id seen twice keeps its first entry."""
+    files = [ListFile(file=cfg.file)] if cfg.file else []
+    files += cfg.lists
+    if not files:
+        raise ConfigurationError("rules.WATCHLIST_MATCH: neither file nor lists is set")
+    entries: dict[str, Any] = {}
+    for index, item in enumerate(files):
+        path = base_dir / item.file
+        if not path.is_file():
+            where = "file" if cfg.file and index == 0 else f"lists.{index - bool(cfg.file)}.file"
+            raise ConfigurationError(f"rules.WATCHLIST_MATCH.{where}: {path} does not exist")
+        for entry in load(path, item.format):
+            entries.setdefault(entry.entry_id, entry)
+    return list(entries.values())
 
 
 class WatchlistMatch:
