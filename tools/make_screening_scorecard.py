@@ -235,7 +235,7 @@ def main() -> None:
         )
         pairs.append(
             (
-                han.replace("有限公司", "").replace("集团", "") or han,
+                han.replace("股份有限公司", "").replace("有限公司", "").replace("集团", "") or han,
                 "",
                 "",
                 eid,

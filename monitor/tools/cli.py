@@ -117,8 +117,10 @@ def _parser() -> Parser:
     backtest.add_argument("--report", type=output_dir, required=True, help="output directory")
 
     from monitor.tools.queue_cli import add_queue_parser
+    from monitor.tools.screen_cli import add_screen_parser
 
     add_queue_parser(sub)
+    add_screen_parser(sub)
 
     demo = sub.add_parser("demo", help="run the one-command demo (embedded broker and Redis)")
     demo.add_argument("--scenario", type=existing_file, default=None)
@@ -199,6 +201,10 @@ def _run(args: argparse.Namespace) -> int:
         from monitor.tools.queue_cli import run_queue
 
         return run_queue(args)
+    if args.command == "screen":
+        from monitor.tools.screen_cli import run_screen
+
+        return run_screen(args)
     if args.command == "replay":
         return _replay(args)
     if args.command == "simulate":

@@ -87,8 +87,11 @@ def test_birth_dates_as_lists_write_them(text: str, dates: list[date], years: li
 
 
 def test_unknown_format_and_missing_file_are_configuration_errors(tmp_path: Path) -> None:
+    other = tmp_path / "other.xml"
+    other.write_text("<list/>", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="format"):
-        load_list(LISTS / "sdn.xml")
+        load_list(other)
+    assert load_list(LISTS / "sdn.xml") == load_list(LISTS / "sdn.xml", "ofac_sdn_xml")
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_list(tmp_path / "none.yaml")
     bad = tmp_path / "bad.json"

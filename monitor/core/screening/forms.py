@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 _PATRONYMIC = re.compile(r"(?:ich|vna|ichna)$")
 _LEGAL_FORMS = frozenset(
     "co ltd limited company corp corporation inc incorporated llc plc gmbh ag sa sarl bv nv "
-    "llp lp pte pty oy ab as srl spa jsc ojsc pjsc zao ooo kk".split()
+    "llp lp pte pty oy ab as srl spa jsc ojsc pjsc zao ooo kk group".split()
 )
 _HAN_LEGAL_FORM = re.compile(
     r"(?:股份有限公司|有限责任公司|有限責任公司|有限公司|集团公司|集團公司|集团|集團|公司)$"
