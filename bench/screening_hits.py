@@ -64,8 +64,10 @@ GIVEN = (
 LATIN_FIRST = (
     "James Maria David Anna Peter Elena Ivan Olga Ahmed Fatima Juan Sofia Lukas Emma Omar Nadia"
 ).split()
-LATIN_LAST = (
-    "Smith Garcia Muller Rossi Petrov Novak Kowalski Haddad Silva Dubois Jensen Costa".split()
+_PARTS = (
+    "Ber Kal Mon Tor Val Den Ros Fel Har Lin Mar Sol".split(),
+    "an el or is us ov".split(),
+    "ger ton ari ello sen ova ski dez mann ard".split(),
 )
 
 
@@ -80,7 +82,9 @@ def _chinese(rng: random.Random) -> str:
 
 
 def _latin(rng: random.Random) -> str:
-    return f"{rng.choice(LATIN_FIRST)} {rng.choice(LATIN_LAST)}{rng.randrange(1, 400)}"
+    """A Latin name: a common first name and a surname made of three generated parts."""
+    surname = "".join(rng.choice(part) for part in _PARTS)
+    return f"{rng.choice(LATIN_FIRST)} {surname}"
 
 
 def _spelled(han: str, rng: random.Random) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from monitor.core.screening.normalize import ascii_tokens, fold, tokens
 from monitor.core.screening.transliterate import (
+    hanzi_alternates,
     hanzi_spellings,
     has_han,
     is_pinyin,
@@ -49,9 +50,16 @@ class Form:
     pinyin: bool  # every token is a run of valid toneless pinyin syllables
     syllabic: bool  # pinyin, or a romanisation derived from Han characters
     derived: bool  # a romanisation derived from Han characters
+    alternate: bool  # derived, and Wade-Giles or Cantonese rather than pinyin
 
     @classmethod
-    def of(cls, tokens: tuple[str, ...], reduced: bool = False, derived: bool = False) -> Form:
+    def of(
+        cls,
+        tokens: tuple[str, ...],
+        reduced: bool = False,
+        derived: bool = False,
+        alternate: bool = False,
+    ) -> Form:
         pinyin = all(is_pinyin(t) for t in tokens)
         return cls(
             tokens,
@@ -62,6 +70,7 @@ class Form:
             pinyin,
             pinyin or derived,
             derived,
+            alternate,
         )
 
 
@@ -113,12 +122,14 @@ def forms(name: str) -> tuple[Form, ...]:
             text = _HAN_LEGAL_FORM.sub("", text) or text
         spellings = hanzi_spellings(text) if derived else (text,)
         tokenise = tokens
+    alternates = hanzi_alternates(text) if derived else ()
     found: dict[tuple[str, ...], Form] = {}
-    for spelling in spellings:
+    for spelling in (*spellings, *alternates):
         spelled = _without_legal_form(_toneless(tokenise(spelling)))
         if not spelled:
             continue
-        found.setdefault(spelled, Form.of(spelled, derived=derived))
+        alternate = spelling in alternates and spelling not in spellings
+        found.setdefault(spelled, Form.of(spelled, derived=derived, alternate=alternate))
         for shorter in _shortenings(spelled):
             found.setdefault(shorter, Form.of(shorter, reduced=True))
     return tuple(found.values())

@@ -34,6 +34,7 @@ class Owner:
     tokens: tuple[str, ...]
     reduced: bool
     syllabic: bool  # pinyin, or a romanisation derived from Han characters: order matters
+    han: int  # 0: not from Han characters; 1: their pinyin; 2: Wade-Giles or Cantonese
 
 
 def _slots(text: str) -> np.ndarray:

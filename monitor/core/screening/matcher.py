@@ -107,7 +107,8 @@ class WatchlistMatcher:
             for j, name in enumerate(entry.names):
                 aliases += 1
                 for form in forms(name):
-                    owner = Owner(i, j, form.tokens, form.reduced, form.syllabic)
+                    han = 2 if form.alternate else int(form.derived)
+                    owner = Owner(i, j, form.tokens, form.reduced, form.syllabic, han)
                     for key in form.orders:
                         self._exact.setdefault(key, []).append(owner)
                     if len(form.tokens) == 1 or form.derived:
@@ -218,9 +219,15 @@ class WatchlistMatcher:
 
 def _offer(best: dict[int, tuple[float, int]], owner: Owner, form: Form, score: float) -> None:
     """Keep `score` as the entry's best unless it is lower, or equal with a later alias;
-    two shortened spellings are never compared."""
+    two shortened spellings are never compared, nor two names in Han characters through
+    Wade-Giles or Cantonese (the characters differ where those spellings agree), nor such
+    a spelling of a Han name with a pinyin alias (胡明 read wu ming is not Wu Ming 吴明)."""
     if owner.reduced and form.reduced:
         return
+    if form.derived and owner.han and (form.alternate or owner.han == 2):
+        return
+    if form.alternate and owner.syllabic:
+        return  # a Cantonese or Wade-Giles reading that is also pinyin: other characters
     current = best.get(owner.entry)
     if current is None or score > current[0] or (score == current[0] and owner.alias < current[1]):
         best[owner.entry] = (score, owner.alias)

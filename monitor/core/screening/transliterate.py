@@ -10,7 +10,14 @@ from pypinyin import Style, lazy_pinyin
 
 from monitor.core.screening.romanise import cantonese, wade_giles
 
-__all__ = ["has_han", "hanzi_spellings", "is_pinyin", "romanise_cyrillic", "syllables"]
+__all__ = [
+    "has_han",
+    "hanzi_alternates",
+    "hanzi_spellings",
+    "is_pinyin",
+    "romanise_cyrillic",
+    "syllables",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +120,7 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
     pypinyin's default reading, the surname reading of the first character(s) where it
     differs, and lü/nü also written lyu/nyu and lv/nv (NFKD later gives lu/nu). A name of
     two to four Han characters only is written surname + given name, each joined
-    (张晓明 -> "zhang xiaoming", 欧阳明远 -> "ouyang mingyuan"), and also in Wade-Giles
-    ("chang hsiaoming") and, where every character is in the table, Hong Kong Cantonese
-    (林國豪 -> "lam kwokho")."""
+    (张晓明 -> "zhang xiaoming", 欧阳明远 -> "ouyang mingyuan")."""
     bare = "".join(text.split())
     structured = 2 <= len(bare) <= 4 and all(_HAN.match(c) for c in bare)
     if structured:
@@ -129,14 +134,6 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
     if structured:
         given = "".join(pieces[size:])
         spellings = ["".join(head) + " " + given for head in heads]
-        spellings.append(
-            "".join(wade_giles(p) for p in heads[-1])
-            + " "
-            + "".join(wade_giles(p) for p in pieces[size:])
-        )
-        spoken = cantonese(text)
-        if spoken is not None:
-            spellings.append("".join(spoken[:size]) + " " + "".join(spoken[size:]))
     else:
         spellings = [" ".join([*head, *pieces[size:]]) for head in heads]
     variants: list[str] = []
@@ -146,6 +143,26 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
             variants.append(_UMLAUT_AFTER_LN.sub("yu", spelling))
             variants.append(_UMLAUT_AFTER_LN.sub("v", spelling))
     return tuple(dict.fromkeys(variants))
+
+
+def hanzi_alternates(text: str) -> tuple[str, ...]:
+    """Older romanisations of a name of two to four Han characters, surname then given
+    name: Wade-Giles ("chang hsiaoming") and, where every character is in the table, Hong
+    Kong Cantonese (林國豪 -> "lam kwokho"). Empty for other text."""
+    bare = "".join(text.split())
+    if not (2 <= len(bare) <= 4 and all(_HAN.match(c) for c in bare)):
+        return ()
+    size = 2 if len(bare) > 2 and bare[:2] in _COMPOUND_SURNAMES else 1
+    pieces = lazy_pinyin(bare, style=Style.NORMAL, v_to_u=True, errors="default")
+    reading = _SURNAME_READINGS.get(bare[:size])
+    head = reading.split() if reading is not None else pieces[:size]
+    found = [
+        "".join(wade_giles(p) for p in head) + " " + "".join(wade_giles(p) for p in pieces[size:])
+    ]
+    spoken = cantonese(bare)
+    if spoken is not None:
+        found.append("".join(spoken[:size]) + " " + "".join(spoken[size:]))
+    return tuple(dict.fromkeys(found))
 
 
 @functools.cache
