@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 class WatchlistMatcher:
-    """Matches a name (with optional birth date and country) against a watch list.
+    """Matches a name (with optional birth date, country and id number) against a watch list.
 
     Normalisation (both sides, see `normalise_name`): NFKC, case folding, Cyrillic
     romanisation, Han characters to toneless pinyin with pypinyin (default readings plus the
@@ -43,36 +43,40 @@ class WatchlistMatcher:
     spellings without middle names or patronymic (Ivan Sergeyevich Petrov -> Ivan Petrov);
     two shortened spellings are never compared with each other.
 
+    Han names of two to four characters are also spelled in Wade-Giles and, where the
+    table has every character, Hong Kong Cantonese; legal-form words end no company name.
+
     Base score, 0..100, the best over the spellings of the query and of each alias:
 
-    * 100 if the joined tokens (spaces removed) equal one of the alias's *rotations*: its
-      tokens as listed, with the first token moved last, or the last token moved first.
-      This covers joined/split given names and surname-first vs given-name-first order
-      ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明).
-    * otherwise the maximum of `fuzz.ratio` on the joined forms (against each rotation) and
-      `fuzz.ratio` on the sorted tokens (i.e. `token_sort_ratio`). `token_set_ratio` is not
-      used: it scores 100 whenever one name's tokens are a subset of the other's, so a
-      lone common surname or given name would match every alias containing it.
-    * pinyin guard: when the query is wholly pinyin and the alias is the pinyin of a Chinese
-      entry, only the exact comparison counts. In pinyin one letter changes the syllable and
-      so the character (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏 are two people), and
-      free word permutations are not allowed (张伟明 vs 张明伟).
-    * token guard: a fuzzy (< 100) score only counts when, if both names have the same
-      number of tokens of three or more letters, each such token is within one edit (two
-      from ten letters) of a token on the other side (Volkov is not Volkonov).
+    * 100 if the query and the alias share an *order* (`name_orders`): "first rest" with
+      the first token as surname, or with the last token as surname, the rest joined. This
+      covers joined/split given names and surname-first vs given-name-first order
+      ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明) but not syllables
+      shuffled inside a name ("Guo Haolin" is not "Lin Guohao"). Also 100 when joined
+      letters are equal and one side is a single token or a name from Han characters.
+    * otherwise `fuzz.ratio` on the orders, and for Latin names on the sorted tokens (a
+      pure permutation, 100 there, does not count). `token_set_ratio` is not used: a lone
+      common surname would match every alias containing it.
+    * pinyin guard: pinyin queries and names from Han characters match pinyin or Han
+      aliases only exactly: one letter is another syllable, so another character
+      (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏). Wade-Giles and Cantonese spellings
+      never match one Han name with another, nor a Han name with a pinyin alias.
+    * token guard: a fuzzy score only counts when, if both names have the same number of
+      tokens of three or more letters, each such token is within one edit (two from ten
+      letters) of a token on the other side (Volkov is not Volkonov).
     * short-name guard: a query or alias with fewer than `MIN_FUZZY_LETTERS` letters only
       ever scores 100 on an exact comparison, never on partial similarity.
 
-    Adjustments, applied once per entry when both sides carry the value:
-    birth date equal +5 (capped at 100), different -15; country different -5. So an exact
-    name with a different birth date scores 85 and is *not* a match at the default threshold
-    of 88, while a fuzzy name (>= 83) with an equal birth date is.
+    Secondary identifiers (`assess`): a different birth date rules the entry out; equal
+    +5; identity number equal +10, different -10; country not among the entry's -10. A
+    weak alias counts only when spelled as listed. Each match says which identifiers
+    agreed, conflicted and were missing, and whether the name is a very common one.
 
     `match` returns the best alias per entry with final score >= threshold, by score
     descending then entry id. Aliases are normalised once at construction; normalised
     queries, each name's candidate entries with their base scores, and whole results per
-    (name, birth date, country) sit in per-matcher LRU caches; the fuzzy comparisons run in
-    rapidfuzz (`process.extract` with a score cutoff) over de-duplicated keys, not in a
+    (name, birth date, country, id number) sit in per-matcher LRU caches; the fuzzy
+    comparisons run in rapidfuzz (`process.extract` with a score cutoff) over de-duplicated keys, not in a
     Python loop, and only over the keys that share enough letters with the query to reach
     the cutoff at all (`ByLength.reachable`, a vectorised bound that leaves out no hit).
     """

@@ -11,7 +11,6 @@ from monitor.core.screening.models import Identifiers, WatchlistEntry
 
 __all__ = [
     "BIRTH_DATE_MATCH_BONUS",
-    "BIRTH_DATE_MISMATCH_PENALTY",
     "COUNTRY_MISMATCH_PENALTY",
     "DEFAULT_THRESHOLD",
     "ID_MATCH_BONUS",
@@ -26,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 88.0
 BIRTH_DATE_MATCH_BONUS = 5.0
-BIRTH_DATE_MISMATCH_PENALTY = 15.0
 COUNTRY_MISMATCH_PENALTY = 10.0
 ID_MATCH_BONUS = 10.0
 ID_MISMATCH_PENALTY = 10.0
