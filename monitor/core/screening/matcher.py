@@ -76,9 +76,10 @@ class WatchlistMatcher:
     descending then entry id. Aliases are normalised once at construction; normalised
     queries, each name's candidate entries with their base scores, and whole results per
     (name, birth date, country, id number) sit in per-matcher LRU caches; the fuzzy
-    comparisons run in rapidfuzz (`process.extract` with a score cutoff) over de-duplicated keys, not in a
-    Python loop, and only over the keys that share enough letters with the query to reach
-    the cutoff at all (`ByLength.reachable`, a vectorised bound that leaves out no hit).
+    comparisons run in rapidfuzz (`process.extract` with a score cutoff) over de-duplicated
+    keys, not in a Python loop, and only over the keys that share enough letters with the
+    query to reach the cutoff at all (`ByLength.reachable`, a vectorised bound that leaves
+    out no hit).
     """
 
     def __init__(
