@@ -227,10 +227,10 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
         if income is None:
             profile["income"] = None
         else:
+            # at the rate of the bank's local day of this event (the opening or the update)
             currency = model.income_currency or ctx.pack.fx.base
-            day = date.fromisoformat(profile["opened_at"][:10])
             profile["income"] = str(
-                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, day)
+                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, ctx.day)
             )
     if "beneficial_owners" in data:
         owners = model.beneficial_owners or []
