@@ -31,7 +31,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: identity values whose change raises a PROFILE_CHANGE task
+#: identity values whose change raises a PROFILE_CHANGE task (PBoC/NFRA/CSRC Order 2025
+#: No.11, re-identification: a change of name, identity document type or number, registered
+#: capital, business scope, or legal representative or person in charge)
 WATCHED_FIELDS = (
     "name",
     "id_document",
@@ -39,7 +41,13 @@ WATCHED_FIELDS = (
     "occupation",
     "nationality",
     "beneficial_owners",
+    "registration_number",
+    "registered_capital",
+    "business_scope",
+    "legal_representative",
 )
+#: watched fields compared by value rather than by their JSON text
+_NUMERIC_FIELDS = frozenset({"registered_capital"})
 _RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -135,6 +143,14 @@ def _fingerprint(value: Any) -> str:
 _NONE_FINGERPRINT = hashlib.sha256(b"null").hexdigest()[:16]
 
 
+def _watched_fingerprint(name: str, value: Any) -> str:
+    """The fingerprint of watched field `name` in its JSON form; a number by its value, so
+    `5000000` and `"5000000.00"` are the same registered capital."""
+    if name in _NUMERIC_FIELDS and value is not None:
+        value = format(Decimal(str(value)).normalize(), "f")
+    return _fingerprint(value)
+
+
 def _sex(gender: str | None) -> str | None:
     if not gender:
         return None
@@ -162,7 +178,9 @@ def merge_profile(
         state.profile = {"type": event.customer_type, "opened_at": event.opened_at.isoformat()}
         _apply_fields(state.profile, fields, event, ctx)
         state.profile["present"] = sorted(p for p, ok in paths.items() if ok)
-        state.profile["fp"] = {f: _fingerprint(_json_form(fields.get(f))) for f in WATCHED_FIELDS}
+        state.profile["fp"] = {
+            f: _watched_fingerprint(f, _json_form(fields.get(f))) for f in WATCHED_FIELDS
+        }
         return set(paths), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
@@ -180,7 +198,7 @@ def merge_profile(
     fps = profile.setdefault("fp", {})
     for name in WATCHED_FIELDS:
         if name in data:
-            fp = _fingerprint(data[name])
+            fp = _watched_fingerprint(name, data[name])
             if fps.get(name) != fp:
                 changed.add(name)
                 fps[name] = fp

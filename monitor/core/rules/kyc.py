@@ -203,8 +203,10 @@ class KycIdExpired:
 
 
 class ProfileChecks:
-    """Re-identification triggers of customer updates (no alert): PROFILE_CHANGE when name,
-    identity document, address, occupation, nationality or beneficial owners change;
+    """Re-identification triggers of customer updates (no alert): PROFILE_CHANGE when a
+    watched identity value changes (`monitor.core.profile.WATCHED_FIELDS`: name, identity
+    document, address, occupation, nationality, beneficial owners, and an entity's
+    registration number, registered capital, business scope or legal representative);
     INCONSISTENT_INFO when new data contradicts earlier identity data (a birth date or sex
     in a new identity number); DOUBTFUL_RECORDS when an identity number fails its check
     digit."""
