@@ -17,7 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from monitor.core.rules.base import Context, is_blank
 from monitor.core.state import CustomerState
-from schemas import AccountOpening, CustomerUpdate
+from schemas import AccountOpening, CustomerUpdate, Person
 
 __all__ = [
     "WATCHED_FIELDS",
@@ -26,6 +26,7 @@ __all__ = [
     "identity_paths",
     "merge_profile",
     "model_paths",
+    "person_identity_gaps",
     "resident_id_facts",
 ]
 
@@ -294,6 +295,22 @@ def identity_gaps(state: CustomerState, on: date, mandatory: dict[str, list[str]
         gaps.append("identity document expired")
     if profile.get("id_valid") is False:
         gaps.append("identity number fails its check digit")
+    return gaps
+
+
+def person_identity_gaps(person: Person | None, on: date) -> list[str]:
+    """What is missing or invalid in a natural person's identity (an agent, a conductor):
+    name, document type and number, and a document not expired on `on`."""
+    if person is None:
+        return ["person"]
+    gaps = []
+    if is_blank(person.name):
+        gaps.append("name")
+    doc = person.id_document
+    if doc is None or is_blank(doc.type) or is_blank(doc.number):
+        gaps.append("id_document")
+    elif doc.expires_on is not None and doc.expires_on < on:
+        gaps.append("id_document expired")
     return gaps
 
 

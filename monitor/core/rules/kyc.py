@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from monitor.core.profile import person_identity_gaps
 from monitor.core.rules.base import Context, Findings
 from monitor.core.rules.config import RuleConfig, StageConfig
 from monitor.core.state import CustomerState
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, Person, Remittance
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -66,10 +67,12 @@ _KNOWN_FIELDS = frozenset(
 
 
 class KycIncompleteConfig(RuleConfig):
-    """Mandatory identity fields per customer type (dotted paths)."""
+    """Mandatory identity fields per customer type (dotted paths); with `check_agent`, an
+    agent named on an opening or update must have a name and a valid identity document."""
 
     individual_fields: list[str] = Field(default_factory=lambda: list(_INDIVIDUAL_FIELDS))
     entity_fields: list[str] = Field(default_factory=lambda: list(_ENTITY_FIELDS))
+    check_agent: bool = True
 
     @field_validator("individual_fields", "entity_fields")
     @classmethod
@@ -97,8 +100,11 @@ def mandatory_fields(pack: Pack) -> dict[str, list[str]]:
 
 
 class KycIncomplete:
-    """An opening, or an update of identity fields, that leaves mandatory fields missing.
-    Raises an `INCOMPLETE_KYC` re-identification task."""
+    """An opening, or an update of identity fields, that leaves mandatory fields missing; or
+    an opening or update made by an agent (`agent`) whose identity is missing or whose
+    document has expired on the event's day (Order 2025 No.11: someone acting for a
+    customer, verify both the agent's and the customer's identity). One alert per event,
+    listing every gap, and an `INCOMPLETE_KYC` re-identification task."""
 
     rule_id: ClassVar[str] = "KYC_INCOMPLETE"
     handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
@@ -121,20 +127,28 @@ class KycIncomplete:
         if profile is None:
             return
         required = self.mandatory()[profile["type"]]
-        if isinstance(event, CustomerUpdate) and not _touches(ctx.touched, required):
-            return
-        present = set(profile["present"])
-        missing = [p for p in required if p not in present]
-        if not missing:
+        missing: list[str] = []
+        if isinstance(event, AccountOpening) or _touches(ctx.touched, required):
+            present = set(profile["present"])
+            missing = [p for p in required if p not in present]
+        agent = _agent(event) if self.cfg.check_agent else None
+        agent_gaps = [f"agent {g}" for g in person_identity_gaps(agent, ctx.day)] if agent else []
+        if not missing and not agent_gaps:
             return
         what = "account opening" if isinstance(event, AccountOpening) else "customer update"
+        parts = []
+        if missing:
+            parts.append(f"leaves mandatory identity fields missing: {', '.join(missing)}")
+        if agent_gaps:
+            parts.append(
+                f"is made by an agent without a verified identity: {', '.join(agent_gaps)}"
+            )
         alert = ctx.alert(
             self.rule_id,
             self.cfg,
             event.customer_id,
             (event.event_id,),
-            f"{what} {event.event_id} leaves mandatory identity fields missing: "
-            f"{', '.join(missing)}",
+            f"{what} {event.event_id} {'; '.join(parts)}",
             event.event_time,
             evidence=[event.event_id],
         )
@@ -246,6 +260,13 @@ class ProfileChecks:
                     "DOUBTFUL_RECORDS", event.customer_id, event.event_id, event.event_time, []
                 )
             )
+
+
+def _agent(event: AccountOpening | CustomerUpdate) -> Person | None:
+    """The agent acting for the customer on this opening or update, if one is named."""
+    if isinstance(event, AccountOpening):
+        return event.agent
+    return event.typed_changes.agent if "agent" in event.changes else None
 
 
 def _touches(touched: frozenset[str], required: list[str]) -> bool:
