@@ -1,12 +1,14 @@
 """The customer's identity profile in state: folding openings and updates into it (presence
-flags, expiry dates, countries, PEP flags, fingerprints, never names or numbers), PRC resident
-identity number facts, and the identity checks rules share."""
+flags, expiry dates, countries, PEP flags, the high-risk business category, fingerprints,
+never names, numbers or free text), PRC resident identity number facts, and the identity
+checks rules share."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import operator
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,6 +24,8 @@ from schemas import AccountOpening, CustomerUpdate, Person
 __all__ = [
     "WATCHED_FIELDS",
     "beneficial_owner_identified",
+    "business_category",
+    "fold_text",
     "identity_gaps",
     "identity_paths",
     "merge_profile",
@@ -170,7 +174,9 @@ def merge_profile(
     fields whose value changed, contradictions with earlier identity data).
 
     The profile keeps presence flags, expiry dates, countries, PEP flags, derived birth
-    date and sex, and fingerprints (hashes) of identity values: never names or numbers."""
+    date and sex, the high-risk business category matched in the business scope or
+    occupation, and fingerprints (hashes) of identity values: never names, numbers or the
+    text of the business scope or occupation."""
     if isinstance(event, AccountOpening):
         # read from the model itself: the same paths and fingerprints as its JSON dump
         # (tests/unit/test_kyc.py compares them), without building that dump
@@ -239,8 +245,14 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
         profile["nationality"] = (model.nationality or "").upper() or None
     if "address_country" in data:
         profile["address_country"] = (model.address_country or "").upper() or None
-    if "occupation" in data:
-        profile["occupation"] = (model.occupation or "").strip().lower() or None
+    profile.pop("occupation", None)  # records saved before kept the text: never again
+    business_field = "business_scope" if is_entity else "occupation"
+    if business_field in data:  # the matched high-risk category, never the text
+        category = business_category(getattr(model, business_field), _business_keywords(ctx))
+        if category:
+            profile["business"] = category
+        else:
+            profile.pop("business", None)
     if "declared_annual_income" in data:
         income = model.declared_annual_income
         if income is None:
@@ -263,6 +275,33 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
             }
             for o in owners
         ][:50]
+
+
+def fold_text(text: str) -> str:
+    """`text` for keyword matching: NFKC (full-width to half-width), case-folded, runs of
+    whitespace as one space."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def business_category(text: str | None, keywords: dict[str, list[str]]) -> str | None:
+    """The first category (in pack order) one of whose folded keywords occurs in `text`."""
+    if not text:
+        return None
+    folded = fold_text(text)
+    for category, words in keywords.items():
+        if any(w in folded for w in words):
+            return category
+    return None
+
+
+def _business_keywords(ctx: Context) -> dict[str, list[str]]:
+    """The pack's high-risk business keywords by category (`risk.high_risk_business`, folded
+    when the pack loads); none while the risk rating is off."""
+    risk = getattr(ctx.pack.config, "risk", None)
+    if not getattr(risk, "enabled", False):
+        return {}
+    keywords = getattr(risk, "high_risk_business", None)
+    return keywords if isinstance(keywords, dict) else {}
 
 
 def _identity_facts(profile: dict[str, Any], facts: dict[str, Any] | None) -> None:
