@@ -1,7 +1,8 @@
-"""The customer's identity profile in state: folding openings and updates into it (presence
-flags, expiry dates, countries, PEP flags, the high-risk business category, fingerprints,
-never names, numbers or free text), PRC resident identity number facts, and the identity
-checks rules share."""
+"""The customer's identity profile in state, and the identity checks rules share.
+
+Openings and updates fold into presence flags, expiry dates, countries, PEP flags, facts of
+a PRC resident identity number, the high-risk business category and fingerprints of identity
+values: never names, numbers or the free text of a business scope or occupation."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, ClassVar
 
 from monitor.core.profile import identity_gaps, person_identity_gaps
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
 __all__ = ["AgentCash", "OneOffService", "SingleThresholdConfig", "person_identity_gaps"]
+
+logger = logging.getLogger(__name__)
 
 
 class SingleThresholdConfig(ThresholdRuleConfig):
