@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .conftest import individual_opening_data, opening, remittance, run, update
+from .conftest import cash, individual_opening_data, opening, remittance, run, update
 
 LATE_UTC = "2025-12-31T17:00:00Z"  # 2026-01-01 01:00 in Shanghai
 RATE_2025 = Decimal("7.1586")
@@ -51,3 +51,12 @@ def test_frequent_large_income_branch_compares_amounts_converted_on_the_bank_day
     alerts = result.by_rule("FREQUENT_LARGE_UNCLEAR_SOURCE")
     assert len(alerts) == 1
     assert alerts[0].amount == (3 * Decimal("16700") * RATE_2026).quantize(Decimal("0.01"))
+
+
+def test_cash_late_in_the_utc_evening_is_converted_at_the_bank_days_rate(engine):
+    # EUR 8,512.50 is USD 9,999.60 at the 2026 cross rate (no large-value report) and
+    # USD 10,000.34 at the 2025 one: the deposit is on 1 January 2026 in Shanghai
+    deposit = cash("8512.50", currency="EUR", customer_id="FX4", at=LATE_UTC)
+    assert run(engine, [deposit]).by_rule("LV_CASH") == []
+    day_before = cash("8512.50", currency="EUR", customer_id="FX5", at="2025-12-31T15:59:59Z")
+    assert len(run(engine, [day_before]).by_rule("LV_CASH")) == 1
