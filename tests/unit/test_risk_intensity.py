@@ -272,3 +272,15 @@ def test_medium_factors_apply_to_a_medium_risk_customer():
     (alert,) = run(engine, events).by_rule("STRUCTURING")
     assert "between 81% and 100%" in alert.summary
     assert alert.summary.endswith("[medium-risk customer: amounts x0.9, counts x1]")
+
+
+@pytest.mark.parametrize(
+    ("count", "factor", "least", "expected"),
+    [(3, "0.7", 2, 2), (5, "0.7", 2, 4), (3, "0.5", 2, 2), (2, "0.5", 2, 2), (3, "0.1", 1, 1)],
+)
+def test_counts_are_scaled_rounding_half_up_never_below_the_rules_minimum(
+    count, factor, least, expected
+):
+    from monitor.core.risk import Intensity
+
+    assert Intensity(count_factor=Decimal(factor)).count(count, least=least) == expected
