@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import operator
-import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,20 +17,18 @@ import orjson
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from monitor.core.business import business_category, business_keywords
 from monitor.core.rules.base import Context, is_blank
 from monitor.core.state import CustomerState
-from schemas import AccountOpening, CustomerUpdate, Person
+from schemas import AccountOpening, CustomerUpdate
 
 __all__ = [
     "WATCHED_FIELDS",
     "beneficial_owner_identified",
-    "business_category",
-    "fold_text",
     "identity_gaps",
     "identity_paths",
     "merge_profile",
     "model_paths",
-    "person_identity_gaps",
     "resident_id_facts",
 ]
 
@@ -249,7 +246,7 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
     profile.pop("occupation", None)  # records saved before kept the text: never again
     business_field = "business_scope" if is_entity else "occupation"
     if business_field in data:  # the matched high-risk category, never the text
-        category = business_category(getattr(model, business_field), _business_keywords(ctx))
+        category = business_category(getattr(model, business_field), business_keywords(ctx.pack))
         if category:
             profile["business"] = category
         else:
@@ -276,33 +273,6 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
             }
             for o in owners
         ][:50]
-
-
-def fold_text(text: str) -> str:
-    """`text` for keyword matching: NFKC (full-width to half-width), case-folded, runs of
-    whitespace as one space."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def business_category(text: str | None, keywords: dict[str, list[str]]) -> str | None:
-    """The first category (in pack order) one of whose folded keywords occurs in `text`."""
-    if not text:
-        return None
-    folded = fold_text(text)
-    for category, words in keywords.items():
-        if any(w in folded for w in words):
-            return category
-    return None
-
-
-def _business_keywords(ctx: Context) -> dict[str, list[str]]:
-    """The pack's high-risk business keywords by category (`risk.high_risk_business`, folded
-    when the pack loads); none while the risk rating is off."""
-    risk = getattr(ctx.pack.config, "risk", None)
-    if not getattr(risk, "enabled", False):
-        return {}
-    keywords = getattr(risk, "high_risk_business", None)
-    return keywords if isinstance(keywords, dict) else {}
 
 
 def _identity_facts(profile: dict[str, Any], facts: dict[str, Any] | None) -> None:
@@ -335,22 +305,6 @@ def identity_gaps(state: CustomerState, on: date, mandatory: dict[str, list[str]
         gaps.append("identity document expired")
     if profile.get("id_valid") is False:
         gaps.append("identity number fails its check digit")
-    return gaps
-
-
-def person_identity_gaps(person: Person | None, on: date) -> list[str]:
-    """What is missing or invalid in a natural person's identity (an agent, a conductor):
-    name, document type and number, and a document not expired on `on`."""
-    if person is None:
-        return ["person"]
-    gaps = []
-    if is_blank(person.name):
-        gaps.append("name")
-    doc = person.id_document
-    if doc is None or is_blank(doc.type) or is_blank(doc.number):
-        gaps.append("id_document")
-    elif doc.expires_on is not None and doc.expires_on < on:
-        gaps.append("id_document expired")
     return gaps
 
 

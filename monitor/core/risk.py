@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from monitor.core.profile import beneficial_owner_identified, fold_text
+from monitor.core.business import fold_text
+from monitor.core.profile import beneficial_owner_identified
 from monitor.core.rules.base import Context, Findings, window_end_ms
 from monitor.core.rules.config import StageConfig, Strict
 from monitor.core.rules.edd import BeneficialOwnerConfig, HighRiskCountryConfig

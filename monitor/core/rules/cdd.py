@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
-from monitor.core.profile import identity_gaps, person_identity_gaps
+from monitor.core.profile import identity_gaps
 from monitor.core.rules.base import Context, Findings
 from monitor.core.rules.config import Threshold, ThresholdRuleConfig, money
-from monitor.core.rules.kyc import mandatory_fields
+from monitor.core.rules.kyc import mandatory_fields, person_identity_gaps
 from monitor.core.state import CustomerState
 from schemas import CashTransaction
 

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from monitor.core.profile import person_identity_gaps
-from monitor.core.rules.base import Context, Findings
+from monitor.core.rules.base import Context, Findings, is_blank
 from monitor.core.rules.config import RuleConfig, StageConfig
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Person, Remittance
@@ -29,6 +28,7 @@ __all__ = [
     "ProfileChecks",
     "ProfileChecksConfig",
     "mandatory_fields",
+    "person_identity_gaps",
 ]
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,22 @@ class KycConfig(RuleConfig):
 class ProfileChecksConfig(StageConfig):
     """PROFILE_CHANGE, INCONSISTENT_INFO and DOUBTFUL_RECORDS tasks from customer updates
     (the pack's top-level `profile_checks` section)."""
+
+
+def person_identity_gaps(person: Person | None, on: date) -> list[str]:
+    """What is missing or invalid in a natural person's identity (an agent, a conductor):
+    name, document type and number, and a document not expired on `on`."""
+    if person is None:
+        return ["person"]
+    gaps = []
+    if is_blank(person.name):
+        gaps.append("name")
+    doc = person.id_document
+    if doc is None or is_blank(doc.type) or is_blank(doc.number):
+        gaps.append("id_document")
+    elif doc.expires_on is not None and doc.expires_on < on:
+        gaps.append("id_document expired")
+    return gaps
 
 
 def mandatory_fields(pack: Pack) -> dict[str, list[str]]:
