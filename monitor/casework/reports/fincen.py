@@ -218,12 +218,16 @@ def sarx(
     _ident(doc, subject, None, "1", "subject TIN")
     accounts = _accounts(alerts)
     if accounts:
+        # 7: activity affected the account; 41: the institution holding it (5)
         link = doc.sub(subject, "PartyAccountAssociation", seq=True)
-        institution = _party(doc, link, "41")
-        for account in accounts:
-            acc = doc.sub(institution, "Account", seq=True)
-            doc.sub(acc, "AccountNumberText", account)
         doc.sub(link, "PartyAccountAssociationTypeCode", "7")
+        holder = _party(doc, link, "41")
+        _ident(doc, holder, inst.get("code"), "2", "account holding institution TIN")
+        for account in accounts:
+            acc = doc.sub(holder, "Account", seq=True)
+            doc.sub(acc, "AccountNumberText", account)
+            held = doc.sub(acc, "PartyAccountAssociation", seq=True)
+            doc.sub(held, "PartyAccountAssociationTypeCode", "5")
     suspicious = doc.sub(activity, "SuspiciousActivity", seq=True)
     starts = [_yyyymmdd(a.get("window_start") or a.get("event_time")) for a in alerts]
     ends = [_yyyymmdd(a.get("event_time")) for a in alerts]
