@@ -1,6 +1,4 @@
-"""The record of an approved report disposition: a PBoC Order 2016 No.3 document (large-value or
-suspicious), or under the us-bsa pack a FinCEN CTR or SAR batch file (XML) with its schema
-checked; each names the elements the case could not supply in `missing_elements`."""
+"""The record of an approved report disposition: PBoC 2016 No.3 document or FinCEN CTR/SAR batch."""
 
 from __future__ import annotations
 
@@ -34,10 +32,14 @@ def _fincen(case: Case, settings: CaseworkSettings) -> bool:
     return any(a.get("queue") in _FINCEN_QUEUES for a in case.alerts.values())
 
 
-def build_record(case: Case, at: datetime) -> dict[str, Any]:
+def build_record(
+    case: Case, at: datetime, settings: CaseworkSettings | None = None
+) -> dict[str, Any]:
     """The record of the approved report disposition of `case` (a JSON-ready dict with a
-    `report_id`; a FinCEN record carries its batch file as `xml`)."""
-    settings = load_casework_settings()
+    `report_id`): the PBoC elements, and under the us-bsa pack the FinCEN batch as `xml` with
+    its `schema_errors`; `missing_elements` names what the case could not supply. `settings`
+    (institution, format) are the process's `MONITOR_*` settings unless given."""
+    settings = settings or load_casework_settings()
     kind = report_kind(case)
     institution = {"name": settings.institution_name, "code": settings.institution_code}
     proposal, approval = case.proposal or {}, case.approval or {}

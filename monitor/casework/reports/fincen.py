@@ -1,6 +1,4 @@
-"""FinCEN CTR and SAR batch files (`EFL_CTRXBatchSchema.xsd`, `EFL_SARXBatchSchema.xsd`) for a
-case of the us-bsa pack: what the case holds is filled in, every element the schema requires but
-the case lacks carries a placeholder and is named in the record's `missing_elements`."""
+"""FinCEN CTR and SAR XML batch files of a us-bsa case, checked against FinCEN's schemas."""
 
 from __future__ import annotations
 

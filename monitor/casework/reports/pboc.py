@@ -1,6 +1,4 @@
-"""The PBoC Order 2016 No.3 record of a large-value or suspicious transaction report: the elements
-the regulation lists, filled from the case, with every element the case lacks named in
-`missing_elements` instead of invented."""
+"""The PBoC Order 2016 No.3 document of a large-value or suspicious transaction report."""
 
 from __future__ import annotations
 
