@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 
-__all__ = ["sweep_chart", "write_report"]
+from monitor.tools.backtest_charts import pack_charts, sweep_chart
+
+__all__ = ["write_report"]
 
 logger = logging.getLogger(__name__)
-
-_BLUE, _ORANGE, _GREEN, _GREY = "#1f77b4", "#ff7f0e", "#2ca02c", "#999"
 
 
 def _fmt(x: float | None) -> str:
@@ -153,73 +153,6 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sweep_chart(variants: list[dict[str, Any]]) -> str:
-    """One group per variant: a bar of alerts per 1,000 customers (left axis) and the
-    points of overall recall and precision (right axis, 0 to 1), as an SVG document."""
-    if not variants:
-        return ""
-    left, top, plot_h, step = 70, 40, 260, 90
-    plot_w = step * len(variants)
-    width, height = left + plot_w + 70, top + plot_h + 150
-    volume = max(v["alerts_per_1000_customers"] for v in variants) or 1.0
-    bottom = top + plot_h
-
-    def y_of(fraction: float) -> float:
-        return bottom - plot_h * fraction
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'font-family="sans-serif" role="img" aria-label="Sweep: alert volume, recall and '
-        'precision per variant">',
-        '<text x="4" y="18" font-weight="bold">Sweep: alerts per 1,000 customers (bars), '
-        "recall and precision (points)</text>",
-        f'<line x1="{left}" y1="{bottom}" x2="{left + plot_w}" y2="{bottom}" stroke="#000"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="{_BLUE}"/>',
-        f'<line x1="{left + plot_w}" y1="{top}" x2="{left + plot_w}" y2="{bottom}" stroke="#000"/>',
-    ]
-    for tick in range(5):
-        f = tick / 4
-        y = y_of(f)
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="{_BLUE}">{volume * f:.1f}</text>'
-            f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" font-size="11">{f:.2f}</text>'
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-            f'stroke="#eee"/>'
-        )
-    series: dict[str, list[tuple[float, float]]] = {"recall": [], "precision": []}
-    for i, v in enumerate(variants):
-        x = left + step * i + step / 2
-        h = plot_h * v["alerts_per_1000_customers"] / volume
-        parts.append(
-            f'<rect x="{x - 18:.1f}" y="{bottom - h:.1f}" width="36" height="{h:.1f}" '
-            f'fill="{_BLUE}" fill-opacity="0.35"><title>{html.escape(v["variant"])}: '
-            f"{v['alerts_per_1000_customers']:.2f} alerts per 1,000 customers</title></rect>"
-            f'<text x="{x:.1f}" y="{bottom + 14}" font-size="11" text-anchor="end" '
-            f'transform="rotate(-35 {x:.1f} {bottom + 14})">{html.escape(v["variant"])}</text>'
-        )
-        for name in series:
-            if v[name] is not None:
-                series[name].append((x, y_of(v[name])))
-    for name, colour in (("recall", _ORANGE), ("precision", _GREEN)):
-        points = series[name]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}"/>')
-        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>' for x, y in points]
-    legend_y = height - 12
-    for n, (name, colour) in enumerate(
-        (("alerts / 1,000 customers", _BLUE), ("recall", _ORANGE), ("precision", _GREEN))
-    ):
-        x = left + n * 190
-        parts.append(
-            f'<rect x="{x}" y="{legend_y - 10}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 14}" y="{legend_y}" font-size="12">{name}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def _table(head: list[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
@@ -229,7 +162,9 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 def _html(report: dict[str, Any], chart: str) -> str:
     e = html.escape
     body = [f"<h1>Backtest of {e(report['data'])}</h1>"]
-    if "sweep" in report:
+    if "sweep" not in report:
+        body.append(pack_charts(report["packs"]))
+    else:
         sweep = report["sweep"]
         typologies = sweep["typologies"]
         body += [

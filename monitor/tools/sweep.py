@@ -114,9 +114,11 @@ def run_sweep(
     customers = count_customers(data)
     own = ", ".join(f"{s.name}={_current(pack, s)}" for s in sweeps)
     variants: list[tuple[str, Pack]] = [(f"pack ({own})", pack)]
+    groups: list[str | None] = [None]
     for sweep in sweeps:
         for value in sweep.values:
             variants.append((f"{sweep.name}={value}", variant_pack(pack, sweep, value)))
+            groups.append(sweep.name)
     results = [PackResult(_label(p), RunStats()) for _, p in variants]
     decoded, stats = run_offline_many(
         [p for _, p in variants], data, [_collect(r) for r in results], datetime.now(UTC)
@@ -132,11 +134,12 @@ def run_sweep(
 
     base_found = found(results[0])
     rows = []
-    for (name, _), result in zip(variants, results, strict=True):
+    for (name, _), group, result in zip(variants, groups, results, strict=True):
         o = outcome(result.alerts_by_rule, result.alert_count_by_rule, labels, customers)
         rows.append(
             {
                 "variant": name,
+                "sweep": group,
                 "alerts": o["alerts"],
                 "alerts_per_1000_customers": o["alerts_per_1000_customers"],
                 "recall": o["recall"],
