@@ -50,15 +50,15 @@ def _sweep_md(sweep: dict[str, Any]) -> list[str]:
         "",
         "| variant | alerts | alerts / 1,000 customers | alerts / labelled found | "
         + " | ".join(f"recall {t}" for t in typologies)
-        + " | recall | precision |",
-        "|---" * (6 + len(typologies)) + "|",
+        + " | recall | precision | cleared alerted |",
+        "|---" * (7 + len(typologies)) + "|",
     ]
     for v in sweep["variants"]:
         lines.append(
             f"| {v['variant']} | {v['alerts']} | {v['alerts_per_1000_customers']:.2f} | "
             f"{_fmt1(v['alerts_per_labelled_found'])} | "
             + " | ".join(_fmt(v["recall_by_typology"].get(t)) for t in typologies)
-            + f" | {_fmt(v['recall'])} | {_fmt(v['precision'])} |"
+            + f" | {_fmt(v['recall'])} | {_fmt(v['precision'])} | {v['cleared_alerted']} |"
         )
     lines += ["", "Labelled customers gained and lost against the pack's own values:", ""]
     for v in sweep["variants"][1:]:
@@ -175,7 +175,7 @@ def _html(report: dict[str, Any], chart: str) -> str:
             _table(
                 ["variant", "alerts", "alerts / 1,000", "alerts / labelled found"]
                 + [f"recall {t}" for t in typologies]
-                + ["recall", "precision", "gains", "loses"],
+                + ["recall", "precision", "cleared alerted", "gains", "loses"],
                 [
                     [
                         e(v["variant"]),
@@ -185,6 +185,7 @@ def _html(report: dict[str, Any], chart: str) -> str:
                         *(_fmt(v["recall_by_typology"].get(t)) for t in typologies),
                         _fmt(v["recall"]),
                         _fmt(v["precision"]),
+                        str(v["cleared_alerted"]),
                         e(_who(v["gained"])),
                         e(_who(v["lost"])),
                     ]
