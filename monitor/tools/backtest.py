@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +23,11 @@ from monitor.tools.offline import RunStats, run_offline
 __all__ = [
     "PackResult",
     "backtest",
+    "collector",
     "count_customers",
     "evaluate",
     "outcome",
+    "pack_label",
     "positives",
     "read_labels",
     "run_cli",
@@ -46,8 +49,9 @@ class PackResult:
     alert_ids: set[str] = field(default_factory=set, repr=False)
 
 
-def _collect(result: PackResult):
-    """Counts findings: a grown finding's later versions (same `alert_id`) count once."""
+def collector(result: PackResult) -> Callable[[Findings], None]:
+    """A findings callback that fills `result`: alerted customers by rule and findings by
+    rule, a grown finding's later versions (same `alert_id`) counted once."""
 
     def on(findings: Findings) -> None:
         for alert in findings.alerts:
@@ -264,7 +268,8 @@ def count_customers(data: Path) -> int:
     return customers
 
 
-def _label(pack: Pack) -> str:
+def pack_label(pack: Pack) -> str:
+    """A pack's name in a report: its `pack` name and file."""
     return pack.name if pack.source is None else f"{pack.name} ({pack.source.name})"
 
 
@@ -281,8 +286,8 @@ def backtest(
     customers = count_customers(data)
     reports = []
     for pack in packs:
-        result = PackResult(_label(pack), RunStats())
-        result.stats = run_offline(pack, data, _collect(result), datetime.now(UTC))
+        result = PackResult(pack_label(pack), RunStats())
+        result.stats = run_offline(pack, data, collector(result), datetime.now(UTC))
         reports.append(evaluate(result, labels, customers))
     return {
         "data": str(data),

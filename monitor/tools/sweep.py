@@ -13,11 +13,11 @@ from monitor.core.errors import ConfigurationError
 from monitor.core.pack import DEFAULT_PACK, Pack, pack_from_mapping
 from monitor.tools.backtest import (
     PackResult,
-    _collect,
-    _label,
+    collector,
     count_customers,
     evaluate,
     outcome,
+    pack_label,
     positives,
 )
 from monitor.tools.offline import RunStats, run_offline_many
@@ -119,9 +119,9 @@ def run_sweep(
         for value in sweep.values:
             variants.append((f"{sweep.name}={value}", variant_pack(pack, sweep, value)))
             groups.append(sweep.name)
-    results = [PackResult(_label(p), RunStats()) for _, p in variants]
+    results = [PackResult(pack_label(p), RunStats()) for _, p in variants]
     decoded, stats = run_offline_many(
-        [p for _, p in variants], data, [_collect(r) for r in results], datetime.now(UTC)
+        [p for _, p in variants], data, [collector(r) for r in results], datetime.now(UTC)
     )
     for result, run_stats in zip(results, stats, strict=True):
         result.stats = run_stats
