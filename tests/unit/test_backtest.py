@@ -245,3 +245,25 @@ def test_the_sweep_on_the_pack_itself_changes_nothing(sim: Path):
         k: v for k, v in same.items() if k not in ("variant", "sweep")
     }
     assert orjson.dumps(report)  # the report is JSON
+
+
+def test_sweep_and_compare_together_are_refused(tmp_path: Path):
+    import argparse
+
+    from monitor.core.pack import DEFAULT_PACK
+    from monitor.tools.backtest import run_cli
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write(data / "kyc.account-openings.jsonl", b'{"event_id": "o1", "customer_id": "C1"}')
+    labels = write(tmp_path / "labels.jsonl", b'{"customer_id": "C1", "typology": "t"}')
+    args = argparse.Namespace(
+        data=data,
+        labels=labels,
+        rules=None,
+        compare=DEFAULT_PACK,
+        report=tmp_path / "r",
+        sweep=["STRUCTURING.lower_pct=85"],
+    )
+    with pytest.raises(ConfigurationError, match="--sweep and --compare"):
+        run_cli(args)
