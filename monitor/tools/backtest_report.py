@@ -186,11 +186,18 @@ def _html(report: dict[str, Any], chart: str) -> str:
                         _fmt(v["recall"]),
                         _fmt(v["precision"]),
                         str(v["cleared_alerted"]),
-                        e(_who(v["gained"])),
-                        e(_who(v["lost"])),
+                        str(len(v["gained"])),
+                        str(len(v["lost"])),
                     ]
                     for v in sweep["variants"]
                 ],
+            ),
+            "<h3>Labelled customers gained and lost against the pack's own values</h3>",
+            *(
+                f"<details><summary>{e(v['variant'])}: gains {len(v['gained'])}, loses "
+                f"{len(v['lost'])}</summary><p>gains: {e(_who(v['gained']))}</p>"
+                f"<p>loses: {e(_who(v['lost']))}</p></details>"
+                for v in sweep["variants"][1:]
             ),
         ]
     for p in report["packs"]:
