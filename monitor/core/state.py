@@ -28,6 +28,8 @@ class CustomerState:
     - `flags`: keys of once-only findings (e.g. an expired document already reported).
     - `risk`: rating, review dates and history counters.
     - `seen`: event ids already applied -> event time, so a redelivery never counts twice.
+    - `early`: events that arrived before the event they follow (`monitor.core.early`),
+      without names or numbers, until it arrives or their time-to-live passes.
     Everything time-based is pruned against the watermark; lists are capped.
     """
 
@@ -41,6 +43,7 @@ class CustomerState:
     risk: dict[str, Any] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
     pruned_day: int = 0  # ordinal of the local day the record was last pruned on
+    early: list[dict[str, Any]] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -55,6 +58,7 @@ class CustomerState:
                 "r": self.risk,
                 "s": self.seen,
                 "d": self.pruned_day,
+                "e": self.early,
             }
         )
 
@@ -72,6 +76,7 @@ class CustomerState:
             d.get("r", {}),
             d.get("s", {}),
             d.get("d", 0),
+            d.get("e", []),
         )
 
     def add_evidence(self, bucket: list[Any], evidence_id: str) -> None:
