@@ -173,7 +173,8 @@ def _replay(args: argparse.Namespace) -> int:
     where = args.out or f"topics {args.topic_prefix}{settings.topic_alerts}"
     print(
         f"replayed {stats.events:,} events ({stats.customers:,} customers) in {stats.seconds:.1f}s "
-        f"= {stats.events_per_s:,.0f} events/s; {stats.alerts:,} alerts, {stats.tasks:,} tasks in range "
+        f"= {stats.events_per_s:,.0f} events/s; {stats.alerts:,} alerts, "
+        f"{stats.tasks:,} tasks in range "
         f"-> {where}; {stats.invalid:,} invalid inputs skipped{_by_reason(stats.invalid_by_reason)}"
     )
     return 0
@@ -209,12 +210,11 @@ def _simulate(args: argparse.Namespace) -> int:
 
         from monitor.io.settings import load_settings
         from monitor.tools.scenario import Message, produce
-        from monitor.tools.simulate import TOPIC_FILES
+        from monitor.tools.simulate import TOPIC_FILES, arrivals
 
-        messages = [
-            Message(kind, value["customer_id"].encode(), orjson.dumps(value))
-            for topic, kind in TOPIC_FILES.items()
-            for value in sim.sorted_events(topic)
+        messages = [  # in the order the bank's systems deliver them, all topics together
+            Message(TOPIC_FILES[topic], value["customer_id"].encode(), orjson.dumps(value))
+            for topic, value in arrivals(sim)
         ]
         print(f"produced {asyncio.run(produce(load_settings(), messages)):,} messages")
     return 0
