@@ -20,6 +20,7 @@ from .conftest import (
     cash,
     individual_opening_data,
     make_engine,
+    needs_watchlist,
     opening,
     remittance,
     run,
@@ -269,3 +270,17 @@ def test_the_story_in_event_time_order():
 
 
 _ENGINE = make_engine()
+
+
+# --------------------------------------------------------------------------- watch list
+
+
+@needs_watchlist
+def test_an_early_updates_names_are_screened_once_when_it_arrives():
+    engine = make_engine({"rules.WATCHLIST_MATCH.enabled": True})
+    renamed = update({"name": "Zhang Xiaoming"}, at="2026-03-03T10:00:00+08:00")
+    result = run(engine, [renamed, opening(opened_at=OPEN_AT)])
+    # screened on arrival (without the opening's birth date), not again when applied
+    per_event = [[a.rule_id for a in o.findings.alerts] for o in result.outcomes]
+    assert per_event == [["WATCHLIST_MATCH"], []]
+    assert [t.trigger for t in result.outcomes[1].findings.tasks] == ["PROFILE_CHANGE"]
