@@ -13,7 +13,7 @@ import random
 import sys
 import time
 
-from monitor.core.screening.watchlist import WatchlistEntry, WatchlistMatcher, load_watchlist
+from monitor.core.screening import WatchlistEntry, WatchlistMatcher, load_watchlist
 from monitor.tools.screen_eval import DEFAULT_WATCHLIST
 
 _GIVEN = [

@@ -1,4 +1,4 @@
-"""Pydantic models of every topic the monitor reads or writes (see CONTRACT.md)."""
+"""Pydantic models of every topic the monitor reads or writes (docs/interface.md)."""
 
 from schemas.common import Amount, CurrencyCode, IdDocument, Person, Timestamp
 from schemas.inputs import (

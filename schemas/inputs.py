@@ -1,4 +1,4 @@
-"""Models of the four input topics, exactly as in CONTRACT.md."""
+"""Models of the four input topics (docs/interface.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Models of the three output topics, exactly as in CONTRACT.md."""
+"""Models of the three output topics (docs/interface.md)."""
 
 from __future__ import annotations
 

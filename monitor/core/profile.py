@@ -1,6 +1,8 @@
-"""The customer's identity profile in state: folding openings and updates into it (presence
-flags, expiry dates, countries, PEP flags, fingerprints, never names or numbers), PRC resident
-identity number facts, and the identity checks rules share."""
+"""The customer's identity profile in state, and the identity checks rules share.
+
+Openings and updates fold into presence flags, expiry dates, countries, PEP flags, facts of
+a PRC resident identity number and fingerprints of identity values: never names or
+numbers."""
 
 from __future__ import annotations
 

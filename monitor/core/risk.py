@@ -14,7 +14,12 @@ from monitor.core.rules.base import Context, Findings, window_end_ms
 from monitor.core.rules.config import StageConfig
 from monitor.core.rules.edd import BeneficialOwnerConfig, HighRiskCountryConfig
 from monitor.core.rules.kyc import mandatory_fields
-from monitor.core.state import CustomerState
+from monitor.core.state import (
+    HIGH_RISK_COUNTRY_ALERTS,
+    SUSPICIOUS_ALERTS,
+    WATCHLIST_MATCHES,
+    CustomerState,
+)
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -116,16 +121,16 @@ class RiskRater:
         if (
             p.get("nationality") in self.countries
             or p.get("address_country") in self.countries
-            or state.risk.get("hrc", 0)
+            or state.risk.get(HIGH_RISK_COUNTRY_ALERTS, 0)
         ):
             found.append("high_risk_country")
         if p.get("occupation") in self.occupations:
             found.append("high_risk_occupation")
         if p.get("type") == "entity" and not beneficial_owner_identified(p, self.bo_pct):
             found.append("entity_opacity")
-        if state.risk.get("susp", 0):
+        if state.risk.get(SUSPICIOUS_ALERTS, 0):
             found.append("suspicious_alerts")
-        if state.risk.get("wl", 0):
+        if state.risk.get(WATCHLIST_MATCHES, 0):
             found.append("watchlist_match")
         mandatory = self.mandatory.get(p.get("type") or "", ())
         if p and not set(mandatory).issubset(p.get("present", ())):
@@ -138,7 +143,7 @@ class RiskRater:
         weights = self.cfg.weights
         score = sum(
             weights.get(f, 0)
-            * (min(state.risk.get("susp", 0), 3) if f == "suspicious_alerts" else 1)
+            * (min(state.risk.get(SUSPICIOUS_ALERTS, 0), 3) if f == "suspicious_alerts" else 1)
             for f in factors
         )
         if score >= self.cfg.high_from:
@@ -156,9 +161,9 @@ class RiskRater:
         risk = state.risk
         for alert in out.alerts:
             if alert.category == "suspicious":
-                risk["susp"] = risk.get("susp", 0) + 1
+                risk[SUSPICIOUS_ALERTS] = risk.get(SUSPICIOUS_ALERTS, 0) + 1
             if alert.rule_id == "KYC_HIGH_RISK_COUNTRY":
-                risk["hrc"] = risk.get("hrc", 0) + 1
+                risk[HIGH_RISK_COUNTRY_ALERTS] = risk.get(HIGH_RISK_COUNTRY_ALERTS, 0) + 1
         if state.profile is None and not risk:
             return
         day = ctx.day

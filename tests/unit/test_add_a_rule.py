@@ -146,3 +146,25 @@ def test_nothing_leaks_into_the_default_registry(registry: Registry) -> None:
 def test_a_rule_id_registers_once(registry: Registry) -> None:
     with pytest.raises(ValueError, match="ROUND_CASH is already registered"):
         registry.register(RoundCash)
+
+
+def test_a_rule_without_a_default_config_is_refused(registry: Registry) -> None:
+    class NoDefault(RoundCash):
+        rule_id: ClassVar[str] = "NO_DEFAULT"
+        default: ClassVar[object] = {"enabled": True}  # type: ignore[assignment]
+
+    with pytest.raises(ValueError, match="NO_DEFAULT: `default` must be an instance"):
+        registry.register(NoDefault)
+
+
+def test_a_rule_handling_no_event_type_must_be_a_deadline_or_final_stage(
+    registry: Registry,
+) -> None:
+    class Nowhere(RoundCash):
+        rule_id: ClassVar[str] = "NOWHERE"
+        handles: ClassVar[tuple[type, ...]] = ()
+
+    with pytest.raises(ValueError, match="NOWHERE: a rule of phase 'rule' must handle"):
+        registry.register(Nowhere)
+    registry.register(Nowhere, phase="deadline")
+    assert registry.phase("NOWHERE") == "deadline"

@@ -1,5 +1,7 @@
-"""Loading a rule pack: read the YAML, validate it against the registry's schema, load the
-FX table, calendar and the resources of enabled rules, and assemble a `Pack`."""
+"""Loading a rule pack: YAML in, validated against the registry's schema, a `Pack` out.
+
+Besides the file itself, loading reads the FX table, the calendar and the resources of the
+enabled rules (the watch list)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError, create_model
 
 from monitor.core.calendar import WorkingDayCalendar, load_calendar
+from monitor.core.defaults import default_file
 from monitor.core.errors import ConfigurationError
 from monitor.core.fx import FxTable, load_fx_table
 from monitor.core.pack.models import PackConfig, RulesConfig
@@ -25,7 +28,7 @@ __all__ = ["DEFAULT_PACK", "Pack", "config_model", "load_pack", "pack_from_mappi
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PACK = Path(__file__).resolve().parents[3] / "config" / "cn-pboc.yaml"
+DEFAULT_PACK = default_file("cn-pboc.yaml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
-"""The pack's own sections: re-identification tasks, state retention, the rules section base
-and the whole-file model (`PackConfig`), whose `rules` and stage sections the loader fills
-in from the rule registry."""
+"""The pack's own sections: tasks, state retention and the whole-file model `PackConfig`.
+
+`PackConfig` has no rule fields: the loader subclasses it with the `rules` and stage
+sections of the rule registry (`monitor.core.pack.loader.config_model`)."""
 
 from __future__ import annotations
 

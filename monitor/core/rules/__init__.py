@@ -1,6 +1,7 @@
-"""The rule core: plain Python rules, registered by id in `monitor.core.rules.registry` and
-built from a pack. This package module stays light (what every rule shares) so that modules
-outside it (the profile, the risk rating) can import `rules.base` without an import cycle."""
+"""The rule core: plain Python rules, registered by id in `monitor.core.rules.registry`.
+
+This package module only re-exports what every rule shares, so that modules outside it (the
+profile, the risk rating) import `rules.base` without an import cycle."""
 
 from __future__ import annotations
 

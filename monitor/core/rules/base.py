@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,6 +28,8 @@ __all__ = [
     "fmt_money",
     "is_blank",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)

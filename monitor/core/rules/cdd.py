@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
 __all__ = ["AgentCash", "OneOffService", "SingleThresholdConfig", "person_identity_gaps"]
+
+logger = logging.getLogger(__name__)
 
 
 class SingleThresholdConfig(ThresholdRuleConfig):

@@ -1,5 +1,6 @@
-"""Enhanced due diligence on a customer's risk ties (PBoC Order 2025 No.11): KYC_PEP,
-KYC_HIGH_RISK_COUNTRY and KYC_BENEFICIAL_OWNER."""
+"""Enhanced due diligence (PBoC Order 2025 No.11): PEP, high-risk country, beneficial owner.
+
+The rules KYC_PEP, KYC_HIGH_RISK_COUNTRY and KYC_BENEFICIAL_OWNER."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Customer identification (PBoC Order 2025 No.11): KYC_INCOMPLETE, KYC_ID_EXPIRED and
-PROFILE_CHECKS (the PROFILE_CHANGE / INCONSISTENT_INFO / DOUBTFUL_RECORDS re-identification
-triggers). The identity profile they read is kept by `monitor.core.profile`; the enhanced
-due diligence rules (PEP, high-risk country, beneficial owner) are in `rules.edd`."""
+"""Customer identification (PBoC Order 2025 No.11): KYC_INCOMPLETE, KYC_ID_EXPIRED, checks.
+
+PROFILE_CHECKS raises the PROFILE_CHANGE / INCONSISTENT_INFO / DOUBTFUL_RECORDS
+re-identification tasks. The identity profile these rules read is kept by
+`monitor.core.profile`; the enhanced due diligence rules are in `rules.edd`."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ REMIT_MISSING_INFO and REMIT_INFO_UNRESOLVED."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,6 +26,8 @@ __all__ = [
     "RemitUnresolvedConfig",
     "missing_from",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class RemitMissingInfoConfig(RuleConfig):
@@ -70,7 +73,7 @@ def _present(event: Remittance) -> set[str]:
 
 
 def missing_from(present: set[str]) -> list[str]:
-    """The required fields missing from a set of present paths (CONTRACT.md):
+    """The required fields missing from a set of present paths (docs/interface.md):
     originator name and address; originator account number, or where there is none the
     originator's id number, contact and the unique reference; beneficiary name;
     beneficiary account number, or the reference."""

@@ -3,6 +3,7 @@ WATCHLIST_MATCH on customer, owner, representative, agent, conductor and counter
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,14 +14,16 @@ from pydantic import Field
 from monitor.core.errors import ConfigurationError
 from monitor.core.rules.base import Context, Findings, is_blank
 from monitor.core.rules.config import Category, RuleConfig, Severity
-from monitor.core.state import CustomerState
+from monitor.core.state import WATCHLIST_MATCHES, CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
-    from monitor.core.screening.watchlist import WatchlistMatcher
+    from monitor.core.screening import WatchlistMatcher
 
 __all__ = ["WatchlistConfig", "WatchlistMatch", "load_matcher"]
+
+logger = logging.getLogger(__name__)
 
 Role = Literal[
     "customer",
@@ -54,7 +57,7 @@ class WatchlistConfig(RuleConfig):
 def load_matcher(cfg: WatchlistConfig, base_dir: Path) -> WatchlistMatcher:
     """The matcher of the pack's watch list, built once when the pack loads."""
     # imported here: screening pulls in numpy and rapidfuzz, needed only with the rule on
-    from monitor.core.screening.watchlist import WatchlistMatcher
+    from monitor.core.screening import WatchlistMatcher
 
     path = base_dir / cfg.file
     if not path.is_file():
@@ -119,7 +122,7 @@ class WatchlistMatch:
                     (role, match.entry_id),
                 )
             )
-            state.risk["wl"] = state.risk.get("wl", 0) + 1
+            state.risk[WATCHLIST_MATCHES] = state.risk.get(WATCHLIST_MATCHES, 0) + 1
 
     def _names(
         self, state: CustomerState, event: Any
