@@ -62,6 +62,10 @@ def test_supplement_before_its_payment_resolves_it(engine):
     assert findings(early) == findings(ordered)
     assert early.states["C001"].pending == {} == ordered.states["C001"].pending
     assert early.states["C001"].early == []
+    # nothing waiting: the stored record is byte for byte what it was before `early`
+    raw = early.states["C001"].to_bytes()
+    assert b'"e":' not in raw
+    assert CustomerState.from_bytes(raw).early == []
 
 
 def test_a_partial_early_supplement_is_counted_as_evidence(engine):
