@@ -44,6 +44,8 @@ def _stages() -> list[list[Any]]:
             update({"is_pep": True}, customer_id="CU1", at="2026-03-02T12:00:00+08:00"),
             update({"id_document": renewed}, customer_id="CU1", at="2026-03-03T10:00:00+08:00"),
             supplement(at="2026-09-29T10:00:00+08:00", customer_id="CS1", **COMPLETING),
+            # a supplement whose payment never comes: dropped when its time-to-live passes
+            supplement("RMT-NONE", at="2026-09-29T11:00:00+08:00", customer_id="CS1", **COMPLETING),
         ],
         [opening(data), incomplete(at="2026-09-28T10:00:00+08:00", customer_id="CS1")],
         [
@@ -53,23 +55,25 @@ def _stages() -> list[list[Any]]:
     ]
 
 
-def _applied(port: int) -> float:
-    """Events the worker's rule core has applied (home and forwarded), from /metrics."""
+def _metric(port: int, name: str) -> float:
+    """An unlabelled metric of the worker's /metrics (0 while it cannot be read)."""
     try:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
     except OSError:
         return 0.0
     for line in text.decode().splitlines():
-        if line.startswith("monitor_processing_seconds_count"):
+        if line.startswith(f"{name} "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 
 
 def _wait_applied(worker: Any, count: int, timeout: float = 90) -> None:
+    """Wait until the rule core has applied `count` events (home and forwarded)."""
     deadline = time.monotonic() + timeout
-    while _applied(worker.metrics_port) < count:
+    applied = "monitor_processing_seconds_count"
+    while _metric(worker.metrics_port, applied) < count:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"applied {_applied(worker.metrics_port)} of {count}")
+            raise TimeoutError(f"applied {_metric(worker.metrics_port, applied)} of {count}")
         time.sleep(0.05)
 
 
@@ -144,3 +148,4 @@ def test_early_updates_and_supplements_live_equal_replay_equal_event_order(
     assert {t["task_id"] for t in replayed_tasks} == expected_tasks
     assert live_alerts == expected_alerts, worker.log_text()
     assert live_tasks == expected_tasks, worker.log_text()
+    assert _metric(worker.metrics_port, "monitor_early_dropped_total") == 1
