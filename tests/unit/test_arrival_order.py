@@ -6,6 +6,7 @@ predecessor arrives within `state.early_ttl_hours` (event time) of them.
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -288,3 +289,36 @@ def test_an_early_updates_names_are_screened_once_when_it_arrives():
     per_event = [[a.rule_id for a in o.findings.alerts] for o in result.outcomes]
     assert per_event == [["WATCHLIST_MATCH"], []]
     assert [t.trigger for t in result.outcomes[1].findings.tasks] == ["PROFILE_CHANGE"]
+
+
+_PARTS = {
+    "address": {"originator": {"address": "88 Century Avenue"}},
+    "name": {"beneficiary": {"name": "John"}},
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first_hours=st.integers(min_value=-48, max_value=600),
+    gap_hours=st.integers(min_value=0, max_value=72),
+    parts=st.lists(st.sampled_from(sorted(_PARTS)), min_size=2, max_size=2),
+    order=st.permutations([0, 1, 2]),
+)
+def test_supplements_in_any_order_within_the_bound(first_hours, gap_hours, parts, order):
+    """A payment and two supplements 0-72 h apart, anywhere around its deadline (day 16
+    October, 432 h after it and beyond), arriving in any order, then a deposit after
+    every deadline: the findings of event-time order."""
+    pay_at = datetime.fromisoformat("2026-09-28T10:00:00+08:00")
+    times = [pay_at + timedelta(hours=first_hours + h) for h in (0, gap_hours)]
+    events = [
+        incomplete(at=pay_at.isoformat()),
+        *(
+            supplement(at=t.isoformat(), event_id=f"s{i}", **_PARTS[part])
+            for i, (t, part) in enumerate(zip(times, parts, strict=True))
+        ),
+    ]
+    after = cash("10.00", at="2026-12-30T10:00:00+08:00")
+    ordered = run(_ENGINE, [*in_event_order(events), after])
+    arrived = run(_ENGINE, [*(events[i] for i in order), after])
+    assert findings(arrived) == findings(ordered)
+    assert arrived.states["C001"].pending == ordered.states["C001"].pending == {}
