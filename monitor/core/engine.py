@@ -125,7 +125,7 @@ class Engine:
 
     def _hold_update(self, state: CustomerState, event: CustomerUpdate, event_ms: int) -> int:
         """Keep an update that arrived before the customer's opening, digested."""
-        body = {"at": event.updated_at.isoformat(), "d": digest_update(event)}
+        body = {"at": event.updated_at.isoformat(), "d": digest_update(event, self.pack)}
         cap = self._state_cfg.max_early_items
         return early.hold(state, early.UPDATE, event.event_id, event_ms, "", body, cap)
 

@@ -1,8 +1,8 @@
 """The customer's identity profile in state, and the identity checks rules share.
 
 Openings and updates fold into presence flags, expiry dates, countries, PEP flags, facts of
-a PRC resident identity number and fingerprints of identity values: never names or
-numbers."""
+a PRC resident identity number, the high-risk business category and fingerprints of identity
+values: never names, numbers or the free text of a business scope or occupation."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ import logging
 import operator
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from monitor.core.business import business_category, business_keywords
 from monitor.core.rules.base import Context, is_blank
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CustomerUpdate
+
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
 
 __all__ = [
     "WATCHED_FIELDS",
@@ -35,7 +39,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: identity values whose change raises a PROFILE_CHANGE task
+#: identity values whose change raises a PROFILE_CHANGE task (PBoC/NFRA/CSRC Order 2025
+#: No.11, re-identification: a change of name, identity document type or number, registered
+#: capital, business scope, or legal representative or person in charge)
 WATCHED_FIELDS = (
     "name",
     "id_document",
@@ -43,7 +49,13 @@ WATCHED_FIELDS = (
     "occupation",
     "nationality",
     "beneficial_owners",
+    "registration_number",
+    "registered_capital",
+    "business_scope",
+    "legal_representative",
 )
+#: watched fields compared by value rather than by their JSON text
+_NUMERIC_FIELDS = frozenset({"registered_capital"})
 _RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -139,6 +151,14 @@ def _fingerprint(value: Any) -> str:
 _NONE_FINGERPRINT = hashlib.sha256(b"null").hexdigest()[:16]
 
 
+def _watched_fingerprint(name: str, value: Any) -> str:
+    """The fingerprint of watched field `name` in its JSON form; a number by its value, so
+    `5000000` and `"5000000.00"` are the same registered capital."""
+    if name in _NUMERIC_FIELDS and value is not None:
+        value = format(Decimal(str(value)).normalize(), "f")
+    return _fingerprint(value)
+
+
 def _sex(gender: str | None) -> str | None:
     if not gender:
         return None
@@ -157,8 +177,10 @@ def merge_profile(
     fields whose value changed, contradictions with earlier identity data).
 
     The profile keeps presence flags, expiry dates, countries, PEP flags, derived birth
-    date and sex, and fingerprints (hashes) of identity values: never names or numbers.
-    An update of a customer without a profile changes nothing (see `digest_update`)."""
+    date and sex, the high-risk business category matched in the business scope or
+    occupation, and fingerprints (hashes) of identity values: never names, numbers or the
+    text of the business scope or occupation. An update of a customer without a profile
+    changes nothing (see `digest_update`)."""
     if isinstance(event, AccountOpening):
         # read from the model itself: the same paths and fingerprints as its JSON dump
         # (tests/unit/test_kyc.py compares them), without building that dump
@@ -169,24 +191,26 @@ def merge_profile(
             "opened_at": event.opened_at.isoformat(),
             "t0": ctx.event_ms,
         }
-        _apply_facts(state.profile, _facts(fields, event), ctx)
+        _apply_facts(state.profile, _facts(fields, event, ctx.pack), ctx)
         state.profile["present"] = sorted(p for p, ok in paths.items() if ok)
-        state.profile["fp"] = {f: _fingerprint(_json_form(fields.get(f))) for f in WATCHED_FIELDS}
+        state.profile["fp"] = {
+            f: _watched_fingerprint(f, _json_form(fields.get(f))) for f in WATCHED_FIELDS
+        }
         return set(paths), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
-    return fold_update(state, digest_update(event), ctx)
+    return fold_update(state, digest_update(event, ctx.pack), ctx)
 
 
-def digest_update(event: CustomerUpdate) -> dict[str, Any]:
+def digest_update(event: CustomerUpdate, pack: Pack) -> dict[str, Any]:
     """What folding `event` into a profile needs, as JSON values and without names or
     numbers: `paths` (identity path -> present), `facts` (per changed top-level field, what
     the profile keeps of it) and `fp` (fingerprints of the watched fields it changes).
     An update that arrives before the customer's opening is kept in this form."""
     changes = event.typed_changes
     data = changes.model_dump(mode="json", include=set(event.changes))
-    fps = {name: _fingerprint(data[name]) for name in WATCHED_FIELDS if name in data}
-    return {"paths": identity_paths(data), "facts": _facts(data, changes), "fp": fps}
+    fps = {name: _watched_fingerprint(name, data[name]) for name in WATCHED_FIELDS if name in data}
+    return {"paths": identity_paths(data), "facts": _facts(data, changes, pack), "fp": fps}
 
 
 def fold_update(
@@ -224,7 +248,7 @@ def fold_update(
     return set(paths), changed, list(profile.pop("_conflicts", []))
 
 
-def _facts(data: dict[str, Any], model: Any) -> dict[str, Any]:
+def _facts(data: dict[str, Any], model: Any, pack: Pack) -> dict[str, Any]:
     """What the profile keeps of the fields in `data` (an opening's fields or an update's
     changes), read from `model`, keyed by field: no names or numbers."""
     facts: dict[str, Any] = {}
@@ -252,8 +276,10 @@ def _facts(data: dict[str, Any], model: Any) -> dict[str, Any]:
         facts["nationality"] = (model.nationality or "").upper() or None
     if "address_country" in data:
         facts["address_country"] = (model.address_country or "").upper() or None
-    if "occupation" in data:
-        facts["occupation"] = (model.occupation or "").strip().lower() or None
+    keywords = business_keywords(pack)
+    for business_field in ("occupation", "business_scope"):
+        if business_field in data:  # the matched high-risk category, never the text
+            facts[business_field] = business_category(getattr(model, business_field), keywords)
     if "declared_annual_income" in data:
         income = model.declared_annual_income
         facts["declared_annual_income"] = (
@@ -302,19 +328,25 @@ def _apply_facts(profile: dict[str, Any], facts: dict[str, Any], ctx: Context) -
         ("is_pep", "pep"),
         ("nationality", "nationality"),
         ("address_country", "address_country"),
-        ("occupation", "occupation"),
     ):
         if name in facts:
             profile[key] = facts[name]
+    profile.pop("occupation", None)  # records saved before kept the text: never again
+    business_field = "business_scope" if is_entity else "occupation"
+    if business_field in facts:  # the matched high-risk category, never the text
+        if facts[business_field]:
+            profile["business"] = facts[business_field]
+        else:
+            profile.pop("business", None)
     if "declared_annual_income" in facts:
         income = facts["declared_annual_income"]
         if income is None:
             profile["income"] = None
         else:
+            # at the rate of the bank's local day of this event (the opening or the update)
             base = ctx.pack.fx.base
-            day = date.fromisoformat(profile["opened_at"][:10])
             profile["income"] = str(
-                ctx.pack.fx.convert(Decimal(income[0]), income[1] or base, base, day)
+                ctx.pack.fx.convert(Decimal(income[0]), income[1] or base, base, ctx.day)
             )
     if "beneficial_owners" in facts:
         profile["bo_pep"], profile["bo"] = facts["beneficial_owners"]
