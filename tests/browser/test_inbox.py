@@ -106,8 +106,9 @@ def test_analyst_proposes_reviewer_approves_and_downloads_the_record(context, in
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile("Download report record")).click()
     record = json.loads(Path(download_info.value.path()).read_text())
-    assert record["case_id"] == case_id and record["customer_id"] == "CUST-0001"
-    assert record["narrative"].startswith("Four cash deposits")
+    assert record["case_id"] == case_id and record["customer"]["customer_id"] == "CUST-0001"
+    assert record["format"].startswith("pboc-2016-3") and record["report_type"] == "suspicious"
+    assert record["suspicion"]["description"].startswith("Four cash deposits")
     assert {t["txn_id"] for t in record["transactions"]} == {f"T-1-{i}" for i in range(1, 5)}
     assert record["approved_by"] == "reviewer" and record["proposed_by"] == "analyst"
     assert inbox.log.reports == [record]
