@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from monitor.core.clock import DeadlineStage
 from monitor.core.pack import Pack
 from monitor.core.risk import RiskRater
 from monitor.core.rules import Context, Findings, Rule, build_rules
@@ -42,6 +43,7 @@ class Engine:
             for t in (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
         }
         cfg = pack.config
+        self._grace_ms = cfg.deadline_grace_hours * 3_600_000
         self._tz = pack.tz
         self._state_cfg = cfg.state
         self._rater = (
@@ -57,6 +59,9 @@ class Engine:
             if cfg.risk.enabled
             else None
         )
+        self._deadlines: list[DeadlineStage] = [
+            s for s in (*self._every, self._rater) if hasattr(s, "next_due_ms")
+        ]
 
     def process(
         self,
@@ -115,3 +120,24 @@ class Engine:
             state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
             state.pruned_day = ordinal
         return Outcome(state, findings)
+
+    def advance(self, state: CustomerState, now_ms: int, detected_at: datetime) -> Outcome:
+        """Decide every deadline of `state` that the stream time `now_ms` (epoch ms) has
+        passed, as the customer's own next event would: the same findings and ids, each
+        finding's event time the deadline itself. The state's watermark is left alone."""
+        findings = Findings()
+        if now_ms <= state.watermark_ms:  # the customer's own events decided these already
+            return Outcome(state, findings)
+        day = datetime.fromtimestamp(now_ms / 1000, self._tz).date()
+        ctx = Context(self.pack, detected_at, day, now_ms)
+        for rule in self._every:
+            rule.apply(state, None, ctx, findings)
+        if self._rater is not None:
+            self._rater.apply(state, None, ctx, findings, False)
+        return Outcome(state, findings)
+
+    def next_deadline_ms(self, state: CustomerState) -> int | None:
+        """The event time after which `advance` has something to decide for `state`."""
+        grace_ms = self._grace_ms
+        dues = [d for s in self._deadlines if (d := s.next_due_ms(state, grace_ms)) is not None]
+        return min(dues) if dues else None

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
 from monitor.core.pack import RemitMissingInfoConfig, RemitUnresolvedConfig
+from monitor.core.clock import deadline_context
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
 from monitor.core.state import CustomerState
 from schemas import Remittance
@@ -142,9 +143,12 @@ def _supplement(state: CustomerState, event: Remittance) -> None:
 
 
 class RemitInfoUnresolved:
-    """REMIT_INFO_UNRESOLVED: decided when the customer's event-time watermark passes the
-    end of the follow-up deadline day (plus the pack's grace) with fields still missing.
-    Runs on every event of the customer, whatever its topic."""
+    """REMIT_INFO_UNRESOLVED: decided when event time passes the end of the follow-up
+    deadline day (plus the pack's grace) with fields still missing. Event time is the
+    customer's own watermark, or the stream time the engine's `advance` is given
+    (`ctx.event_ms`), whichever is later. Runs on every event of the customer, whatever its
+    topic. The alert's `event_time` is the deadline itself, and nothing in it depends on
+    what decided it, so an event and the stream clock raise the same alert."""
 
     rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
     handles: ClassVar[tuple[type, ...]] = ()
@@ -152,26 +156,35 @@ class RemitInfoUnresolved:
     def __init__(self, cfg: RemitUnresolvedConfig) -> None:
         self.cfg = cfg
 
+    @staticmethod
+    def next_due_ms(state: CustomerState, grace_ms: int) -> int | None:
+        """The event time (epoch ms) after which the earliest follow-up is decided."""
+        pending = state.pending
+        if not pending:
+            return None
+        return min(item["due_ms"] for item in pending.values()) + grace_ms
+
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         if not state.pending:
             return
         grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
+        now_ms = max(state.watermark_ms, ctx.event_ms)
         for txn_id in sorted(state.pending):
             item = state.pending[txn_id]
-            if state.watermark_ms <= item["due_ms"] + grace_ms:
+            if now_ms <= item["due_ms"] + grace_ms:
                 continue
             del state.pending[txn_id]
             missing = missing_from(set(item["present"]))
-            occurred = datetime.fromisoformat(item["at"])
+            deadline = datetime.fromtimestamp(item["due_ms"] / 1000, tz=ctx.pack.tz)
             out.alerts.append(
-                ctx.alert(
+                deadline_context(ctx).alert(
                     self.rule_id,
                     self.cfg,
                     state.customer_id,
                     (txn_id,),
                     f"remittance {txn_id} still lacks {', '.join(missing)} after the follow-up "
                     f"deadline {item['due']} ({self.cfg.follow_up_working_days} working days)",
-                    occurred,
+                    deadline,
                     amount=_decimal(item["amount"]),
                     currency=item["currency"],
                     evidence=[txn_id, *item["supplements"]],
