@@ -55,6 +55,7 @@ from aiokafka.partitioner import murmur2
 from mode import Service
 
 from agents.batch_writer import BatchWriter
+from agents.clock import DeadlineClock, queue_fired
 from agents.state_store import MemoryStore, RocksStore, Store
 from monitor.core.decode import KINDS, Decoder, Rejection
 from monitor.core.engine import Engine
@@ -158,6 +159,7 @@ class RulesService(GroupMember, Service):
         self._consumed = {
             t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()
         }
+        self.deadlines = DeadlineClock(engine, self.topics, settings.input_idle_ms)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -212,6 +214,8 @@ class RulesService(GroupMember, Service):
             generation = self._generation
             batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.batch_max)
             if not batch:
+                if self.deadlines.has_due():  # stream time moved on by idle topics
+                    await self._deadlines_only()
                 continue
             async with self._lock:
                 if self._stopping:
@@ -254,6 +258,7 @@ class RulesService(GroupMember, Service):
         touched: dict[bytes, list[Any]] = {}  # key -> [state, partition]
         alert_times: list[int] = []  # Kafka timestamps (ms) of the events that raised alerts
         apply = self._applier(touched, alert_times)
+        observe = self.deadlines.observe
         for tp, records in batch.items():
             topic, partition = tp.topic, tp.partition
             if topic == events_topic:
@@ -267,6 +272,7 @@ class RulesService(GroupMember, Service):
                         )
                         continue
                     apply(decoded, partition, record)
+                    observe(partition, topic, decoded)
                 continue
             kind = kinds[topic]
             self._consumed[topic].inc(len(records))
@@ -276,12 +282,14 @@ class RulesService(GroupMember, Service):
                 if isinstance(decoded, Rejection):
                     self._dead_letter(record, decoded)
                     continue
+                observe(partition, topic, decoded)
                 key = decoded.customer_id.encode()
                 home = home_partition(key)
                 if home == partition:
                     apply(decoded, partition, record)
                 else:
                     add(events_topic, home, key, record.value, record.timestamp, kind_header)
+        self._deadline_pass(touched)  # stream time passed deadlines: outputs with the batch's
         await writer.flush()  # outputs are safe before the state moves on
         if alert_times:
             done_ms = time.time() * 1000
@@ -300,9 +308,63 @@ class RulesService(GroupMember, Service):
             for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
             self._keep(touched)
+        self.deadlines.settle(touched)
         # the batch's events are safe: its offsets may be committed. The commit runs beside
         # the next batches; the loop never waits for it (see `CommitScheduler`)
         self.commits.add({tp: records[-1].offset + 1 for tp, records in batch.items()})
+
+    def _deadline_pass(self, touched: dict[bytes, list[Any]]) -> None:
+        """Advance the customers whose deadline their partition's stream time has passed
+        (agents/clock.py); their findings and states go out with the batch."""
+        cache, stores = self.cache, self.stores
+
+        def load(key: bytes, partition: int) -> CustomerState | None:
+            state = cache.pop(key, None)
+            if state is None:
+                raw = stores[partition].get(key)
+                state = CustomerState.from_bytes(raw) if raw is not None else None
+            return state
+
+        def keep(key: bytes, state: CustomerState) -> None:
+            if self.settings.state_cache:
+                cache[key] = state
+
+        fired = self.deadlines.fire(touched, load, keep, datetime.now(UTC))
+        if fired:
+            settings = self.settings
+            queue_fired(
+                fired,
+                self.writer.add,
+                settings.topic_alerts,
+                settings.topic_reid_tasks,
+                self.metrics,
+            )
+
+    async def _deadlines_only(self) -> None:
+        """A deadline pass without events (idle topics let stream time move on): written and
+        stored like a batch once the group has confirmed this worker a member."""
+        async with self._lock:
+            if self._stopping:
+                return
+            consumer = self.consumer
+            assert consumer is not None
+            if time.monotonic() - self.proven_at > self._lease_s:
+                assigned = consumer.assignment()
+                offsets = {tp: o for tp, o in self.committed.items() if tp in assigned}
+                if not offsets:
+                    return
+                sent = time.monotonic()
+                try:
+                    await consumer.commit(offsets)
+                except KafkaError:
+                    return  # not a member: the partitions' next owner decides them
+                self.proven_at = max(self.proven_at, sent)
+            try:
+                await self._apply_batch({})
+            except (TimeoutError, KafkaError, OSError) as exc:
+                self.metrics.kafka_errors.inc()
+                logger.warning("deadline pass not written (%s)", type(exc).__name__)
+                self.writer.discard()
 
     async def _still_a_member(self, batch: dict[TopicPartition, list[Any]]) -> None:
         """Raise `MembershipLost` unless the group still counts this worker a member.
@@ -454,6 +516,7 @@ class RulesService(GroupMember, Service):
             self.cache.clear()  # whoever gets these partitions may change their customers
             for tp in revoked:
                 self.committed.pop(tp, None)
+                self.deadlines.revoke(tp.partition)
             if self.settings.store != "memory":
                 # close the databases now: every member revokes before any is assigned, so
                 # another worker on this host may open them in this rebalance
@@ -494,6 +557,8 @@ class RulesService(GroupMember, Service):
                     )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+            for partition in partitions:  # the deadline index, from every stored state
+                self.deadlines.assign(partition, self.stores[partition].items())
             logger.info(
                 "partitions assigned: %s; state brought up to date from the changelog "
                 "(%d records) in %.1fs",

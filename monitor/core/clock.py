@@ -6,7 +6,7 @@ import heapq
 import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 from monitor.core.state import CustomerState
 
@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 
 
+@runtime_checkable
 class DeadlineStage(Protocol):
     """A stage that decides deadlines: it tells the event time after which the earliest
     deadline of a state is decided (`grace_ms` included), or None when it has none."""
@@ -116,6 +117,13 @@ class DeadlineIndex(Generic[K]):
         if len(heap) > 2 * len(current) + 1024:  # mostly stale entries: rebuild
             self._heap = [(due, k) for k, due in current.items()]
             heapq.heapify(self._heap)
+
+    def head(self) -> int | None:
+        """The earliest deadline in the index (None when empty)."""
+        heap, current = self._heap, self._current
+        while heap and current.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # a stale entry
+        return heap[0][0] if heap else None
 
     def pop_due(self, now_ms: int) -> list[tuple[K, int]]:
         """Remove and return (key, deadline) of every customer whose deadline `now_ms` has

@@ -60,7 +60,7 @@ class Engine:
             else None
         )
         self._deadlines: list[DeadlineStage] = [
-            s for s in (*self._every, self._rater) if hasattr(s, "next_due_ms")
+            s for s in (*self._every, self._rater) if isinstance(s, DeadlineStage)
         ]
 
     def process(

@@ -140,7 +140,8 @@ class RiskRater:
     def next_due_ms(state: CustomerState, grace_ms: int) -> int | None:
         """The event time (epoch ms) after which the next review is decided (`due_ms`
         includes the grace already)."""
-        return state.risk.get("due_ms") or None
+        due_ms = state.risk.get("due_ms")
+        return int(due_ms) if due_ms else None
 
     def _review_due(self, state: CustomerState, now_ms: int, ctx: Context, out: Findings) -> None:
         """One PERIODIC_REVIEW per review date that `now_ms` has passed. Nothing in the task

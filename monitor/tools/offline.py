@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from monitor.core.clock import DeadlineIndex
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.pack import Pack
@@ -132,7 +133,11 @@ def merge_sources(
 
 @dataclass
 class OfflineRun:
-    """Applies the pack to merged events; `on_findings` receives each event's findings."""
+    """Applies the pack to merged events; `on_findings` receives each event's findings.
+
+    The merged stream's time (the latest event time applied) is the stream time of every
+    customer: before an event moves it on, every deadline it passes is decided (`advance`),
+    for quiet customers too, from an index of next deadlines."""
 
     pack: Pack
     on_findings: Callable[[Findings], None]
@@ -140,6 +145,8 @@ class OfflineRun:
     engine: Engine = field(init=False)
     states: dict[str, CustomerState] = field(default_factory=dict)
     stats: RunStats = field(default_factory=RunStats)
+    deadlines: DeadlineIndex[str] = field(default_factory=DeadlineIndex)
+    stream_ms: int | None = None
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.pack)
@@ -148,10 +155,13 @@ class OfflineRun:
         """One event through the engine; its findings go to `on_findings` when `emit`."""
         stats = self.stats
         stats.events += 1
+        if self.stream_ms is None or event_ms > self.stream_ms:
+            self.advance(event_ms, emit)
         outcome = self.engine.process(
             self.states.get(event.customer_id), event, self.detected_at, event_ms
         )
         self.states[event.customer_id] = outcome.state
+        self.deadlines.set(event.customer_id, self.engine.next_deadline_ms(outcome.state))
         if outcome.duplicate:
             stats.duplicates += 1
             return
@@ -160,6 +170,19 @@ class OfflineRun:
             stats.alerts += len(findings.alerts)
             stats.tasks += len(findings.tasks)
             self.on_findings(findings)
+
+    def advance(self, now_ms: int, emit: bool = True) -> None:
+        """Move the stream time to `now_ms`, deciding every deadline it passes."""
+        self.stream_ms = now_ms
+        engine, states, stats = self.engine, self.states, self.stats
+        for customer_id, _ in self.deadlines.pop_due(now_ms):
+            state = states[customer_id]
+            findings = engine.advance(state, now_ms, self.detected_at).findings
+            self.deadlines.set(customer_id, engine.next_deadline_ms(state))
+            if emit and (findings.alerts or findings.tasks):
+                stats.alerts += len(findings.alerts)
+                stats.tasks += len(findings.tasks)
+                self.on_findings(findings)
 
     def run(
         self,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
-from monitor.core.pack import RemitMissingInfoConfig, RemitUnresolvedConfig
 from monitor.core.clock import deadline_context
+from monitor.core.pack import RemitMissingInfoConfig, RemitUnresolvedConfig
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
 from monitor.core.state import CustomerState
 from schemas import Remittance
@@ -162,7 +162,7 @@ class RemitInfoUnresolved:
         pending = state.pending
         if not pending:
             return None
-        return min(item["due_ms"] for item in pending.values()) + grace_ms
+        return int(min(item["due_ms"] for item in pending.values())) + grace_ms
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         if not state.pending:

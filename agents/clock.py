@@ -1,0 +1,170 @@
+"""The rule path's deadline clock: each assigned partition's stream time and the next
+deadlines of the customers whose state it holds.
+
+Partition p is fed by partition p of every input topic and of the internal events topic.
+Its stream time is the lowest, over those topics, of the latest event time seen on each
+(`monitor.core.clock.StreamTime`): a topic lagging behind holds it back, one that has
+brought nothing for `MONITOR_INPUT_IDLE_MS` of wall time does not. After each batch (and
+about once a second when none comes) every customer of p whose next deadline the stream
+time has passed is taken from p's index, given to the engine's `advance`, and its
+findings and new state go out through the batch's own write path: outputs acknowledged,
+then the state, then the offsets. The index is rebuilt from the store when a partition is
+assigned, and follows every state the batch writes once it is stored; the customers taken
+for a batch that fails to be written are put back before the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, MutableMapping
+from datetime import datetime
+from typing import Any
+
+from monitor.core.clock import DeadlineIndex, StreamTime
+from monitor.core.engine import Engine
+from monitor.core.rules import Findings
+from monitor.core.state import CustomerState
+
+__all__ = ["DeadlineClock", "queue_fired"]
+
+logger = logging.getLogger(__name__)
+
+#: (customer key, state, partition, findings) of one customer whose deadline passed
+Fired = tuple[bytes, CustomerState, int, Findings]
+
+
+class DeadlineClock:
+    """Stream time and deadline index per assigned partition, for one `RulesService`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        topics: Iterable[str],
+        idle_ms: int,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.topics = tuple(topics)
+        self.idle_ms = idle_ms
+        self._wall = wall
+        self.streams: dict[int, StreamTime] = {}
+        self.indexes: dict[int, DeadlineIndex[bytes]] = {}
+        #: (partition, key, deadline) taken for a batch whose states are not stored yet
+        self._taken: list[tuple[int, bytes, int]] = []
+
+    def _wall_ms(self) -> float:
+        return self._wall() * 1000.0
+
+    # -- partitions -----------------------------------------------------------------------
+    def assign(self, partition: int, states: Iterable[tuple[bytes, bytes]]) -> int:
+        """Start `partition`'s stream time afresh and index the next deadline of each of its
+        stored states (key, state record). Returns the customers indexed."""
+        self.streams[partition] = StreamTime(self.topics, self.idle_ms, self._wall_ms())
+        index: DeadlineIndex[bytes] = DeadlineIndex()
+        next_deadline = self.engine.next_deadline_ms
+        for key, raw in states:
+            index.set(key, next_deadline(CustomerState.from_bytes(raw)))
+        self.indexes[partition] = index
+        self._taken = [t for t in self._taken if t[0] != partition]
+        return len(index)
+
+    def revoke(self, partition: int) -> None:
+        self.streams.pop(partition, None)
+        self.indexes.pop(partition, None)
+        self._taken = [t for t in self._taken if t[0] != partition]
+
+    # -- events ---------------------------------------------------------------------------
+    def observe(self, partition: int, topic: str, event: Any) -> None:
+        """A valid event read from `topic`'s partition `partition`."""
+        stream = self.streams.get(partition)
+        if stream is not None:
+            stream.observe(topic, int(event.event_time.timestamp() * 1000), self._wall_ms())
+
+    def stream_time(self, partition: int) -> int | None:
+        stream = self.streams.get(partition)
+        return stream.time(self._wall_ms()) if stream is not None else None
+
+    def has_due(self) -> bool:
+        """Whether some partition's stream time has passed a deadline of its index."""
+        self._put_back()
+        wall_ms = self._wall_ms()
+        for partition, stream in self.streams.items():
+            now_ms = stream.time(wall_ms)
+            head = self.indexes[partition].head()
+            if now_ms is not None and head is not None and head < now_ms:
+                return True
+        return False
+
+    # -- the deadline pass ----------------------------------------------------------------
+    def fire(
+        self,
+        touched: MutableMapping[bytes, list[Any]],
+        load: Callable[[bytes, int], CustomerState | None],
+        keep: Callable[[bytes, CustomerState], None],
+        detected_at: datetime,
+    ) -> list[Fired]:
+        """Advance every customer whose deadline its partition's stream time has passed.
+
+        A customer already changed by the batch (`touched`: key -> [state, partition]) is
+        advanced in place; any other is loaded with `load` (which takes it out of any
+        cache). Customers with findings are added to `touched`, so their states are written
+        with the batch, and returned for their outputs; the others are indexed again at
+        once and, when loaded, handed back with `keep`."""
+        self._put_back()
+        advance, next_deadline = self.engine.advance, self.engine.next_deadline_ms
+        fired: list[Fired] = []
+        wall_ms = self._wall_ms()
+        for partition, stream in self.streams.items():
+            now_ms = stream.time(wall_ms)
+            if now_ms is None:
+                continue
+            index = self.indexes[partition]
+            for key, due_ms in index.pop_due(now_ms):
+                self._taken.append((partition, key, due_ms))
+                held = touched.get(key)
+                state = held[0] if held is not None else load(key, partition)
+                if state is None:
+                    continue
+                findings = advance(state, now_ms, detected_at).findings
+                if findings.alerts or findings.tasks:
+                    touched[key] = [state, partition]
+                    fired.append((key, state, partition, findings))
+                elif held is None:
+                    index.set(key, next_deadline(state))
+                    keep(key, state)
+        return fired
+
+    def settle(self, stored: MutableMapping[bytes, list[Any]]) -> None:
+        """The batch's states are stored: index each one's next deadline."""
+        next_deadline = self.engine.next_deadline_ms
+        indexes = self.indexes
+        for key, (state, partition) in stored.items():
+            index = indexes.get(partition)
+            if index is not None:
+                index.set(key, next_deadline(state))
+        self._taken.clear()
+
+    def _put_back(self) -> None:
+        """Index again the customers taken for a batch that was never stored."""
+        if not self._taken:
+            return
+        for partition, key, due_ms in self._taken:
+            index = self.indexes.get(partition)
+            if index is not None and index.get(key) is None:
+                index.set(key, due_ms)
+        logger.info("deadlines of %d customers put back after an unwritten batch", len(self._taken))
+        self._taken.clear()
+
+
+def queue_fired(
+    fired: list[Fired], add: Callable[..., Any], alerts_topic: str, tasks_topic: str, metrics: Any
+) -> None:
+    """Queue the findings of a deadline pass with the batch's outputs."""
+    for key, _, partition, findings in fired:
+        for alert in findings.alerts:
+            add(alerts_topic, partition, key, alert.model_dump_json().encode())
+            metrics.alerts.labels(alert.rule_id).inc()
+        for task in findings.tasks:
+            add(tasks_topic, partition, key, task.model_dump_json().encode())
+            metrics.tasks.labels(task.trigger).inc()
