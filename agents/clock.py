@@ -8,8 +8,9 @@ brought nothing for `MONITOR_INPUT_IDLE_MS` of wall time does not. After each ba
 about once a second when none comes) every customer of p whose next deadline the stream
 time has passed is taken from p's index, given to the engine's `advance`, and its
 findings and new state go out through the batch's own write path: outputs acknowledged,
-then the state, then the offsets. The index is rebuilt from the store when a partition is
-assigned, and follows every state the batch writes once it is stored; the customers taken
+then the state, then the offsets. The index is built from the store when a partition is
+assigned (or taken back, when the partition returns with its store unchanged), and follows
+every state the batch writes once it is stored; the customers taken
 for a batch that fails to be written are put back before the next one.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from datetime import datetime
 from typing import Any
 
+from agents.state_store import Store
 from monitor.core.clock import DeadlineIndex, StreamTime
 from monitor.core.engine import Engine
 from monitor.core.rules import Findings
@@ -52,27 +54,44 @@ class DeadlineClock:
         self.indexes: dict[int, DeadlineIndex[bytes]] = {}
         #: (partition, key, deadline) taken for a batch whose states are not stored yet
         self._taken: list[tuple[int, bytes, int]] = []
+        #: the indexes of revoked partitions, with the store offset they reflect
+        self._parked: dict[int, tuple[int, DeadlineIndex[bytes]]] = {}
 
     def _wall_ms(self) -> float:
         return self._wall() * 1000.0
 
     # -- partitions -----------------------------------------------------------------------
-    def assign(self, partition: int, states: Iterable[tuple[bytes, bytes]]) -> int:
-        """Start `partition`'s stream time afresh and index the next deadline of each of its
-        stored states (key, state record). Returns the customers indexed."""
+    def assign(self, partition: int, store: Store) -> int:
+        """Start `partition`'s stream time afresh and index the next deadline of each state
+        of its (restored) store, or take back the index it had when it was revoked if the
+        store has not moved since. Returns the customers indexed."""
         self.streams[partition] = StreamTime(self.topics, self.idle_ms, self._wall_ms())
+        self._taken = [t for t in self._taken if t[0] != partition]
+        parked = self._parked.pop(partition, None)
+        if parked is not None and parked[0] == store.offset:
+            self.indexes[partition] = parked[1]
+            return len(parked[1])
         index: DeadlineIndex[bytes] = DeadlineIndex()
         next_deadline = self.engine.next_deadline_ms
-        for key, raw in states:
+        for key, raw in store.items():
             index.set(key, next_deadline(CustomerState.from_bytes(raw)))
         self.indexes[partition] = index
-        self._taken = [t for t in self._taken if t[0] != partition]
         return len(index)
 
-    def revoke(self, partition: int) -> None:
+    def revoke(self, partition: int, store_offset: int | None = None) -> None:
+        """Forget `partition`; with the offset its store reflects, keep its index aside in
+        case the partition comes back before anyone else changes its states."""
         self.streams.pop(partition, None)
-        self.indexes.pop(partition, None)
+        index = self.indexes.pop(partition, None)
         self._taken = [t for t in self._taken if t[0] != partition]
+        if index is not None and store_offset is not None:
+            self._parked[partition] = (store_offset, index)
+
+    def parked_only(self, partitions: Iterable[int]) -> None:
+        """Drop the parked indexes of partitions other than `partitions`."""
+        keep = set(partitions)
+        for partition in [p for p in self._parked if p not in keep]:
+            del self._parked[partition]
 
     # -- events ---------------------------------------------------------------------------
     def observe(self, partition: int, topic: str, event: Any) -> None:

@@ -516,7 +516,8 @@ class RulesService(GroupMember, Service):
             self.cache.clear()  # whoever gets these partitions may change their customers
             for tp in revoked:
                 self.committed.pop(tp, None)
-                self.deadlines.revoke(tp.partition)
+                store = self.stores.get(tp.partition)
+                self.deadlines.revoke(tp.partition, store.offset if store is not None else None)
             if self.settings.store != "memory":
                 # close the databases now: every member revokes before any is assigned, so
                 # another worker on this host may open them in this rebalance
@@ -557,8 +558,9 @@ class RulesService(GroupMember, Service):
                     )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+            self.deadlines.parked_only(partitions)
             for partition in partitions:  # the deadline index, from every stored state
-                self.deadlines.assign(partition, self.stores[partition].items())
+                self.deadlines.assign(partition, self.stores[partition])
             logger.info(
                 "partitions assigned: %s; state brought up to date from the changelog "
                 "(%d records) in %.1fs",

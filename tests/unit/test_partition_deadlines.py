@@ -73,7 +73,7 @@ def service() -> tuple[RulesService, FakeWriter, Wall]:
     svc.commits = SimpleNamespace(add=lambda offsets: None)  # type: ignore[assignment]
     svc.proven_at = float("inf")  # membership proven
     svc.stores[0] = MemoryStore()
-    svc.deadlines.assign(0, svc.stores[0].items())
+    svc.deadlines.assign(0, svc.stores[0])
     return svc, writer, wall
 
 
@@ -201,5 +201,15 @@ def test_assignment_indexes_every_stored_state(service) -> None:
     svc, writer, wall = service
     apply(svc, batch(svc, quiet_pep(), *traffic("2026-04-01T10:00:00+08:00")))
     clock = DeadlineClock(svc.engine, svc.topics, 5_000, wall=wall)
-    assert clock.assign(0, svc.stores[0].items()) == len(svc.deadlines.indexes[0])
+    assert clock.assign(0, svc.stores[0]) == len(svc.deadlines.indexes[0])
     assert clock.indexes[0].get(b"QUIET") == svc.deadlines.indexes[0].get(b"QUIET")
+    # revoked and assigned again with the store unchanged: the same index comes back
+    index = clock.indexes[0]
+    clock.revoke(0, svc.stores[0].offset)
+    assert clock.assign(0, svc.stores[0]) == len(index) and clock.indexes[0] is index
+    # another owner wrote meanwhile: rebuilt from the store
+    clock.revoke(0, svc.stores[0].offset)
+    svc.stores[0].write([(b"OTHER", CustomerState("OTHER").to_bytes())], svc.stores[0].offset + 1)
+    clock.assign(0, svc.stores[0])
+    assert clock.indexes[0] is not index
+    assert clock.indexes[0].get(b"QUIET") == index.get(b"QUIET")
