@@ -104,6 +104,12 @@ class DeadlineClock:
         stream = self.streams.get(partition)
         return stream.time(self._wall_ms()) if stream is not None else None
 
+    def stream_times(self) -> dict[int, int]:
+        """The stream time of every assigned partition that has one."""
+        wall_ms = self._wall_ms()
+        times = {p: stream.time(wall_ms) for p, stream in self.streams.items()}
+        return {p: t for p, t in times.items() if t is not None}
+
     def has_due(self) -> bool:
         """Whether some partition's stream time has passed a deadline of its index."""
         self._put_back()

@@ -330,6 +330,8 @@ class RulesService(GroupMember, Service):
                 cache[key] = state
 
         fired = self.deadlines.fire(touched, load, keep, datetime.now(UTC))
+        for partition, stream_ms in self.deadlines.stream_times().items():
+            self.metrics.stream_time.labels(str(partition)).set(stream_ms / 1000)
         if fired:
             settings = self.settings
             queue_fired(

@@ -37,6 +37,7 @@ class Metrics:
     queue_overdue: Gauge
     queue_due_soon: Gauge
     risk_rating_changes: Counter
+    stream_time: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -99,7 +100,8 @@ class Metrics:
             ),
             redis_backlog=Gauge(
                 "monitor_redis_backlog",
-                "Alerts on the alerts topic not yet safely in their Redis queue (committed offsets)",
+                "Alerts on the alerts topic not yet safely in their Redis queue "
+                "(committed offsets)",
                 registry=registry,
             ),
             consumer_lag=Gauge(
@@ -147,6 +149,13 @@ class Metrics:
                 "monitor_risk_rating_changes",
                 "Customer risk rating changes",
                 ["rating"],
+                registry=registry,
+            ),
+            stream_time=Gauge(
+                "monitor_stream_time_seconds",
+                "Stream time of each assigned partition (epoch seconds of event time): the "
+                "lowest latest event time over its topics; deadlines before it are decided",
+                ["partition"],
                 registry=registry,
             ),
         )

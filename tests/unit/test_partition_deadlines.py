@@ -154,6 +154,8 @@ def test_quiet_customers_review_fires_from_other_customers_traffic(service) -> N
     assert CustomerState.from_bytes(raw).risk["next_review"] == "2027-03-02"
     assert svc.deadlines.indexes[0].get(b"QUIET") is not None
     assert not svc.deadlines.has_due()
+    gauge = svc.metrics.stream_time.labels("0")._value.get()  # noqa: SLF001
+    assert gauge == _ms("2026-09-10T10:00:00+08:00") / 1000
 
 
 def test_a_lagging_topic_holds_the_quiet_customers_deadline_back(service) -> None:
