@@ -151,7 +151,16 @@ class DeadlineClock:
                 state = held[0] if held is not None else load(key, partition)
                 if state is None:
                     continue
-                findings = advance(state, now_ms, detected_at).findings
+                try:
+                    findings = advance(state, now_ms, detected_at).findings
+                except Exception as exc:  # a bug: never let one customer stop the partition
+                    # the type only: an exception's text may quote identity data
+                    logger.error(
+                        "rule core failed deciding deadlines on partition %d: %s",
+                        partition,
+                        type(exc).__name__,
+                    )
+                    continue  # left out of the index until its next event
                 if findings.alerts or findings.tasks:
                     touched[key] = [state, partition]
                     fired.append((key, state, partition, findings))

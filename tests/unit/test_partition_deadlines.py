@@ -129,6 +129,9 @@ def reviews(svc: RulesService, writer: FakeWriter) -> list[dict[str, Any]]:
     return [t for t in tasks if t["trigger"] == "PERIODIC_REVIEW"]
 
 
+OPENED = "2026-03-02T10:00:00+08:00"
+
+
 def quiet_pep() -> tuple[str, Any]:
     return (
         "account_opening",
@@ -215,3 +218,20 @@ def test_assignment_indexes_every_stored_state(service) -> None:
     clock.assign(0, svc.stores[0])
     assert clock.indexes[0] is not index
     assert clock.indexes[0].get(b"QUIET") == index.get(b"QUIET")
+
+
+def test_a_rule_core_failure_on_a_deadline_skips_that_customer_only(service, monkeypatch) -> None:
+    svc, writer, wall = service
+    others = [("account_opening", opening(customer_id="QUIET2", is_pep=True, opened_at=OPENED))]
+    apply(svc, batch(svc, quiet_pep(), *others, *traffic("2026-04-01T10:00:00+08:00")))
+    real = svc.engine.advance
+
+    def advance(state: CustomerState, now_ms: int, detected_at: Any) -> Any:
+        if state.customer_id == "QUIET":
+            raise ValueError("a bug")
+        return real(state, now_ms, detected_at)
+
+    monkeypatch.setattr(svc.engine, "advance", advance)
+    wall.now = 6.0
+    apply(svc, batch(svc, *traffic("2026-09-10T10:00:00+08:00")))
+    assert [t["customer_id"] for t in reviews(svc, writer)] == ["QUIET2"]
