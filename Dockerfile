@@ -7,18 +7,21 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-WORKDIR /app
-
-# Only what `pip install .` needs; every dependency ships as a wheel, so no compiler.
+# Only what `pip install .` needs; every dependency ships as a wheel, so no compiler. The
+# rule packs, FX table, calendars, watch list and samples (config/) are package data
+# (monitor/defaults); /app/config links to them, and the build sources are removed.
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY monitor/ monitor/
 COPY agents/ agents/
 COPY schemas/ schemas/
-RUN pip install . && rm -rf build ./*.egg-info
-
-# The rule pack, FX table and calendars are data, not part of the installed package:
-# point MONITOR_RULES at them (the package's default path only exists in a source checkout).
 COPY config/ config/
+RUN pip install . \
+    && cd / && rm -rf /src \
+    && mkdir /app \
+    && ln -s "$(python -c 'from monitor.core.defaults import defaults_dir; print(defaults_dir())')" /app/config \
+    && test -f /app/config/cn-pboc.yaml
+WORKDIR /app
 
 # Non-root user; /data (RocksDB state, MONITOR_DATA_DIR) is created here and owned by it so
 # a named volume mounted there starts out writable.
@@ -26,8 +29,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/mon
     && mkdir -p /data \
     && chown monitor:monitor /data
 
-ENV MONITOR_RULES=/app/config/cn-pboc.yaml \
-    MONITOR_DATA_DIR=/data \
+ENV MONITOR_DATA_DIR=/data \
     MONITOR_METRICS_PORT=9108
 
 USER monitor

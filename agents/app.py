@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import faust
 from faust.sensors.monitor import Monitor
 
+from monitor.io.devservers import free_port
 from monitor.io.settings import Settings
 
-__all__ = ["QuietMonitor", "create_app", "free_port"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["QuietMonitor", "create_app"]
 
 
 class QuietMonitor(Monitor):

@@ -5,30 +5,34 @@ Partition p is fed by partition p of every input topic and of the internal event
 Its stream time is the lowest, over those topics, of the latest event time seen on each
 (`monitor.core.clock.StreamTime`): a topic lagging behind holds it back, one that has
 brought nothing for `MONITOR_INPUT_IDLE_MS` of wall time does not. After each batch (and
-about once a second when none comes) every customer of p whose next deadline the stream
-time has passed is taken from p's index, given to the engine's `advance`, and its
-findings and new state go out through the batch's own write path: outputs acknowledged,
-then the state, then the offsets. The index is built from the store when a partition is
-assigned (or taken back, when the partition returns with its store unchanged), and follows
-every state the batch writes once it is stored; the customers taken
-for a batch that fails to be written are put back before the next one.
+about once a second without one, when idle topics let stream time move on) every customer
+of p whose next deadline the stream time has passed is taken from p's index, given to the
+engine's `advance`, and its findings and new state go out through the batch's own write
+path: outputs acknowledged, then the state, then the offsets. The index is built from the
+store when a partition is assigned (or taken back, when the partition returns with its
+store unchanged) and follows every state a batch writes once it is stored; the customers
+taken for a batch that fails to be written are put back before the next one.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, MutableMapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
+
+from aiokafka import TopicPartition
 
 from agents.state_store import Store
 from monitor.core.clock import DeadlineIndex, StreamTime
 from monitor.core.engine import Engine
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
+from monitor.io.metrics import Metrics
+from monitor.io.settings import Settings
 
-__all__ = ["DeadlineClock", "queue_fired"]
+__all__ = ["DeadlineClock"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +46,16 @@ class DeadlineClock:
     def __init__(
         self,
         engine: Engine,
-        topics: Iterable[str],
-        idle_ms: int,
+        settings: Settings,
+        metrics: Metrics,
         wall: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
-        self.topics = tuple(topics)
-        self.idle_ms = idle_ms
+        self.metrics = metrics
+        self.topics = (*settings.input_topics.values(), settings.events_topic)
+        self.idle_ms = settings.input_idle_ms
+        self._alerts_topic, self._tasks_topic = settings.topic_alerts, settings.topic_reid_tasks
+        self._cache_size = settings.state_cache
         self._wall = wall
         self.streams: dict[int, StreamTime] = {}
         self.indexes: dict[int, DeadlineIndex[bytes]] = {}
@@ -61,10 +68,18 @@ class DeadlineClock:
         return self._wall() * 1000.0
 
     # -- partitions -----------------------------------------------------------------------
-    def assign(self, partition: int, store: Store) -> int:
+    def assign(self, partitions: Iterable[int], stores: Mapping[int, Store]) -> None:
+        """The partitions now assigned, their stores restored: index each (`index`)."""
+        assigned = set(partitions)
+        for partition in [p for p in self._parked if p not in assigned]:
+            del self._parked[partition]
+        for partition in sorted(assigned):
+            self.index(partition, stores[partition])
+
+    def index(self, partition: int, store: Store) -> int:
         """Start `partition`'s stream time afresh and index the next deadline of each state
-        of its (restored) store, or take back the index it had when it was revoked if the
-        store has not moved since. Returns the customers indexed."""
+        of its store, or take back the index it had when it was revoked if the store has
+        not moved since. Returns the customers indexed."""
         self.streams[partition] = StreamTime(self.topics, self.idle_ms, self._wall_ms())
         self._taken = [t for t in self._taken if t[0] != partition]
         parked = self._parked.pop(partition, None)
@@ -78,27 +93,34 @@ class DeadlineClock:
         self.indexes[partition] = index
         return len(index)
 
-    def revoke(self, partition: int, store_offset: int | None = None) -> None:
-        """Forget `partition`; with the offset its store reflects, keep its index aside in
-        case the partition comes back before anyone else changes its states."""
+    def revoke(self, partition: int, stores: Mapping[int, Store]) -> None:
+        """Forget `partition`, keeping its index aside (with the offset its store reflects)
+        in case it comes back before anyone else changes its states."""
         self.streams.pop(partition, None)
         index = self.indexes.pop(partition, None)
         self._taken = [t for t in self._taken if t[0] != partition]
-        if index is not None and store_offset is not None:
-            self._parked[partition] = (store_offset, index)
-
-    def parked_only(self, partitions: Iterable[int]) -> None:
-        """Drop the parked indexes of partitions other than `partitions`."""
-        keep = set(partitions)
-        for partition in [p for p in self._parked if p not in keep]:
-            del self._parked[partition]
+        store = stores.get(partition)
+        if index is not None and store is not None:
+            self._parked[partition] = (store.offset, index)
 
     # -- events ---------------------------------------------------------------------------
-    def observe(self, partition: int, topic: str, event: Any) -> None:
-        """A valid event read from `topic`'s partition `partition`."""
-        stream = self.streams.get(partition)
-        if stream is not None:
-            stream.observe(topic, int(event.event_time.timestamp() * 1000), self._wall_ms())
+    def observing(
+        self, tp: TopicPartition, decode: Callable[[str, bytes | None], Any]
+    ) -> Callable[[str, bytes | None], Any]:
+        """`decode` for the records of `tp`, noting each valid event's time (`observe`)."""
+        stream = self.streams.get(tp.partition)
+        if stream is None:
+            return decode
+        topic, note, wall = tp.topic, stream.observe, self._wall
+
+        def observed(kind: str, value: bytes | None) -> Any:
+            decoded = decode(kind, value)
+            event_time = getattr(decoded, "event_time", None)  # a Rejection has none
+            if event_time is not None:
+                note(topic, int(event_time.timestamp() * 1000), wall() * 1000.0)
+            return decoded
+
+        return observed
 
     def stream_time(self, partition: int) -> int | None:
         stream = self.streams.get(partition)
@@ -122,6 +144,38 @@ class DeadlineClock:
         return False
 
     # -- the deadline pass ----------------------------------------------------------------
+    def decide(
+        self,
+        touched: MutableMapping[bytes, list[Any]],
+        cache: MutableMapping[bytes, CustomerState],
+        stores: Mapping[int, Store],
+        add: Callable[..., Any],
+    ) -> None:
+        """The deadline pass of a batch: `fire`, with states taken out of `cache` or read
+        from `stores`, and the findings queued with `add` beside the batch's outputs."""
+
+        def load(key: bytes, partition: int) -> CustomerState | None:
+            state = cache.pop(key, None)  # out of the cache while the batch may change it
+            if state is None:
+                raw = stores[partition].get(key)
+                state = CustomerState.from_bytes(raw) if raw is not None else None
+            return state
+
+        def keep(key: bytes, state: CustomerState) -> None:
+            if self._cache_size:
+                cache[key] = state
+
+        metrics = self.metrics
+        for key, _, partition, findings in self.fire(touched, load, keep, datetime.now(UTC)):
+            for alert in findings.alerts:
+                add(self._alerts_topic, partition, key, alert.model_dump_json().encode())
+                metrics.alerts.labels(alert.rule_id).inc()
+            for task in findings.tasks:
+                add(self._tasks_topic, partition, key, task.model_dump_json().encode())
+                metrics.tasks.labels(task.trigger).inc()
+        for partition, stream_ms in self.stream_times().items():
+            metrics.stream_time.labels(str(partition)).set(stream_ms / 1000)
+
     def fire(
         self,
         touched: MutableMapping[bytes, list[Any]],
@@ -169,7 +223,7 @@ class DeadlineClock:
                     keep(key, state)
         return fired
 
-    def settle(self, stored: MutableMapping[bytes, list[Any]]) -> None:
+    def settle(self, stored: Mapping[bytes, list[Any]]) -> None:
         """The batch's states are stored: index each one's next deadline."""
         next_deadline = self.engine.next_deadline_ms
         indexes = self.indexes
@@ -189,16 +243,3 @@ class DeadlineClock:
                 index.set(key, due_ms)
         logger.info("deadlines of %d customers put back after an unwritten batch", len(self._taken))
         self._taken.clear()
-
-
-def queue_fired(
-    fired: list[Fired], add: Callable[..., Any], alerts_topic: str, tasks_topic: str, metrics: Any
-) -> None:
-    """Queue the findings of a deadline pass with the batch's outputs."""
-    for key, _, partition, findings in fired:
-        for alert in findings.alerts:
-            add(alerts_topic, partition, key, alert.model_dump_json().encode())
-            metrics.alerts.labels(alert.rule_id).inc()
-        for task in findings.tasks:
-            add(tasks_topic, partition, key, task.model_dump_json().encode())
-            metrics.tasks.labels(task.trigger).inc()

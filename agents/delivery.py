@@ -1,13 +1,10 @@
 """The Redis delivery: `aml.alerts` in, compliance queues (Redis Streams) out, in batches.
 
-It ran as a Faust agent (concurrency 1), one alert at a time: Faust's per-message machinery,
-one fetch and one Redis round trip per alert. Measured at 5,000 events/s with an alert every
-20th event, the worker's process used 74-78 % of a core with it, 61-62 % with no delivery at
-all, and 60-68 % with this loop: the delivery shares the event loop and the two cores with
-the rule path, so its cost showed in the rule path's latency (docs/performance.md).
-It now runs like the rule path, as a Faust service around its own aiokafka consumer:
+A Faust service around its own aiokafka consumer, like the rule path (not a Faust agent,
+whose per-message machinery would cost a fetch and a Redis round trip per alert, on the
+event loop and the cores the rule path shares; docs/performance.md):
 
-- consumer group `<MONITOR_APP_ID>-queue` (the group the agent used: a deployment goes on
+- consumer group `<MONITOR_APP_ID>-queue` (the same across versions: a deployment goes on
   from its committed offsets);
 - a batch (one `getmany`) goes to Redis in one pipelined round trip, alert by alert in
   order (`RedisQueueSink.add_many`); Redis's idempotent add (by `alert_id`) makes a batch
@@ -29,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from mode import Service
 
-from agents.rules import CommitScheduler, GroupMember, Rebalances
+from agents.membership import CommitScheduler, GroupMember, Rebalances
 from monitor.io.kafka_security import aiokafka_options
 from monitor.io.metrics import Metrics
 from monitor.io.settings import Settings

@@ -32,7 +32,6 @@ Environment:
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -40,12 +39,7 @@ from pathlib import Path
 import faust
 import orjson
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from monitor.io.devservers import free_port
 
 BOOTSTRAP = os.environ.get("BENCH_BOOTSTRAP", "127.0.0.1:9092")
 TOPICS = [t for t in os.environ.get("BENCH_TOPICS", "").split(",") if t]
@@ -59,7 +53,7 @@ app = faust.App(
     os.environ.get("BENCH_APP_ID", "bench-baseline"),
     broker=f"kafka://{BOOTSTRAP}",
     datadir=os.environ.get("BENCH_DATADIR") or tempfile.mkdtemp(prefix="bench-baseline-"),
-    web_port=int(os.environ.get("BENCH_WEB_PORT") or _free_port()),
+    web_port=int(os.environ.get("BENCH_WEB_PORT") or free_port()),
     web_host="127.0.0.1",
 )
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.core.calendar import WorkingDayCalendar, load_calendar
+from monitor.core.defaults import default_file
 from monitor.core.errors import ConfigurationError
 from monitor.core.fx import FxTable, load_fx_table
 
@@ -33,7 +34,7 @@ __all__ = [
     "pack_from_mapping",
 ]
 
-DEFAULT_PACK = Path(__file__).resolve().parents[2] / "config" / "cn-pboc.yaml"
+DEFAULT_PACK = default_file("cn-pboc.yaml")
 
 Severity = Literal["low", "medium", "high"]
 Category = Literal["large_value_report", "suspicious", "due_diligence"]

@@ -10,7 +10,12 @@ from monitor.core.clock import deadline_context
 from monitor.core.pack import RiskConfig
 from monitor.core.rules.base import Context, Findings, window_end_ms
 from monitor.core.rules.kyc import beneficial_owner_identified
-from monitor.core.state import CustomerState
+from monitor.core.state import (
+    HIGH_RISK_COUNTRY_ALERTS,
+    SUSPICIOUS_ALERTS,
+    WATCHLIST_MATCHES,
+    CustomerState,
+)
 
 __all__ = ["RiskRater", "add_months"]
 
@@ -52,16 +57,16 @@ class RiskRater:
         if (
             p.get("nationality") in self.countries
             or p.get("address_country") in self.countries
-            or state.risk.get("hrc", 0)
+            or state.risk.get(HIGH_RISK_COUNTRY_ALERTS, 0)
         ):
             found.append("high_risk_country")
         if p.get("occupation") in self.occupations:
             found.append("high_risk_occupation")
         if p.get("type") == "entity" and not beneficial_owner_identified(p, self.bo_pct):
             found.append("entity_opacity")
-        if state.risk.get("susp", 0):
+        if state.risk.get(SUSPICIOUS_ALERTS, 0):
             found.append("suspicious_alerts")
-        if state.risk.get("wl", 0):
+        if state.risk.get(WATCHLIST_MATCHES, 0):
             found.append("watchlist_match")
         if p and not set(self.mandatory.get(p.get("type"), ())).issubset(p.get("present", ())):
             found.append("incomplete_kyc")
@@ -73,7 +78,7 @@ class RiskRater:
         weights = self.cfg.weights
         score = sum(
             weights.get(f, 0)
-            * (min(state.risk.get("susp", 0), 3) if f == "suspicious_alerts" else 1)
+            * (min(state.risk.get(SUSPICIOUS_ALERTS, 0), 3) if f == "suspicious_alerts" else 1)
             for f in factors
         )
         if score >= self.cfg.high_from:
@@ -91,9 +96,9 @@ class RiskRater:
         risk = state.risk
         for alert in out.alerts:
             if alert.category == "suspicious":
-                risk["susp"] = risk.get("susp", 0) + 1
+                risk[SUSPICIOUS_ALERTS] = risk.get(SUSPICIOUS_ALERTS, 0) + 1
             if alert.rule_id == "KYC_HIGH_RISK_COUNTRY":
-                risk["hrc"] = risk.get("hrc", 0) + 1
+                risk[HIGH_RISK_COUNTRY_ALERTS] = risk.get(HIGH_RISK_COUNTRY_ALERTS, 0) + 1
         if state.profile is None and not risk:
             return
         day = ctx.day

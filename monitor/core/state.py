@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import orjson
 
-__all__ = ["DAY_MS", "CustomerState"]
+__all__ = [
+    "DAY_MS",
+    "HIGH_RISK_COUNTRY_ALERTS",
+    "SUSPICIOUS_ALERTS",
+    "WATCHLIST_MATCHES",
+    "CashItem",
+    "CustomerState",
+    "DayBucket",
+    "TransferItem",
+]
 
 DAY_MS = 86_400_000
 _EVIDENCE_CAP = 200
+
+# Counters in `CustomerState.risk`, under the short keys every record has stored them as.
+SUSPICIOUS_ALERTS: Final = "susp"  # suspicious-category alerts raised for the customer
+HIGH_RISK_COUNTRY_ALERTS: Final = "hrc"  # KYC_HIGH_RISK_COUNTRY alerts raised
+WATCHLIST_MATCHES: Final = "wl"  # watch-list matches raised
+
+
+class DayBucket(NamedTuple):
+    """One rule's natural-day accumulator for a direction and currency side (stored as the
+    array `[total, evidence, fired, txn_count, window_end_ms]`)."""
+
+    total: str  # the amounts summed, a decimal string in the side's currency
+    evidence: list[str]  # txn ids summed, at most 200
+    fired: bool  # reported already: later transactions that day add nothing
+    txn_count: int  # transactions summed
+    window_end_ms: int  # the end of the day (epoch ms): dropped once past the retention
+
+
+class CashItem(NamedTuple):
+    """A cash transaction in the STRUCTURING window (stored as the array
+    `[event_ms, txn_id, base_amount, side, reported, side_amount]`)."""
+
+    event_ms: int
+    txn_id: str
+    base_amount: str  # decimal string in the FX table's base currency
+    side: str  # the threshold's currency side the amount was compared on
+    reported: bool  # already part of an alert: never counted towards another
+    side_amount: str  # decimal string in the side's currency
+
+
+class TransferItem(NamedTuple):
+    """A large transfer in the FREQUENT_LARGE_UNCLEAR_SOURCE window (stored as the array
+    `[event_ms, txn_id, base_amount, unclear, reported]`)."""
+
+    event_ms: int
+    txn_id: str
+    base_amount: str  # decimal string in the FX table's base currency
+    unclear: bool  # source of funds null, empty or listed as unclear
+    reported: bool  # already part of an alert: never counted towards another
+
+
+# Stored array -> NamedTuple without the generated `__new__` (a Python call per item): the
+# arrays are the ones `to_bytes` wrote, in the fields' order.
+_day_bucket: Callable[[list[Any]], DayBucket] = partial(tuple.__new__, DayBucket)
+
+#: window name (its rule's id) -> stored array -> the item the window holds
+_WINDOW_ITEMS: dict[str, Callable[[list[Any]], CashItem | TransferItem]] = {
+    "STRUCTURING": partial(tuple.__new__, CashItem),
+    "FREQUENT_LARGE_UNCLEAR_SOURCE": partial(tuple.__new__, TransferItem),
+}
 
 
 @dataclass(slots=True)
@@ -21,21 +82,22 @@ class CustomerState:
     - `watermark_ms`: the largest event time seen for the customer (epoch ms), any topic.
     - `profile`: identity facts the KYC rules need (field presence, document expiry, PEP,
       countries, fingerprints of identity values): never the names or numbers themselves.
-    - `buckets`: per-day accumulators `"<rule>|<day>|<direction>|<currency>"` ->
-      `[total, [evidence ids], fired, count, window_end_ms]`.
-    - `windows`: per-rule sliding windows, lists of `[event_ms, txn_id, amount, flag]`.
+    - `buckets`: per-day accumulators `"<rule>|<day>|<direction>|<currency>"` -> `DayBucket`.
+    - `windows`: per-rule sliding windows, rule id -> `CashItem`s or `TransferItem`s in
+      (event time, txn id) order.
     - `pending`: remittances awaiting a supplement: txn_id -> `{due_ms, missing, ...}`.
     - `flags`: keys of once-only findings (e.g. an expired document already reported).
-    - `risk`: rating, review dates and history counters.
+    - `risk`: rating, review dates and history counters (`SUSPICIOUS_ALERTS`, ...).
     - `seen`: event ids already applied -> event time, so a redelivery never counts twice.
-    Everything time-based is pruned against the watermark; lists are capped.
+    Everything time-based is pruned against the watermark; lists are capped. Buckets and
+    window items are NamedTuples in memory and JSON arrays in the stored bytes.
     """
 
     customer_id: str
     watermark_ms: int = 0
     profile: dict[str, Any] | None = None
-    buckets: dict[str, list[Any]] = field(default_factory=dict)
-    windows: dict[str, list[list[Any]]] = field(default_factory=dict)
+    buckets: dict[str, DayBucket] = field(default_factory=dict)
+    windows: dict[str, list[Any]] = field(default_factory=dict)  # CashItem | TransferItem
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
     risk: dict[str, Any] = field(default_factory=dict)
@@ -55,18 +117,21 @@ class CustomerState:
                 "r": self.risk,
                 "s": self.seen,
                 "d": self.pruned_day,
-            }
+            },
+            default=_AS_ARRAY,
         )
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CustomerState:
         d = orjson.loads(raw)
+        buckets = d.get("b")
+        windows = d.get("v")
         return cls(
             d["c"],
             d["w"],
             d.get("p"),
-            d.get("b", {}),
-            d.get("v", {}),
+            dict(zip(buckets, map(_day_bucket, buckets.values()), strict=True)) if buckets else {},
+            {k: list(map(_WINDOW_ITEMS[k], v)) for k, v in windows.items()} if windows else {},
             d.get("q", {}),
             d.get("f", {}),
             d.get("r", {}),
@@ -74,8 +139,8 @@ class CustomerState:
             d.get("d", 0),
         )
 
-    def add_evidence(self, bucket: list[Any], evidence_id: str) -> None:
-        ids: list[str] = bucket[1]
+    def add_evidence(self, bucket: DayBucket, evidence_id: str) -> None:
+        ids = bucket.evidence
         if len(ids) < _EVIDENCE_CAP:
             ids.append(evidence_id)
 
@@ -97,13 +162,13 @@ class CustomerState:
                 self.seen = dict(sorted(seen.items(), key=lambda kv: kv[1])[-max_seen:])
         buckets = self.buckets
         if buckets and min(map(_END, buckets.values())) < horizon_ms:
-            for k in [k for k, b in buckets.items() if b[4] < horizon_ms]:
+            for k in [k for k, b in buckets.items() if b.window_end_ms < horizon_ms]:
                 del buckets[k]
         windows = self.windows
         for name, items in list(windows.items()):
             if len(items) <= max_window_items and items and min(map(_TIME, items)) >= horizon_ms:
                 continue
-            kept = [item for item in items if item[0] >= horizon_ms][-max_window_items:]
+            kept = [item for item in items if item.event_ms >= horizon_ms][-max_window_items:]
             if kept:
                 windows[name] = kept
             else:
@@ -117,5 +182,8 @@ class CustomerState:
                     del flags[k]
 
 
-_END = itemgetter(4)  # a day bucket's window end (epoch ms)
-_TIME = itemgetter(0)  # a window item's event time (epoch ms)
+# orjson's fallback for what it cannot write: a NamedTuple (bucket, window item) becomes a
+# plain tuple, a JSON array; anything else (a set, a Decimal) stays an error.
+_AS_ARRAY = itemgetter(slice(None))
+_END = itemgetter(4)  # DayBucket.window_end_ms, in C for `min`
+_TIME = itemgetter(0)  # CashItem.event_ms / TransferItem.event_ms, in C for `min`

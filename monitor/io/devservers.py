@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 def free_port() -> int:
+    """A TCP port free on the loopback interface now (the worker also takes one for Faust's
+    web server, which it keeps disabled)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -228,16 +230,22 @@ class KafkaServer(_Process):
         if self.sasl_users:
             users = " ".join(f'user_{u}="{p}"' for u, p in self.sasl_users.items())
             admin_user, admin_password = next(iter(self.sasl_users.items()))
+            jaas = (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{admin_user}" password="{admin_password}" {users};'
+            )
             config.update(
                 {
-                    "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},"
+                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
                     "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
                     "inter.broker.listener.name": "SASL_PLAINTEXT",
-                    "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "listener.security.protocol.map": (
+                        "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT"
+                    ),
                     "sasl.enabled.mechanisms": "PLAIN",
                     "sasl.mechanism.inter.broker.protocol": "PLAIN",
-                    "listener.name.sasl_plaintext.plain.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                    f'username="{admin_user}" password="{admin_password}" {users};',
+                    "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
                 }
             )
         config.update(self.extra_config)

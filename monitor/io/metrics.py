@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-__all__ = ["Metrics"]
+from monitor.core.calendar import WorkingDayCalendar
+
+__all__ = ["CalendarCollector", "Metrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -159,3 +165,38 @@ class Metrics:
                 registry=registry,
             ),
         )
+
+
+class CalendarCollector(Collector):
+    """The working-day calendar's coverage, read from the calendar at each scrape:
+    `monitor_calendar_uncovered_dates_total` counts due dates computed from dates outside
+    the calendar's years (weekends only), `monitor_calendar_end_timestamp_seconds` is the
+    start (00:00 UTC) of the first day after the calendar's last year. Label: the calendar's
+    name."""
+
+    def __init__(self, calendar: WorkingDayCalendar) -> None:
+        self._calendar = calendar
+
+    def collect(self) -> Iterator[Metric]:
+        calendar = self._calendar
+        uncovered = CounterMetricFamily(
+            "monitor_calendar_uncovered_dates",
+            "Due dates computed from dates outside the working-day calendar's years "
+            "(weekends only)",
+            labels=["calendar"],
+        )
+        uncovered.add_metric([calendar.name], calendar.uncovered_due_dates)
+        yield uncovered
+        if calendar.years:
+            end = GaugeMetricFamily(
+                "monitor_calendar_end_timestamp_seconds",
+                "Start of the first day after the working-day calendar's last year (UTC)",
+                labels=["calendar"],
+            )
+            first_uncovered = datetime(max(calendar.years) + 1, 1, 1, tzinfo=UTC)
+            end.add_metric([calendar.name], first_uncovered.timestamp())
+            yield end
+
+    @classmethod
+    def register(cls, registry: CollectorRegistry, calendar: WorkingDayCalendar) -> None:
+        registry.register(cls(calendar))

@@ -13,11 +13,22 @@ from typing import Any
 
 import orjson
 
+from monitor.core.errors import ConfigurationError
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
-from monitor.tools.offline import RunStats, read_jsonl, run_offline
+from monitor.tools.offline import RunStats, run_offline
 
-__all__ = ["PackResult", "backtest", "evaluate", "write_report"]
+__all__ = [
+    "PackResult",
+    "backtest",
+    "count_customers",
+    "evaluate",
+    "read_labels",
+    "write_report",
+]
+
+#: the input file whose lines are the customers (one account opening each)
+OPENINGS = "kyc.account-openings.jsonl"
 
 
 @dataclass
@@ -108,9 +119,59 @@ def evaluate(result: PackResult, labels: list[dict[str, Any]], customers: int) -
     }
 
 
-def backtest(data: Path, labels_path: Path, packs: list[Pack]) -> dict[str, Any]:
-    labels = read_jsonl(labels_path)
-    customers = sum(1 for line in (data / "kyc.account-openings.jsonl").open("rb") if line.strip())
+def read_labels(path: Path) -> list[dict[str, Any]]:
+    """The labels file: one JSON object a line with `customer_id` and `typology` (strings)
+    and `expected_rules` (a list of rule ids). A bad line raises `ConfigurationError`
+    naming the file and line."""
+    labels = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                label = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ConfigurationError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not (
+                isinstance(label, dict)
+                and isinstance(label.get("customer_id"), str)
+                and label["customer_id"]
+                and isinstance(label.get("typology"), str)
+                and isinstance(label.get("expected_rules"), list)
+                and all(isinstance(r, str) for r in label["expected_rules"])
+            ):
+                raise ConfigurationError(
+                    f"{path}:{number}: expected an object with customer_id, typology "
+                    "and expected_rules (a list of rule ids)"
+                )
+            labels.append(label)
+    return labels
+
+
+def count_customers(data: Path) -> int:
+    """The number of customers in a data directory (lines of its account-openings file);
+    `ConfigurationError` if there is none."""
+    openings = data / OPENINGS
+    if not openings.is_file():
+        raise ConfigurationError(f"{openings}: no such file (a data directory as simulate writes)")
+    with openings.open("rb") as handle:
+        customers = sum(1 for line in handle if line.strip())
+    if not customers:
+        raise ConfigurationError(f"{openings}: no account openings")
+    return customers
+
+
+def backtest(
+    data: Path,
+    labels_path: Path,
+    packs: list[Pack],
+    labels: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Run each pack over `data` and score it against the labels (read from `labels_path`
+    unless given)."""
+    if labels is None:
+        labels = read_labels(labels_path)
+    customers = count_customers(data)
     reports = []
     for pack in packs:
         result = PackResult(
@@ -144,14 +205,16 @@ def _markdown(report: dict[str, Any]) -> str:
             f"## {p['pack']}",
             "",
             f"{p['events']:,} events, {p['customers']:,} customers, {p['alerts']:,} alerts "
-            f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers), {p['events_per_s']:,} events/s",
+            f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers), "
+            f"{p['events_per_s']:,} events/s",
             "",
             "| rule | TP | FP | FN | TN | precision | recall | F1 | alerts / 1,000 customers |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for rule, m in p["per_rule"].items():
             lines.append(
-                f"| {rule} | {m['tp']} | {m['fp']} | {m['fn']} | {m['tn']} | {_fmt(m['precision'])} | "
+                f"| {rule} | {m['tp']} | {m['fp']} | {m['fn']} | {m['tn']} | "
+                f"{_fmt(m['precision'])} | "
                 f"{_fmt(m['recall'])} | {_fmt(m['f1'])} | {m['alerts_per_1000_customers']:.2f} |"
             )
         lines += [
@@ -164,7 +227,8 @@ def _markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {name} | {t['customers']} | {t['detected']} | {t['recall']:.3f} |")
             else:
                 lines.append(
-                    f"| {name} | {t['customers']} | {t['false_alarms']} | {t['false_alarm_rate']:.3f} |"
+                    f"| {name} | {t['customers']} | {t['false_alarms']} | "
+                    f"{t['false_alarm_rate']:.3f} |"
                 )
         lines.append("")
     if len(report["packs"]) == 2:
@@ -178,8 +242,9 @@ def _markdown(report: dict[str, Any]) -> str:
         for rule in sorted(set(a["per_rule"]) | set(b["per_rule"])):
             ma, mb = a["per_rule"].get(rule, {}), b["per_rule"].get(rule, {})
             lines.append(
-                f"| {rule} | {ma.get('alerts', 0)} | {mb.get('alerts', 0)} | {_fmt(ma.get('recall'))} | "
-                f"{_fmt(mb.get('recall'))} | {_fmt(ma.get('precision'))} | {_fmt(mb.get('precision'))} |"
+                f"| {rule} | {ma.get('alerts', 0)} | {mb.get('alerts', 0)} | "
+                f"{_fmt(ma.get('recall'))} | {_fmt(mb.get('recall'))} | "
+                f"{_fmt(ma.get('precision'))} | {_fmt(mb.get('precision'))} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -203,18 +268,22 @@ def _bars(
         for s, (_, vals) in enumerate(series):
             w = width * vals[i] / maximum
             parts.append(
-                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" fill="{colours[s % 2]}"/>'
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar - 2}" '
+                f'fill="{colours[s % 2]}"/>'
             )
             parts.append(
-                f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}" font-size="11">{fmt.format(vals[i])}</text>'
+                f'<text x="{left + w + 4:.1f}" y="{y + bar - 3}" font-size="11">'
+                f"{fmt.format(vals[i])}</text>"
             )
             y += bar
         y += gap
     legend_y = height - 6
     for s, (name, _) in enumerate(series):
         parts.append(
-            f'<rect x="{left + s * 200}" y="{legend_y - 10}" width="10" height="10" fill="{colours[s % 2]}"/>'
-            f'<text x="{left + s * 200 + 14}" y="{legend_y}" font-size="11">{html.escape(name)}</text>'
+            f'<rect x="{left + s * 200}" y="{legend_y - 10}" width="10" height="10" '
+            f'fill="{colours[s % 2]}"/>'
+            f'<text x="{left + s * 200 + 14}" y="{legend_y}" font-size="11">'
+            f"{html.escape(name)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -259,13 +328,15 @@ def _html(report: dict[str, Any]) -> str:
             + (
                 f"<td>{v['detected']}</td><td>{v['recall']:.3f}</td>"
                 if "recall" in v
-                else f"<td>{v['false_alarms']} false alarms</td><td>{v['false_alarm_rate']:.3f}</td>"
+                else f"<td>{v['false_alarms']} false alarms</td>"
+                f"<td>{v['false_alarm_rate']:.3f}</td>"
             )
             + "</tr>"
             for t, v in p["per_typology"].items()
         )
         body.append(
-            f"<h2>{html.escape(p['pack'])}</h2><p>{p['events']:,} events, {p['customers']:,} customers, "
+            f"<h2>{html.escape(p['pack'])}</h2><p>{p['events']:,} events, "
+            f"{p['customers']:,} customers, "
             f"{p['alerts']:,} alerts ({p['alerts_per_1000_customers']:.1f} per 1,000 customers)</p>"
             "<table><tr><th>rule</th><th>TP</th><th>FP</th><th>FN</th><th>TN</th><th>precision</th>"
             f"<th>recall</th><th>F1</th><th>alerts / 1,000</th></tr>{rows}</table>"
@@ -274,7 +345,9 @@ def _html(report: dict[str, Any]) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Backtest report</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:first-child{text-align:left}"
         "</style></head><body>"
-        f"<h1>Backtest of {html.escape(report['data'])}</h1>{''.join(charts)}{''.join(body)}</body></html>"
+        f"<h1>Backtest of {html.escape(report['data'])}</h1>"
+        f"{''.join(charts)}{''.join(body)}</body></html>"
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import redis
 
+from monitor.core.defaults import default_file
 from monitor.core.pack import load_pack
 from monitor.io.devservers import RedisServer, TansuServer, free_port
 from monitor.io.settings import load_settings
@@ -26,11 +27,12 @@ from monitor.tools.scenario import expected_findings, produce, read_scenario
 
 __all__ = ["run_demo"]
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "config" / "samples" / "demo-day.jsonl"
+DEFAULT_SCENARIO = default_file("samples", "demo-day.jsonl")
 
 
 def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
     scenario = scenario or DEFAULT_SCENARIO
+    messages = read_scenario(scenario)  # a bad file stops the demo before anything starts
     started = time.monotonic()
     data_dir = Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     broker = TansuServer()
@@ -66,7 +68,6 @@ def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        messages = read_scenario(scenario)
         expected, invalid = expected_findings(load_pack(settings.rules), messages)
         expected_ids = {a.alert_id for a in expected.alerts}
         _say(

@@ -8,11 +8,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -28,6 +27,16 @@ from monitor.io.queues import (
     server_time_ms,
     summarise,
 )
+from monitor.tools.cli_args import iso_date, non_negative_int, positive_int
+from monitor.tools.queue_format import (
+    ENTRY_HEADERS,
+    entry_json,
+    entry_row,
+    format_age,
+    one_line,
+    redact_url,
+    table,
+)
 
 __all__ = ["QueueError", "add_queue_parser", "queue_gauges", "redact_url", "run_queue"]
 
@@ -37,21 +46,8 @@ DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 #: report_due dates are calendar dates in the rule pack's zone (the default pack's here)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-_SUMMARY_WIDTH = 60
 _ENTRY_ID = re.compile(r"^\d+(-\d+)?$")
 _COUNT_KEYS = ("entries", "open", "overdue", "due_soon")
-_FIELDS = (
-    "alert_id",
-    "rule_id",
-    "customer_id",
-    "severity",
-    "category",
-    "summary",
-    "event_time",
-    "report_due",
-    "amount",
-    "currency",
-)
 
 
 class QueueError(MonitorError):
@@ -95,34 +91,6 @@ class _Result:
     warning: str | None = None
 
 
-def _entry_json(entry_id: str, fields: dict[str, str], **extra: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": entry_id, **{k: fields.get(k, "") or None for k in _FIELDS}}
-    try:
-        out["alert"] = orjson.loads(fields["alert"]) if fields.get("alert") else None
-    except orjson.JSONDecodeError:
-        out["alert"] = None
-    out.update(extra)
-    return out
-
-
-def _entry_row(entry_id: str, fields: dict[str, str]) -> list[str]:
-    amount = " ".join(x for x in (fields.get("amount", ""), fields.get("currency", "")) if x)
-    summary = fields.get("summary", "")
-    if len(summary) > _SUMMARY_WIDTH:
-        summary = summary[: _SUMMARY_WIDTH - 1] + "…"
-    return [
-        entry_id,
-        fields.get("rule_id", ""),
-        fields.get("customer_id", ""),
-        amount or "-",
-        fields.get("report_due", "") or "-",
-        summary,
-    ]
-
-
-_ENTRY_HEADERS = ["ENTRY", "RULE", "CUSTOMER", "AMOUNT", "REPORT DUE", "SUMMARY"]
-
-
 def _cmd_ls(ctx: _Context) -> _Result:
     now = server_time_ms(ctx.client)
     rows, data = [], []
@@ -147,7 +115,7 @@ def _cmd_ls(ctx: _Context) -> _Result:
                 str(s.depth),
                 str(s.pending),
                 str(s.open),
-                _age(age) if s.open else "-",
+                format_age(age) if s.open else "-",
                 str(s.overdue),
                 str(s.due_soon),
             ]
@@ -155,7 +123,7 @@ def _cmd_ls(ctx: _Context) -> _Result:
     payload = {"group": ctx.group, "today": ctx.today.isoformat(), "queues": data}
     if not rows:
         return _Result(payload, f"no queues under {ctx.prefix!r}")
-    text = _table(
+    text = table(
         ["QUEUE", "DEPTH", "PENDING", "OPEN", "OLDEST OPEN", "OVERDUE", "DUE SOON"],
         rows,
         right={1, 2, 3, 4, 5, 6},
@@ -168,10 +136,10 @@ def _cmd_tail(ctx: _Context) -> _Result:
     latest = ctx.client.xrevrange(stream, count=ctx.args.n)
     entries = [(i, dict(f)) for i, f in reversed(latest)]
     queue = stream[len(ctx.prefix) :]
-    payload = {"queue": queue, "entries": [_entry_json(i, f) for i, f in entries]}
+    payload = {"queue": queue, "entries": [entry_json(i, f) for i, f in entries]}
     if not entries:
         return _Result(payload, f"queue {queue} is empty")
-    return _Result(payload, _table(_ENTRY_HEADERS, [_entry_row(i, f) for i, f in entries]))
+    return _Result(payload, table(ENTRY_HEADERS, [entry_row(i, f) for i, f in entries]))
 
 
 def _cmd_claim(ctx: _Context) -> _Result:
@@ -206,12 +174,12 @@ def _cmd_claim(ctx: _Context) -> _Result:
         "queue": queue,
         "group": ctx.group,
         "consumer": args.consumer,
-        "entries": [_entry_json(i, f, source=src) for i, f, src in claimed],
+        "entries": [entry_json(i, f, source=src) for i, f, src in claimed],
     }
     if not claimed:
         return _Result(payload, f"nothing to claim in {queue} for group {ctx.group}")
-    rows = [[*_entry_row(i, f)[:-1], src, _entry_row(i, f)[-1]] for i, f, src in claimed]
-    text = _table([*_ENTRY_HEADERS[:-1], "SOURCE", "SUMMARY"], rows)
+    rows = [[*entry_row(i, f)[:-1], src, entry_row(i, f)[-1]] for i, f, src in claimed]
+    text = table([*ENTRY_HEADERS[:-1], "SOURCE", "SUMMARY"], rows)
     return _Result(payload, f"{text}\n{len(claimed)} claimed by {args.consumer} ({ctx.group})")
 
 
@@ -262,9 +230,9 @@ def _cmd_stats(ctx: _Context) -> _Result:
     for queue, q in queues.items():
         rows += [[queue, rule, *_counts(c)] for rule, c in q["rules"].items()]
         rows.append([queue, "(all)", *_counts(q)])
-    rows += [["(all)", rule, *_counts(c)] for rule, c in payload["rules"].items()]
+    rows += [["(all)", rule, *_counts(c)] for rule, c in sorted(rules.items())]
     headers = ["QUEUE", "RULE", "ENTRIES", "OPEN", "OVERDUE", "DUE SOON"]
-    text = _table(headers, rows, right={2, 3, 4, 5})
+    text = table(headers, rows, right={2, 3, 4, 5})
     return _Result(payload, f"{text}\n(group {ctx.group}, today {ctx.today})")
 
 
@@ -281,46 +249,6 @@ _COMMANDS: dict[str, Callable[[_Context], _Result]] = {
 }
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-def _table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()
-) -> str:
-    """Plain-text columns, two spaces apart; columns in `right` are right-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        cols = enumerate(zip(cells, widths, strict=True))
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in cols).rstrip()
-
-    return "\n".join([line(headers), *(line(r) for r in rows)])
-
-
-def _age(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
-
-
-def redact_url(url: str) -> str:
-    """`url` with its password (if any) replaced by `***`."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        user = parts.username or ""
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "<unparseable URL>"
-
-
 # --------------------------------------------------------------------------- argparse
 
 
@@ -331,18 +259,12 @@ def _zone(name: str) -> ZoneInfo:
         raise argparse.ArgumentTypeError(f"unknown time zone {name!r}") from None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+def _entry_id(text: str) -> str:
+    if not _ENTRY_ID.match(text):
+        raise argparse.ArgumentTypeError(
+            f"not a stream entry id: {text} (expected e.g. 1767225600000-0)"
+        )
+    return text
 
 
 def _common(default: Any) -> argparse.ArgumentParser:
@@ -368,7 +290,7 @@ def _common(default: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", default=default, help="machine-readable output")
     p.add_argument(
         "--today",
-        type=date.fromisoformat,
+        type=iso_date,
         default=default,
         metavar="YYYY-MM-DD",
         help="judge overdue and due soon on this date (default: today in --timezone)",
@@ -397,15 +319,17 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
     tail = sub.add_parser("tail", parents=[shared], help="latest entries of a queue")
     tail.add_argument("queue")
-    tail.add_argument("-n", type=_positive, default=10, help="how many (default 10)")
+    tail.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
 
     claim = sub.add_parser("claim", parents=[shared], help="claim entries for an analyst")
     claim.add_argument("queue")
     claim.add_argument("--consumer", required=True, help="the analyst's name in the group")
-    claim.add_argument("--count", type=_positive, default=10, help="at most this many (default 10)")
+    claim.add_argument(
+        "--count", type=positive_int, default=10, help="at most this many (default 10)"
+    )
     claim.add_argument(
         "--stale-ms",
-        type=_non_negative,
+        type=non_negative_int,
         default=None,
         metavar="MS",
         help="first take over entries claimed by others and idle longer than MS, "
@@ -414,14 +338,15 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
     ack = sub.add_parser("ack", parents=[shared], help="acknowledge handled entries")
     ack.add_argument("queue")
-    ack.add_argument("ids", nargs="+", metavar="ID")
+    ack.add_argument("ids", nargs="+", type=_entry_id, metavar="ID")
 
     sub.add_parser("stats", parents=[shared], help="entries, open and overdue per queue and rule")
     return queue
 
 
 def run_queue(args: argparse.Namespace) -> int:
-    """Run a parsed `queue` command: 0 on success, 1 on any error (one line on stderr)."""
+    """Run a parsed `queue` command: 0 on success; one line on stderr and 2 for an invalid
+    Redis URL, 1 for any other error (unknown queue, Redis unreachable or refusing)."""
     url = args.redis_url or os.environ.get("MONITOR_REDIS_URL") or DEFAULT_REDIS_URL
     prefix = args.prefix or os.environ.get("MONITOR_QUEUE_PREFIX") or DEFAULT_PREFIX
     zone = args.timezone or ZoneInfo(DEFAULT_TIMEZONE)
@@ -430,7 +355,8 @@ def run_queue(args: argparse.Namespace) -> int:
             url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
         )
     except ValueError:
-        return _fail(f"invalid Redis URL {redact_url(url)}: use redis://, rediss:// or unix://")
+        _fail(f"invalid Redis URL {redact_url(url)}: use redis://, rediss:// or unix://")
+        return 2
     ctx = _Context(
         client, prefix, args.group or DEFAULT_GROUP, args.today or datetime.now(zone).date(), args
     )
@@ -439,9 +365,9 @@ def run_queue(args: argparse.Namespace) -> int:
     except QueueError as exc:
         return _fail(str(exc))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        return _fail(f"cannot reach Redis at {redact_url(url)}: {_one_line(exc)}")
+        return _fail(f"cannot reach Redis at {redact_url(url)}: {one_line(exc)}")
     except redis.RedisError as exc:
-        return _fail(f"Redis refused the command: {_one_line(exc)}")
+        return _fail(f"Redis refused the command: {one_line(exc)}")
     finally:
         client.close()
     if args.json:
@@ -451,10 +377,6 @@ def run_queue(args: argparse.Namespace) -> int:
     if result.warning:
         print(f"monitor queue: {result.warning}", file=sys.stderr)
     return result.code
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _fail(message: str) -> int:

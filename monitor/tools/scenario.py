@@ -41,24 +41,33 @@ class Message:
 
 
 def read_scenario(path: Path) -> list[Message]:
+    """The messages of a scenario file; a bad line raises `ConfigurationError` naming the
+    file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     messages = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
             item = orjson.loads(line)
             kind = _DEFAULT_TOPICS[item["topic"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            if "raw" in item:
+                value = str(item["raw"]).encode()
+            else:
+                value = orjson.dumps(item["value"])
+            key = item.get("key")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise ConfigurationError(
                 f"{path}:{number}: expected {{topic, value|raw}} with an input topic"
             ) from None
-        if "raw" in item:
-            value = str(item["raw"]).encode()
-        else:
-            value = orjson.dumps(item["value"])
-        key = item.get("key")
+        if key is not None and not isinstance(key, str):
+            raise ConfigurationError(f"{path}:{number}: key must be a string")
         if key is None and isinstance(item.get("value"), dict):
-            key = item["value"].get("customer_id")
+            customer = item["value"].get("customer_id")
+            key = customer if isinstance(customer, str) else None
         messages.append(Message(kind, key.encode() if key else None, value))
     return messages
 

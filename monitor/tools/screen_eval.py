@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import sys
 import timeit
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,12 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from monitor.core.defaults import default_file
+from monitor.core.errors import ConfigurationError, MonitorError
 from monitor.core.screening import (
     DEFAULT_THRESHOLD,
     WatchlistEntry,
     WatchlistMatcher,
     load_watchlist,
 )
+from monitor.tools.cli_args import Parser, existing_file, finite_float, one_line
 
 __all__ = [
     "DEFAULT_PAIRS",
@@ -32,10 +36,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_WATCHLIST = _ROOT / "config" / "watchlists" / "sample.yaml"
+_ROOT = Path(__file__).resolve().parents[2]  # test data (tests/data) is not shipped
+DEFAULT_WATCHLIST = default_file("watchlists", "sample.yaml")
 DEFAULT_PAIRS = _ROOT / "tests" / "data" / "watchlist_pairs.csv"
 SWEEP = tuple(range(80, 96))
+_COLUMNS = ("query_name", "query_birth_date", "query_country", "expected_entry_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +56,28 @@ class Pair:
 
 
 def load_pairs(path: Path) -> list[Pair]:
-    """Rows `query_name,query_birth_date,query_country,expected_entry_id` (empty = none)."""
+    """Rows `query_name,query_birth_date,query_country,expected_entry_id` (empty = none).
+    A missing column or a bad date raises `ConfigurationError` naming the file and line."""
     pairs = []
     with Path(path).open(encoding="utf-8", newline="") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
+        reader = csv.DictReader(handle)
+        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigurationError(f"{path}:1: missing column(s) {', '.join(missing)}")
+        for line, row in enumerate(reader, start=2):
+            if any(row[c] is None for c in _COLUMNS):
+                raise ConfigurationError(f"{path}:{line}: fewer than {len(_COLUMNS)} columns")
             birth = row["query_birth_date"].strip()
+            try:
+                born = date.fromisoformat(birth) if birth else None
+            except ValueError:
+                raise ConfigurationError(
+                    f"{path}:{line}: query_birth_date {birth!r} is not YYYY-MM-DD"
+                ) from None
             pairs.append(
                 Pair(
                     name=row["query_name"],
-                    birth_date=date.fromisoformat(birth) if birth else None,
+                    birth_date=born,
                     country=row["query_country"].strip() or None,
                     expected=row["expected_entry_id"].strip() or None,
                     line=line,
@@ -148,18 +166,32 @@ def _row(result: dict[str, Any]) -> str:
     )
 
 
+def _threshold(text: str) -> float:
+    value = finite_float(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be within 0..100, got {text}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m monitor.tools.screen_eval",
         description=__doc__,
     )
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--watchlist", type=Path, default=DEFAULT_WATCHLIST)
-    parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
+    parser.add_argument("--threshold", type=_threshold, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--watchlist", type=existing_file, default=DEFAULT_WATCHLIST)
+    parser.add_argument("--pairs", type=existing_file, default=DEFAULT_PAIRS)
     args = parser.parse_args(argv)
 
-    entries = load_watchlist(args.watchlist)
-    pairs = load_pairs(args.pairs)
+    try:
+        entries = load_watchlist(args.watchlist)
+        pairs = load_pairs(args.pairs)
+    except MonitorError as exc:
+        print(f"{parser.prog}: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print(f"{parser.prog}: {args.pairs}: not UTF-8 text", file=sys.stderr)
+        return 2
     matcher = WatchlistMatcher(entries, args.threshold)
     result = evaluate(matcher, pairs)
     header = "     T   TP   FP   FN   TN wrong precision  recall     F1"

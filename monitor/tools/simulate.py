@@ -48,7 +48,9 @@ _W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def _resident_id(rng: random.Random, birth: date, male: bool) -> str:
-    body = f"310101{birth:%Y%m%d}{rng.randrange(100):02d}{rng.randrange(0, 10, 2) + (1 if male else 0)}"
+    serial = rng.randrange(100)
+    sex = rng.randrange(0, 10, 2) + (1 if male else 0)
+    body = f"310101{birth:%Y%m%d}{serial:02d}{sex}"
     return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
@@ -118,7 +120,8 @@ class _Gen:
         if entity:
             value.update(
                 {
-                    "name": f"{rng.choice(_CITIES)} {rng.choice(['Trading', 'Tech', 'Logistics'])} Co. {cid}",
+                    "name": f"{rng.choice(_CITIES)} "
+                    f"{rng.choice(['Trading', 'Tech', 'Logistics'])} Co. {cid}",
                     "registration_number": f"91310000{rng.randint(10**9, 10**10 - 1)}",
                     "business_scope": "trade",
                     "registered_capital": str(rng.randint(1, 50) * 100000),
@@ -178,7 +181,7 @@ class _Gen:
         currency: str = "CNY",
     ) -> str:
         txn = self.next_id("R")
-        originator = {
+        originator: dict[str, str | None] = {
             "name": f"Customer {cid}",
             "account_number": f"6222{cid[1:]}",
             "address": "Shanghai",
@@ -186,7 +189,7 @@ class _Gen:
             "contact": None,
             "country": "CN",
         }
-        beneficiary = {
+        beneficiary: dict[str, str | None] = {
             "name": "Counterparty Ltd",
             "account_number": f"X{txn}",
             "address": "Abroad",

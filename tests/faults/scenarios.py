@@ -40,8 +40,9 @@ from aiokafka.partitioner import murmur2
 
 from monitor.core.pack import load_pack
 from monitor.io.devservers import KafkaServer, RedisServer
+from monitor.io.devworker import WorkerProcess
 from monitor.tools.scenario import Message, expected_findings
-from tests.support.worker import WorkerProcess, consumed
+from tests.support.worker import consumed
 
 EVENTS = int(os.environ.get("MONITOR_FAULT_EVENTS", "5000"))
 KILLS = int(os.environ.get("MONITOR_FAULT_KILLS", "5" if EVENTS >= 50_000 else "2"))

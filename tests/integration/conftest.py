@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitor.io.devservers import KafkaServer, RedisServer
-from tests.support.worker import WorkerProcess
+from monitor.io.devworker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from monitor.io.devservers import KafkaServer
-from tests.support.worker import WorkerProcess
+from monitor.io.devworker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

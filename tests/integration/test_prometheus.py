@@ -33,9 +33,10 @@ import pytest
 import yaml
 
 from monitor.io.devservers import free_port
+from monitor.io.devworker import WorkerProcess
 from monitor.tools.simulate import TOPIC_FILES, simulate
 from tests.support.kafka_io import produce, read_topic
-from tests.support.worker import WorkerProcess, wait_consumed
+from tests.support.worker import wait_consumed
 from tests.unit.test_dashboards import dashboard_queries, render_expr
 
 PROMETHEUS = shutil.which("prometheus")

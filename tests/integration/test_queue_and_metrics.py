@@ -100,7 +100,7 @@ def test_metrics_count_consumed_invalid_and_alerts(worker_factory):
 
 
 def test_offsets_of_every_applied_batch_are_committed_while_the_worker_runs(worker_factory):
-    """Commits run beside the batches and coalesce (agents/rules.py `CommitScheduler`): many
+    """Commits run beside the batches and coalesce (agents/membership.py `CommitScheduler`): many
     small batches in a row must still end with the group's committed offsets at the end of
     each partition, without a revocation or a stop to push them out."""
     worker = worker_factory(store="memory").start()

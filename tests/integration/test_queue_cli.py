@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 import uuid
@@ -17,9 +16,10 @@ from prometheus_client import CollectorRegistry
 
 from monitor.io.devservers import RedisServer, free_port
 from monitor.io.metrics import Metrics
-from monitor.io.queues import GAUGE_KEYS, QueueSummary, open_entries, summarise
+from monitor.io.queues import GAUGE_KEYS, QueueSummary, open_entries, queue_gauges, summarise
 from monitor.io.sinks.redis_queue import RedisQueueSink
-from monitor.tools.queue_cli import add_queue_parser, queue_gauges, run_queue
+from monitor.tools.cli_args import Parser
+from monitor.tools.queue_cli import add_queue_parser, run_queue
 from schemas import Alert
 
 pytestmark = pytest.mark.integration
@@ -97,14 +97,17 @@ class Cli:
     """Runs `monitor queue ...` through `add_queue_parser` + `run_queue`."""
 
     def __init__(self, capsys: pytest.CaptureFixture[str], url: str, prefix: str) -> None:
-        parser = argparse.ArgumentParser(prog="monitor")
+        parser = Parser(prog="monitor")
         add_queue_parser(parser.add_subparsers(dest="command", required=True))
         self.parser, self.capsys, self.url, self.prefix = parser, capsys, url, prefix
 
     def __call__(self, *argv: str, connect: bool = True) -> tuple[int, str, str]:
         base = ["queue", "--redis-url", self.url, "--prefix", self.prefix] if connect else ["queue"]
         self.capsys.readouterr()
-        code = run_queue(self.parser.parse_args([*base, *argv]))
+        try:
+            code = run_queue(self.parser.parse_args([*base, *argv]))
+        except SystemExit as exc:  # a bad command line: one line on stderr, status 2
+            code = int(exc.code or 0)
         out, err = self.capsys.readouterr()
         return code, out, err
 
@@ -298,7 +301,8 @@ def test_a_custom_group_is_independent(cli, client, server, prefix):
 def test_bad_entry_id_is_refused(cli, server, prefix):
     add(server.url, prefix, alert(1))
     code, out, err = cli("ack", "lvr", "not-an-id")
-    assert code == 1 and out == "" and "not a stream entry id" in err
+    assert code == 2 and out == "" and "not a stream entry id" in err
+    assert err.count("\n") == 1
 
 
 # --------------------------------------------------------------------------- overdue and gauges
@@ -504,4 +508,4 @@ def test_redis_down_is_one_line_without_the_password(capsys, prefix, command):
 
 def test_bad_url_scheme_is_refused_without_the_password(capsys, prefix):
     code, out, err = Cli(capsys, "http://user:s3cret-pw@host/0", prefix)("ls")
-    assert code == 1 and out == "" and "s3cret-pw" not in err and "invalid Redis URL" in err
+    assert code == 2 and out == "" and "s3cret-pw" not in err and "invalid Redis URL" in err

@@ -14,9 +14,10 @@ import pytest
 import redis
 
 from monitor.core.pack import load_pack
+from monitor.io.devworker import WorkerProcess
 from monitor.tools.scenario import expected_findings, read_scenario
 from tests.support.kafka_io import produce, read_topic
-from tests.support.worker import WorkerProcess, wait_consumed
+from tests.support.worker import wait_consumed
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.run import median_run, parse_args
+from bench.latency import median_run
+from bench.run import parse_args
 
 
 @pytest.mark.parametrize("repeats", ["0", "-2"])

@@ -1,4 +1,4 @@
-"""The rule path's offset commits (agents/rules.py `CommitScheduler`): beside the batch
+"""The rule path's offset commits (agents/membership.py `CommitScheduler`): beside the batch
 loop, one at a time, coalesced, never backwards, all of them before a revocation or stop.
 The commit is a stand-in whose answer the test releases, so every interleaving is exact."""
 
@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from aiokafka import TopicPartition
 
-from agents.rules import CommitScheduler
+from agents.membership import CommitScheduler
 
 A, B = TopicPartition("t", 0), TopicPartition("t", 1)
 

@@ -69,11 +69,11 @@ def service() -> tuple[RulesService, FakeWriter, Wall]:
     writer = FakeWriter()
     wall = Wall()
     svc.writer = writer  # type: ignore[assignment]
-    svc.deadlines = DeadlineClock(engine, svc.topics, settings.input_idle_ms, wall=wall)
+    svc.deadlines = DeadlineClock(engine, settings, svc.metrics, wall=wall)
     svc.commits = SimpleNamespace(add=lambda offsets: None)  # type: ignore[assignment]
     svc.proven_at = float("inf")  # membership proven
     svc.stores[0] = MemoryStore()
-    svc.deadlines.assign(0, svc.stores[0])
+    svc.deadlines.assign([0], svc.stores)
     return svc, writer, wall
 
 
@@ -205,17 +205,20 @@ def test_a_batch_that_is_not_written_leaves_the_deadline_to_the_next(service) ->
 def test_assignment_indexes_every_stored_state(service) -> None:
     svc, writer, wall = service
     apply(svc, batch(svc, quiet_pep(), *traffic("2026-04-01T10:00:00+08:00")))
-    clock = DeadlineClock(svc.engine, svc.topics, 5_000, wall=wall)
-    assert clock.assign(0, svc.stores[0]) == len(svc.deadlines.indexes[0])
+    clock = DeadlineClock(svc.engine, svc.settings, svc.metrics, wall=wall)
+    stores = svc.stores
+    assert clock.index(0, stores[0]) == len(svc.deadlines.indexes[0])
     assert clock.indexes[0].get(b"QUIET") == svc.deadlines.indexes[0].get(b"QUIET")
     # revoked and assigned again with the store unchanged: the same index comes back
     index = clock.indexes[0]
-    clock.revoke(0, svc.stores[0].offset)
-    assert clock.assign(0, svc.stores[0]) == len(index) and clock.indexes[0] is index
+    clock.revoke(0, stores)
+    assert 0 not in clock.indexes
+    clock.assign([0], stores)
+    assert clock.indexes[0] is index
     # another owner wrote meanwhile: rebuilt from the store
-    clock.revoke(0, svc.stores[0].offset)
-    svc.stores[0].write([(b"OTHER", CustomerState("OTHER").to_bytes())], svc.stores[0].offset + 1)
-    clock.assign(0, svc.stores[0])
+    clock.revoke(0, stores)
+    stores[0].write([(b"OTHER", CustomerState("OTHER").to_bytes())], stores[0].offset + 1)
+    clock.assign([0], stores)
     assert clock.indexes[0] is not index
     assert clock.indexes[0].get(b"QUIET") == index.get(b"QUIET")
 

@@ -28,6 +28,8 @@ EXPECTED_ALERTS = {
     "MonitorKafkaWritesFailing",
     "MonitorReportsOverdue",
     "MonitorReportsDueSoon",
+    "MonitorCalendarUncovered",
+    "MonitorCalendarEndingSoon",
 }
 
 PROMTOOL = shutil.which("promtool")

@@ -8,7 +8,8 @@ from collections import Counter
 
 import orjson
 
-from monitor.tools.replay import _merge_jsonl, shard_of
+from monitor.tools.replay import _merge_jsonl
+from monitor.tools.replay_merge import shard_of
 
 
 def test_a_customer_always_belongs_to_the_same_shard() -> None:
@@ -79,7 +80,7 @@ def test_an_id_with_surrounding_whitespace_goes_to_the_shard_of_the_id_the_rules
     so they must land in one shard (else its state would be split between processes)."""
     from monitor.core.decode import Decoder
     from monitor.core.pack import load_pack
-    from monitor.tools.replay import owner_of
+    from monitor.tools.replay_merge import owner_of
 
     decoder = Decoder(load_pack().fx)
 

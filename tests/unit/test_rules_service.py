@@ -6,7 +6,8 @@ from __future__ import annotations
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import CollectorRegistry
 
-from agents.rules import KIND_HEADER, RulesService, _header
+from agents.routing import KIND_HEADER, read_header
+from agents.rules import RulesService
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.pack import load_pack
@@ -36,6 +37,6 @@ def test_a_customer_is_applied_on_the_partition_a_keyed_producer_chooses() -> No
 
 def test_the_kind_header_of_a_forwarded_event_is_read_back() -> None:
     headers = (("other", b"x"), (KIND_HEADER, b"cash"))
-    assert _header(headers, KIND_HEADER) == "cash"
-    assert _header((), KIND_HEADER) == ""
-    assert _header(None, KIND_HEADER) == ""
+    assert read_header(headers, KIND_HEADER) == "cash"
+    assert read_header((), KIND_HEADER) == ""
+    assert read_header(None, KIND_HEADER) == ""

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from monitor.core.pack import DailyThresholdConfig
 from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
-from monitor.core.state import CustomerState
+from monitor.core.state import CustomerState, DayBucket
 from schemas import CashTransaction, Remittance
 
 __all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
@@ -40,23 +40,24 @@ class _DailyThreshold:
         buckets = state.buckets
         bucket = buckets.get(key)
         if bucket is None:
-            bucket = buckets[key] = ["0", [], False, 0, window_end_ms(day, ctx.pack.tz)]
-        elif bucket[2]:
+            bucket = DayBucket("0", [], False, 0, window_end_ms(day, ctx.pack.tz))
+        elif bucket.fired:
             return  # already reported for this day, direction and side
-        total = Decimal(bucket[0]) + amount
-        bucket[0] = str(total)
-        bucket[3] += 1
+        total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
-        if not (total >= limit if cfg.inclusive else total > limit):
+        fired = total >= limit if cfg.inclusive else total > limit
+        buckets[key] = bucket = bucket._replace(
+            total=str(total), fired=fired, txn_count=bucket.txn_count + 1
+        )
+        if not fired:
             return
-        bucket[2] = True
         window = day_window(day, ctx)
         noun = self.nouns[event.direction]
-        if bucket[3] == 1:
+        if bucket.txn_count == 1:
             what = f"a single {noun} of {fmt_money(total)} {side} reaches"
         else:
             what = (
-                f"{bucket[3]} {noun}s totalling {fmt_money(total)} {side} "
+                f"{bucket.txn_count} {noun}s totalling {fmt_money(total)} {side} "
                 f"on {day.isoformat()} reach"
             )
         comparison = "" if cfg.inclusive else "exceeds "
@@ -72,7 +73,7 @@ class _DailyThreshold:
                 event.occurred_at,
                 amount=total.quantize(Decimal("0.01")),
                 currency=side,
-                evidence=list(bucket[1]),
+                evidence=list(bucket.evidence),
                 window=window,
             )
         )

@@ -8,25 +8,32 @@ from typing import Any, ClassVar
 
 from monitor.core.pack import FrequentLargeConfig, StructuringConfig
 from monitor.core.rules.base import Context, Findings, fmt_money
-from monitor.core.state import DAY_MS, CustomerState
+from monitor.core.state import DAY_MS, CashItem, CustomerState, TransferItem
 from schemas import CashTransaction, Remittance
 
 __all__ = ["FrequentLargeUnclearSource", "Structuring"]
 
 
-def _window(state: CustomerState, name: str, now_ms: int, days: int) -> list[list[Any]]:
+def _window(state: CustomerState, name: str, now_ms: int, days: int) -> list[Any]:
     """The items of a window still inside `days` before `now_ms` (event time)."""
     items = state.windows.get(name, [])
     start = now_ms - days * DAY_MS
-    return [i for i in items if start < i[0] <= now_ms]
+    return [i for i in items if start < i.event_ms <= now_ms]
 
 
-def _add(state: CustomerState, name: str, item: list[Any], cap: int) -> None:
+def _add(state: CustomerState, name: str, item: CashItem | TransferItem, cap: int) -> None:
     items = state.windows.setdefault(name, [])
     items.append(item)
-    items.sort(key=lambda i: (i[0], i[1]))
+    items.sort(key=lambda i: (i.event_ms, i.txn_id))
     if len(items) > cap:
         del items[: len(items) - cap]
+
+
+def _mark_reported(state: CustomerState, name: str, chosen: list[Any]) -> None:
+    """Mark the window items in `chosen` (the stored objects themselves) reported."""
+    chosen_ids = {id(i) for i in chosen}
+    items = state.windows[name]
+    items[:] = [i._replace(reported=True) if id(i) in chosen_ids else i for i in items]
 
 
 class Structuring:
@@ -52,21 +59,23 @@ class Structuring:
         now_ms = ctx.event_ms
         local = ctx.to_local(event.amount, event.currency, day)
         cap = ctx.pack.config.state.max_window_items
-        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), side, False, str(amount)], cap)
-        recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
+        item = CashItem(now_ms, event.txn_id, str(local), side, False, str(amount))
+        _add(state, self.rule_id, item, cap)
+        recent: list[CashItem] = [
+            i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i.reported
+        ]
         if len(recent) < cfg.min_count:
             return
-        for item in recent:
-            item[4] = True
-        ids = [i[1] for i in recent]
-        sides = {i[3] for i in recent}
+        _mark_reported(state, self.rule_id, recent)
+        ids = [i.txn_id for i in recent]
+        sides = {i.side for i in recent}
         if len(sides) == 1:  # one side: report in its currency, against its threshold
             base = side
-            total = sum((Decimal(i[5]) for i in recent), Decimal(0))
+            total = sum((Decimal(i.side_amount) for i in recent), Decimal(0))
             of = f"the {fmt_money(limit)} {side} threshold"
         else:  # local and foreign cash mixed: one currency, the FX table's base
             base = ctx.pack.fx.base
-            total = sum((Decimal(i[2]) for i in recent), Decimal(0))
+            total = sum((Decimal(i.base_amount) for i in recent), Decimal(0))
             of = "the single-transaction threshold"
         alert = ctx.alert(
             self.rule_id,
@@ -116,16 +125,19 @@ class FrequentLargeUnclearSource:
         local = ctx.to_local(event.amount, event.currency, day)
         now_ms = ctx.event_ms
         cap = ctx.pack.config.state.max_window_items
-        _add(state, self.rule_id, [now_ms, event.txn_id, str(local), unclear, False], cap)
-        recent = [i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i[4]]
-        unclear_items = [i for i in recent if i[3]]
+        item = TransferItem(now_ms, event.txn_id, str(local), unclear, False)
+        _add(state, self.rule_id, item, cap)
+        recent: list[TransferItem] = [
+            i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i.reported
+        ]
+        unclear_items = [i for i in recent if i.unclear]
         reason = ""
-        chosen: list[list[Any]] = []
+        chosen: list[TransferItem] = []
         if len(unclear_items) >= cfg.min_count:
             chosen, reason = unclear_items, "source of funds unclear"
         else:
             income = _income(state)
-            total = sum((Decimal(i[2]) for i in recent), Decimal(0))
+            total = sum((Decimal(i.base_amount) for i in recent), Decimal(0))
             if (
                 income is not None
                 and len(recent) >= cfg.min_count
@@ -135,10 +147,9 @@ class FrequentLargeUnclearSource:
                 reason = f"total above {cfg.income_share_pct}% of the declared annual income"
         if not chosen:
             return
-        for item in chosen:
-            item[4] = True
-        ids = [i[1] for i in chosen]
-        total = sum((Decimal(i[2]) for i in chosen), Decimal(0))
+        _mark_reported(state, self.rule_id, chosen)
+        ids = [i.txn_id for i in chosen]
+        total = sum((Decimal(i.base_amount) for i in chosen), Decimal(0))
         base = ctx.pack.fx.base
         alert = ctx.alert(
             self.rule_id,

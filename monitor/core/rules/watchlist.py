@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from monitor.core.pack import WatchlistConfig
 from monitor.core.rules.base import Context, Findings, is_blank
-from monitor.core.state import CustomerState
+from monitor.core.state import WATCHLIST_MATCHES, CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
 __all__ = ["WatchlistMatch"]
@@ -70,7 +70,7 @@ class WatchlistMatch:
                     (role, match.entry_id),
                 )
             )
-            state.risk["wl"] = state.risk.get("wl", 0) + 1
+            state.risk[WATCHLIST_MATCHES] = state.risk.get(WATCHLIST_MATCHES, 0) + 1
 
     def _names(self, state: CustomerState, event: Any):
         if isinstance(event, (AccountOpening, CustomerUpdate)):

@@ -1,0 +1,103 @@
+"""Rendering of `monitor queue` output: entries as JSON and table rows, plain-text tables,
+ages, and Redis URLs without their password."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+__all__ = [
+    "ENTRY_HEADERS",
+    "entry_json",
+    "entry_row",
+    "format_age",
+    "one_line",
+    "redact_url",
+    "table",
+]
+
+_SUMMARY_WIDTH = 60
+_FIELDS = (
+    "alert_id",
+    "rule_id",
+    "customer_id",
+    "severity",
+    "category",
+    "summary",
+    "event_time",
+    "report_due",
+    "amount",
+    "currency",
+)
+
+
+def entry_json(entry_id: str, fields: dict[str, str], **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": entry_id, **{k: fields.get(k, "") or None for k in _FIELDS}}
+    try:
+        out["alert"] = orjson.loads(fields["alert"]) if fields.get("alert") else None
+    except orjson.JSONDecodeError:
+        out["alert"] = None
+    out.update(extra)
+    return out
+
+
+def entry_row(entry_id: str, fields: dict[str, str]) -> list[str]:
+    amount = " ".join(x for x in (fields.get("amount", ""), fields.get("currency", "")) if x)
+    summary = fields.get("summary", "")
+    if len(summary) > _SUMMARY_WIDTH:
+        summary = summary[: _SUMMARY_WIDTH - 1] + "…"
+    return [
+        entry_id,
+        fields.get("rule_id", ""),
+        fields.get("customer_id", ""),
+        amount or "-",
+        fields.get("report_due", "") or "-",
+        summary,
+    ]
+
+
+ENTRY_HEADERS = ["ENTRY", "RULE", "CUSTOMER", "AMOUNT", "REPORT DUE", "SUMMARY"]
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: Collection[int] = ()
+) -> str:
+    """Plain-text columns, two spaces apart; columns in `right` are right-aligned."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        cols = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in cols).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+def format_age(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "<unparseable URL>"
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
