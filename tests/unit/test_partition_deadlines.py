@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaTimeoutError
 from prometheus_client import CollectorRegistry
 
 from agents.clock import DeadlineClock
+from agents.membership import MembershipLost
 from agents.rules import RulesService
 from agents.state_store import MemoryStore
 from monitor.core.decode import Decoder
@@ -238,3 +239,29 @@ def test_a_rule_core_failure_on_a_deadline_skips_that_customer_only(service, mon
     wall.now = 6.0
     apply(svc, batch(svc, *traffic("2026-09-10T10:00:00+08:00")))
     assert [t["customer_id"] for t in reviews(svc, writer)] == ["QUIET2"]
+
+
+class FakeConsumer:
+    def __init__(self, assigned: set[TopicPartition]) -> None:
+        self.assigned = assigned
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.assigned
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+
+
+def test_a_pass_without_events_proves_membership_with_the_committed_offsets(service) -> None:
+    svc, writer, wall = service
+    held, gone = TopicPartition("txn.cash", 0), TopicPartition("txn.cash", 1)
+    consumer = FakeConsumer({held})
+    svc.consumer = consumer  # type: ignore[assignment]
+    svc.proven_at = 0.0
+    with pytest.raises(MembershipLost):  # nothing committed yet: nothing to prove it with
+        asyncio.run(svc._still_a_member({}))  # noqa: SLF001
+    svc.committed = {held: 7, gone: 3}
+    asyncio.run(svc._still_a_member({}))  # noqa: SLF001
+    assert consumer.commits == [{held: 7}]
+    assert svc.proven_at > 0
