@@ -1,1 +1,1 @@
-"""AML transaction monitor: the pure rule core (`core`), its I/O adapters (`io`) and the tools (`tools`)."""
+"""AML transaction monitor: the pure rule core (`core`), its I/O adapters (`io`), the tools."""

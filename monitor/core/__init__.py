@@ -1,1 +1,1 @@
-"""core."""
+"""The pure core: decisions from (state, event, pack), no I/O, no clock."""

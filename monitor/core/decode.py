@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,8 @@ from monitor.core.fx import FxTable
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
 
 __all__ = ["KINDS", "Decoder", "Rejection", "REASONS"]
+
+logger = logging.getLogger(__name__)
 
 #: input kind -> model; the kind names are those of the default topics
 KINDS: dict[str, type[InputEvent]] = {
@@ -60,6 +63,7 @@ class Decoder:
         parsed = self.parse(value)
         if isinstance(parsed, Rejection):
             return parsed
+        assert value is not None  # parse rejects a missing value
         return self.validate(kind, parsed, value)
 
     def parse(self, value: bytes | None) -> dict[str, Any] | Rejection:

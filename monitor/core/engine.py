@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.core.clock import DeadlineStage
 from monitor.core.pack import Pack
-from monitor.core.risk import RiskRater
-from monitor.core.rules import Context, Findings, Rule, build_rules
-from monitor.core.rules.kyc import merge_profile
+from monitor.core.profile import merge_profile
+from monitor.core.rules.base import Context, Findings, Rule
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
 
 __all__ = ["Engine", "Outcome"]
 
-_PROFILE_TYPES = frozenset({AccountOpening, CustomerUpdate})
-_BRANCHED_TYPES = frozenset({AccountOpening, CashTransaction})  # events with a branch_code
+logger = logging.getLogger(__name__)
+
+_EVENT_TYPES: tuple[type, ...] = (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+_PROFILE_TYPES = (AccountOpening, CustomerUpdate)
+_BRANCHED_TYPES = (AccountOpening, CashTransaction)  # events with a branch_code
 _PRUNE_EVERY_DAYS = 3
 
 
@@ -31,37 +34,34 @@ class Outcome:
 
 
 class Engine:
-    """Applies a pack's enabled rules to one event at a time. No I/O, no clock: the same
-    inputs in the same order always give the same outputs."""
+    """Applies a pack's enabled stages to one event at a time. No I/O, no clock: the same
+    inputs in the same order always give the same outputs.
+
+    The registry the pack was validated against builds the stages (`rules`); an event of
+    type T runs, in this order: the `deadline` stages, the `rule` stages handling T, the
+    `deadline` stages again (a late payment whose follow-up deadline has passed), then the
+    `final` stages (the risk rating). A stream time (`advance`) runs the `deadline` stages,
+    then the `final` ones, with no event."""
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
-        self.rules: list[Rule] = build_rules(pack)
-        self._every = [r for r in self.rules if not r.handles]
-        self._by_type: dict[type, list[Rule]] = {
-            t: [r for r in self.rules if t in r.handles]
-            for t in (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+        registry = pack.registry
+        self.rules: list[Rule] = registry.build(pack)
+        by_phase = {
+            phase: [r for r in self.rules if registry.phase(r.rule_id) == phase]
+            for phase in ("deadline", "rule", "final")
         }
-        cfg = pack.config
-        self._grace_ms = cfg.deadline_grace_hours * 3_600_000
+        deadlines, finals = by_phase["deadline"], by_phase["final"]
+        self._plan: dict[type, tuple[Rule, ...]] = {
+            t: (*deadlines, *[r for r in by_phase["rule"] if t in r.handles], *deadlines, *finals)
+            for t in _EVENT_TYPES
+        }
+        #: what a stream time runs (`advance`): the deadline stages, then the final ones
+        self._on_time = (*deadlines, *finals)
+        self._deadlines = [s for s in self._on_time if isinstance(s, DeadlineStage)]
+        self._grace_ms = pack.config.deadline_grace_hours * 3_600_000
         self._tz = pack.tz
-        self._state_cfg = cfg.state
-        self._rater = (
-            RiskRater(
-                cfg.risk,
-                frozenset(cfg.rules.KYC_HIGH_RISK_COUNTRY.countries),
-                cfg.rules.KYC_BENEFICIAL_OWNER.ownership_above_pct,
-                {
-                    "individual": cfg.rules.KYC_INCOMPLETE.individual_fields,
-                    "entity": cfg.rules.KYC_INCOMPLETE.entity_fields,
-                },
-            )
-            if cfg.risk.enabled
-            else None
-        )
-        self._deadlines: list[DeadlineStage] = [
-            s for s in (*self._every, self._rater) if isinstance(s, DeadlineStage)
-        ]
+        self._state_cfg = pack.config.state
 
     def process(
         self,
@@ -85,10 +85,9 @@ class Engine:
             state.watermark_ms = event_ms
         day = event.event_time.astimezone(self._tz).date()
         kind = type(event)
-        branch = event.branch_code if kind in _BRANCHED_TYPES else None
+        branch = event.branch_code if isinstance(event, _BRANCHED_TYPES) else None
         pack = self.pack
-        profile_event = kind in _PROFILE_TYPES
-        if profile_event:
+        if isinstance(event, _PROFILE_TYPES):
             touched, changed, conflicts = merge_profile(
                 state, event, Context(pack, detected_at, day, event_ms)
             )
@@ -104,15 +103,8 @@ class Engine:
         else:
             ctx = Context(pack, detected_at, day, event_ms, frozenset(), None, branch)
         findings = Findings()
-        every = self._every
-        for rule in every:
-            rule.apply(state, event, ctx, findings)
-        for rule in self._by_type[kind]:
-            rule.apply(state, event, ctx, findings)
-        for rule in every:  # again: a late payment whose follow-up deadline has passed
-            rule.apply(state, event, ctx, findings)
-        if self._rater is not None:
-            self._rater.apply(state, event, ctx, findings, profile_event)
+        for stage in self._plan[kind]:
+            stage.apply(state, event, ctx, findings)
         # prune every few event days (pruning only drops what no rule reads any more)
         cfg = self._state_cfg
         ordinal = day.toordinal()
@@ -130,10 +122,8 @@ class Engine:
             return Outcome(state, findings)
         day = datetime.fromtimestamp(now_ms / 1000, self._tz).date()
         ctx = Context(self.pack, detected_at, day, now_ms)
-        for rule in self._every:
-            rule.apply(state, None, ctx, findings)
-        if self._rater is not None:
-            self._rater.apply(state, None, ctx, findings, False)
+        for stage in self._on_time:
+            stage.apply(state, None, ctx, findings)
         return Outcome(state, findings)
 
     def next_deadline_ms(self, state: CustomerState) -> int | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 __all__ = [
     "ConfigurationError",
     "MonitorError",
     "TopicLayoutError",
     "UnknownCurrencyError",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class MonitorError(Exception):

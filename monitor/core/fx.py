@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.core.errors import ConfigurationError, UnknownCurrencyError
 
 __all__ = ["FxTable", "load_fx_table"]
+
+logger = logging.getLogger(__name__)
 
 
 class _RateEntry(BaseModel):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 __all__ = ["stable_id"]
+
+logger = logging.getLogger(__name__)
 
 _NAMESPACE = uuid.UUID("6f1d5c7e-2b1a-4f57-9a43-8c3e0d6b9a10")
 

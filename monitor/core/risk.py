@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import calendar as _cal
+import logging
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from monitor.core.clock import deadline_context
-from monitor.core.pack import RiskConfig
+from monitor.core.profile import beneficial_owner_identified
 from monitor.core.rules.base import Context, Findings, window_end_ms
-from monitor.core.rules.kyc import beneficial_owner_identified
+from monitor.core.rules.config import StageConfig
+from monitor.core.rules.edd import BeneficialOwnerConfig, HighRiskCountryConfig
+from monitor.core.rules.kyc import mandatory_fields
 from monitor.core.state import (
     HIGH_RISK_COUNTRY_ALERTS,
     SUSPICIOUS_ALERTS,
@@ -17,7 +22,62 @@ from monitor.core.state import (
     CustomerState,
 )
 
-__all__ = ["RiskRater", "add_months"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
+__all__ = ["RiskConfig", "RiskRater", "add_months"]
+
+logger = logging.getLogger(__name__)
+
+Rating = Literal["low", "medium", "high"]
+Factor = Literal[
+    "pep",
+    "high_risk_country",
+    "high_risk_occupation",
+    "entity_opacity",
+    "suspicious_alerts",
+    "watchlist_match",
+    "incomplete_kyc",
+]
+_WEIGHTS: dict[Factor, int] = {
+    "pep": 100,
+    "high_risk_country": 60,
+    "watchlist_match": 100,
+    "high_risk_occupation": 30,
+    "entity_opacity": 30,
+    "suspicious_alerts": 20,
+    "incomplete_kyc": 10,
+}
+_REVIEW_MONTHS: dict[Rating, int] = {"high": 6, "medium": 12, "low": 24}
+
+
+class RiskConfig(StageConfig):
+    """Customer risk rating from weighted factors; the rating sets the review interval
+    (the pack's top-level `risk` section)."""
+
+    weights: dict[Factor, int] = Field(default_factory=lambda: dict(_WEIGHTS))
+    medium_from: int = Field(default=30, ge=1)
+    high_from: int = Field(default=60, ge=1)
+    high_risk_occupations: list[str] = Field(
+        default_factory=lambda: [
+            "casino",
+            "precious metals dealer",
+            "money service business",
+            "arms dealer",
+            "real estate agent",
+            "cash-intensive business",
+        ]
+    )
+    review_months: dict[Rating, int] = Field(default_factory=lambda: dict(_REVIEW_MONTHS))
+
+    @model_validator(mode="after")
+    def _order(self) -> RiskConfig:
+        if self.medium_from >= self.high_from:
+            raise ValueError("medium_from must be below high_from")
+        missing = {"low", "medium", "high"} - set(self.review_months)
+        if missing:
+            raise ValueError(f"review_months lacks {sorted(missing)}")
+        return self
 
 
 def add_months(day: date, months: int) -> date:
@@ -34,24 +94,30 @@ class RiskRater:
     watermark, or the stream time the engine's `advance` gives (`ctx.event_ms`).
 
     A PEP or a watch-list match is always high. A higher rating brings the review forward;
-    a lower one keeps the date already set. The rating in force is stamped on every task."""
+    a lower one keeps the date already set. The rating in force is stamped on every task.
 
-    def __init__(
-        self,
-        cfg: RiskConfig,
-        high_risk_countries: frozenset[str],
-        bo_pct: Any,
-        mandatory: dict[str, list[str]],
-    ) -> None:
+    Registered as the last stage: it runs on every event and sees all of its findings. The
+    countries, ownership share and mandatory fields are those of KYC_HIGH_RISK_COUNTRY,
+    KYC_BENEFICIAL_OWNER and KYC_INCOMPLETE, whether those rules are on or not."""
+
+    rule_id: ClassVar[str] = "RISK_RATING"
+    handles: ClassVar[tuple[type, ...]] = ()
+    default: ClassVar[RiskConfig] = RiskConfig()
+
+    def __init__(self, cfg: RiskConfig, pack: Pack) -> None:
+        rules = pack.config.rules
         self.cfg = cfg
-        self.countries = high_risk_countries
-        self.bo_pct = bo_pct
-        self.mandatory = mandatory
+        self.countries = frozenset(
+            rules.of("KYC_HIGH_RISK_COUNTRY", HighRiskCountryConfig).countries
+        )
+        self.bo_pct = rules.of("KYC_BENEFICIAL_OWNER", BeneficialOwnerConfig).ownership_above_pct
+        self.mandatory = mandatory_fields(pack)
+        self.review_months: dict[str, int] = {str(k): v for k, v in cfg.review_months.items()}
         self.occupations = frozenset(o.strip().lower() for o in cfg.high_risk_occupations)
 
-    def factors(self, state: CustomerState) -> list[str]:
+    def factors(self, state: CustomerState) -> list[Factor]:
         p = state.profile or {}
-        found = []
+        found: list[Factor] = []
         if p.get("pep") or p.get("bo_pep"):
             found.append("pep")
         if (
@@ -68,11 +134,12 @@ class RiskRater:
             found.append("suspicious_alerts")
         if state.risk.get(WATCHLIST_MATCHES, 0):
             found.append("watchlist_match")
-        if p and not set(self.mandatory.get(p.get("type"), ())).issubset(p.get("present", ())):
+        mandatory = self.mandatory.get(p.get("type") or "", ())
+        if p and not set(mandatory).issubset(p.get("present", ())):
             found.append("incomplete_kyc")
         return found
 
-    def rating(self, state: CustomerState, factors: list[str]) -> str:
+    def rating(self, state: CustomerState, factors: list[Factor]) -> Rating:
         if "pep" in factors or "watchlist_match" in factors:
             return "high"
         weights = self.cfg.weights
@@ -91,8 +158,8 @@ class RiskRater:
         event: Any,
         ctx: Context,
         out: Findings,
-        profile_changed: bool = True,
     ) -> None:
+        profile_changed = ctx.profile_meta is not None  # an opening or a customer update
         risk = state.risk
         for alert in out.alerts:
             if alert.category == "suspicious":
@@ -174,7 +241,7 @@ class RiskRater:
                     keyed_by_event=False,
                 )
             )
-            due = add_months(due_day, self.cfg.review_months[risk.get("rating", "low")]).isoformat()
+            due = add_months(due_day, self.review_months[risk.get("rating", "low")]).isoformat()
             risk["next_review"] = due
             risk["due_ms"] = self._due_ms(due, ctx)
 

@@ -49,7 +49,7 @@ def _wrap(module: Any) -> None:
         return result
 
     decoder.decode = decode
-    decoder._tallied = True
+    decoder._tallied = True  # noqa: SLF001 (marks a decoder the tally already wraps)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

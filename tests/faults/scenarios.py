@@ -794,7 +794,7 @@ def redis_outage(
     redis_srv = RedisServer()
     worker: WorkerProcess | None = None
     row = Row(
-        "Redis stopped %ds" % outage_s,
+        f"Redis stopped {int(outage_s)}s",
         f"redis-server shut down (SHUTDOWN SAVE) at 10 % "
         f"of the alerts delivered, away {outage_s:.0f}s, restarted on the same port and "
         "dump",

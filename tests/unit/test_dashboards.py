@@ -163,7 +163,7 @@ def _query_ids() -> list[str]:
     ("expr", "metrics", "functions"),
     [
         (
-            'sum by (topic) (rate(monitor_events_consumed_total{topic=~"txn.+"}[$__rate_interval]))',
+            'sum by (topic) (rate(monitor_events_consumed_total{topic=~"txn.+"}[$__rate_interval]))',  # noqa: E501
             {"monitor_events_consumed_total"},
             {"sum", "rate"},
         ),

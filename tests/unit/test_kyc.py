@@ -382,7 +382,7 @@ def _reference_facts(number: str) -> tuple[bool, str | None, str | None]:
 def test_identity_number_facts_agree_with_the_standard_on_random_numbers():
     import random
 
-    from monitor.core.rules.kyc import resident_id_facts
+    from monitor.core.profile import resident_id_facts
 
     rng = random.Random(3)
     for _ in range(3_000):
@@ -406,7 +406,7 @@ def test_identity_number_facts_agree_with_the_standard_on_random_numbers():
     ],
 )
 def test_an_identity_number_with_other_characters_is_invalid_never_an_error(number):
-    from monitor.core.rules.kyc import resident_id_facts
+    from monitor.core.profile import resident_id_facts
 
     assert resident_id_facts("resident_id", number)["valid"] is False
 
@@ -418,7 +418,7 @@ def test_profile_paths_and_fingerprints_read_from_the_model_equal_those_of_its_j
     import orjson
 
     from monitor.core.decode import Decoder
-    from monitor.core.rules.kyc import (
+    from monitor.core.profile import (
         WATCHED_FIELDS,
         _fingerprint,
         _json_form,

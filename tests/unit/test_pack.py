@@ -14,7 +14,7 @@ from monitor.core.calendar import load_calendar
 from monitor.core.engine import Engine
 from monitor.core.errors import ConfigurationError
 from monitor.core.pack import DEFAULT_PACK, TRIGGERS, Pack, load_pack, pack_from_mapping
-from monitor.core.rules import REGISTRY
+from monitor.core.rules.registry import REGISTRY
 
 from .conftest import (
     CONFIG_DIR,
@@ -104,7 +104,7 @@ def test_fixture_pack_differs_from_the_file_only_in_the_watch_list(pack):
 
 
 def test_every_default_rule_but_the_watch_list_is_enabled(engine):
-    # rules without `handles` (event-time deadlines) run first, then the pack's order
+    # deadline stages run first, then the rules in registry order, the risk rating last
     assert [r.rule_id for r in engine.rules] == [
         "REMIT_INFO_UNRESOLVED",
         "LV_CASH",
@@ -121,6 +121,7 @@ def test_every_default_rule_but_the_watch_list_is_enabled(engine):
         "KYC_HIGH_RISK_COUNTRY",
         "KYC_BENEFICIAL_OWNER",
         "PROFILE_CHECKS",
+        "RISK_RATING",
     ]
     assert set(REGISTRY) - {r.rule_id for r in engine.rules} == {"WATCHLIST_MATCH"}
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from monitor.core.errors import ConfigurationError
 from monitor.core.ids import stable_id
-from monitor.core.pack import Pack, Threshold
+from monitor.core.rules.config import RuleConfig, Threshold
 from monitor.core.state import CustomerState
 from schemas import Alert, ReidTask
+
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
 
 __all__ = [
     "Context",
@@ -23,6 +28,8 @@ __all__ = [
     "fmt_money",
     "is_blank",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -55,9 +62,12 @@ class Context:
         return moment.astimezone(self.pack.tz).date()
 
     def side(
-        self, threshold: Threshold, amount: Decimal, currency: str, day: date
+        self, threshold: Threshold | None, amount: Decimal, currency: str, day: date
     ) -> tuple[str, Decimal, Decimal]:
-        """(comparison currency, amount in it, limit) for `amount` under `threshold`."""
+        """(comparison currency, amount in it, limit) for `amount` under `threshold` (which
+        an enabled rule's config always has: `ThresholdRuleConfig` refuses it missing)."""
+        if threshold is None:
+            raise ConfigurationError("threshold is required when the rule is enabled")
         local, foreign = threshold.local, threshold.foreign
         if threshold.combine or currency == local.currency:
             converted = self.pack.fx.convert(amount, currency, local.currency, day)
@@ -70,7 +80,7 @@ class Context:
 
     def reaches(
         self,
-        threshold: Threshold,
+        threshold: Threshold | None,
         amount: Decimal,
         currency: str,
         day: date,
@@ -86,7 +96,7 @@ class Context:
     def alert(
         self,
         rule_id: str,
-        cfg: Any,
+        cfg: RuleConfig,
         customer_id: str,
         facts: tuple[object, ...],
         summary: str,
@@ -137,7 +147,7 @@ class Context:
         return ReidTask(
             task_id=stable_id("task", trigger, customer_id, *key),
             customer_id=customer_id,
-            trigger=trigger,  # type: ignore[arg-type]
+            trigger=trigger,
             measures=list(cfg.measures),
             due_by=self.pack.calendar.add_working_days(day, cfg.due_working_days),
             source_event_id=source_event_id,
@@ -146,11 +156,20 @@ class Context:
 
 
 class Rule(Protocol):
-    """A rule: reads the event and the customer's state, may update the state, and appends
-    its findings. It never mutates its configuration and never does I/O."""
+    """A rule (or any stage the engine runs): reads the event and the customer's state, may
+    update the state, and appends its findings. It never mutates its configuration and
+    never does I/O.
+
+    `rule_id` names it in the pack (`rules.<rule_id>`) and in alerts; `handles` lists the
+    event types it runs on (empty: every event, see `monitor.core.rules.registry`). Every
+    stage is built the same way, `cls(config, pack)`. A class also declares `default`, its
+    config when the pack leaves it out (an instance of its config model; a ClassVar typed
+    with that model, so not a member of this protocol: the registry checks it)."""
 
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]]
+
+    def __init__(self, cfg: Any, pack: Pack) -> None: ...
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None: ...
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from monitor.core.pack import SingleThresholdConfig
+from monitor.core.profile import identity_gaps
 from monitor.core.rules.base import Context, Findings, is_blank
-from monitor.core.rules.kyc import identity_gaps
+from monitor.core.rules.config import Threshold, ThresholdRuleConfig, money
+from monitor.core.rules.kyc import mandatory_fields
 from monitor.core.state import CustomerState
 from schemas import CashTransaction, Person
 
-__all__ = ["AgentCash", "OneOffService", "person_identity_gaps"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
+__all__ = ["AgentCash", "OneOffService", "SingleThresholdConfig", "person_identity_gaps"]
+
+logger = logging.getLogger(__name__)
+
+
+class SingleThresholdConfig(ThresholdRuleConfig):
+    """One cash transaction from `threshold`."""
+
+
+_CDD_THRESHOLD = Threshold(local=money("CNY", 50000), foreign=money("USD", 10000))
 
 
 def person_identity_gaps(person: Person | None, on: date) -> list[str]:
@@ -37,10 +51,11 @@ class OneOffService:
 
     rule_id: ClassVar[str] = "CDD_ONE_OFF"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    default: ClassVar[SingleThresholdConfig] = SingleThresholdConfig(threshold=_CDD_THRESHOLD)
 
-    def __init__(self, cfg: SingleThresholdConfig, mandatory: dict[str, list[str]]) -> None:
+    def __init__(self, cfg: SingleThresholdConfig, pack: Pack) -> None:
         self.cfg = cfg
-        self.mandatory = mandatory
+        self.mandatory = mandatory_fields(pack)
 
     def apply(
         self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
@@ -75,10 +90,11 @@ class AgentCash:
 
     rule_id: ClassVar[str] = "CDD_AGENT"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    default: ClassVar[SingleThresholdConfig] = SingleThresholdConfig(threshold=_CDD_THRESHOLD)
 
-    def __init__(self, cfg: SingleThresholdConfig, mandatory: dict[str, list[str]]) -> None:
+    def __init__(self, cfg: SingleThresholdConfig, pack: Pack) -> None:
         self.cfg = cfg
-        self.mandatory = mandatory
+        self.mandatory = mandatory_fields(pack)
 
     def apply(
         self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings

@@ -1,289 +1,100 @@
-"""Customer identification (PBoC Order 2025 No.11): the identity profile and KYC_INCOMPLETE,
-KYC_ID_EXPIRED, KYC_PEP, KYC_HIGH_RISK_COUNTRY, KYC_BENEFICIAL_OWNER, plus the
-PROFILE_CHANGE / INCONSISTENT_INFO / DOUBTFUL_RECORDS re-identification triggers."""
+"""Customer identification (PBoC Order 2025 No.11): KYC_INCOMPLETE, KYC_ID_EXPIRED, checks.
+
+PROFILE_CHECKS raises the PROFILE_CHANGE / INCONSISTENT_INFO / DOUBTFUL_RECORDS
+re-identification tasks. The identity profile these rules read is kept by
+`monitor.core.profile`; the enhanced due diligence rules are in `rules.edd`."""
 
 from __future__ import annotations
 
-import hashlib
-import operator
+import logging
 from datetime import date
-from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import orjson
-from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
+from pydantic import Field, field_validator
 
-from monitor.core.pack import (
-    BeneficialOwnerConfig,
-    HighRiskCountryConfig,
-    KycConfig,
-    KycIncompleteConfig,
-)
-from monitor.core.rules.base import Context, Findings, is_blank
+from monitor.core.rules.base import Context, Findings
+from monitor.core.rules.config import RuleConfig, StageConfig
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
 __all__ = [
-    "KycBeneficialOwner",
-    "KycHighRiskCountry",
+    "KycConfig",
     "KycIdExpired",
     "KycIncomplete",
-    "KycPep",
+    "KycIncompleteConfig",
     "ProfileChecks",
-    "identity_gaps",
-    "identity_paths",
-    "merge_profile",
-    "model_paths",
-    "resident_id_facts",
+    "ProfileChecksConfig",
+    "mandatory_fields",
 ]
 
-#: identity values whose change raises a PROFILE_CHANGE task
-WATCHED_FIELDS = (
+logger = logging.getLogger(__name__)
+
+_INDIVIDUAL_FIELDS = [
     "name",
-    "id_document",
-    "address",
-    "occupation",
+    "gender",
     "nationality",
-    "beneficial_owners",
+    "occupation",
+    "address",
+    "phone",
+    "id_document.type",
+    "id_document.number",
+]
+_ENTITY_FIELDS = [
+    "name",
+    "registration_number",
+    "business_scope",
+    "address",
+    "legal_representative.name",
+    "legal_representative.id_document.type",
+    "legal_representative.id_document.number",
+]
+_KNOWN_FIELDS = frozenset(
+    _INDIVIDUAL_FIELDS
+    + _ENTITY_FIELDS
+    + [
+        "account_id",
+        "branch_code",
+        "registered_capital",
+        "declared_annual_income",
+        "id_document.expires_on",
+        "legal_representative.id_document.expires_on",
+        "address_country",
+    ]
 )
-_RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-_ZERO_SUM = 48 * sum(_WEIGHTS)  # what the ASCII code of "0" adds to the weighted sum
 
 
-def resident_id_facts(doc_type: str | None, number: str | None) -> dict[str, Any] | None:
-    """Birth date, sex and checksum validity from an 18-character PRC resident identity
-    number (GB 11643-1999); None for other documents."""
-    if not doc_type or not number or doc_type.strip().lower() not in _RESIDENT_ID_TYPES:
-        return None
-    n = number.strip().upper()
-    if len(n) != 18 or not n[:17].isdecimal() or not (n[17].isdecimal() or n[17] == "X"):
-        return {"valid": False, "birth": None, "sex": None}
-    # the weighted digit sum; ASCII digits straight from their bytes (code point - 48)
-    digits = n[:17].encode() if n.isascii() else bytes(48 + int(c) for c in n[:17])
-    check = _CHECK[(sum(map(operator.mul, digits, _WEIGHTS)) - _ZERO_SUM) % 11]
-    try:
-        birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14])).isoformat()
-    except ValueError:
-        birth = None
-    return {
-        "valid": check == n[17] and birth is not None,
-        "birth": birth,
-        "sex": "M" if int(n[16]) % 2 else "F",
-    }
+class KycIncompleteConfig(RuleConfig):
+    """Mandatory identity fields per customer type (dotted paths)."""
+
+    individual_fields: list[str] = Field(default_factory=lambda: list(_INDIVIDUAL_FIELDS))
+    entity_fields: list[str] = Field(default_factory=lambda: list(_ENTITY_FIELDS))
+
+    @field_validator("individual_fields", "entity_fields")
+    @classmethod
+    def _known(cls, fields: list[str]) -> list[str]:
+        unknown = [f for f in fields if f not in _KNOWN_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown identity field(s) {unknown}; known: {sorted(_KNOWN_FIELDS)}")
+        return fields
 
 
-def identity_paths(data: dict[str, Any], prefix: str = "") -> dict[str, bool]:
-    """Flatten an opening (or the changes of an update) into dotted paths -> present?"""
-    flat: dict[str, bool] = {}
-    _flatten(data, prefix, flat)
-    return flat
+class KycConfig(RuleConfig):
+    """Severity and category only."""
 
 
-def _flatten(data: dict[str, Any], prefix: str, flat: dict[str, bool]) -> None:
-    for key, value in data.items():
-        path = prefix + key
-        kind = type(value)
-        if kind is str:
-            flat[path] = bool(value.strip())
-        elif kind is dict:
-            flat[path] = bool(value)
-            _flatten(value, path + ".", flat)
-        elif kind is list:
-            flat[path] = bool(value)
-        else:
-            flat[path] = not is_blank(value)
+class ProfileChecksConfig(StageConfig):
+    """PROFILE_CHANGE, INCONSISTENT_INFO and DOUBTFUL_RECORDS tasks from customer updates
+    (the pack's top-level `profile_checks` section)."""
 
 
-def model_paths(model: BaseModel) -> dict[str, bool]:
-    """`identity_paths` of a model's JSON form (`model_dump(mode="json")`), read from the
-    model: a nested model is an object (present, and its fields below it), dates, numbers
-    and booleans are never blank, strings are blank when only whitespace."""
-    flat: dict[str, bool] = {}
-    _model_flatten(model, "", flat)
-    return flat
-
-
-def _model_flatten(model: BaseModel, prefix: str, flat: dict[str, bool]) -> None:
-    for key, value in model.__dict__.items():
-        path = prefix + key
-        kind = type(value)
-        if kind is str:
-            flat[path] = bool(value.strip())
-        elif value is None:
-            flat[path] = False
-        elif isinstance(value, BaseModel):
-            flat[path] = bool(value.__dict__)
-            _model_flatten(value, path + ".", flat)
-        elif kind is list:
-            flat[path] = bool(value)
-        elif kind is dict:
-            flat[path] = bool(value)
-            _flatten(to_jsonable_python(value), path + ".", flat)
-        else:  # date, datetime, Decimal, int, bool: a non-empty JSON value
-            flat[path] = True
-
-
-def _json_form(value: Any) -> Any:
-    """A field's value as its JSON dump has it (strings and None as they are)."""
-    if value is None or type(value) is str:
-        return value
-    return to_jsonable_python(value)
-
-
-def _fingerprint(value: Any) -> str:
-    if value is None:  # most watched fields of most records
-        return _NONE_FINGERPRINT
-    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-_NONE_FINGERPRINT = hashlib.sha256(b"null").hexdigest()[:16]
-
-
-def _sex(gender: str | None) -> str | None:
-    if not gender:
-        return None
-    g = gender.strip().lower()
-    if g in {"m", "male", "男"}:
-        return "M"
-    if g in {"f", "female", "女"}:
-        return "F"
-    return None
-
-
-def merge_profile(
-    state: CustomerState, event: AccountOpening | CustomerUpdate, ctx: Context
-) -> tuple[set[str], set[str], list[str]]:
-    """Fold an opening or update into the profile. Returns (identity paths touched, watched
-    fields whose value changed, contradictions with earlier identity data).
-
-    The profile keeps presence flags, expiry dates, countries, PEP flags, derived birth
-    date and sex, and fingerprints (hashes) of identity values: never names or numbers."""
-    if isinstance(event, AccountOpening):
-        # read from the model itself: the same paths and fingerprints as its JSON dump
-        # (tests/unit/test_kyc.py compares them), without building that dump
-        fields = event.__dict__
-        present = model_paths(event)
-        state.profile = {"type": event.customer_type, "opened_at": event.opened_at.isoformat()}
-        _apply_fields(state.profile, fields, event, ctx)
-        state.profile["present"] = sorted(p for p, ok in present.items() if ok)
-        state.profile["fp"] = {f: _fingerprint(_json_form(fields.get(f))) for f in WATCHED_FIELDS}
-        return set(present), set(), list(state.profile.pop("_conflicts", []))
-    if state.profile is None:
-        return set(), set(), []
-    changes = event.typed_changes
-    data = changes.model_dump(mode="json", include=set(event.changes))
-    touched = identity_paths(data)
-    profile = state.profile
-    present = set(profile["present"])
-    for top in data:  # a changed field replaces the whole field, nested parts too
-        present = {p for p in present if p != top and not p.startswith(f"{top}.")}
-    present.update(path for path, ok in touched.items() if ok)
-    profile["present"] = sorted(present)
-    _apply_fields(profile, data, changes, ctx)
-    changed = set()
-    fps = profile.setdefault("fp", {})
-    for name in WATCHED_FIELDS:
-        if name in data:
-            fp = _fingerprint(data[name])
-            if fps.get(name) != fp:
-                changed.add(name)
-                fps[name] = fp
-    return set(touched), changed, list(profile.pop("_conflicts", []))
-
-
-def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx: Context) -> None:
-    """Copy the non-identifying facts of `data` (an opening or the changes of an update)."""
-    if "customer_type" in data and data["customer_type"]:
-        profile["type"] = data["customer_type"]
-    is_entity = profile.get("type") == "entity"
-    doc_holder = "legal_representative" if is_entity else None
-    if not is_entity and "id_document" in data:
-        doc = model.id_document
-        profile["id_exp"] = doc.expires_on.isoformat() if doc and doc.expires_on else None
-        facts = resident_id_facts(doc.type, doc.number) if doc else None
-        _identity_facts(profile, facts)
-    if doc_holder and doc_holder in data:
-        rep = model.legal_representative
-        doc = rep.id_document if rep else None
-        profile["id_exp"] = doc.expires_on.isoformat() if doc and doc.expires_on else None
-    if "gender" in data:
-        sex = _sex(model.gender)
-        if sex and profile.get("id_sex") and sex != profile["id_sex"]:
-            profile.setdefault("_conflicts", []).append("gender contradicts the identity number")
-        profile["sex"] = sex
-    if "birth_date" in data and model.birth_date:
-        birth = model.birth_date.isoformat()
-        if profile.get("id_birth") and birth != profile["id_birth"]:
-            profile.setdefault("_conflicts", []).append(
-                "birth date contradicts the identity number"
-            )
-        profile["birth"] = birth
-    if "is_pep" in data:
-        profile["pep"] = bool(model.is_pep)
-    if "nationality" in data:
-        profile["nationality"] = (model.nationality or "").upper() or None
-    if "address_country" in data:
-        profile["address_country"] = (model.address_country or "").upper() or None
-    if "occupation" in data:
-        profile["occupation"] = (model.occupation or "").strip().lower() or None
-    if "declared_annual_income" in data:
-        income = model.declared_annual_income
-        if income is None:
-            profile["income"] = None
-        else:
-            currency = model.income_currency or ctx.pack.fx.base
-            day = date.fromisoformat(profile["opened_at"][:10])
-            profile["income"] = str(
-                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, day)
-            )
-    if "beneficial_owners" in data:
-        owners = model.beneficial_owners or []
-        profile["bo_pep"] = any(o.is_pep for o in owners)
-        profile["bo"] = [
-            {
-                "pct": str(o.ownership_pct) if o.ownership_pct is not None else None,
-                "identified": not is_blank(o.name)
-                and o.id_document is not None
-                and not is_blank(o.id_document.number),
-            }
-            for o in owners
-        ][:50]
-
-
-def _identity_facts(profile: dict[str, Any], facts: dict[str, Any] | None) -> None:
-    if facts is None:
-        profile.pop("id_valid", None)
-        return
-    profile["id_valid"] = facts["valid"]
-    earlier = profile.get("id_birth")
-    if facts["birth"] and earlier and facts["birth"] != earlier:
-        profile.setdefault("_conflicts", []).append(
-            "the new identity number carries another birth date"
-        )
-    if facts["birth"]:
-        profile["id_birth"] = facts["birth"]
-    if facts["sex"] and profile.get("sex") and facts["sex"] != profile["sex"]:
-        profile.setdefault("_conflicts", []).append("the identity number carries another sex")
-    profile["id_sex"] = facts["sex"]
-
-
-def identity_gaps(state: CustomerState, on: date, mandatory: dict[str, list[str]]) -> list[str]:
-    """Why the customer's identity record is not complete and valid on `on` (empty: it is)."""
-    profile = state.profile
-    if profile is None:
-        return ["no identity record"]
-    required = mandatory.get(profile["type"], [])
-    present = set(profile["present"])
-    gaps = [f"missing {p}" for p in required if p not in present]
-    expiry = profile.get("id_exp")
-    if expiry and date.fromisoformat(expiry) < on:
-        gaps.append("identity document expired")
-    if profile.get("id_valid") is False:
-        gaps.append("identity number fails its check digit")
-    return gaps
+def mandatory_fields(pack: Pack) -> dict[str, list[str]]:
+    """Customer type -> mandatory identity fields, from the pack's KYC_INCOMPLETE config
+    (also used by CDD and the risk rating when KYC_INCOMPLETE itself is off)."""
+    cfg = pack.config.rules.of(KycIncomplete.rule_id, KycIncompleteConfig)
+    return {"individual": cfg.individual_fields, "entity": cfg.entity_fields}
 
 
 class KycIncomplete:
@@ -292,8 +103,9 @@ class KycIncomplete:
 
     rule_id: ClassVar[str] = "KYC_INCOMPLETE"
     handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
+    default: ClassVar[KycIncompleteConfig] = KycIncompleteConfig()
 
-    def __init__(self, cfg: KycIncompleteConfig) -> None:
+    def __init__(self, cfg: KycIncompleteConfig, pack: Pack) -> None:
         self.cfg = cfg
 
     def mandatory(self) -> dict[str, list[str]]:
@@ -322,7 +134,8 @@ class KycIncomplete:
             self.cfg,
             event.customer_id,
             (event.event_id,),
-            f"{what} {event.event_id} leaves mandatory identity fields missing: {', '.join(missing)}",
+            f"{what} {event.event_id} leaves mandatory identity fields missing: "
+            f"{', '.join(missing)}",
             event.event_time,
             evidence=[event.event_id],
         )
@@ -349,8 +162,9 @@ class KycIdExpired:
         CashTransaction,
         Remittance,
     )
+    default: ClassVar[KycConfig] = KycConfig()
 
-    def __init__(self, cfg: KycConfig) -> None:
+    def __init__(self, cfg: KycConfig, pack: Pack) -> None:
         self.cfg = cfg
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
@@ -389,181 +203,6 @@ class KycIdExpired:
         )
 
 
-class KycPep:
-    """A politically exposed customer or beneficial owner: enhanced due diligence (senior
-    management approval, source of funds, ongoing monitoring). Once per customer and role."""
-
-    rule_id: ClassVar[str] = "KYC_PEP"
-    handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
-
-    def __init__(self, cfg: KycConfig) -> None:
-        self.cfg = cfg
-
-    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
-        profile = state.profile
-        if profile is None:
-            return
-        for role, flagged in (
-            ("customer", profile.get("pep")),
-            ("beneficial owner", profile.get("bo_pep")),
-        ):
-            key = f"pep|{role}"
-            if not flagged or key in state.flags:
-                continue
-            state.flags[key] = state.watermark_ms
-            alert = ctx.alert(
-                self.rule_id,
-                self.cfg,
-                event.customer_id,
-                (role,),
-                f"politically exposed {role}: enhanced due diligence required ({event.event_id})",
-                event.event_time,
-                evidence=[event.event_id],
-            )
-            out.alerts.append(alert)
-            out.tasks.append(
-                ctx.task(
-                    "ENHANCED_DUE_DILIGENCE",
-                    event.customer_id,
-                    event.event_id,
-                    event.event_time,
-                    [alert.alert_id],
-                    ("pep", role),
-                )
-            )
-
-
-class KycHighRiskCountry:
-    """A customer (nationality, address country) or a transaction counterparty tied to a
-    high-risk jurisdiction. Customer ties are reported once per country; every remittance
-    to or from one is reported, with one enhanced-due-diligence task per country."""
-
-    rule_id: ClassVar[str] = "KYC_HIGH_RISK_COUNTRY"
-    handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate, Remittance)
-
-    def __init__(self, cfg: HighRiskCountryConfig) -> None:
-        self.cfg = cfg
-        self.countries = frozenset(cfg.countries)
-
-    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
-        if isinstance(event, Remittance):
-            self._remittance(state, event, ctx, out)
-            return
-        profile = state.profile
-        if profile is None:
-            return
-        for role in ("nationality", "address_country"):
-            country = profile.get(role)
-            key = f"hrc|{role}|{country}"
-            if country not in self.countries or key in state.flags:
-                continue
-            state.flags[key] = state.watermark_ms
-            label = role.replace("_", " ")
-            self._raise(
-                state,
-                event,
-                ctx,
-                out,
-                (role, country),
-                f"customer {label} {country} is a high-risk jurisdiction",
-                event.event_id,
-                country,
-            )
-
-    def _remittance(
-        self, state: CustomerState, event: Remittance, ctx: Context, out: Findings
-    ) -> None:
-        if event.kind != "payment":
-            return
-        other = event.beneficiary if event.direction == "out" else event.originator
-        countries = {
-            (event.counterparty_country or "").upper(),
-            ((other.country if other else None) or "").upper(),
-        }
-        hits = sorted(countries & self.countries)
-        if not hits:
-            return
-        direction = "to" if event.direction == "out" else "from"
-        self._raise(
-            state,
-            event,
-            ctx,
-            out,
-            (event.txn_id,),
-            f"remittance {event.txn_id} {direction} high-risk jurisdiction {', '.join(hits)}",
-            event.txn_id,
-            hits[0],
-            amount=event.amount,
-            currency=event.currency,
-        )
-
-    def _raise(self, state, event, ctx, out, facts, summary, evidence, country, **money) -> None:
-        alert = ctx.alert(
-            self.rule_id,
-            self.cfg,
-            event.customer_id,
-            facts,
-            summary,
-            event.event_time,
-            evidence=[evidence],
-            **money,
-        )
-        out.alerts.append(alert)
-        key = f"hrc-task|{country}"
-        if key not in state.flags:
-            state.flags[key] = state.watermark_ms
-            out.tasks.append(
-                ctx.task(
-                    "ENHANCED_DUE_DILIGENCE",
-                    event.customer_id,
-                    event.event_id,
-                    event.event_time,
-                    [alert.alert_id],
-                    ("country", country),
-                )
-            )
-
-
-class KycBeneficialOwner:
-    """An entity without an identified natural person owning more than the configured share
-    (default 25 %): checked at opening and when beneficial owners change."""
-
-    rule_id: ClassVar[str] = "KYC_BENEFICIAL_OWNER"
-    handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
-
-    def __init__(self, cfg: BeneficialOwnerConfig) -> None:
-        self.cfg = cfg
-
-    def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
-        profile = state.profile
-        if profile is None or profile.get("type") != "entity":
-            return
-        if isinstance(event, CustomerUpdate) and "beneficial_owners" not in ctx.touched:
-            return
-        if beneficial_owner_identified(profile, self.cfg.ownership_above_pct):
-            return
-        owners = profile.get("bo") or []
-        out.alerts.append(
-            ctx.alert(
-                self.rule_id,
-                self.cfg,
-                event.customer_id,
-                (event.event_id,),
-                f"entity without an identified natural person owning more than "
-                f"{self.cfg.ownership_above_pct}% ({len(owners)} owner(s) declared)",
-                event.event_time,
-                evidence=[event.event_id],
-            )
-        )
-
-
-def beneficial_owner_identified(profile: dict[str, Any], above_pct: Decimal) -> bool:
-    return any(
-        o["identified"] and o["pct"] is not None and Decimal(o["pct"]) > above_pct
-        for o in profile.get("bo") or []
-    )
-
-
 class ProfileChecks:
     """Re-identification triggers of customer updates (no alert): PROFILE_CHANGE when name,
     identity document, address, occupation, nationality or beneficial owners change;
@@ -573,6 +212,10 @@ class ProfileChecks:
 
     rule_id: ClassVar[str] = "PROFILE_CHECKS"
     handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
+    default: ClassVar[ProfileChecksConfig] = ProfileChecksConfig()
+
+    def __init__(self, cfg: ProfileChecksConfig, pack: Pack) -> None:
+        self.cfg = cfg
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         meta = ctx.profile_meta

@@ -3,15 +3,34 @@ LV_TRANSFER_ENTITY."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from monitor.core.pack import DailyThresholdConfig
 from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
+from monitor.core.rules.config import Category, Threshold, ThresholdRuleConfig, money
 from monitor.core.state import CustomerState, DayBucket
 from schemas import CashTransaction, Remittance
 
-__all__ = ["CrossBorderIndividual", "EntityTransfer", "LargeCash"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
+__all__ = ["CrossBorderIndividual", "DailyThresholdConfig", "EntityTransfer", "LargeCash"]
+
+logger = logging.getLogger(__name__)
+
+
+class DailyThresholdConfig(ThresholdRuleConfig):
+    """Single or same-day cumulative amounts per customer and direction."""
+
+    category: Category = "large_value_report"
+    inclusive: bool = True
+
+
+def _daily(local: int, foreign: int) -> DailyThresholdConfig:
+    return DailyThresholdConfig(
+        threshold=Threshold(local=money("CNY", local), foreign=money("USD", foreign))
+    )
 
 
 class _DailyThreshold:
@@ -23,8 +42,9 @@ class _DailyThreshold:
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]]
     nouns: ClassVar[dict[str, str]]
+    default: ClassVar[DailyThresholdConfig]
 
-    def __init__(self, cfg: DailyThresholdConfig) -> None:
+    def __init__(self, cfg: DailyThresholdConfig, pack: Pack) -> None:
         self.cfg = cfg
 
     def in_scope(self, state: CustomerState, event: Any) -> bool:
@@ -84,6 +104,7 @@ class LargeCash(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_CASH"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    default: ClassVar[DailyThresholdConfig] = _daily(50000, 10000)
     nouns: ClassVar[dict[str, str]] = {"in": "cash deposit", "out": "cash withdrawal"}
 
 
@@ -93,6 +114,7 @@ class CrossBorderIndividual(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_XBORDER_INDIVIDUAL"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    default: ClassVar[DailyThresholdConfig] = _daily(200000, 10000)
     nouns: ClassVar[dict[str, str]] = {
         "in": "inbound cross-border transfer",
         "out": "outbound cross-border transfer",
@@ -108,6 +130,7 @@ class EntityTransfer(_DailyThreshold):
 
     rule_id: ClassVar[str] = "LV_TRANSFER_ENTITY"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    default: ClassVar[DailyThresholdConfig] = _daily(2000000, 200000)
     nouns: ClassVar[dict[str, str]] = {"in": "inbound transfer", "out": "outbound transfer"}
 
     def in_scope(self, state: CustomerState, event: Remittance) -> bool:

@@ -3,16 +3,46 @@ REMIT_MISSING_INFO and REMIT_INFO_UNRESOLVED."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field
 
 from monitor.core.clock import deadline_context
-from monitor.core.pack import RemitMissingInfoConfig, RemitUnresolvedConfig
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
+from monitor.core.rules.config import RuleConfig, Threshold, money
 from monitor.core.state import CustomerState
 from schemas import Remittance
 
-__all__ = ["RemitInfoUnresolved", "RemitMissingInfo", "missing_remittance_fields"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
+__all__ = [
+    "RemitInfoUnresolved",
+    "RemitMissingInfo",
+    "RemitMissingInfoConfig",
+    "RemitUnresolvedConfig",
+    "missing_from",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class RemitMissingInfoConfig(RuleConfig):
+    """Required originator/beneficiary fields of a cross-border payment, checked from
+    `outbound_from` (outbound) and `inbound_from` (inbound, default any amount)."""
+
+    outbound_from: Threshold = Threshold(local=money("CNY", 5000), foreign=money("USD", 1000))
+    inbound_from: Threshold = Threshold(local=money("CNY", 0), foreign=money("USD", 0))
+
+
+class RemitUnresolvedConfig(RuleConfig):
+    """Payments still missing fields `follow_up_working_days` after the alert."""
+
+    follow_up_working_days: int = Field(default=10, ge=1, le=120)
+
 
 _FIELDS = {
     "originator": ("name", "account_number", "address", "id_number", "contact", "country"),
@@ -66,10 +96,6 @@ def missing_from(present: set[str]) -> list[str]:
     return missing
 
 
-def missing_remittance_fields(event: Remittance) -> list[str]:
-    return missing_from(_present(event))
-
-
 class RemitMissingInfo:
     """A cross-border payment missing required originator or beneficiary fields: outbound
     from the configured amount, inbound from its own (default: any amount). The payment is
@@ -77,10 +103,15 @@ class RemitMissingInfo:
 
     rule_id: ClassVar[str] = "REMIT_MISSING_INFO"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    default: ClassVar[RemitMissingInfoConfig] = RemitMissingInfoConfig()
 
-    def __init__(self, cfg: RemitMissingInfoConfig, follow_up_days: int | None = None) -> None:
+    def __init__(self, cfg: RemitMissingInfoConfig, pack: Pack) -> None:
         self.cfg = cfg
-        self.follow_up_days = follow_up_days
+        # followed up (pending until supplemented) only while REMIT_INFO_UNRESOLVED is on
+        unresolved = pack.config.rules.of(RemitInfoUnresolved.rule_id, RemitUnresolvedConfig)
+        self.follow_up_days: int | None = (
+            unresolved.follow_up_working_days if unresolved.enabled else None
+        )
 
     def apply(self, state: CustomerState, event: Remittance, ctx: Context, out: Findings) -> None:
         if event.kind == "supplement":
@@ -152,8 +183,9 @@ class RemitInfoUnresolved:
 
     rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
     handles: ClassVar[tuple[type, ...]] = ()
+    default: ClassVar[RemitUnresolvedConfig] = RemitUnresolvedConfig()
 
-    def __init__(self, cfg: RemitUnresolvedConfig) -> None:
+    def __init__(self, cfg: RemitUnresolvedConfig, pack: Pack) -> None:
         self.cfg = cfg
 
     @staticmethod
@@ -192,7 +224,5 @@ class RemitInfoUnresolved:
             )
 
 
-def _decimal(text: str):
-    from decimal import Decimal
-
+def _decimal(text: str) -> Decimal:
     return Decimal(text)

@@ -3,15 +3,60 @@ STRUCTURING and FREQUENT_LARGE_UNCLEAR_SOURCE."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from monitor.core.pack import FrequentLargeConfig, StructuringConfig
+from pydantic import Field, model_validator
+
 from monitor.core.rules.base import Context, Findings, fmt_money
+from monitor.core.rules.config import Category, RuleConfig, Threshold, money
 from monitor.core.state import DAY_MS, CashItem, CustomerState, TransferItem
 from schemas import CashTransaction, Remittance
 
-__all__ = ["FrequentLargeUnclearSource", "Structuring"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
+__all__ = [
+    "FrequentLargeConfig",
+    "FrequentLargeUnclearSource",
+    "Structuring",
+    "StructuringConfig",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class StructuringConfig(RuleConfig):
+    """>= `min_count` cash transactions each in [`lower_pct`, `upper_pct`) of the
+    single-transaction threshold within `window_days` (event time)."""
+
+    category: Category = "suspicious"
+    threshold: Threshold = Threshold(local=money("CNY", 50000), foreign=money("USD", 10000))
+    lower_pct: Decimal = Field(default=Decimal(90), gt=0, lt=100)
+    upper_pct: Decimal = Field(default=Decimal(100), gt=0, le=100)
+    min_count: int = Field(default=3, ge=2, le=1000)
+    window_days: int = Field(default=7, ge=1, le=90)
+
+    @model_validator(mode="after")
+    def _band(self) -> StructuringConfig:
+        if self.lower_pct >= self.upper_pct:
+            raise ValueError("lower_pct must be below upper_pct")
+        return self
+
+
+class FrequentLargeConfig(RuleConfig):
+    """>= `min_count` transfers each >= `threshold` within `window_days` whose source of
+    funds is unclear, or whose total exceeds `income_share_pct` of the declared income."""
+
+    category: Category = "suspicious"
+    threshold: Threshold = Threshold(local=money("CNY", 50000), foreign=money("USD", 10000))
+    min_count: int = Field(default=3, ge=1, le=1000)
+    window_days: int = Field(default=7, ge=1, le=90)
+    income_share_pct: Decimal = Field(default=Decimal(50), gt=0, le=1000)
+    unclear_sources: list[str] = Field(
+        default_factory=lambda: ["", "unknown", "n/a", "none", "unclear"]
+    )
 
 
 def _window(state: CustomerState, name: str, now_ms: int, days: int) -> list[Any]:
@@ -43,8 +88,9 @@ class Structuring:
 
     rule_id: ClassVar[str] = "STRUCTURING"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
+    default: ClassVar[StructuringConfig] = StructuringConfig()
 
-    def __init__(self, cfg: StructuringConfig) -> None:
+    def __init__(self, cfg: StructuringConfig, pack: Pack) -> None:
         self.cfg = cfg
 
     def apply(
@@ -108,8 +154,9 @@ class FrequentLargeUnclearSource:
 
     rule_id: ClassVar[str] = "FREQUENT_LARGE_UNCLEAR_SOURCE"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    default: ClassVar[FrequentLargeConfig] = FrequentLargeConfig()
 
-    def __init__(self, cfg: FrequentLargeConfig) -> None:
+    def __init__(self, cfg: FrequentLargeConfig, pack: Pack) -> None:
         self.cfg = cfg
         self.unclear = {s.strip().lower() for s in cfg.unclear_sources}
 

@@ -3,15 +3,66 @@ WATCHLIST_MATCH on customer, owner, representative, agent, conductor and counter
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import date
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from monitor.core.pack import WatchlistConfig
+from pydantic import Field
+
+from monitor.core.errors import ConfigurationError
 from monitor.core.rules.base import Context, Findings, is_blank
+from monitor.core.rules.config import Category, RuleConfig, Severity
 from monitor.core.state import WATCHLIST_MATCHES, CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
 
-__all__ = ["WatchlistMatch"]
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+    from monitor.core.screening import WatchlistMatcher
+
+__all__ = ["WatchlistConfig", "WatchlistMatch", "load_matcher"]
+
+logger = logging.getLogger(__name__)
+
+Role = Literal[
+    "customer",
+    "beneficial_owner",
+    "legal_representative",
+    "agent",
+    "conductor",
+    "counterparty",
+]
+_ROLES: tuple[Role, ...] = (
+    "customer",
+    "beneficial_owner",
+    "legal_representative",
+    "agent",
+    "conductor",
+    "counterparty",
+)
+
+
+class WatchlistConfig(RuleConfig):
+    """The watch-list file (relative to the pack), the match score threshold and the roles
+    whose names are screened."""
+
+    category: Category = "suspicious"
+    severity: Severity = "high"
+    file: str = "watchlists/sample.yaml"
+    threshold: float = Field(default=88.0, ge=50, le=100)
+    roles: list[Role] = Field(default_factory=lambda: list(_ROLES))
+
+
+def load_matcher(cfg: WatchlistConfig, base_dir: Path) -> WatchlistMatcher:
+    """The matcher of the pack's watch list, built once when the pack loads."""
+    # imported here: screening pulls in numpy and rapidfuzz, needed only with the rule on
+    from monitor.core.screening import WatchlistMatcher
+
+    path = base_dir / cfg.file
+    if not path.is_file():
+        raise ConfigurationError(f"rules.WATCHLIST_MATCH.file: {path} does not exist")
+    return WatchlistMatcher.from_file(path, cfg.threshold)
 
 
 class WatchlistMatch:
@@ -26,10 +77,11 @@ class WatchlistMatch:
         CashTransaction,
         Remittance,
     )
+    default: ClassVar[WatchlistConfig] = WatchlistConfig()
 
-    def __init__(self, cfg: WatchlistConfig, matcher: Any) -> None:
+    def __init__(self, cfg: WatchlistConfig, pack: Pack) -> None:
         self.cfg = cfg
-        self.matcher = matcher
+        self.matcher: Any = pack.extras[self.rule_id]  # loaded with the pack (load_matcher)
         self.roles = frozenset(cfg.roles)
 
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
@@ -72,7 +124,9 @@ class WatchlistMatch:
             )
             state.risk[WATCHLIST_MATCHES] = state.risk.get(WATCHLIST_MATCHES, 0) + 1
 
-    def _names(self, state: CustomerState, event: Any):
+    def _names(
+        self, state: CustomerState, event: Any
+    ) -> Iterator[tuple[str, str | None, date | None, str | None]]:
         if isinstance(event, (AccountOpening, CustomerUpdate)):
             profile = state.profile or {}
             birth = _date(profile.get("birth") or profile.get("id_birth"))
