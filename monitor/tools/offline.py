@@ -17,6 +17,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from monitor.core.clock import DeadlineIndex
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
@@ -28,10 +30,12 @@ from monitor.io.gctune import tuned_gc
 __all__ = [
     "KEY_MS_SHIFT",
     "TOPIC_RANK",
+    "JsonlWriter",
     "OfflineRun",
     "RunStats",
     "file_source",
     "key_base",
+    "keep_latest",
     "key_ms",
     "merge_key",
     "merge_sources",
@@ -79,6 +83,9 @@ def key_ms(key: int) -> int:
 
 @dataclass
 class RunStats:
+    """Counts of one run. `alerts` counts findings (distinct `alert_id`s): a grown finding's
+    newer versions count once."""
+
     events: int = 0
     invalid: int = 0
     duplicates: int = 0
@@ -131,7 +138,8 @@ def merge_sources(
 
 @dataclass
 class OfflineRun:
-    """Applies the pack to merged events; `on_findings` receives each event's findings.
+    """Applies the pack to merged events; `on_findings` receives each event's findings (a
+    grown finding once per version, as the worker emits it).
 
     The merged stream's time (the latest event time applied) is the stream time of every
     customer: before an event moves it on, every deadline it passes is decided (`advance`),
@@ -143,6 +151,7 @@ class OfflineRun:
     engine: Engine = field(init=False)
     states: dict[str, CustomerState] = field(default_factory=dict)
     stats: RunStats = field(default_factory=RunStats)
+    alert_ids: set[str] = field(default_factory=set, repr=False)  # findings counted
     deadlines: DeadlineIndex[str] = field(default_factory=DeadlineIndex)
     stream_ms: int | None = None
 
@@ -163,24 +172,29 @@ class OfflineRun:
         if outcome.duplicate:
             stats.duplicates += 1
             return
-        findings = outcome.findings
-        if emit and (findings.alerts or findings.tasks):
-            stats.alerts += len(findings.alerts)
+        if emit:
+            self._emit(outcome.findings)
+
+    def _emit(self, findings: Findings) -> None:
+        if findings.alerts or findings.tasks:
+            seen, stats = self.alert_ids, self.stats
+            for alert in findings.alerts:
+                if alert.alert_id not in seen:
+                    seen.add(alert.alert_id)
+                    stats.alerts += 1
             stats.tasks += len(findings.tasks)
             self.on_findings(findings)
 
     def advance(self, now_ms: int, emit: bool = True) -> None:
         """Move the stream time to `now_ms`, deciding every deadline it passes."""
         self.stream_ms = now_ms
-        engine, states, stats = self.engine, self.states, self.stats
+        engine, states = self.engine, self.states
         for customer_id, _ in self.deadlines.pop_due(now_ms):
             state = states[customer_id]
             findings = engine.advance(state, now_ms, self.detected_at).findings
             self.deadlines.set(customer_id, engine.next_deadline_ms(state))
-            if emit and (findings.alerts or findings.tasks):
-                stats.alerts += len(findings.alerts)
-                stats.tasks += len(findings.tasks)
-                self.on_findings(findings)
+            if emit:
+                self._emit(findings)
 
     def run(
         self,
@@ -211,15 +225,22 @@ class OfflineRun:
 
 
 class JsonlWriter:
-    """Alerts and tasks as JSONL files (`alerts.jsonl`, `reid-tasks.jsonl`)."""
+    """Alerts and tasks as JSONL files (`alerts.jsonl`, `reid-tasks.jsonl`). Like every
+    consumer of `aml.alerts`, the file keeps the latest version of each `alert_id` (a grown
+    large-value report is emitted once per version): `close` drops the earlier versions,
+    leaving the latest where it was written."""
 
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        self.alerts = (out / "alerts.jsonl").open("wb")
+        self.path = out / "alerts.jsonl"
+        self.alerts = self.path.open("wb")
         self.tasks = (out / "reid-tasks.jsonl").open("wb")
+        self._versions: dict[str, int] = {}  # alert_id -> versions written
 
     def __call__(self, findings: Findings) -> None:
+        versions = self._versions
         for alert in findings.alerts:
+            versions[alert.alert_id] = versions.get(alert.alert_id, 0) + 1
             self.alerts.write(alert.model_dump_json().encode() + b"\n")
         for task in findings.tasks:
             self.tasks.write(task.model_dump_json().encode() + b"\n")
@@ -227,6 +248,27 @@ class JsonlWriter:
     def close(self) -> None:
         self.alerts.close()
         self.tasks.close()
+        later = {k: n for k, n in self._versions.items() if n > 1}
+        if later:
+            keep_latest(self.path, later)
+
+
+def keep_latest(path: Path, versions: dict[str, int]) -> None:
+    """Rewrite the alerts JSONL `path` without the earlier versions of the alert ids in
+    `versions` (alert_id -> how many versions the file holds), streaming."""
+    left = dict(versions)
+    tmp = path.with_name(path.name + ".tmp")
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        for line in src:
+            if not line.strip():
+                continue
+            alert_id = orjson.loads(line).get("alert_id")
+            if alert_id in left:
+                left[alert_id] -= 1
+                if left[alert_id]:
+                    continue  # a later version follows
+            dst.write(line)
+    tmp.replace(path)
 
 
 def run_offline(

@@ -170,7 +170,7 @@ def test_alert_fields(engine):
         "remittance RMT-F-1 still lacks originator.address, beneficiary.name after the "
         "follow-up deadline 2026-10-16 (10 working days)"
     )
-    assert alert.category == "due_diligence"
+    assert alert.category == "suspicious"
     assert alert.severity == "medium"
     assert alert.amount == Decimal("20000.00")
     assert alert.currency == "CNY"
@@ -179,6 +179,8 @@ def test_alert_fields(engine):
     # report is due 5 working days after the day the deadline passed (Sat 17 Oct)
     assert alert.event_time == datetime(2026, 10, 17, 0, 0, tzinfo=SHANGHAI)
     assert alert.report_due == date(2026, 10, 23)
+    assert alert.window_start == datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI)
+    assert alert.window_end == alert.event_time
     assert alert.customer_id == "C001"
     assert alert.alert_id != missing.alert_id
     assert result.states["C001"].pending == {}

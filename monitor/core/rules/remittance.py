@@ -12,7 +12,7 @@ from pydantic import Field
 
 from monitor.core.clock import deadline_context
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
-from monitor.core.rules.config import RuleConfig, Threshold, money
+from monitor.core.rules.config import Category, RuleConfig, Threshold, money
 from monitor.core.state import CustomerState
 from schemas import Remittance
 
@@ -39,8 +39,10 @@ class RemitMissingInfoConfig(RuleConfig):
 
 
 class RemitUnresolvedConfig(RuleConfig):
-    """Payments still missing fields `follow_up_working_days` after the alert."""
+    """Payments still missing fields `follow_up_working_days` after the alert: a
+    suspicious-behaviour matter (category `suspicious`)."""
 
+    category: Category = "suspicious"
     follow_up_working_days: int = Field(default=10, ge=1, le=120)
 
 
@@ -178,8 +180,15 @@ class RemitInfoUnresolved:
     deadline day (plus the pack's grace) with fields still missing. Event time is the
     customer's own watermark, or the stream time the engine's `advance` is given
     (`ctx.event_ms`), whichever is later. Runs on every event of the customer, whatever its
-    topic. The alert's `event_time` is the deadline itself, and nothing in it depends on
-    what decided it, so an event and the stream clock raise the same alert."""
+    topic.
+
+    Information still missing after the request is a matter for a suspicious report (PBoC
+    customer identification, suspicious behaviour: the originator's name, account or address
+    still not obtained after asking the remitting institution), not for due diligence: the
+    pack's default category is `suspicious`. The suspicion arises when the deadline passes,
+    so the alert's `event_time` is the deadline itself (the end of the deadline day) and
+    its `report_due` counts from that day, never from the payment's. Nothing in the alert
+    depends on what decided it, so an event and the stream clock raise the same alert."""
 
     rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
     handles: ClassVar[tuple[type, ...]] = ()
@@ -207,7 +216,8 @@ class RemitInfoUnresolved:
                 continue
             del state.pending[txn_id]
             missing = missing_from(set(item["present"]))
-            deadline = datetime.fromtimestamp(item["due_ms"] / 1000, tz=ctx.pack.tz)
+            occurred = datetime.fromisoformat(item["at"])
+            deadline = datetime.fromtimestamp(item["due_ms"] / 1000, ctx.pack.tz)
             out.alerts.append(
                 deadline_context(ctx).alert(
                     self.rule_id,
@@ -217,12 +227,9 @@ class RemitInfoUnresolved:
                     f"remittance {txn_id} still lacks {', '.join(missing)} after the follow-up "
                     f"deadline {item['due']} ({self.cfg.follow_up_working_days} working days)",
                     deadline,
-                    amount=_decimal(item["amount"]),
+                    amount=Decimal(item["amount"]),
                     currency=item["currency"],
                     evidence=[txn_id, *item["supplements"]],
+                    window=(occurred, deadline),
                 )
             )
-
-
-def _decimal(text: str) -> Decimal:
-    return Decimal(text)
