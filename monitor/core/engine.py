@@ -21,6 +21,7 @@ _EVENT_TYPES: tuple[type, ...] = (AccountOpening, CustomerUpdate, CashTransactio
 _PROFILE_TYPES = (AccountOpening, CustomerUpdate)
 _BRANCHED_TYPES = (AccountOpening, CashTransaction)  # events with a branch_code
 _PRUNE_EVERY_DAYS = 3
+_MOST_DEADLINES = 100  # deadline times decided in one call (a long silence: the next call)
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class Engine:
             return Outcome(state, Findings(), True)
         if event_ms is None:
             event_ms = int(event.event_time.timestamp() * 1000)
+        passed = self.advance(state, event_ms, detected_at).findings  # as a stream time would
         seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
@@ -105,6 +107,8 @@ class Engine:
         findings = Findings()
         for stage in self._plan[kind]:
             stage.apply(state, event, ctx, findings)
+        if passed.alerts or passed.tasks:  # the deadlines first, as they came first
+            findings.alerts[:0], findings.tasks[:0] = passed.alerts, passed.tasks
         # prune every few event days (pruning only drops what no rule reads any more)
         cfg = self._state_cfg
         ordinal = day.toordinal()
@@ -114,16 +118,32 @@ class Engine:
         return Outcome(state, findings)
 
     def advance(self, state: CustomerState, now_ms: int, detected_at: datetime) -> Outcome:
-        """Decide every deadline of `state` that the stream time `now_ms` (epoch ms) has
-        passed, as the customer's own next event would: the same findings and ids, each
-        finding's event time the deadline itself. The state's watermark is left alone."""
+        """Decide every deadline of `state` that event time `now_ms` (epoch ms; a stream
+        time, or the customer's own next event: `process` calls this first) has passed.
+
+        Deadlines are decided one time after another, in their order, each as of the moment
+        it passed (the deadline stages, then the final ones, with no event and `ctx.event_ms`
+        just after it): what they find and what they change (a rating raised by a
+        suspicious alert, the next review date) does not depend on when, or by what, they
+        were decided. Each finding's event time is the deadline itself. The watermark is
+        left alone."""
         findings = Findings()
         if now_ms <= state.watermark_ms:  # the customer's own events decided these already
             return Outcome(state, findings)
-        day = datetime.fromtimestamp(now_ms / 1000, self._tz).date()
-        ctx = Context(self.pack, detected_at, day, now_ms)
-        for stage in self._on_time:
-            stage.apply(state, None, ctx, findings)
+        last = None
+        for _ in range(_MOST_DEADLINES):
+            due = self.next_deadline_ms(state)
+            if due is None or due >= now_ms or (last is not None and due <= last):
+                break
+            last, at = due, due + 1
+            ctx = Context(
+                self.pack, detected_at, datetime.fromtimestamp(at / 1000, self._tz).date(), at
+            )
+            decided = Findings()  # each deadline's tasks carry the rating of its moment
+            for stage in self._on_time:
+                stage.apply(state, None, ctx, decided)
+            findings.alerts += decided.alerts
+            findings.tasks += decided.tasks
         return Outcome(state, findings)
 
     def next_deadline_ms(self, state: CustomerState) -> int | None:

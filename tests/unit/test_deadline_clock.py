@@ -271,3 +271,53 @@ def test_offline_run_before_the_deadline_decides_nothing(pack):
         pack, [pep("QUIET1"), cash("10", customer_id="BUSY", at="2026-09-02T23:59:59+08:00")]
     )
     assert [t for t in tasks if t.trigger == "PERIODIC_REVIEW"] == []
+
+
+# --------------------------------------------------------------------------- path independence
+
+
+def _two_unresolved(customer_id: str = "C001") -> list[Any]:
+    """An individual (rated low) with two payments lacking fields, on Mon 28 and Tue 29
+    September: follow-up deadlines decided at 17 and 20 October 00:00 Shanghai. Each
+    REMIT_INFO_UNRESOLVED is suspicious: the second raises the rating to medium."""
+    return [
+        opening(customer_id=customer_id, opened_at="2026-03-02T10:00:00+08:00"),
+        incomplete(customer_id),
+        remittance(
+            "20000.00",
+            customer_id=customer_id,
+            txn_id=f"RMT2-{customer_id}",
+            at="2026-09-29T10:00:00+08:00",
+            originator={"address": ""},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "stream_times",
+    [
+        [],  # decided by the customer's own event on 1 December
+        ["2026-12-01T09:00:00+08:00"],  # one stream time past both
+        ["2026-10-18T00:00:00+08:00", "2026-11-05T00:00:00+08:00"],  # one after the other
+    ],
+    ids=["own-event", "one-stream-time", "two-stream-times"],
+)
+def test_deadlines_change_the_state_the_same_whatever_decides_them(pack, stream_times):
+    engine = Engine(pack)
+    state = quiet(engine, *_two_unresolved())
+    decided = Findings()
+    for at in stream_times:
+        found = engine.advance(state, ms(at), DETECTED_AT).findings
+        decided.alerts += found.alerts
+        decided.tasks += found.tasks
+    later = engine.process(state, cash("10", at="2026-12-01T10:00:00+08:00"), DETECTED_AT)
+    decided.alerts += later.findings.alerts
+    decided.tasks += later.findings.tasks
+    unresolved = [a for a in decided.alerts if a.rule_id == "REMIT_INFO_UNRESOLVED"]
+    assert [a.event_time.isoformat() for a in unresolved] == [
+        "2026-10-17T00:00:00+08:00",
+        "2026-10-20T00:00:00+08:00",
+    ]
+    # rated medium when the second deadline passed: the next review counts from that day
+    assert state.risk["rating"] == "medium"
+    assert state.risk["next_review"] == "2027-10-20"
