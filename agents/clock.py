@@ -205,6 +205,7 @@ class DeadlineClock:
                 state = held[0] if held is not None else load(key, partition)
                 if state is None:
                     continue
+                rating_before = state.risk.get("rating")
                 try:
                     findings = advance(state, now_ms, detected_at).findings
                 except Exception as exc:  # a bug: never let one customer stop the partition
@@ -215,6 +216,9 @@ class DeadlineClock:
                         type(exc).__name__,
                     )
                     continue  # left out of the index until its next event
+                rating = state.risk.get("rating")
+                if rating is not None and rating != rating_before:
+                    self.metrics.risk_rating_changes.labels(rating).inc()
                 if findings.alerts or findings.tasks:
                     touched[key] = [state, partition]
                     fired.append((key, state, partition, findings))

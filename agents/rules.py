@@ -7,13 +7,13 @@ consumer in the consumer group named by `MONITOR_APP_ID` (why not a Faust agent:
 - Every customer has one partition and one state record: events off their customer's home
   partition are forwarded there first (`agents.routing`).
 - A batch (one `getmany`) is applied event by event, in order, each event seeing the state
-  the previous one left. Then, in this order: the batch's alerts, tasks, dead letters and
-  forwards are written and acknowledged by Kafka; each touched customer's final state is
-  written to the changelog and acknowledged; the local store takes it; the batch's offsets
-  become committable. Commits run beside the next batches (`agents.membership.
-  CommitScheduler`; the loop never waits for a commit). A crash anywhere before the commit
-  replays the batch: the state says which events it has seen, the same alert ids come out
-  again, the Redis sink keeps one of each.
+  the previous one left, then the deadlines its stream time passed (`agents.clock`). In
+  order: the batch's alerts, tasks, dead letters and forwards are written and acknowledged
+  by Kafka; each touched customer's final state is written to the changelog and
+  acknowledged; the local store takes it; the batch's offsets become committable. Commits
+  run beside the next batches (`agents.membership.CommitScheduler`; the loop never waits
+  for one). A crash before the commit replays the batch: the state says which events it
+  has seen, the same alert ids come out again, the Redis sink keeps one of each.
 - A rebalance cannot cut a batch: the revocation callback waits for the batch in hand and
   commits every committable offset before the partitions go. A batch fetched before a
   rebalance is not applied after it (it is fetched again from the committed offset).
@@ -21,7 +21,6 @@ consumer in the consumer group named by `MONITOR_APP_ID` (why not a Faust agent:
   events is applied (`agents.restore`).
 - A failure to write (Kafka away) keeps the batch: nothing is stored or committed, the
   consumer goes back to the batch's first offsets and tries again with a growing pause.
-- Quiet customers' deadlines are decided on their partition's stream time (`agents.clock`).
 - A worker that was frozen (a paused VM, a stopped process, a lost coordinator) may have
   been dropped from the group while it held a batch; the partitions' next owner then
   applies the batch itself. Before writing states, a worker proves its membership
@@ -269,8 +268,7 @@ class RulesService(GroupMember, Service):
             if held is not None:
                 state = held[0]
             else:
-                # out of the cache while this batch may change it: a failed batch leaves
-                # nothing half-applied behind
+                # out of the cache while the batch may change it: a failed batch leaves no trace
                 state = cache.pop(key, None)
                 if state is None:
                     raw = stores[partition].get(key)
