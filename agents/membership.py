@@ -85,6 +85,11 @@ class GroupMember:
             return
         assert self.consumer is not None
         offsets = {tp: records[0].offset for tp, records in batch.items()}
+        if not offsets:  # a batch without records (a deadline pass): what is committed
+            held = self.consumer.assignment()
+            offsets = {tp: offset for tp, offset in self.committed.items() if tp in held}
+            if not offsets:
+                raise MembershipLost("group membership not confirmed (nothing committed yet)")
         sent = time.monotonic()
         try:
             await self.consumer.commit(offsets)

@@ -7,13 +7,13 @@ consumer in the consumer group named by `MONITOR_APP_ID` (why not a Faust agent:
 - Every customer has one partition and one state record: events off their customer's home
   partition are forwarded there first, cash also to its conductor's (`agents.routing`).
 - A batch (one `getmany`) is applied event by event, in order, each event seeing the state
-  the previous one left. Then, in this order: the batch's alerts, tasks, dead letters and
-  forwards are written and acknowledged by Kafka; each touched customer's final state is
-  written to the changelog and acknowledged; the local store takes it; the batch's offsets
-  become committable. Commits run beside the next batches (`agents.membership.
-  CommitScheduler`; the loop never waits for a commit). A crash anywhere before the commit
-  replays the batch: the state says which events it has seen, the same alert ids come out
-  again, the Redis sink keeps one of each.
+  the previous one left, then the deadlines its stream time passed (`agents.clock`). In
+  order: the batch's alerts, tasks, dead letters and forwards are written and acknowledged
+  by Kafka; each touched customer's final state is written to the changelog and
+  acknowledged; the local store takes it; the batch's offsets become committable. Commits
+  run beside the next batches (`agents.membership.CommitScheduler`; the loop never waits
+  for one). A crash before the commit replays the batch: the state says which events it
+  has seen, the same alert ids come out again, the Redis sink keeps one of each.
 - A rebalance cannot cut a batch: the revocation callback waits for the batch in hand and
   commits every committable offset before the partitions go. A batch fetched before a
   rebalance is not applied after it (it is fetched again from the committed offset).
@@ -45,6 +45,7 @@ from mode import Service
 
 from agents import routing
 from agents.batch_writer import BatchWriter
+from agents.clock import DeadlineClock
 from agents.membership import CommitScheduler, GroupMember, MembershipLost, Rebalances
 from agents.restore import restore
 from agents.routing import KIND_HEADER, dead_letter, home_partitioner, read_header
@@ -92,6 +93,7 @@ class RulesService(GroupMember, Service):
         self._consumed = {
             t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()
         }
+        self.deadlines = DeadlineClock(engine, settings, metrics)  # stream time (agents.clock)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_start(self) -> None:
@@ -145,7 +147,7 @@ class RulesService(GroupMember, Service):
         while not self._stopping:
             generation = self._generation
             batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.batch_max)
-            if not batch:
+            if not batch and not self.deadlines.has_due():  # else: a pass without events
                 continue
             async with self._lock:
                 if self._stopping:
@@ -181,7 +183,6 @@ class RulesService(GroupMember, Service):
         settings = self.settings
         writer = self.writer
         add = writer.add
-        decode = self.decoder.decode
         events_topic = settings.events_topic
         home_partition = self.home_partition
         kinds = self.kind_of_topic
@@ -190,6 +191,7 @@ class RulesService(GroupMember, Service):
         apply = self._applier(touched, alert_times)
         for tp, records in batch.items():
             topic, partition = tp.topic, tp.partition
+            decode = self.deadlines.observing(tp, self.decoder.decode)  # notes event times
             if topic == events_topic:
                 for record in records:
                     kind = read_header(record.headers, KIND_HEADER)
@@ -218,6 +220,7 @@ class RulesService(GroupMember, Service):
                     add(events_topic, home, key, record.value, record.timestamp, kind_header)
                 if self.engine.conductors:  # cash also to its conductor's record
                     routing.forward_to_conductor(decoded, record, add, events_topic, home_partition)
+        self.deadlines.decide(touched, self.cache, self.stores, add)  # quiet customers too
         await writer.flush()  # outputs are safe before the state moves on
         if alert_times:
             done_ms = time.time() * 1000
@@ -236,6 +239,7 @@ class RulesService(GroupMember, Service):
             for partition, items in values.items():
                 self.stores[partition].write(items, written[(changelog, partition)])
             self._keep(touched)
+        self.deadlines.settle(touched)
         # the batch's events are safe: its offsets may be committed. The commit runs beside
         # the next batches; the loop never waits for it (see `CommitScheduler`)
         self.commits.add({tp: records[-1].offset + 1 for tp, records in batch.items()})
@@ -254,14 +258,10 @@ class RulesService(GroupMember, Service):
         self, touched: dict[bytes, list[Any]], alert_times: list[int]
     ) -> Callable[[Any, int, Any], None]:
         """The per-event step of a batch: state, rule core, outputs queued in the writer."""
-        engine = self.engine
-        metrics = self.metrics
-        stores = self.stores
-        cache = self.cache
+        engine, metrics, stores, cache = self.engine, self.metrics, self.stores, self.cache
         add = self.writer.add
         alerts_topic, tasks_topic = self.settings.topic_alerts, self.settings.topic_reid_tasks
-        observe = metrics.processing_seconds.observe
-        cache_size = self.settings.state_cache
+        observe, cache_size = metrics.processing_seconds.observe, self.settings.state_cache
         now = datetime.now(UTC)
 
         def apply(decoded: Any, partition: int, record: Any) -> None:
@@ -271,8 +271,7 @@ class RulesService(GroupMember, Service):
             if held is not None:
                 state = held[0]
             else:
-                # out of the cache while this batch may change it: a failed batch leaves
-                # nothing half-applied behind
+                # out of the cache while the batch may change it: a failed batch leaves no trace
                 state = cache.pop(key, None)
                 if state is None:
                     raw = stores[partition].get(key)
@@ -324,13 +323,8 @@ class RulesService(GroupMember, Service):
     def _dead_letter(self, record: Any, rejection: Rejection) -> None:
         """Queue the dead letter with this batch's outputs (acknowledged before the commit)."""
         self.metrics.events_invalid.labels(rejection.reason).inc()
-        logger.warning(
-            "dead letter %s[%s]@%s: %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            rejection.reason,
-        )
+        where = (record.topic, record.partition, record.offset)
+        logger.warning("dead letter %s[%s]@%s: %s", *where, rejection.reason)
         self.writer.add(
             self.settings.topic_dead_letters,
             record.partition % self.settings.partitions,
@@ -346,6 +340,7 @@ class RulesService(GroupMember, Service):
             self.cache.clear()  # whoever gets these partitions may change their customers
             for tp in revoked:
                 self.committed.pop(tp, None)
+                self.deadlines.revoke(tp.partition, self.stores)
             if self.settings.store != "memory":
                 # close the databases now: every member revokes before any is assigned, so
                 # another worker on this host may open them in this rebalance
@@ -386,6 +381,7 @@ class RulesService(GroupMember, Service):
                     )
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
+            self.deadlines.assign(partitions, self.stores)
             logger.info(
                 "partitions assigned: %s; state brought up to date from the changelog "
                 "(%d records) in %.1fs",

@@ -10,8 +10,9 @@ that survives restarts (a restart reads only the changelog records written since
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import cast
 
 __all__ = ["MemoryStore", "RocksStore", "Store"]
 
@@ -37,6 +38,10 @@ class MemoryStore:
             else:
                 data[key] = value
         self.offset = offset
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every (customer key, state record)."""
+        return iter(list(self.data.items()))
 
     def reset(self) -> None:
         self.data.clear()
@@ -77,6 +82,12 @@ class RocksStore:
         batch.put(_OFFSET_KEY, str(offset).encode())
         self.db.write(batch)
         self.offset = offset
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every (customer key, state record)."""
+        for key, value in self.db.items():
+            if key != _OFFSET_KEY:
+                yield cast(bytes, key), cast(bytes, value)
 
     def reset(self) -> None:
         """Start empty (the local copy belongs to another changelog than the topic's)."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.core import early
+from monitor.core.clock import DeadlineStage
 from monitor.core.conductor import ConductorCash
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
@@ -23,6 +24,7 @@ _EVENT_TYPES: tuple[type, ...] = (AccountOpening, CustomerUpdate, CashTransactio
 _PROFILE_TYPES = (AccountOpening, CustomerUpdate)
 _BRANCHED_TYPES = (AccountOpening, CashTransaction, ConductorCash)  # with a branch_code
 _PRUNE_EVERY_DAYS = 3
+_MOST_DEADLINES = 100  # deadline times decided in one call (a long silence: the next call)
 
 
 @dataclass(slots=True)
@@ -44,7 +46,8 @@ class Engine:
     The registry the pack was validated against builds the stages (`rules`); an event of
     type T runs, in this order: the `deadline` stages, the `rule` stages handling T, the
     `deadline` stages again (a late payment whose follow-up deadline has passed), then the
-    `final` stages (the risk rating).
+    `final` stages (the risk rating). A stream time (`advance`) runs the `deadline` stages,
+    then the `final` ones, with no event.
 
     A customer update of a customer without an opening is kept (`monitor.core.early`) and
     applied, with its own rule run, right after the opening; a remittance supplement
@@ -68,6 +71,10 @@ class Engine:
         self._plan[ConductorCash] = tuple(r for r in by_phase["rule"] if ConductorCash in r.handles)
         #: whether any enabled rule aggregates cash per conductor (else none is re-keyed)
         self.conductors = bool(self._plan[ConductorCash])
+        #: what a stream time runs (`advance`): the deadline stages, then the final ones
+        self._on_time = (*deadlines, *finals)
+        self._deadlines = [s for s in self._on_time if isinstance(s, DeadlineStage)]
+        self._grace_ms = pack.config.deadline_grace_hours * 3_600_000
         self._tz = pack.tz
         cfg = pack.config.state
         self._state_cfg = cfg
@@ -91,6 +98,7 @@ class Engine:
             return Outcome(state, Findings(), True)
         if event_ms is None:
             event_ms = int(event.event_time.timestamp() * 1000)
+        passed = self.advance(state, event_ms, detected_at).findings  # as a stream time would
         seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
@@ -121,6 +129,8 @@ class Engine:
             stage.apply(state, event, ctx, findings)
         if isinstance(event, AccountOpening) and state.early:
             expired += self._apply_held_updates(state, event_ms, detected_at, findings)
+        if passed.alerts or passed.tasks:  # the deadlines first, as they came first
+            findings.alerts[:0], findings.tasks[:0] = passed.alerts, passed.tasks
         # prune every few event days (pruning only drops what no rule reads any more)
         cfg = self._state_cfg
         ordinal = day.toordinal()
@@ -128,6 +138,41 @@ class Engine:
             state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
             state.pruned_day = ordinal
         return Outcome(state, findings, False, expired)
+
+    def advance(self, state: CustomerState, now_ms: int, detected_at: datetime) -> Outcome:
+        """Decide every deadline of `state` that event time `now_ms` (epoch ms; a stream
+        time, or the customer's own next event: `process` calls this first) has passed.
+
+        Deadlines are decided one time after another, in their order, each as of the moment
+        it passed (the deadline stages, then the final ones, with no event and `ctx.event_ms`
+        just after it): what they find and what they change (a rating raised by a
+        suspicious alert, the next review date) does not depend on when, or by what, they
+        were decided. Each finding's event time is the deadline itself. The watermark is
+        left alone."""
+        findings = Findings()
+        if now_ms <= state.watermark_ms:  # the customer's own events decided these already
+            return Outcome(state, findings)
+        last = None
+        for _ in range(_MOST_DEADLINES):
+            due = self.next_deadline_ms(state)
+            if due is None or due >= now_ms or (last is not None and due <= last):
+                break
+            last, at = due, due + 1
+            ctx = Context(
+                self.pack, detected_at, datetime.fromtimestamp(at / 1000, self._tz).date(), at
+            )
+            decided = Findings()  # each deadline's tasks carry the rating of its moment
+            for stage in self._on_time:
+                stage.apply(state, None, ctx, decided)
+            findings.alerts += decided.alerts
+            findings.tasks += decided.tasks
+        return Outcome(state, findings)
+
+    def next_deadline_ms(self, state: CustomerState) -> int | None:
+        """The event time after which `advance` has something to decide for `state`."""
+        grace_ms = self._grace_ms
+        dues = [d for s in self._deadlines if (d := s.next_due_ms(state, grace_ms)) is not None]
+        return min(dues) if dues else None
 
     def _hold_update(self, state: CustomerState, event: CustomerUpdate, event_ms: int) -> int:
         """Keep an update that arrived before the customer's opening, digested."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import calendar as _cal
 import logging
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from monitor.core.business import fold_text
+from monitor.core.clock import deadline_context
 from monitor.core.profile import beneficial_owner_identified
 from monitor.core.rules.base import Context, Findings, window_end_ms
 from monitor.core.rules.config import StageConfig, Strict
@@ -205,7 +206,8 @@ def add_months(day: date, months: int) -> date:
 
 class RiskRater:
     """Rates a customer low / medium / high from weighted factors, keeps the next periodic
-    review date, and emits PERIODIC_REVIEW when the customer's watermark passes it.
+    review date, and emits PERIODIC_REVIEW when event time passes it: the customer's
+    watermark, or the stream time the engine's `advance` gives (`ctx.event_ms`).
 
     A PEP or a watch-list match is always high. A high-risk line of business (the category
     the profile matched in an entity's business scope or an individual's occupation) is the
@@ -291,8 +293,9 @@ class RiskRater:
         day = ctx.day
         if risk.get("next_review") and "due_ms" not in risk:  # records saved before due_ms
             risk["due_ms"] = self._due_ms(risk["next_review"], ctx)
-        if risk.get("due_ms", 0) and state.watermark_ms > risk["due_ms"]:
-            self._review_due(state, event, ctx, out)
+        now_ms = max(state.watermark_ms, ctx.event_ms)  # the event's, or the stream time
+        if risk.get("due_ms", 0) and now_ms > risk["due_ms"]:
+            self._review_due(state, now_ms, ctx, out)
         if not (profile_changed or out.alerts or "rating" not in risk):
             if out.tasks:
                 out.tasks[:] = [
@@ -327,22 +330,34 @@ class RiskRater:
             + ctx.pack.config.deadline_grace_hours * 3_600_000
         )
 
-    def _review_due(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
+    @staticmethod
+    def next_due_ms(state: CustomerState, grace_ms: int) -> int | None:
+        """The event time (epoch ms) after which the next review is decided (`due_ms`
+        includes the grace already)."""
+        due_ms = state.risk.get("due_ms")
+        return int(due_ms) if due_ms else None
+
+    def _review_due(self, state: CustomerState, now_ms: int, ctx: Context, out: Findings) -> None:
+        """One PERIODIC_REVIEW per review date that `now_ms` has passed. Nothing in the task
+        depends on what decided it: the source is `periodic-review:<date>` and `due_by`
+        counts from the deadline (the end of the review day)."""
         risk = state.risk
         due = risk.get("next_review")
         if not due:
             return
         grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
+        task_ctx = deadline_context(ctx)
         for _ in range(12):  # a long silence may pass several review dates: one task each
             due_day = date.fromisoformat(due)
-            if state.watermark_ms <= window_end_ms(due_day, ctx.pack.tz) + grace_ms:
+            deadline_ms = window_end_ms(due_day, ctx.pack.tz)
+            if now_ms <= deadline_ms + grace_ms:
                 break
             out.tasks.append(
-                ctx.task(
+                task_ctx.task(
                     "PERIODIC_REVIEW",
                     state.customer_id,
-                    event.event_id,
-                    event.event_time,
+                    f"periodic-review:{due}",
+                    datetime.fromtimestamp(deadline_ms / 1000, tz=ctx.pack.tz),
                     [],
                     (due,),
                     keyed_by_event=False,

@@ -45,6 +45,7 @@ class Metrics:
     queue_overdue: Gauge
     queue_due_soon: Gauge
     risk_rating_changes: Counter
+    stream_time: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -168,6 +169,13 @@ class Metrics:
                 "monitor_risk_rating_changes",
                 "Customer risk rating changes",
                 ["rating"],
+                registry=registry,
+            ),
+            stream_time=Gauge(
+                "monitor_stream_time_seconds",
+                "Stream time of each assigned partition (epoch seconds of event time): the "
+                "lowest latest event time over its topics; deadlines before it are decided",
+                ["partition"],
                 registry=registry,
             ),
         )

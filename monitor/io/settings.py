@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     queue_prefix: str = Field(default="aml:queue:", min_length=1)
     gauges_interval_s: float = Field(default=15.0, gt=0, le=3600)
     output_retention_ms: int = Field(default=90 * 86_400_000, ge=-1)
+    input_idle_ms: int = Field(
+        default=60_000,
+        ge=0,
+        le=86_400_000,
+        description="wall time after which an input topic partition that brings nothing "
+        "no longer holds its partition's stream time (and deadlines) back",
+    )
 
     topic_account_openings: str = "kyc.account-openings"
     topic_customer_updates: str = "kyc.customer-updates"

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from monitor.core.clock import DeadlineIndex
 from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
@@ -140,7 +141,11 @@ def merge_sources(
 @dataclass
 class OfflineRun:
     """Applies the pack to merged events; `on_findings` receives each event's findings (a
-    grown finding once per version, as the worker emits it)."""
+    grown finding once per version, as the worker emits it).
+
+    The merged stream's time (the latest event time applied) is the stream time of every
+    customer: before an event moves it on, every deadline it passes is decided (`advance`),
+    for quiet customers too, from an index of next deadlines."""
 
     pack: Pack
     on_findings: Callable[[Findings], None]
@@ -149,6 +154,8 @@ class OfflineRun:
     states: dict[str, CustomerState] = field(default_factory=dict)
     stats: RunStats = field(default_factory=RunStats)
     alert_ids: set[str] = field(default_factory=set, repr=False)  # findings counted
+    deadlines: DeadlineIndex[str] = field(default_factory=DeadlineIndex)
+    stream_ms: int | None = None
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.pack)
@@ -167,23 +174,40 @@ class OfflineRun:
 
     def _apply(self, event: Any, event_ms: int, emit: bool, count_duplicate: bool) -> None:
         stats = self.stats
+        if self.stream_ms is None or event_ms > self.stream_ms:
+            self.advance(event_ms, emit)
         outcome = self.engine.process(
             self.states.get(event.customer_id), event, self.detected_at, event_ms
         )
         self.states[event.customer_id] = outcome.state
+        self.deadlines.set(event.customer_id, self.engine.next_deadline_ms(outcome.state))
         if outcome.duplicate:
             if count_duplicate:
                 stats.duplicates += 1
             return
-        findings = outcome.findings
-        if emit and (findings.alerts or findings.tasks):
-            seen = self.alert_ids
+        if emit:
+            self._emit(outcome.findings)
+
+    def _emit(self, findings: Findings) -> None:
+        if findings.alerts or findings.tasks:
+            seen, stats = self.alert_ids, self.stats
             for alert in findings.alerts:
                 if alert.alert_id not in seen:
                     seen.add(alert.alert_id)
                     stats.alerts += 1
             stats.tasks += len(findings.tasks)
             self.on_findings(findings)
+
+    def advance(self, now_ms: int, emit: bool = True) -> None:
+        """Move the stream time to `now_ms`, deciding every deadline it passes."""
+        self.stream_ms = now_ms
+        engine, states = self.engine, self.states
+        for customer_id, _ in self.deadlines.pop_due(now_ms):
+            state = states[customer_id]
+            findings = engine.advance(state, now_ms, self.detected_at).findings
+            self.deadlines.set(customer_id, engine.next_deadline_ms(state))
+            if emit:
+                self._emit(findings)
 
     def run(
         self,

@@ -138,8 +138,35 @@ _JOBS: list[tuple[Any, ...]] = []
 
 
 def _shard_main(index: int) -> RunStats:
-    settings, pack, start, end, out, topic_prefix, shard = _JOBS[index]
-    return asyncio.run(_replay(settings, pack, start, end, out, topic_prefix, False, shard))
+    settings, pack, start, end, out, topic_prefix, shard, sync = _JOBS[index]
+    try:
+        return asyncio.run(
+            _replay(settings, pack, start, end, out, topic_prefix, False, shard, sync)
+        )
+    except BaseException:
+        sync.abort()  # the other shards stop waiting for this one
+        raise
+
+
+class _SharedStreamTime:
+    """The merged stream's time across shards: each shard sees only its customers' events,
+    so at its end it waits for the others and decides its deadlines up to the latest
+    stream time of all (what one process's merged stream reaches)."""
+
+    _NONE = -(2**63)
+
+    def __init__(self, context: Any, shards: int) -> None:
+        self.times = context.Array("q", shards, lock=False)
+        self.barrier = context.Barrier(shards)
+
+    def latest(self, index: int, stream_ms: int | None) -> int | None:
+        self.times[index] = self._NONE if stream_ms is None else stream_ms
+        self.barrier.wait()
+        latest = max(self.times)
+        return None if latest == self._NONE else int(latest)
+
+    def abort(self) -> None:
+        self.barrier.abort()
 
 
 def _replay_sharded(
@@ -157,8 +184,10 @@ def _replay_sharded(
     parts = [out / f".shard-{i}" for i in range(workers)] if out is not None else [None] * workers
     # fork: the children inherit the loaded pack (no second parse, nothing to pickle)
     context = multiprocessing.get_context("fork")
+    sync = _SharedStreamTime(context, workers)  # one process per shard (fork starts them all)
     _JOBS[:] = [
-        (settings, pack, start, end, parts[i], topic_prefix, (i, workers)) for i in range(workers)
+        (settings, pack, start, end, parts[i], topic_prefix, (i, workers), sync)
+        for i in range(workers)
     ]
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -203,7 +232,7 @@ def _merge_jsonl(parts: list[Path], target: Path) -> None:
 
 
 async def _replay(
-    settings, pack, start, end, out, topic_prefix, show_progress, shard=(0, 1)
+    settings, pack, start, end, out, topic_prefix, show_progress, shard=(0, 1), sync=None
 ) -> RunStats:
     writer = JsonlWriter(out) if out is not None else _TopicWriter(settings, topic_prefix)
     if isinstance(writer, _TopicWriter):
@@ -234,6 +263,10 @@ async def _replay(
                     last = time.perf_counter()
                     stats.seconds = last - began
                     _progress(stats, merged.total)
+        if sync is not None:  # a shard: the deadlines up to the stream time of all shards
+            latest = sync.latest(shard[0], runner.stream_ms)
+            if latest is not None and (runner.stream_ms is None or latest > runner.stream_ms):
+                runner.advance(latest, start_ms <= latest)
     finally:
         stats.seconds = time.perf_counter() - began
         stats.customers = len(runner.states)

@@ -175,7 +175,10 @@ def test_alert_fields(engine):
     assert alert.amount == Decimal("20000.00")
     assert alert.currency == "CNY"
     assert alert.evidence == ["RMT-F-1"]
-    assert alert.event_time == datetime(2026, 10, 17, 0, 0, tzinfo=SHANGHAI)  # the deadline
+    # the finding's event time is the deadline itself (the end of the deadline day); the
+    # report is due 5 working days after the day the deadline passed (Sat 17 Oct)
+    assert alert.event_time == datetime(2026, 10, 17, 0, 0, tzinfo=SHANGHAI)
+    assert alert.report_due == date(2026, 10, 23)
     assert alert.window_start == datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI)
     assert alert.window_end == alert.event_time
     assert alert.customer_id == "C001"

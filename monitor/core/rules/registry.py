@@ -36,7 +36,8 @@ __all__ = ["PHASES", "REGISTRY", "Phase", "Registration", "Registry", "build_rul
 logger = logging.getLogger(__name__)
 
 #: when a stage runs on an event: `deadline` before and after the event's rules (decisions
-#: due when the event-time watermark passes a date), `rule` on the event types it handles,
+#: due when event time passes a date; also run on a stream time, with no event, by
+#: `Engine.advance`), `rule` on the event types it handles,
 #: `final` last, seeing every finding of the event (the risk rating)
 Phase = Literal["deadline", "rule", "final"]
 PHASES: tuple[Phase, ...] = ("deadline", "rule", "final")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from monitor.core import early
+from monitor.core.clock import deadline_context
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
 from monitor.core.rules.config import Category, RuleConfig, Threshold, money
 from monitor.core.state import CustomerState
@@ -207,16 +208,19 @@ def _complete(
 
 
 class RemitInfoUnresolved:
-    """REMIT_INFO_UNRESOLVED: decided when the customer's event-time watermark passes the
-    end of the follow-up deadline day (plus the pack's grace) with fields still missing.
-    Runs on every event of the customer, whatever its topic.
+    """REMIT_INFO_UNRESOLVED: decided when event time passes the end of the follow-up
+    deadline day (plus the pack's grace) with fields still missing. Event time is the
+    customer's own watermark, or the stream time the engine's `advance` is given
+    (`ctx.event_ms`), whichever is later. Runs on every event of the customer, whatever its
+    topic.
 
     Information still missing after the request is a matter for a suspicious report (PBoC
     customer identification, suspicious behaviour: the originator's name, account or address
     still not obtained after asking the remitting institution), not for due diligence: the
     pack's default category is `suspicious`. The suspicion arises when the deadline passes,
     so the alert's `event_time` is the deadline itself (the end of the deadline day) and
-    its `report_due` counts from that day, never from the payment's."""
+    its `report_due` counts from that day, never from the payment's. Nothing in the alert
+    depends on what decided it, so an event and the stream clock raise the same alert."""
 
     rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
     handles: ClassVar[tuple[type, ...]] = ()
@@ -225,20 +229,29 @@ class RemitInfoUnresolved:
     def __init__(self, cfg: RemitUnresolvedConfig, pack: Pack) -> None:
         self.cfg = cfg
 
+    @staticmethod
+    def next_due_ms(state: CustomerState, grace_ms: int) -> int | None:
+        """The event time (epoch ms) after which the earliest follow-up is decided."""
+        pending = state.pending
+        if not pending:
+            return None
+        return int(min(item["due_ms"] for item in pending.values())) + grace_ms
+
     def apply(self, state: CustomerState, event: Any, ctx: Context, out: Findings) -> None:
         if not state.pending:
             return
         grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
+        now_ms = max(state.watermark_ms, ctx.event_ms)
         for txn_id in sorted(state.pending):
             item = state.pending[txn_id]
-            if state.watermark_ms <= item["due_ms"] + grace_ms:
+            if now_ms <= item["due_ms"] + grace_ms:
                 continue
             del state.pending[txn_id]
             missing = missing_from(set(item["present"]))
             occurred = datetime.fromisoformat(item["at"])
             deadline = datetime.fromtimestamp(item["due_ms"] / 1000, ctx.pack.tz)
             out.alerts.append(
-                ctx.alert(
+                deadline_context(ctx).alert(
                     self.rule_id,
                     self.cfg,
                     state.customer_id,
