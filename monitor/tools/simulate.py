@@ -25,6 +25,7 @@ TOPIC_FILES = {
     "kyc.customer-updates": "customer_update",
     "txn.cash": "cash",
     "txn.remittances": "remittance",
+    "txn.transfers": "transfer",
 }
 
 #: typology -> (share of customers, rules a good pack raises for it)
