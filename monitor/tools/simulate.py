@@ -17,6 +17,16 @@ from typing import Any
 
 import orjson
 
+from monitor.tools.sim_random import poisson, resident_id
+from monitor.tools.simulate_transfers import (
+    ENTITY_PROFILES,
+    TRANSFER_TYPOLOGIES,
+    opened_days_before,
+    ordinary_transfer,
+    quiet_before,
+    transfer_typology,
+)
+
 __all__ = ["TOPIC_FILES", "TYPOLOGIES", "Simulation", "simulate", "write_simulation"]
 
 #: default input topic -> kind
@@ -38,6 +48,7 @@ TYPOLOGIES: dict[str, tuple[float, tuple[str, ...]]] = {
     "pep": (0.005, ("KYC_PEP",)),
     "high_risk_country": (0.005, ("KYC_HIGH_RISK_COUNTRY",)),
     "near_miss": (0.05, ()),
+    **TRANSFER_TYPOLOGIES,
 }
 
 _SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou"]
@@ -45,14 +56,6 @@ _GIVEN = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Jun", "Yan", "Tao
 _CITIES = ["Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Chengdu", "Wuhan", "Nanjing"]
 _OCCUPATIONS = ["engineer", "teacher", "doctor", "clerk", "driver", "accountant", "designer"]
 _COUNTERPARTY = ["HK", "SG", "US", "GB", "JP", "DE", "AU"]
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _resident_id(rng: random.Random, birth: date, male: bool) -> str:
-    serial = rng.randrange(100)
-    sex = rng.randrange(0, 10, 2) + (1 if male else 0)
-    body = f"310101{birth:%Y%m%d}{serial:02d}{sex}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
 
 
 @dataclass
@@ -95,15 +98,15 @@ class _Gen:
         self.n += 1
         return f"{prefix}{self.n:09d}"
 
-    def opening(self, cid: str, entity: bool, **over: Any) -> None:
+    def opening(self, cid: str, entity: bool, days_before: int = 0, **over: Any) -> None:
         rng = self.rng
-        at = self.ts(0, rng.uniform(8.5, 10))
+        at = self.ts(-days_before, rng.uniform(8.5, 10))
         male = rng.random() < 0.5
         birth = date(rng.randint(1950, 2002), rng.randint(1, 12), rng.randint(1, 28))
         name = f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}{rng.choice(_GIVEN).lower()}"
         doc = {
             "type": "resident_id",
-            "number": _resident_id(rng, birth, male),
+            "number": resident_id(rng, birth, male),
             "expires_on": (self.start + timedelta(days=rng.randint(400, 4000))).isoformat(),
         }
         value: dict[str, Any] = {
@@ -254,32 +257,26 @@ class _Gen:
         )
 
     def normal_day(self, cid: str, day: int, rate: float, quiet: bool = False) -> None:
-        """Ordinary activity: small cash, complete remittances with a clear source, phone
-        changes. On a `quiet` day (around an injected near miss or structuring) no cash, so
-        those stay under the large-cash threshold and the labels stay true."""
+        """Ordinary activity: small cash, small domestic transfers with the customer's usual
+        counterparties, complete remittances with a clear source, phone changes. On a
+        `quiet` day (around an injected near miss or structuring) no cash, so those stay
+        under the large-cash threshold and the labels stay true."""
         rng = self.rng
-        for _ in range(_poisson(rng, rate)):
+        for _ in range(poisson(rng, rate)):
             kind = rng.random()
             at = self.ts(day)
-            if kind < 0.75 and quiet:
+            if kind < 0.6 and quiet:
                 continue
-            if kind < 0.75:
+            if kind < 0.6:
                 self.cash(cid, at, f"{rng.randint(1, 80) * 100}.00", rng.choice(["in", "out"]))
+            elif kind < 0.8:
+                ordinary_transfer(self, cid, at)
             elif kind < 0.97:
                 self.remittance(
                     cid, at, f"{rng.randint(10, 400) * 100}.00", direction=rng.choice(["in", "out"])
                 )
             else:
                 self.update(cid, at)
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    limit, k, p = pow(2.718281828459045, -lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def simulate(
@@ -304,20 +301,27 @@ def simulate(
             if roll < acc:
                 typology = name
                 break
-        if entity and typology not in (None, "near_miss", "large_cash"):
+        if typology in ENTITY_PROFILES:
+            entity = True  # merchants and payrolls are companies
+        elif entity and typology not in (None, "near_miss", "large_cash"):
             typology = None  # keep entity traffic simple: typologies on individuals
         over: dict[str, Any] = {}
         if typology == "pep":
             over["is_pep"] = True
         if typology == "high_risk_country":
             over["nationality"] = rng.choice(["KP", "IR", "MM"])
-        g.opening(cid, entity, **over)
+        g.opening(cid, entity, opened_days_before(typology), **over)
         d0 = rng.randrange(0, max(1, days - 8))
         quiet = set(range(d0, d0 + 5)) if typology in ("near_miss", "structuring") else set()
+        silent = quiet_before(typology, d0)
         for day in range(days):
-            g.normal_day(cid, day, events_per_customer_day, day in quiet)
+            if day not in silent:
+                g.normal_day(cid, day, events_per_customer_day, day in quiet)
         evidence: list[str] = []
-        if typology == "large_cash":
+        injected = transfer_typology(g, typology, cid, d0) if typology else None
+        if injected is not None:
+            evidence = injected
+        elif typology == "large_cash":
             if rng.random() < 0.5:
                 evidence = [g.cash(cid, g.ts(d0, 11), f"{rng.randint(500, 900) * 100}.00")]
             else:
@@ -360,7 +364,7 @@ def simulate(
             else:  # three just below the structuring band (85 % to < 90 %)
                 for i in range(3):
                     g.cash(cid, g.ts(d0 + i, 11), f"{rng.randint(4250, 4499) * 10}.00")
-        if typology is not None and typology != "near_miss":
+        if typology is not None and TYPOLOGIES[typology][1]:
             g.sim.labels.append(
                 {
                     "customer_id": cid,
@@ -369,9 +373,9 @@ def simulate(
                     "expected_rules": list(TYPOLOGIES[typology][1]),
                 }
             )
-        elif typology == "near_miss":
+        elif typology is not None:  # a near miss or look-alike traffic: no rule should fire
             g.sim.labels.append(
-                {"customer_id": cid, "typology": "near_miss", "evidence": [], "expected_rules": []}
+                {"customer_id": cid, "typology": typology, "evidence": [], "expected_rules": []}
             )
     return g.sim
 
