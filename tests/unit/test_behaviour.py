@@ -95,7 +95,7 @@ def test_funnel_in_many_payers_one_payee() -> None:
     ] + ["O00", "O01"]
     assert alert.amount == Decimal("120000.00")
     assert "12 inflows from 12 payers totalling 120,000.00 CNY within 7 days" in alert.summary
-    assert "95.8% (115,000.00 CNY) left to 1 payee(s) in 2 outflows" in alert.summary
+    assert "95.8% (115,000.00 CNY) left to 1 payee in 2 outflows" in alert.summary
     assert alert.report_due is not None and alert.window_start is not None
 
 
@@ -176,7 +176,7 @@ def test_funnel_out_one_payer_many_payees() -> None:
     # it fires on the tenth payee, when 83.3 % of the inflow has left
     assert found[0].evidence == ["IN1"] + [f"P{n:02d}" for n in range(10)]
     assert found[0].amount == Decimal("150000.00")
-    assert "180,000.00 CNY in within 7 days, 100.0% of it from 1 payer(s)" in found[0].summary
+    assert "180,000.00 CNY in within 7 days, 100.0% of it from 1 payer" in found[0].summary
     assert "83.3% (150,000.00 CNY) paid out to 10 payees in 10 outflows" in found[0].summary
 
 

@@ -20,6 +20,7 @@ from monitor.core.rules.flows import (
     BehaviourConfig,
     FlowRecorder,
     cents_of,
+    count,
     flow_alert,
     mark_reported,
     money_text,
@@ -145,7 +146,7 @@ class PassThrough:
         summary = (
             f"{len(passed)} inflows totalling {money_text(in_total, ctx)} each left again "
             f"within {cfg.within_hours} hours ({_pct(paid_on, in_total)}% paid on, "
-            f"{money_text(in_total - paid_on, ctx)} left) in {len(outs)} outflows "
+            f"{money_text(in_total - paid_on, ctx)} left) in {count(len(outs), 'outflow')} "
             f"within {cfg.window_days} days"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, in_total))
@@ -254,9 +255,9 @@ class DormantReactivation:
         idle_from = flags.pop(_FROM, None)
         idle = f" for {(since - idle_from) // DAY_MS} days" if idle_from is not None else ""
         summary = (
-            f"account idle{idle}, then {len(moved)} transfers totalling "
-            f"{money_text(total, ctx)} within {-(-(now - since + 1) // DAY_MS)} day(s) "
-            f"of its first movement"
+            f"account idle{idle}, then {count(len(moved), 'transfer')} totalling "
+            f"{money_text(total, ctx)} within "
+            f"{count(-(-(now - since + 1) // DAY_MS), 'day')} of its first movement"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, moved, summary, total))
 

@@ -27,6 +27,7 @@ __all__ = [
     "BehaviourConfig",
     "FlowRecorder",
     "cents_of",
+    "count",
     "fingerprint",
     "flow_alert",
     "mark_reported",
@@ -159,6 +160,11 @@ def cents_of(money: Money, ctx: Context) -> int:
     if money.currency != fx.base:
         amount = fx.convert(amount, money.currency, fx.base, ctx.day)
     return int((amount * 100).to_integral_value())
+
+
+def count(n: int, noun: str) -> str:
+    """`n` and `noun`, plural unless `n` is 1 ("1 payee", "12 payees")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def money_text(cents: int, ctx: Context) -> str:

@@ -19,6 +19,7 @@ from monitor.core.rules.flows import (
     BehaviourConfig,
     FlowRecorder,
     cents_of,
+    count,
     flow_alert,
     mark_reported,
     money_text,
@@ -125,10 +126,10 @@ class FunnelIn:
         chosen = ins + chosen_outs
         mark_reported(state, chosen, self.bit)
         summary = (
-            f"{len(ins)} inflows from {len(payers)} payers totalling "
+            f"{count(len(ins), 'inflow')} from {count(len(payers), 'payer')} totalling "
             f"{money_text(in_total, ctx)} within {cfg.window_days} days; "
             f"{_pct(to_payees, in_total)}% ({money_text(to_payees, ctx)}) left to "
-            f"{len(payees)} payee(s) in {len(chosen_outs)} outflows"
+            f"{count(len(payees), 'payee')} in {count(len(chosen_outs), 'outflow')}"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, in_total))
 
@@ -180,8 +181,8 @@ class FunnelOut:
         mark_reported(state, chosen, self.bit)
         summary = (
             f"{money_text(in_total, ctx)} in within {cfg.window_days} days, "
-            f"{_pct(from_payers, in_total)}% of it from {len(payers)} payer(s); "
+            f"{_pct(from_payers, in_total)}% of it from {count(len(payers), 'payer')}; "
             f"{_pct(out_total, in_total)}% ({money_text(out_total, ctx)}) paid out to "
-            f"{len(payees)} payees in {len(outs)} outflows"
+            f"{count(len(payees), 'payee')} in {count(len(outs), 'outflow')}"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, out_total))
