@@ -114,6 +114,8 @@ class PassThrough:
         if item is None or item.direction != "out" or item.tags & OWN:
             return
         cfg = self.cfg
+        if len(state.windows[FLOWS]) < 2 * cfg.min_cycles:  # cheap: too few flows to qualify
+            return
         items = [
             i for i in recent(state, ctx.event_ms, cfg.window_days, self.bit) if not i.tags & OWN
         ]
@@ -172,6 +174,8 @@ class FrequentSameCounterparty:
         if item is None or item.tags & OWN or not item.counterparty:
             return
         cfg = self.cfg
+        if len(state.windows[FLOWS]) < cfg.min_count:  # cheap: too few flows to qualify
+            return
         floor = cents_of(cfg.min_amount, ctx)
         if item.cents < floor:
             return

@@ -13,6 +13,7 @@ from pydantic import Field
 from monitor.core.rules.base import Context, Findings
 from monitor.core.rules.config import Money, money
 from monitor.core.rules.flows import (
+    FLOWS,
     OWN,
     PAYROLL,
     REPORTED_BITS,
@@ -110,6 +111,8 @@ class FunnelIn:
         if item is None or item.direction != "out" or item.tags & OWN:
             return
         cfg = self.cfg
+        if len(state.windows[FLOWS]) <= cfg.min_payers:  # cheap: too few flows to qualify
+            return
         items = recent(state, ctx.event_ms, cfg.window_days, self.bit)
         ins = _third_party(items, "in")
         payers = {i.counterparty for i in ins if i.counterparty}
@@ -161,6 +164,8 @@ class FunnelOut:
             and state.profile.get("type") == "entity"
         )
         if exempt and item.tags & PAYROLL:
+            return
+        if len(state.windows[FLOWS]) <= cfg.min_payees:  # cheap: too few flows to qualify
             return
         items = recent(state, ctx.event_ms, cfg.window_days, self.bit)
         ins = _third_party(items, "in")
