@@ -29,8 +29,8 @@ DAY_MS = 86_400_000
 
 def _chunks(sim) -> list[list[tuple[str, dict]]]:
     """Openings first (an account exists before it is used); then day by day, each day's
-    cash before that day's updates before its remittances before its transfers: the reverse of the replay's
-    tie order, so within a day the topics arrive out of event-time order."""
+    cash before that day's updates, remittances and transfers: not the replay's tie order,
+    so within a day the topics arrive out of event-time order."""
     chunks = [[("kyc.account-openings", v) for v in sim.sorted_events("kyc.account-openings")]]
     by_day: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for topic in ("txn.cash", "kyc.customer-updates", "txn.remittances", "txn.transfers"):
