@@ -102,7 +102,8 @@ class CustomerState:
     - `windows`: per-rule sliding windows, rule id -> `CashItem`s or `TransferItem`s, and
       `FLOWS` -> `FlowItem`s (the behaviour rules'), in (event time, txn id) order.
     - `pending`: remittances awaiting a supplement: txn_id -> `{due_ms, missing, ...}`.
-    - `flags`: keys of once-only findings (e.g. an expired document already reported).
+    - `flags`: keys of once-only findings (e.g. an expired document already reported), and
+      DORMANT_REACTIVATION's movement times (`DR|...`), each with an event time.
     - `risk`: rating, review dates and history counters (`SUSPICIOUS_ALERTS`, ...).
     - `seen`: event ids already applied -> event time, so a redelivery never counts twice.
     Everything time-based is pruned against the watermark; lists are capped. Buckets and

@@ -500,3 +500,15 @@ def test_same_findings_live_with_state_bytes_and_in_one_replay() -> None:
     rules = {a.rule_id for a in replay.alerts}
     assert {"FUNNEL_IN", "FUNNEL_OUT", "PASS_THROUGH", "FREQUENT_SAME_COUNTERPARTY"} <= rules
     assert orjson.loads(states["A4"])["c"] == "A4"
+
+
+def test_a_busy_account_keeps_the_state_bounded() -> None:
+    # a busy merchant: 1,500 payers within a day, every tenth transfer paid out
+    events: list[Any] = [company("M1")]
+    for n in range(1500):
+        direction = "out" if n % 10 == 9 else "in"
+        when = at(2 + n // 4000, 8 + (n % 4000) * 0.0035)
+        events.append(t(f"B{n:05d}", 500, direction, when, acct(n), customer_id="M1"))
+    state = run(make_engine(), events).states["M1"]
+    assert len(state.windows[FLOWS]) == 500
+    assert len(state.to_bytes()) < 200_000  # 500 flows, 1,500 event ids

@@ -24,6 +24,7 @@ from monitor.core.rules.flows import (
     flow_alert,
     mark_reported,
     money_text,
+    pct,
     recent,
 )
 from monitor.core.state import DAY_MS, CustomerState, FlowItem
@@ -147,7 +148,7 @@ class PassThrough:
         mark_reported(state, chosen, self.bit)
         summary = (
             f"{len(passed)} inflows totalling {money_text(in_total, ctx)} each left again "
-            f"within {cfg.within_hours} hours ({_pct(paid_on, in_total)}% paid on, "
+            f"within {cfg.within_hours} hours ({pct(paid_on, in_total)}% paid on, "
             f"{money_text(in_total - paid_on, ctx)} left) in {count(len(outs), 'outflow')} "
             f"within {cfg.window_days} days"
         )
@@ -264,7 +265,3 @@ class DormantReactivation:
             f"{count(-(-(now - since + 1) // DAY_MS), 'day')} of its first movement"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, moved, summary, total))
-
-
-def _pct(part: int, whole: int) -> Decimal:
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else Decimal(0)

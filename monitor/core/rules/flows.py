@@ -32,6 +32,7 @@ __all__ = [
     "flow_alert",
     "mark_reported",
     "money_text",
+    "pct",
     "recent",
 ]
 
@@ -79,7 +80,7 @@ class FlowRecorder:
     Built once per rule from the pack (the payroll purposes are FUNNEL_OUT's)."""
 
     def __init__(self, pack: Pack) -> None:
-        cfg = pack.config.rules.of("FUNNEL_OUT", RuleConfig)
+        cfg = getattr(pack.config.rules, "FUNNEL_OUT", None)  # absent from a custom registry
         purposes = getattr(cfg, "payroll_purposes", ())
         self.payroll = frozenset(p.strip().lower() for p in purposes)
 
@@ -165,6 +166,11 @@ def cents_of(money: Money, ctx: Context) -> int:
 def count(n: int, noun: str) -> str:
     """`n` and `noun`, plural unless `n` is 1 ("1 payee", "12 payees")."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def pct(part: int, whole: int) -> Decimal:
+    """`part` as a percentage of `whole`, one decimal."""
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else Decimal(0)
 
 
 def money_text(cents: int, ctx: Context) -> str:

@@ -24,6 +24,7 @@ from monitor.core.rules.flows import (
     flow_alert,
     mark_reported,
     money_text,
+    pct,
     recent,
 )
 from monitor.core.state import CustomerState, FlowItem
@@ -86,10 +87,6 @@ def _top(sums: dict[str, int], k: int) -> tuple[set[str], int]:
     return {party for party, _ in ranked}, sum(c for _, c in ranked)
 
 
-def _pct(part: int, whole: int) -> Decimal:
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else Decimal(0)
-
-
 class FunnelIn:
     """FUNNEL_IN: many payers in, one or a few payees out, within days. Evaluated when
     money leaves to a third party; transfers to or from the customer's own accounts do not
@@ -131,7 +128,7 @@ class FunnelIn:
         summary = (
             f"{count(len(ins), 'inflow')} from {count(len(payers), 'payer')} totalling "
             f"{money_text(in_total, ctx)} within {cfg.window_days} days; "
-            f"{_pct(to_payees, in_total)}% ({money_text(to_payees, ctx)}) left to "
+            f"{pct(to_payees, in_total)}% ({money_text(to_payees, ctx)}) left to "
             f"{count(len(payees), 'payee')} in {count(len(chosen_outs), 'outflow')}"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, in_total))
@@ -186,8 +183,8 @@ class FunnelOut:
         mark_reported(state, chosen, self.bit)
         summary = (
             f"{money_text(in_total, ctx)} in within {cfg.window_days} days, "
-            f"{_pct(from_payers, in_total)}% of it from {count(len(payers), 'payer')}; "
-            f"{_pct(out_total, in_total)}% ({money_text(out_total, ctx)}) paid out to "
+            f"{pct(from_payers, in_total)}% of it from {count(len(payers), 'payer')}; "
+            f"{pct(out_total, in_total)}% ({money_text(out_total, ctx)}) paid out to "
             f"{count(len(payees), 'payee')} in {count(len(outs), 'outflow')}"
         )
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, out_total))

@@ -39,6 +39,10 @@ def _daily(local: int, foreign: int) -> DailyThresholdConfig:
     )
 
 
+def _is_entity(state: CustomerState) -> bool:
+    return state.profile is not None and state.profile.get("type") == "entity"
+
+
 class _DailyThreshold:
     """Single or natural-day cumulative amounts per customer and direction, in the zone of
     the pack. Local-currency and foreign-currency amounts accumulate apart (unless the
@@ -128,10 +132,6 @@ class CrossBorderIndividual(_DailyThreshold):
 
     def in_scope(self, state: CustomerState, event: Remittance) -> bool:
         return event.kind == "payment" and not _is_entity(state)
-
-
-def _is_entity(state: CustomerState) -> bool:
-    return state.profile is not None and state.profile.get("type") == "entity"
 
 
 class DomesticTransferIndividual(_DailyThreshold):
