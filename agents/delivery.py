@@ -7,8 +7,9 @@ event loop and the cores the rule path shares; docs/performance.md):
 - consumer group `<MONITOR_APP_ID>-queue` (the same across versions: a deployment goes on
   from its committed offsets);
 - a batch (one `getmany`) goes to Redis in one pipelined round trip, alert by alert in
-  order (`RedisQueueSink.add_many`); Redis's idempotent add (by `alert_id`) makes a batch
-  safe to send again, whole or in part;
+  order (`RedisQueueSink.add_many`); Redis's idempotent add (by `alert_id` and version: a
+  grown finding's newer version replaces the older one, the same or an older version
+  changes nothing) makes a batch safe to send again, whole or in part;
 - a batch's offsets become committable only after Redis accepted every alert in it; while
   Redis is away the batch is retried with a growing pause and nothing is committed. A
   rebalance or a stop abandons the batch (not committed: delivered again by whoever has the
@@ -178,6 +179,8 @@ class DeliveryService(GroupMember, Service):
                 metrics.queue_pushed.labels(alert.queue).inc()
             elif outcome == "suppressed":
                 metrics.queue_suppressed.labels(alert.queue).inc()
+            elif outcome in ("updated", "reopened"):  # a grown finding's newer version
+                metrics.queue_updated.labels(alert.queue, outcome).inc()
             else:
                 metrics.queue_redelivered.labels(alert.queue).inc()
         return True

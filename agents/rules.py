@@ -302,9 +302,11 @@ class RulesService(GroupMember, Service):
             touched[key] = [outcome.state, partition]
             findings = outcome.findings
             if findings.alerts or findings.tasks:
+                grown = findings.grown
                 for alert in findings.alerts:
                     add(alerts_topic, partition, key, alert.model_dump_json().encode())
-                    metrics.alerts.labels(alert.rule_id).inc()
+                    if not grown or alert.alert_id not in grown:  # a finding counts once
+                        metrics.alerts.labels(alert.rule_id).inc()
                 for task in findings.tasks:
                     add(tasks_topic, partition, key, task.model_dump_json().encode())
                     metrics.tasks.labels(task.trigger).inc()

@@ -37,7 +37,7 @@ class DayBucket(NamedTuple):
 
     total: str  # the amounts summed, a decimal string in the side's currency
     evidence: list[str]  # txn ids summed, at most 200
-    fired: bool  # reported already: later transactions that day add nothing
+    fired: bool  # reported already: later transactions that day grow the report
     txn_count: int  # transactions summed
     window_end_ms: int  # the end of the day (epoch ms): dropped once past the retention
 

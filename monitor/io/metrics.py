@@ -30,6 +30,7 @@ class Metrics:
     queue_pushed: Counter
     queue_redelivered: Counter
     queue_suppressed: Counter
+    queue_updated: Counter
     redis_errors: Counter
     kafka_errors: Counter
     processing_seconds: Histogram
@@ -81,6 +82,13 @@ class Metrics:
                 "monitor_queue_suppressed",
                 "Alerts folded into an open queue item (same rule and customer within the period)",
                 ["queue"],
+                registry=registry,
+            ),
+            queue_updated=Counter(
+                "monitor_queue_updated",
+                "Grown alerts that replaced the earlier version of their finding in its queue "
+                "(outcome updated: still open; reopened: it had been acknowledged)",
+                ["queue", "outcome"],
                 registry=registry,
             ),
             redis_errors=Counter(

@@ -38,13 +38,18 @@ class PackResult:
     alerts_by_rule: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     alert_count_by_rule: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     metrics: dict[str, Any] = field(default_factory=dict)
+    alert_ids: set[str] = field(default_factory=set, repr=False)
 
 
 def _collect(result: PackResult):
+    """Counts findings: a grown finding's later versions (same `alert_id`) count once."""
+
     def on(findings: Findings) -> None:
         for alert in findings.alerts:
             result.alerts_by_rule[alert.rule_id].add(alert.customer_id)
-            result.alert_count_by_rule[alert.rule_id] += 1
+            if alert.alert_id not in result.alert_ids:
+                result.alert_ids.add(alert.alert_id)
+                result.alert_count_by_rule[alert.rule_id] += 1
 
     return on
 

@@ -17,6 +17,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.pack import Pack
@@ -27,10 +29,12 @@ from monitor.io.gctune import tuned_gc
 __all__ = [
     "KEY_MS_SHIFT",
     "TOPIC_RANK",
+    "JsonlWriter",
     "OfflineRun",
     "RunStats",
     "file_source",
     "key_base",
+    "keep_latest",
     "key_ms",
     "merge_key",
     "merge_sources",
@@ -84,6 +88,9 @@ def key_ms(key: int) -> int:
 
 @dataclass
 class RunStats:
+    """Counts of one run. `alerts` counts findings (distinct `alert_id`s): a grown finding's
+    newer versions count once."""
+
     events: int = 0
     invalid: int = 0
     duplicates: int = 0
@@ -136,7 +143,8 @@ def merge_sources(
 
 @dataclass
 class OfflineRun:
-    """Applies the pack to merged events; `on_findings` receives each event's findings."""
+    """Applies the pack to merged events; `on_findings` receives each event's findings (a
+    grown finding once per version, as the worker emits it)."""
 
     pack: Pack
     on_findings: Callable[[Findings], None]
@@ -144,6 +152,7 @@ class OfflineRun:
     engine: Engine = field(init=False)
     states: dict[str, CustomerState] = field(default_factory=dict)
     stats: RunStats = field(default_factory=RunStats)
+    alert_ids: set[str] = field(default_factory=set, repr=False)  # findings counted
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.pack)
@@ -161,7 +170,11 @@ class OfflineRun:
             return
         findings = outcome.findings
         if emit and (findings.alerts or findings.tasks):
-            stats.alerts += len(findings.alerts)
+            seen = self.alert_ids
+            for alert in findings.alerts:
+                if alert.alert_id not in seen:
+                    seen.add(alert.alert_id)
+                    stats.alerts += 1
             stats.tasks += len(findings.tasks)
             self.on_findings(findings)
 
@@ -194,15 +207,22 @@ class OfflineRun:
 
 
 class JsonlWriter:
-    """Alerts and tasks as JSONL files (`alerts.jsonl`, `reid-tasks.jsonl`)."""
+    """Alerts and tasks as JSONL files (`alerts.jsonl`, `reid-tasks.jsonl`). Like every
+    consumer of `aml.alerts`, the file keeps the latest version of each `alert_id` (a grown
+    large-value report is emitted once per version): `close` drops the earlier versions,
+    leaving the latest where it was written."""
 
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        self.alerts = (out / "alerts.jsonl").open("wb")
+        self.path = out / "alerts.jsonl"
+        self.alerts = self.path.open("wb")
         self.tasks = (out / "reid-tasks.jsonl").open("wb")
+        self._versions: dict[str, int] = {}  # alert_id -> versions written
 
     def __call__(self, findings: Findings) -> None:
+        versions = self._versions
         for alert in findings.alerts:
+            versions[alert.alert_id] = versions.get(alert.alert_id, 0) + 1
             self.alerts.write(alert.model_dump_json().encode() + b"\n")
         for task in findings.tasks:
             self.tasks.write(task.model_dump_json().encode() + b"\n")
@@ -210,6 +230,27 @@ class JsonlWriter:
     def close(self) -> None:
         self.alerts.close()
         self.tasks.close()
+        later = {k: n for k, n in self._versions.items() if n > 1}
+        if later:
+            keep_latest(self.path, later)
+
+
+def keep_latest(path: Path, versions: dict[str, int]) -> None:
+    """Rewrite the alerts JSONL `path` without the earlier versions of the alert ids in
+    `versions` (alert_id -> how many versions the file holds), streaming."""
+    left = dict(versions)
+    tmp = path.with_name(path.name + ".tmp")
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        for line in src:
+            if not line.strip():
+                continue
+            alert_id = orjson.loads(line).get("alert_id")
+            if alert_id in left:
+                left[alert_id] -= 1
+                if left[alert_id]:
+                    continue  # a later version follows
+            dst.write(line)
+    tmp.replace(path)
 
 
 def run_offline(

@@ -31,6 +31,7 @@ _FIELDS = (
     "report_due",
     "amount",
     "currency",
+    "note",  # what a grown finding added since the version an analyst saw
 )
 
 
@@ -47,6 +48,8 @@ def entry_json(entry_id: str, fields: dict[str, str], **extra: Any) -> dict[str,
 def entry_row(entry_id: str, fields: dict[str, str]) -> list[str]:
     amount = " ".join(x for x in (fields.get("amount", ""), fields.get("currency", "")) if x)
     summary = fields.get("summary", "")
+    if fields.get("note"):
+        summary = f"[{fields['note']}] {summary}"
     if len(summary) > _SUMMARY_WIDTH:
         summary = summary[: _SUMMARY_WIDTH - 1] + "…"
     return [

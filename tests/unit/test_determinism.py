@@ -221,9 +221,17 @@ def test_states_are_identical(reference):
 
 
 def test_every_finding_has_its_own_id(reference):
+    """Only a growing large-value report is emitted again under its id (2016 No.3 art.5),
+    each version with more evidence than the one before."""
     alert_ids = [a.alert_id for a in reference.alerts]
     task_ids = [t.task_id for t in reference.tasks]
-    assert len(set(alert_ids)) == len(alert_ids)
+    versions: dict[str, list[Any]] = {}
+    for alert in reference.alerts:
+        versions.setdefault(alert.alert_id, []).append(alert)
+    for same in versions.values():
+        assert len({(a.rule_id, a.customer_id, a.window_start) for a in same}) == 1
+        assert len(same) == 1 or same[0].rule_id.startswith("LV_")
+        assert [len(a.evidence) for a in same] == sorted({len(a.evidence) for a in same})
     assert len(set(task_ids)) == len(task_ids)
     assert not set(alert_ids) & set(task_ids)
 

@@ -139,7 +139,8 @@ def test_each_direction_fires_on_its_own(engine):
     assert result.alerts[0].alert_id != result.alerts[1].alert_id
 
 
-def test_a_day_fires_only_once(engine):
+def test_a_day_is_one_report_that_grows(engine):
+    """2016 No.3 art.5: one finding per day and direction; later deposits grow it."""
     result = run(
         engine,
         [
@@ -149,8 +150,9 @@ def test_a_day_fires_only_once(engine):
             cash("90000", at="2026-03-02T12:00:00+08:00"),
         ],
     )
-    assert len(result.alerts) == 1
-    assert [len(o.findings.alerts) for o in result.outcomes] == [0, 1, 0, 0]
+    assert len({a.alert_id for a in result.alerts}) == 1
+    assert [len(o.findings.alerts) for o in result.outcomes] == [0, 1, 1, 1]
+    assert [a.amount for a in result.alerts] == [Decimal(x) for x in ("50000", "60000", "150000")]
 
 
 def test_next_day_starts_a_new_total(engine):

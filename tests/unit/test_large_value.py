@@ -126,19 +126,23 @@ def test_individual_inbound_summary(engine):
 # --------------------------------------------------------------------------- cumulative
 
 
-def test_individual_same_day_cumulative_fires_once_with_all_txns(engine):
+def test_individual_same_day_cumulative_fires_and_grows_with_all_txns(engine):
+    """2016 No.3 art.5: the transfer after the crossing joins the day's report (same id)."""
     first = remittance("150000", at="2026-03-02T09:00:00+08:00")
     second = remittance("50000", at="2026-03-02T21:00:00+08:00")
     third = remittance("70000", at="2026-03-02T22:00:00+08:00")
     result = run(engine, [individual(), first, second, third])
-    (alert,) = result.by_rule(XB)
-    assert per_event(result, XB) == [0, 0, 1, 0]
-    assert alert.evidence == [first.txn_id, second.txn_id]
-    assert alert.amount == Decimal("200000.00")
-    assert alert.summary == (
+    crossing, grown = result.by_rule(XB)
+    assert per_event(result, XB) == [0, 0, 1, 1]
+    assert crossing.evidence == [first.txn_id, second.txn_id]
+    assert crossing.amount == Decimal("200000.00")
+    assert crossing.summary == (
         "2 outbound cross-border transfers totalling 200,000.00 CNY on 2026-03-02 reach the "
         "200,000.00 CNY large-value threshold"
     )
+    assert grown.alert_id == crossing.alert_id
+    assert grown.evidence == [first.txn_id, second.txn_id, third.txn_id]
+    assert grown.amount == Decimal("270000.00")
 
 
 def test_individual_same_day_cumulative_just_below_does_not_fire(engine):

@@ -170,12 +170,14 @@ def test_alert_fields(engine):
         "remittance RMT-F-1 still lacks originator.address, beneficiary.name after the "
         "follow-up deadline 2026-10-16 (10 working days)"
     )
-    assert alert.category == "due_diligence"
+    assert alert.category == "suspicious"
     assert alert.severity == "medium"
     assert alert.amount == Decimal("20000.00")
     assert alert.currency == "CNY"
     assert alert.evidence == ["RMT-F-1"]
-    assert alert.event_time == datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI)
+    assert alert.event_time == datetime(2026, 10, 17, 0, 0, tzinfo=SHANGHAI)  # the deadline
+    assert alert.window_start == datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI)
+    assert alert.window_end == alert.event_time
     assert alert.customer_id == "C001"
     assert alert.alert_id != missing.alert_id
     assert result.states["C001"].pending == {}

@@ -34,10 +34,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class Findings:
-    """What one event produced: alerts and re-identification tasks, in emission order."""
+    """What one event produced: alerts and re-identification tasks, in emission order.
+    `grown` holds the ids of those alerts that are a newer version of a finding emitted
+    before (a growing large-value report), so counters count each finding once."""
 
     alerts: list[Alert] = field(default_factory=list)
     tasks: list[ReidTask] = field(default_factory=list)
+    grown: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -46,8 +46,15 @@ def _is_entity(state: CustomerState) -> bool:
 class _DailyThreshold:
     """Single or natural-day cumulative amounts per customer and direction, in the zone of
     the pack. Local-currency and foreign-currency amounts accumulate apart (unless the
-    threshold combines them). A (day, direction, side) fires once: later transactions that
-    day add nothing downstream."""
+    threshold combines them).
+
+    PBoC 2016 No.3 art.5 reports the day's transactions that make up the cumulative amount:
+    once a (day, direction, side) reaches the threshold, every later transaction of that
+    day, direction and side belongs to the same report. Each one emits the report again
+    with the same `alert_id` and the grown evidence and amount; consumers keep the latest
+    version (the one with more evidence, or as much evidence and a larger amount: evidence
+    is capped in the state). A transaction of the day arriving late joins the report
+    whatever its event time; one of another day, direction or side never does."""
 
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]]
@@ -64,18 +71,21 @@ class _DailyThreshold:
         if not self.in_scope(state, event):
             return
         cfg = self.cfg
+        threshold = cfg.threshold
+        if threshold is None:  # only a disabled rule has none, and it is never built
+            return
         day = ctx.day
-        side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
+        side, amount, limit = ctx.side(threshold, event.amount, event.currency, day)
         key = f"{self.rule_id}|{ctx.day_iso}|{event.direction}|{side}"
         buckets = state.buckets
         bucket = buckets.get(key)
         if bucket is None:
             bucket = DayBucket("0", [], False, 0, window_end_ms(day, ctx.pack.tz))
-        elif bucket.fired:
-            return  # already reported for this day, direction and side
         total = Decimal(bucket.total) + amount
         state.add_evidence(bucket, event.txn_id)
-        fired = total >= limit if cfg.inclusive else total > limit
+        # once reported, every later transaction of the day grows the report
+        grows = bucket.fired
+        fired = grows or (total >= limit if cfg.inclusive else total > limit)
         buckets[key] = bucket = bucket._replace(
             total=str(total), fired=fired, txn_count=bucket.txn_count + 1
         )
@@ -91,22 +101,23 @@ class _DailyThreshold:
                 f"on {day.isoformat()} reach"
             )
         comparison = "" if cfg.inclusive else "exceeds "
-        out.alerts.append(
-            ctx.alert(
-                self.rule_id,
-                cfg,
-                event.customer_id,
-                (day.isoformat(), event.direction, side),
-                f"{what} {comparison}the {fmt_money(limit)} {side} large-value threshold".replace(
-                    "reaches exceeds", "exceeds"
-                ).replace("reach exceeds", "exceed"),
-                event.occurred_at,
-                amount=total.quantize(Decimal("0.01")),
-                currency=side,
-                evidence=list(bucket.evidence),
-                window=window,
-            )
+        alert = ctx.alert(
+            self.rule_id,
+            cfg,
+            event.customer_id,
+            (day.isoformat(), event.direction, side),
+            f"{what} {comparison}the {fmt_money(limit)} {side} large-value threshold".replace(
+                "reaches exceeds", "exceeds"
+            ).replace("reach exceeds", "exceed"),
+            event.occurred_at,
+            amount=total.quantize(Decimal("0.01")),
+            currency=side,
+            evidence=list(bucket.evidence),
+            window=window,
         )
+        out.alerts.append(alert)
+        if grows:
+            out.grown.append(alert.alert_id)
 
 
 class LargeCash(_DailyThreshold):

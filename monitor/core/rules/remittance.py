@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
-from monitor.core.rules.config import RuleConfig, Threshold, money
+from monitor.core.rules.config import Category, RuleConfig, Threshold, money
 from monitor.core.state import CustomerState
 from schemas import Remittance
 
@@ -38,8 +38,10 @@ class RemitMissingInfoConfig(RuleConfig):
 
 
 class RemitUnresolvedConfig(RuleConfig):
-    """Payments still missing fields `follow_up_working_days` after the alert."""
+    """Payments still missing fields `follow_up_working_days` after the alert: a
+    suspicious-behaviour matter (category `suspicious`)."""
 
+    category: Category = "suspicious"
     follow_up_working_days: int = Field(default=10, ge=1, le=120)
 
 
@@ -175,7 +177,14 @@ def _supplement(state: CustomerState, event: Remittance) -> None:
 class RemitInfoUnresolved:
     """REMIT_INFO_UNRESOLVED: decided when the customer's event-time watermark passes the
     end of the follow-up deadline day (plus the pack's grace) with fields still missing.
-    Runs on every event of the customer, whatever its topic."""
+    Runs on every event of the customer, whatever its topic.
+
+    Information still missing after the request is a matter for a suspicious report (PBoC
+    customer identification, suspicious behaviour: the originator's name, account or address
+    still not obtained after asking the remitting institution), not for due diligence: the
+    pack's default category is `suspicious`. The suspicion arises when the deadline passes,
+    so the alert's `event_time` is the deadline itself (the end of the deadline day) and
+    its `report_due` counts from that day, never from the payment's."""
 
     rule_id: ClassVar[str] = "REMIT_INFO_UNRESOLVED"
     handles: ClassVar[tuple[type, ...]] = ()
@@ -195,6 +204,7 @@ class RemitInfoUnresolved:
             del state.pending[txn_id]
             missing = missing_from(set(item["present"]))
             occurred = datetime.fromisoformat(item["at"])
+            deadline = datetime.fromtimestamp(item["due_ms"] / 1000, ctx.pack.tz)
             out.alerts.append(
                 ctx.alert(
                     self.rule_id,
@@ -203,13 +213,10 @@ class RemitInfoUnresolved:
                     (txn_id,),
                     f"remittance {txn_id} still lacks {', '.join(missing)} after the follow-up "
                     f"deadline {item['due']} ({self.cfg.follow_up_working_days} working days)",
-                    occurred,
-                    amount=_decimal(item["amount"]),
+                    deadline,
+                    amount=Decimal(item["amount"]),
                     currency=item["currency"],
                     evidence=[txn_id, *item["supplements"]],
+                    window=(occurred, deadline),
                 )
             )
-
-
-def _decimal(text: str) -> Decimal:
-    return Decimal(text)
