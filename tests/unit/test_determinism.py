@@ -32,9 +32,10 @@ LATE = datetime(2027, 6, 30, 23, 59, tzinfo=UTC)
 
 
 def _scenario() -> list[Any]:
-    """Events of nine customers touching every rule but WATCHLIST_MATCH and every task
+    """Events of ten customers touching every rule but WATCHLIST_MATCH and every task
     trigger but WATCHLIST_MATCH, in a fixed order (ids fixed, not from the builders'
-    counters)."""
+    counters); STRUCTURING also at the intensity of a high-risk customer (C2, a PEP), a
+    PROFILE_CHANGE of an entity and a KYC_INCOMPLETE of an agent."""
     c1_open = individual_opening_data(
         customer_id="C1", event_id="o-C1", at="2026-03-01T09:00:00+08:00"
     )
@@ -56,6 +57,13 @@ def _scenario() -> list[Any]:
     )
     e1_open = entity_opening_data(customer_id="E1", event_id="o-E1", at="2026-03-01T09:00:00+08:00")
     e1_open["beneficial_owners"] = [{"name": "Zhao Min", "ownership_pct": "25"}]
+    c5_open = individual_opening_data(
+        customer_id="C5", event_id="o-C5", at="2026-03-06T12:00:00+08:00"
+    )
+    c5_open["agent"] = {
+        "name": "Qian Jun",
+        "id_document": {"type": "passport", "number": "E1234567", "expires_on": "2026-03-01"},
+    }
 
     def c(txn, amount, at, customer="C1", **kw):
         return cash(amount, customer_id=customer, txn_id=txn, event_id=f"e-{txn}", at=at, **kw)
@@ -102,6 +110,15 @@ def _scenario() -> list[Any]:
             event_id="u-C1",
             at="2026-03-06T10:00:00+08:00",
         ),  # PROFILE_CHANGE
+        c("T11", "40000", "2026-03-03T15:00:00+08:00", customer="C2"),
+        c("T12", "38000", "2026-03-04T15:00:00+08:00", customer="C2"),  # STRUCTURING (high)
+        update(
+            {"legal_representative": {"name": "Sun Li", "id_document": {"number": "X1"}}},
+            customer_id="E1",
+            event_id="u-E1",
+            at="2026-03-06T11:00:00+08:00",
+        ),  # PROFILE_CHANGE of an entity
+        opening(c5_open),  # KYC_INCOMPLETE: the agent's document expired
         c("T9", "10", "2026-03-17T00:00:01+08:00"),  # REMIT_INFO_UNRESOLVED for R1
         c("T10", "10", "2026-09-03T10:00:00+08:00", customer="C2"),  # PERIODIC_REVIEW
         *_transfer_patterns(),
@@ -110,8 +127,8 @@ def _scenario() -> list[Any]:
 
 def _transfer_patterns() -> list[Any]:
     """Domestic transfers raising LV_TRANSFER_INDIVIDUAL and the behaviour rules."""
-    c5_open = individual_opening_data(
-        customer_id="C5", event_id="o-C5", at="2025-06-01T09:00:00+08:00"
+    x5_open = individual_opening_data(
+        customer_id="X5", event_id="o-X5", at="2025-06-01T09:00:00+08:00"
     )
 
     def d(txn, customer, amount, direction, hours, account, **kw):
@@ -127,14 +144,14 @@ def _transfer_patterns() -> list[Any]:
             **kw,
         )
 
-    events: list[Any] = [opening(c5_open)]
-    events += [d("D51", "C5", "250000", "in", 10, "A1"), d("D52", "C5", "260000", "in", 11, "A2")]
-    events += [d(f"D6{k}", "C6", "10000", "in", 9 + k, f"P{k}") for k in range(10)]
-    events.append(d("D6X", "C6", "95000", "out", 20, "Q1"))  # FUNNEL_IN, PASS_THROUGH
-    events.append(d("D70", "C7", "150000", "in", 9, "S1"))
-    events += [d(f"D7{k + 1}", "C7", "12000", "out", 10 + k, f"R{k}") for k in range(10)]
+    events: list[Any] = [opening(x5_open)]
+    events += [d("D51", "X5", "250000", "in", 10, "A1"), d("D52", "X5", "260000", "in", 11, "A2")]
+    events += [d(f"D6{k}", "X6", "10000", "in", 9 + k, f"P{k}") for k in range(10)]
+    events.append(d("D6X", "X6", "95000", "out", 20, "Q1"))  # FUNNEL_IN, PASS_THROUGH
+    events.append(d("D70", "X7", "150000", "in", 9, "S1"))
+    events += [d(f"D7{k + 1}", "X7", "12000", "out", 10 + k, f"R{k}") for k in range(10)]
     events += [
-        d(f"D8{k}", "C8", "20000", "in" if k % 2 == 0 else "out", 26 * k, "F1") for k in range(6)
+        d(f"D8{k}", "X8", "20000", "in" if k % 2 == 0 else "out", 26 * k, "F1") for k in range(6)
     ]
     return events
 
@@ -191,6 +208,15 @@ def test_the_scenario_touches_every_rule_and_trigger_but_the_watch_list(referenc
             "ENHANCED_DUE_DILIGENCE",
         ]
     )
+
+
+def test_the_scenario_covers_risk_intensity_entity_changes_and_agents(reference):
+    (high,) = [a for a in reference.by_rule("STRUCTURING") if a.customer_id == "C2"]
+    assert high.evidence == ["T11", "T12"]
+    assert high.summary.endswith("[high-risk customer: amounts x0.8, counts x0.7]")
+    assert ("E1", "PROFILE_CHANGE") in {(t.customer_id, t.trigger) for t in reference.tasks}
+    (agent,) = [a for a in reference.by_rule("KYC_INCOMPLETE") if a.customer_id == "C5"]
+    assert agent.summary.endswith("agent id_document expired")
 
 
 def test_two_fresh_engines_give_identical_findings(reference):
