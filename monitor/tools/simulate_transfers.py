@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from monitor.tools.simulate import _Gen
+    from monitor.tools.traffic import Generator as _Gen
 
 __all__ = [
     "ENTITY_PROFILES",
