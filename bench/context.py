@@ -30,6 +30,7 @@ TOPIC_KINDS = {
     "kyc.customer-updates": "customer_update",
     "txn.cash": "cash",
     "txn.remittances": "remittance",
+    "txn.transfers": "transfer",
 }
 #: default topic -> Settings field
 TOPIC_SETTINGS = {
@@ -37,6 +38,7 @@ TOPIC_SETTINGS = {
     "kyc.customer-updates": "topic_customer_updates",
     "txn.cash": "topic_cash",
     "txn.remittances": "topic_remittances",
+    "txn.transfers": "topic_transfers",
 }
 
 #: a throughput phase whose count has not moved for this long is stopped as stalled

@@ -25,13 +25,14 @@ def memory_build(base: int, target: int, out: Path, seed: int) -> dict[str, Any]
     from monitor.core.decode import Decoder, Rejection
     from monitor.core.engine import Engine
     from monitor.core.pack import load_pack
+    from monitor.tools.offline import TOPIC_RANK
     from monitor.tools.simulate import TOPIC_FILES, simulate
 
     pack = load_pack()
     decoder = Decoder(pack.fx)
     engine = Engine(pack)
     now = datetime.now(UTC)
-    rank = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash": 3}
+    rank = TOPIC_RANK  # the replay's tie order of topics
     records: list[tuple[bytes, bytes]] = []
     events = 0
     started = time.perf_counter()

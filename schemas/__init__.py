@@ -11,6 +11,8 @@ from schemas.inputs import (
     Remittance,
     RemittanceBeneficiary,
     RemittanceOriginator,
+    Transfer,
+    TransferCounterparty,
 )
 from schemas.outputs import Alert, Category, DeadLetter, ReidTask, Severity, Trigger
 
@@ -34,5 +36,7 @@ __all__ = [
     "RemittanceOriginator",
     "Severity",
     "Timestamp",
+    "Transfer",
+    "TransferCounterparty",
     "Trigger",
 ]

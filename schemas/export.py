@@ -18,6 +18,7 @@ from schemas.inputs import (
     CustomerUpdate,
     ProfileChanges,
     Remittance,
+    Transfer,
 )
 from schemas.outputs import Alert, DeadLetter, ReidTask
 
@@ -66,6 +67,7 @@ MESSAGES: tuple[Message, ...] = (
     Message("customer-update", CustomerUpdate, "kyc.customer-updates", "validation"),
     Message("cash-transaction", CashTransaction, "txn.cash", "validation"),
     Message("remittance", Remittance, "txn.remittances", "validation"),
+    Message("transfer", Transfer, "txn.transfers", "validation"),
     Message("alert", Alert, "aml.alerts", "serialization"),
     Message("reid-task", ReidTask, "aml.reid-tasks", "serialization"),
     Message("dead-letter", DeadLetter, "aml.dead-letters", "serialization"),

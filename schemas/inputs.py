@@ -1,4 +1,4 @@
-"""Models of the four input topics (docs/interface.md)."""
+"""Models of the five input topics (docs/interface.md)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ __all__ = [
     "Remittance",
     "RemittanceBeneficiary",
     "RemittanceOriginator",
+    "Transfer",
+    "TransferCounterparty",
 ]
 
 
@@ -192,4 +194,37 @@ class Remittance(EventModel):
         return self.occurred_at
 
 
-InputEvent = AccountOpening | CustomerUpdate | CashTransaction | Remittance
+class TransferCounterparty(EventModel):
+    """The other side of a domestic transfer. `customer_id` is set when the counterparty is
+    also the bank's customer (the customer's own other account when it equals the
+    transfer's `customer_id`), else null."""
+
+    name: str | None = None
+    account_number: str | None = None
+    bank_code: str | None = None
+    customer_id: str | None = None
+
+
+class Transfer(EventModel):
+    """`txn.transfers`: a domestic account-to-account transfer debiting (`out`) or
+    crediting (`in`) the customer's account."""
+
+    event_id: str = Field(min_length=1)
+    txn_id: str = Field(min_length=1)
+    customer_id: str = Field(min_length=1)
+    account_id: str = Field(min_length=1)
+    occurred_at: Timestamp
+    direction: Literal["in", "out"]
+    amount: Amount
+    currency: CurrencyCode
+    counterparty: TransferCounterparty
+    channel: str | None = None
+    purpose: str | None = None
+    source_of_funds: str | None = None
+
+    @property
+    def event_time(self) -> datetime:
+        return self.occurred_at
+
+
+InputEvent = AccountOpening | CustomerUpdate | CashTransaction | Remittance | Transfer

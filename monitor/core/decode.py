@@ -12,7 +12,14 @@ import orjson
 from pydantic import ValidationError
 
 from monitor.core.fx import FxTable
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
+from schemas import (
+    AccountOpening,
+    CashTransaction,
+    CustomerUpdate,
+    InputEvent,
+    Remittance,
+    Transfer,
+)
 
 __all__ = ["KINDS", "Decoder", "Rejection", "REASONS"]
 
@@ -24,6 +31,7 @@ KINDS: dict[str, type[InputEvent]] = {
     "customer_update": CustomerUpdate,
     "cash": CashTransaction,
     "remittance": Remittance,
+    "transfer": Transfer,
 }
 
 #: every reason a dead letter can carry (also the `reason` label of the metric)
@@ -122,6 +130,7 @@ def _has_float_money(data: dict[str, Any]) -> bool:
 _CURRENCY_FIELD: dict[type, str] = {
     CashTransaction: "currency",
     Remittance: "currency",
+    Transfer: "currency",
     AccountOpening: "income_currency",
 }
 

@@ -14,13 +14,26 @@ from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
 from monitor.core.state import DAY_MS, CustomerState
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
+from schemas import (
+    AccountOpening,
+    CashTransaction,
+    CustomerUpdate,
+    InputEvent,
+    Remittance,
+    Transfer,
+)
 
 __all__ = ["Engine", "Outcome"]
 
 logger = logging.getLogger(__name__)
 
-_EVENT_TYPES: tuple[type, ...] = (AccountOpening, CustomerUpdate, CashTransaction, Remittance)
+_EVENT_TYPES: tuple[type, ...] = (
+    AccountOpening,
+    CustomerUpdate,
+    CashTransaction,
+    Remittance,
+    Transfer,
+)
 _PROFILE_TYPES = (AccountOpening, CustomerUpdate)
 _BRANCHED_TYPES = (AccountOpening, CashTransaction, ConductorCash)  # with a branch_code
 _PRUNE_EVERY_DAYS = 3

@@ -18,6 +18,7 @@ __all__ = [
     "CashItem",
     "CustomerState",
     "DayBucket",
+    "FlowItem",
     "TransferItem",
 ]
 
@@ -64,15 +65,30 @@ class TransferItem(NamedTuple):
     reported: bool  # already part of an alert: never counted towards another
 
 
+class FlowItem(NamedTuple):
+    """A transfer or cross-border payment in the FLOWS window the behaviour rules share
+    (stored as the array `[event_ms, txn_id, direction, cents, counterparty, tags,
+    reported]`)."""
+
+    event_ms: int
+    txn_id: str
+    direction: str  # "in" or "out"
+    cents: int  # the amount in hundredths of the FX table's base currency
+    counterparty: str  # short fingerprint of the counterparty's account number, "" unknown
+    tags: int  # bit set: 1 the customer's own account, 2 a payroll purpose
+    reported: int  # bit set of the rules whose alert included it (never counted again)
+
+
 # Stored array -> NamedTuple without the generated `__new__` (a Python call per item): the
 # arrays are the ones `to_bytes` wrote, in the fields' order.
 _day_bucket: Callable[[list[Any]], DayBucket] = partial(tuple.__new__, DayBucket)
 
 #: window name (its rule's id) -> stored array -> the item the window holds
-_WINDOW_ITEMS: dict[str, Callable[[list[Any]], CashItem | TransferItem]] = {
+_WINDOW_ITEMS: dict[str, Callable[[list[Any]], CashItem | TransferItem | FlowItem]] = {
     "STRUCTURING": partial(tuple.__new__, CashItem),
     "SAR_STRUCTURING": partial(tuple.__new__, CashItem),
     "FREQUENT_LARGE_UNCLEAR_SOURCE": partial(tuple.__new__, TransferItem),
+    "FLOWS": partial(tuple.__new__, FlowItem),  # shared by the behaviour rules
 }
 
 
@@ -84,10 +100,11 @@ class CustomerState:
     - `profile`: identity facts the KYC rules need (field presence, document expiry, PEP,
       countries, fingerprints of identity values): never the names or numbers themselves.
     - `buckets`: per-day accumulators `"<rule>|<day>|<direction>|<currency>"` -> `DayBucket`.
-    - `windows`: per-rule sliding windows, rule id -> `CashItem`s or `TransferItem`s in
-      (event time, txn id) order.
+    - `windows`: per-rule sliding windows, rule id -> `CashItem`s or `TransferItem`s, and
+      `FLOWS` -> `FlowItem`s (the behaviour rules'), in (event time, txn id) order.
     - `pending`: remittances awaiting a supplement: txn_id -> `{due_ms, missing, ...}`.
-    - `flags`: keys of once-only findings (e.g. an expired document already reported).
+    - `flags`: keys of once-only findings (e.g. an expired document already reported), and
+      DORMANT_REACTIVATION's movement times (`DR|...`), each with an event time.
     - `risk`: rating, review dates and history counters (`SUSPICIOUS_ALERTS`, ...).
     - `seen`: event ids already applied -> event time, so a redelivery never counts twice.
     - `early`: events that arrived before the event they follow (`monitor.core.early`),
@@ -101,7 +118,7 @@ class CustomerState:
     watermark_ms: int = 0
     profile: dict[str, Any] | None = None
     buckets: dict[str, DayBucket] = field(default_factory=dict)
-    windows: dict[str, list[Any]] = field(default_factory=dict)  # CashItem | TransferItem
+    windows: dict[str, list[Any]] = field(default_factory=dict)  # CashItem | TransferItem | ...
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
     risk: dict[str, Any] = field(default_factory=dict)
@@ -192,4 +209,4 @@ class CustomerState:
 # plain tuple, a JSON array; anything else (a set, a Decimal) stays an error.
 _AS_ARRAY = itemgetter(slice(None))
 _END = itemgetter(4)  # DayBucket.window_end_ms, in C for `min`
-_TIME = itemgetter(0)  # CashItem.event_ms / TransferItem.event_ms, in C for `min`
+_TIME = itemgetter(0)  # every window item's event_ms, in C for `min`

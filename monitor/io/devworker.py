@@ -26,6 +26,7 @@ DEFAULT_INPUTS = {
     "TOPIC_CUSTOMER_UPDATES": "kyc.customer-updates",
     "TOPIC_CASH": "txn.cash",
     "TOPIC_REMITTANCES": "txn.remittances",
+    "TOPIC_TRANSFERS": "txn.transfers",
     "TOPIC_ALERTS": "aml.alerts",
     "TOPIC_REID_TASKS": "aml.reid-tasks",
     "TOPIC_DEAD_LETTERS": "aml.dead-letters",

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     topic_customer_updates: str = "kyc.customer-updates"
     topic_cash: str = "txn.cash"
     topic_remittances: str = "txn.remittances"
+    topic_transfers: str = "txn.transfers"
     topic_alerts: str = "aml.alerts"
     topic_reid_tasks: str = "aml.reid-tasks"
     topic_dead_letters: str = "aml.dead-letters"
@@ -114,6 +115,7 @@ class Settings(BaseSettings):
                 "topic_customer_updates",
                 "topic_cash",
                 "topic_remittances",
+                "topic_transfers",
                 "topic_alerts",
                 "topic_reid_tasks",
                 "topic_dead_letters",
@@ -153,6 +155,7 @@ class Settings(BaseSettings):
             "customer_update": self.topic_customer_updates,
             "cash": self.topic_cash,
             "remittance": self.topic_remittances,
+            "transfer": self.topic_transfers,
         }
 
     @property

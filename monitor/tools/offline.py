@@ -45,7 +45,13 @@ __all__ = [
 ]
 
 #: the tie order of topics at equal event times: an account exists before it is used
-TOPIC_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash": 3}
+TOPIC_RANK = {
+    "account_opening": 0,
+    "customer_update": 1,
+    "remittance": 2,
+    "transfer": 3,
+    "cash": 4,
+}
 
 # The merge order (event time, topic rank, partition, offset) packed into one int, so the
 # heaps compare plain ints instead of tuples: the fields lie side by side in fixed bit
@@ -53,7 +59,7 @@ TOPIC_RANK = {"account_opening": 0, "customer_update": 1, "remittance": 2, "cash
 # before 1970: the shifts are arithmetic).
 _OFFSET_BITS = 50  # 10^15 offsets: three centuries at 100,000 messages/s
 _PARTITION_BITS = 20
-_RANK_BITS = 2
+_RANK_BITS = 3
 KEY_MS_SHIFT = _OFFSET_BITS + _PARTITION_BITS + _RANK_BITS
 
 #: (merge key, event): `merge_key` orders it, `key_ms` gives the event time back

@@ -31,6 +31,7 @@ _DEFAULT_TOPICS = {
     "kyc.customer-updates": "customer_update",
     "txn.cash": "cash",
     "txn.remittances": "remittance",
+    "txn.transfers": "transfer",
 }
 
 

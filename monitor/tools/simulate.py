@@ -21,6 +21,13 @@ from typing import Any
 
 import orjson
 
+from monitor.tools.simulate_transfers import (
+    ENTITY_PROFILES,
+    TRANSFER_TYPOLOGIES,
+    opened_days_before,
+    quiet_before,
+    transfer_typology,
+)
 from monitor.tools.traffic import TOPIC_FILES, Generator, Simulation
 
 __all__ = ["TOPIC_FILES", "TYPOLOGIES", "Simulation", "arrivals", "simulate", "write_simulation"]
@@ -40,10 +47,15 @@ TYPOLOGIES: dict[str, tuple[float, tuple[str, ...]]] = {
     # delivered out of event-time order; the outcome must be the event-time one
     "supplement_before_payment": (0.005, ("REMIT_MISSING_INFO",)),  # never UNRESOLVED
     "update_before_opening": (0.005, ()),  # the renewed ID: no KYC_ID_EXPIRED
+    **TRANSFER_TYPOLOGIES,
 }
 
 #: benign typologies (no rule expected): any alert of their customers is a false alarm
-_BENIGN = ("near_miss", "update_before_opening")
+_BENIGN = (
+    "near_miss",
+    "update_before_opening",
+    *(name for name, (_, rules) in TRANSFER_TYPOLOGIES.items() if not rules),
+)
 
 
 def simulate(
@@ -68,7 +80,9 @@ def simulate(
             if roll < acc:
                 typology = name
                 break
-        if entity and typology not in (None, "near_miss", "large_cash"):
+        if typology in ENTITY_PROFILES:
+            entity = True  # merchants and payrolls are companies
+        elif entity and typology not in (None, "near_miss", "large_cash"):
             typology = None  # keep entity traffic simple: typologies on individuals
         over: dict[str, Any] = {}
         if typology == "pep":
@@ -88,13 +102,18 @@ def simulate(
             g.update(cid, g.ts(1, 12), {"id_document": renewed})
             first_day = 3
         else:
-            g.opening(cid, entity, **over)
+            g.opening(cid, entity, days_before=opened_days_before(typology), **over)
         d0 = rng.randrange(0, max(1, days - 8))
         quiet = set(range(d0, d0 + 5)) if typology in ("near_miss", "structuring") else set()
+        silent = quiet_before(typology, d0)
         for day in range(first_day, days):
-            g.normal_day(cid, day, events_per_customer_day, day in quiet)
+            if day not in silent:
+                g.normal_day(cid, day, events_per_customer_day, day in quiet)
         evidence: list[str] = []
-        if typology == "large_cash":
+        injected = transfer_typology(g, typology, cid, d0) if typology else None
+        if injected is not None:
+            evidence = injected
+        elif typology == "large_cash":
             if rng.random() < 0.5:
                 evidence = [g.cash(cid, g.ts(d0, 11), f"{rng.randint(500, 900) * 100}.00")]
             else:

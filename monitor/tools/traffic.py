@@ -19,6 +19,7 @@ TOPIC_FILES = {
     "kyc.customer-updates": "customer_update",
     "txn.cash": "cash",
     "txn.remittances": "remittance",
+    "txn.transfers": "transfer",
 }
 
 _SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou"]
@@ -90,10 +91,11 @@ class Generator:
         *,
         expires_on: date | None = None,
         arrives: datetime | None = None,
+        days_before: int = 0,
         **over: Any,
     ) -> dict[str, Any]:
         rng = self.rng
-        at = self.ts(0, rng.uniform(8.5, 10))
+        at = self.ts(-days_before, rng.uniform(8.5, 10))
         male = rng.random() < 0.5
         birth = date(rng.randint(1950, 2002), rng.randint(1, 12), rng.randint(1, 28))
         name = f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}{rng.choice(_GIVEN).lower()}"
@@ -253,17 +255,22 @@ class Generator:
         )
 
     def normal_day(self, cid: str, day: int, rate: float, quiet: bool = False) -> None:
-        """Ordinary activity: small cash, complete remittances with a clear source, phone
-        changes. On a `quiet` day (around an injected near miss or structuring) no cash, so
-        those stay under the large-cash threshold and the labels stay true."""
+        """Ordinary activity: small cash, small domestic transfers with the customer's usual
+        counterparties, complete remittances with a clear source, phone changes. On a
+        `quiet` day (around an injected near miss or structuring) no cash, so those stay
+        under the large-cash threshold and the labels stay true."""
+        from monitor.tools.simulate_transfers import ordinary_transfer
+
         rng = self.rng
         for _ in range(_poisson(rng, rate)):
             kind = rng.random()
             at = self.ts(day)
-            if kind < 0.75 and quiet:
+            if kind < 0.6 and quiet:
                 continue
-            if kind < 0.75:
+            if kind < 0.6:
                 self.cash(cid, at, f"{rng.randint(1, 80) * 100}.00", rng.choice(["in", "out"]))
+            elif kind < 0.8:
+                ordinary_transfer(self, cid, at)
             elif kind < 0.97:
                 self.remittance(
                     cid, at, f"{rng.randint(10, 400) * 100}.00", direction=rng.choice(["in", "out"])

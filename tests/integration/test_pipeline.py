@@ -22,6 +22,7 @@ KIND_TOPIC = {
     "customer_update": "kyc.customer-updates",
     "cash": "txn.cash",
     "remittance": "txn.remittances",
+    "transfer": "txn.transfers",
 }
 
 

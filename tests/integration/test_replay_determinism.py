@@ -29,16 +29,16 @@ DAY_MS = 86_400_000
 
 def _chunks(sim) -> list[list[tuple[str, dict]]]:
     """Openings first (an account exists before it is used); then day by day, each day's
-    cash before that day's updates before its remittances: the reverse of the replay's
-    tie order, so within a day the topics arrive out of event-time order."""
+    cash before that day's updates, remittances and transfers: not the replay's tie order,
+    so within a day the topics arrive out of event-time order."""
     chunks = [[("kyc.account-openings", v) for v in sim.sorted_events("kyc.account-openings")]]
     by_day: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for topic in ("txn.cash", "kyc.customer-updates", "txn.remittances"):
+    for topic in ("txn.cash", "kyc.customer-updates", "txn.remittances", "txn.transfers"):
         for at_ms, value in sorted(sim.events[topic], key=lambda tv: (tv[0], tv[1]["event_id"])):
             by_day[at_ms // DAY_MS][topic].append(value)
     for day in sorted(by_day):
         chunk = []
-        for topic in ("txn.cash", "kyc.customer-updates", "txn.remittances"):
+        for topic in ("txn.cash", "kyc.customer-updates", "txn.remittances", "txn.transfers"):
             chunk.extend((topic, v) for v in by_day[day][topic])
         chunks.append(chunk)
     return chunks
@@ -89,6 +89,12 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
         "REMIT_MISSING_INFO",
         "REMIT_INFO_UNRESOLVED",
         "KYC_PEP",
+        "LV_TRANSFER_INDIVIDUAL",
+        "FUNNEL_IN",
+        "FUNNEL_OUT",
+        "PASS_THROUGH",
+        "FREQUENT_SAME_COUNTERPARTY",
+        "DORMANT_REACTIVATION",
     }
 
     def latest(msgs) -> dict[str, dict]:

@@ -38,12 +38,19 @@ RULE_IDS = [
     "KYC_HIGH_RISK_COUNTRY",
     "KYC_BENEFICIAL_OWNER",
     "WATCHLIST_MATCH",
+    "LV_TRANSFER_INDIVIDUAL",
+    "FUNNEL_IN",
+    "FUNNEL_OUT",
+    "PASS_THROUGH",
+    "FREQUENT_SAME_COUNTERPARTY",
+    "DORMANT_REACTIVATION",
 ]
 KIND_TOPIC = {
     "account_opening": "kyc.account-openings",
     "customer_update": "kyc.customer-updates",
     "cash": "txn.cash",
     "remittance": "txn.remittances",
+    "transfer": "txn.transfers",
 }
 
 

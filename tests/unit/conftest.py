@@ -22,7 +22,15 @@ import yaml
 from monitor.core.engine import Engine, Outcome
 from monitor.core.pack import DEFAULT_PACK, Pack, pack_from_mapping
 from monitor.core.state import CustomerState
-from schemas import AccountOpening, Alert, CashTransaction, CustomerUpdate, ReidTask, Remittance
+from schemas import (
+    AccountOpening,
+    Alert,
+    CashTransaction,
+    CustomerUpdate,
+    ReidTask,
+    Remittance,
+    Transfer,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CONFIG_DIR: Path = DEFAULT_PACK.parent
@@ -225,6 +233,44 @@ def remittance(
         "counterparty_country": "GB" if direction == "out" else "CN",
     }
     return Remittance.model_validate(_merge(data, overrides))
+
+
+def transfer(
+    amount: str | int = "10000.00",
+    *,
+    currency: str = "CNY",
+    direction: str = "in",
+    at: str = "2026-03-02T10:00:00+08:00",
+    customer_id: str = "C001",
+    txn_id: str | None = None,
+    event_id: str | None = None,
+    counterparty: str | None = "6217000000000001",
+    counterparty_customer: str | None = None,
+    **overrides: Any,
+) -> Transfer:
+    """A domestic transfer with the counterparty account `counterparty` (its name is
+    derived from it; `counterparty_customer` is the counterparty's customer id, if ours)."""
+    txn_id = txn_id or _next_id("TRF")
+    data: dict[str, Any] = {
+        "event_id": event_id or f"evt-{txn_id}",
+        "txn_id": txn_id,
+        "customer_id": customer_id,
+        "account_id": f"ACC-{customer_id}",
+        "occurred_at": at,
+        "direction": direction,
+        "amount": str(amount),
+        "currency": currency,
+        "counterparty": {
+            "name": f"Party {counterparty}",
+            "account_number": counterparty,
+            "bank_code": "102100099996",
+            "customer_id": counterparty_customer,
+        },
+        "channel": "online",
+        "purpose": None,
+        "source_of_funds": None,
+    }
+    return Transfer.model_validate(_merge(data, overrides))
 
 
 def individual_opening_data(

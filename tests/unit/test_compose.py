@@ -486,7 +486,7 @@ def test_topic_init_creates_every_topic_with_the_workers_layout(
             for field, info in Settings.model_fields.items()
             if field.startswith("topic_")
         }
-        assert len(defaults) == 7
+        assert len(defaults) == 8
         for field, topic in defaults.items():
             assert getattr(settings, field) == topic, f"{name} renames {field}"
             assert topic in created, f"topic-init does not create {topic} ({field})"

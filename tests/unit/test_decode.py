@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from monitor.core.decode import KINDS, REASONS, Decoder, Rejection
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance, Transfer
 
 from .conftest import PERSON_ID_NUMBER, UTC
 
@@ -71,6 +71,21 @@ def rejected(result: object, reason: str) -> Rejection:
 # --------------------------------------------------------------------------- accepted
 
 
+def test_a_transfer_in_an_unknown_currency_is_rejected(decoder):
+    doc = {
+        "event_id": "e",
+        "txn_id": "t",
+        "customer_id": "C",
+        "account_id": "A",
+        "direction": "out",
+        "occurred_at": "2026-03-02T09:15:00Z",
+        "amount": "1",
+        "currency": "XYZ",
+        "counterparty": {"account_number": "6222"},
+    }
+    rejected(decoder.decode("transfer", encode(doc)), "unknown_currency")
+
+
 def test_valid_cash_decodes(decoder):
     event = decoder.decode("cash", encode(cash_doc()))
     assert isinstance(event, CashTransaction)
@@ -106,10 +121,30 @@ def test_valid_cash_decodes(decoder):
                 "currency": "USD",
             },
         ),
+        (
+            "transfer",
+            Transfer,
+            {
+                "event_id": "e",
+                "txn_id": "t",
+                "customer_id": "C",
+                "account_id": "A",
+                "direction": "in",
+                "occurred_at": "2026-03-02T09:15:00Z",
+                "amount": "1",
+                "currency": "CNY",
+                "counterparty": {
+                    "name": "Payer",
+                    "account_number": "6222",
+                    "bank_code": "102",
+                    "customer_id": None,
+                },
+            },
+        ),
     ],
 )
 def test_every_kind_decodes_to_its_model(decoder, kind, model, doc):
-    assert set(KINDS) == {"account_opening", "customer_update", "cash", "remittance"}
+    assert set(KINDS) == {"account_opening", "customer_update", "cash", "remittance", "transfer"}
     assert isinstance(decoder.decode(kind, encode(doc)), model)
 
 

@@ -4,7 +4,7 @@ detection time, restart point or interleaving of customers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from monitor.core.engine import Engine
 from monitor.core.state import CustomerState
 
 from .conftest import (
+    SHANGHAI,
     bad_check_digit,
     cash,
     entity_opening_data,
@@ -21,6 +22,7 @@ from .conftest import (
     opening,
     remittance,
     run,
+    transfer,
     update,
     without,
 )
@@ -30,7 +32,7 @@ LATE = datetime(2027, 6, 30, 23, 59, tzinfo=UTC)
 
 
 def _scenario() -> list[Any]:
-    """Events of six customers touching every rule but WATCHLIST_MATCH and every task
+    """Events of ten customers touching every rule but WATCHLIST_MATCH and every task
     trigger but WATCHLIST_MATCH, in a fixed order (ids fixed, not from the builders'
     counters); STRUCTURING also at the intensity of a high-risk customer (C2, a PEP), a
     PROFILE_CHANGE of an entity and a KYC_INCOMPLETE of an agent."""
@@ -119,7 +121,39 @@ def _scenario() -> list[Any]:
         opening(c5_open),  # KYC_INCOMPLETE: the agent's document expired
         c("T9", "10", "2026-03-17T00:00:01+08:00"),  # REMIT_INFO_UNRESOLVED for R1
         c("T10", "10", "2026-09-03T10:00:00+08:00", customer="C2"),  # PERIODIC_REVIEW
+        *_transfer_patterns(),
     ]
+
+
+def _transfer_patterns() -> list[Any]:
+    """Domestic transfers raising LV_TRANSFER_INDIVIDUAL and the behaviour rules."""
+    x5_open = individual_opening_data(
+        customer_id="X5", event_id="o-X5", at="2025-06-01T09:00:00+08:00"
+    )
+
+    def d(txn, customer, amount, direction, hours, account, **kw):
+        when = datetime(2026, 3, 2, tzinfo=SHANGHAI) + timedelta(hours=hours)
+        return transfer(
+            amount,
+            customer_id=customer,
+            txn_id=txn,
+            event_id=f"e-{txn}",
+            direction=direction,
+            at=when.isoformat(),
+            counterparty=account,
+            **kw,
+        )
+
+    events: list[Any] = [opening(x5_open)]
+    events += [d("D51", "X5", "250000", "in", 10, "A1"), d("D52", "X5", "260000", "in", 11, "A2")]
+    events += [d(f"D6{k}", "X6", "10000", "in", 9 + k, f"P{k}") for k in range(10)]
+    events.append(d("D6X", "X6", "95000", "out", 20, "Q1"))  # FUNNEL_IN, PASS_THROUGH
+    events.append(d("D70", "X7", "150000", "in", 9, "S1"))
+    events += [d(f"D7{k + 1}", "X7", "12000", "out", 10 + k, f"R{k}") for k in range(10)]
+    events += [
+        d(f"D8{k}", "X8", "20000", "in" if k % 2 == 0 else "out", 26 * k, "F1") for k in range(6)
+    ]
+    return events
 
 
 SCENARIO = _scenario()
@@ -153,6 +187,12 @@ def test_the_scenario_touches_every_rule_and_trigger_but_the_watch_list(referenc
             "KYC_PEP",
             "KYC_HIGH_RISK_COUNTRY",
             "KYC_BENEFICIAL_OWNER",
+            "LV_TRANSFER_INDIVIDUAL",
+            "FUNNEL_IN",
+            "FUNNEL_OUT",
+            "PASS_THROUGH",
+            "FREQUENT_SAME_COUNTERPARTY",
+            "DORMANT_REACTIVATION",
         ]
     )
     assert sorted({t.trigger for t in reference.tasks}) == sorted(
@@ -222,7 +262,7 @@ def test_every_finding_has_its_own_id(reference):
     assert not set(alert_ids) & set(task_ids)
 
 
-@pytest.mark.parametrize("cut", [1, 5, 9, 12, 17, 19])
+@pytest.mark.parametrize("cut", [1, 5, 9, 12, 17, 19, 25, 33, 40])
 def test_restart_from_serialized_state_gives_the_same_findings(reference, cut):
     first = run(Engine(make_pack()), SCENARIO[:cut], detected_at=EARLY)
     restored = {k: CustomerState.from_bytes(s.to_bytes()) for k, s in first.states.items()}

@@ -39,6 +39,17 @@ VALID = {
         "amount": 5,
         "currency": "USD",
     },
+    "transfer": {
+        "event_id": "e",
+        "txn_id": "t",
+        "customer_id": "c",
+        "account_id": "a",
+        "occurred_at": "2026-03-02T09:00:00+08:00",
+        "direction": "in",
+        "amount": "100.00",
+        "currency": "CNY",
+        "counterparty": {"account_number": "6222", "customer_id": None},
+    },
     "account_opening": {
         "event_id": "e",
         "customer_id": "c",

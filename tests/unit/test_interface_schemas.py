@@ -50,5 +50,6 @@ def test_outputs_forbid_unknown_fields_and_inputs_accept_them() -> None:
     by_name = {m.name: json.loads(render(m)) for m in MESSAGES}
     for name in ("alert", "reid-task", "dead-letter"):
         assert by_name[name]["additionalProperties"] is False, name
-    for name in ("account-opening", "customer-update", "cash-transaction", "remittance"):
+    inputs = ("account-opening", "customer-update", "cash-transaction", "remittance", "transfer")
+    for name in inputs:
         assert by_name[name].get("additionalProperties", True) is not False, name

@@ -1,5 +1,5 @@
 """Large-value transaction reports (PBoC Order 2016 No.3): LV_CASH, LV_XBORDER_INDIVIDUAL,
-LV_TRANSFER_ENTITY."""
+LV_TRANSFER_INDIVIDUAL, LV_TRANSFER_ENTITY."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from monitor.core.rules.base import Context, Findings, day_window, fmt_money, window_end_ms
 from monitor.core.rules.config import Category, Threshold, ThresholdRuleConfig, money
 from monitor.core.state import CustomerState, DayBucket
-from schemas import CashTransaction, Remittance
+from schemas import CashTransaction, Remittance, Transfer
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
-__all__ = ["CrossBorderIndividual", "DailyThresholdConfig", "EntityTransfer", "LargeCash"]
+__all__ = [
+    "CrossBorderIndividual",
+    "DailyThresholdConfig",
+    "DomesticTransferIndividual",
+    "EntityTransfer",
+    "LargeCash",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +37,10 @@ def _daily(local: int, foreign: int) -> DailyThresholdConfig:
     return DailyThresholdConfig(
         threshold=Threshold(local=money("CNY", local), foreign=money("USD", foreign))
     )
+
+
+def _is_entity(state: CustomerState) -> bool:
+    return state.profile is not None and state.profile.get("type") == "entity"
 
 
 class _DailyThreshold:
@@ -132,18 +142,35 @@ class CrossBorderIndividual(_DailyThreshold):
     }
 
     def in_scope(self, state: CustomerState, event: Remittance) -> bool:
-        is_entity = state.profile is not None and state.profile.get("type") == "entity"
-        return event.kind == "payment" and not is_entity
+        return event.kind == "payment" and not _is_entity(state)
+
+
+class DomesticTransferIndividual(_DailyThreshold):
+    """LV_TRANSFER_INDIVIDUAL: a natural person's domestic transfers (art. 5(3)). A
+    customer whose opening has not been seen is treated as an individual."""
+
+    rule_id: ClassVar[str] = "LV_TRANSFER_INDIVIDUAL"
+    handles: ClassVar[tuple[type, ...]] = (Transfer,)
+    default: ClassVar[DailyThresholdConfig] = _daily(500000, 100000)
+    nouns: ClassVar[dict[str, str]] = {
+        "in": "inbound domestic transfer",
+        "out": "outbound domestic transfer",
+    }
+
+    def in_scope(self, state: CustomerState, event: Transfer) -> bool:
+        return not _is_entity(state)
 
 
 class EntityTransfer(_DailyThreshold):
-    """LV_TRANSFER_ENTITY: an entity's transfers."""
+    """LV_TRANSFER_ENTITY: an entity's transfers, domestic and cross-border summed
+    together (art. 5(2))."""
 
     rule_id: ClassVar[str] = "LV_TRANSFER_ENTITY"
-    handles: ClassVar[tuple[type, ...]] = (Remittance,)
+    handles: ClassVar[tuple[type, ...]] = (Remittance, Transfer)
     default: ClassVar[DailyThresholdConfig] = _daily(2000000, 200000)
     nouns: ClassVar[dict[str, str]] = {"in": "inbound transfer", "out": "outbound transfer"}
 
-    def in_scope(self, state: CustomerState, event: Remittance) -> bool:
-        is_entity = state.profile is not None and state.profile.get("type") == "entity"
-        return event.kind == "payment" and is_entity
+    def in_scope(self, state: CustomerState, event: Remittance | Transfer) -> bool:
+        if type(event) is Remittance and event.kind != "payment":
+            return False
+        return _is_entity(state)

@@ -17,12 +17,23 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from monitor.core.risk import RiskRater
 from monitor.core.rules.base import Rule
+from monitor.core.rules.behaviour import (
+    DormantReactivation,
+    FrequentSameCounterparty,
+    PassThrough,
+)
 from monitor.core.rules.cdd import AgentCash, OneOffService
 from monitor.core.rules.conductor import LargeCashByConductor
 from monitor.core.rules.config import StageConfig
 from monitor.core.rules.edd import KycBeneficialOwner, KycHighRiskCountry, KycPep
+from monitor.core.rules.funnel import FunnelIn, FunnelOut
 from monitor.core.rules.kyc import KycIdExpired, KycIncomplete, ProfileChecks
-from monitor.core.rules.large_value import CrossBorderIndividual, EntityTransfer, LargeCash
+from monitor.core.rules.large_value import (
+    CrossBorderIndividual,
+    DomesticTransferIndividual,
+    EntityTransfer,
+    LargeCash,
+)
 from monitor.core.rules.remittance import RemitInfoUnresolved, RemitMissingInfo
 from monitor.core.rules.sar import SarStructuring
 from monitor.core.rules.velocity import FrequentLargeUnclearSource, Structuring
@@ -159,6 +170,7 @@ REGISTRY = Registry()
 REGISTRY.register(LargeCash)
 REGISTRY.register(LargeCashByConductor)
 REGISTRY.register(CrossBorderIndividual)
+REGISTRY.register(DomesticTransferIndividual)
 REGISTRY.register(EntityTransfer)
 REGISTRY.register(OneOffService)
 REGISTRY.register(AgentCash)
@@ -167,6 +179,11 @@ REGISTRY.register(RemitInfoUnresolved, phase="deadline")
 REGISTRY.register(Structuring)
 REGISTRY.register(FrequentLargeUnclearSource)
 REGISTRY.register(SarStructuring)
+REGISTRY.register(FunnelIn)
+REGISTRY.register(FunnelOut)
+REGISTRY.register(PassThrough)
+REGISTRY.register(FrequentSameCounterparty)
+REGISTRY.register(DormantReactivation)
 REGISTRY.register(KycIncomplete)
 REGISTRY.register(KycIdExpired)
 REGISTRY.register(KycPep)
