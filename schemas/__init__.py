@@ -12,7 +12,16 @@ from schemas.inputs import (
     RemittanceBeneficiary,
     RemittanceOriginator,
 )
-from schemas.outputs import Alert, Category, DeadLetter, ReidTask, Severity, Trigger
+from schemas.outputs import (
+    Alert,
+    Category,
+    DeadLetter,
+    Explanation,
+    Narrative,
+    ReidTask,
+    Severity,
+    Trigger,
+)
 
 __all__ = [
     "AccountOpening",
@@ -24,8 +33,10 @@ __all__ = [
     "CurrencyCode",
     "CustomerUpdate",
     "DeadLetter",
+    "Explanation",
     "IdDocument",
     "InputEvent",
+    "Narrative",
     "Person",
     "ProfileChanges",
     "ReidTask",
