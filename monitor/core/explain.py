@@ -101,7 +101,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "KYC_ID_EXPIRED": (
         "The identity document expired on {expired_on} and was still in use on {used_on} "
-        "({days_expired} days later).",
+        "({days_expired} day(s) later).",
         "身份证件已于 {expired_on} 过期，{used_on} 仍在使用（过期 {days_expired} 天）。",
     ),
     "KYC_PEP": (
@@ -180,7 +180,8 @@ def render(
         values.update((k, _text(v)) for k, v in figures.items())
         values.update(_words(figures))
         try:
-            return template[0].format_map(values), template[1].format_map(values)
+            en = template[0].format_map(values)
+            return en[:1].upper() + en[1:], template[1].format_map(values)
         except (KeyError, IndexError, ValueError):
             logger.warning("rule %s: narrative template names a missing figure", rule_id)
     return summary, f"规则 {rule_id}：{summary}"
@@ -197,15 +198,12 @@ def fx_rates(fx: FxTable, currencies: Iterable[str], on: date) -> dict[str, str]
 
 
 def json_safe(value: Any) -> Any:
-    """`value` with decimals as strings (money to the cent), dates and times in ISO form,
+    """`value` with decimals as strings to the cent, dates and times in ISO form,
     tuples as lists, sets sorted, models dumped and mapping keys as strings in sorted order."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -2:
-            value = value.quantize(_CENT)
-        return str(value)
+        return str(value.quantize(_CENT)) if value.is_finite() else str(value)
     if isinstance(value, float):
         return str(value)
     if isinstance(value, (datetime, date)):

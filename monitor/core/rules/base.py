@@ -105,6 +105,19 @@ class Context:
         _, converted, limit = self.side(threshold, amount, currency, day)
         return converted >= limit if inclusive else converted > limit
 
+    def threshold_figures(
+        self, threshold: Threshold | None, amount: Decimal, currency: str
+    ) -> dict[str, object]:
+        """An explanation's figures for `amount` under `threshold` on the event's day: the
+        compared amount, the limit, its currency and the distance to it."""
+        side, compared, limit = self.side(threshold, amount, currency, self.day)
+        return {
+            "compared": compared,
+            "threshold": limit,
+            "threshold_currency": side,
+            "distance": compared - limit,
+        }
+
     def to_local(self, amount: Decimal, currency: str, day: date) -> Decimal:
         """`amount` in the FX table's base currency (CNY for cn-pboc)."""
         base = self.pack.fx.base

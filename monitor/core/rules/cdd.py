@@ -80,6 +80,13 @@ class OneOffService:
                 amount=event.amount,
                 currency=event.currency,
                 evidence=[event.txn_id],
+                figures={
+                    "txn_id": event.txn_id,
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "gaps": gaps,
+                    **ctx.threshold_figures(self.cfg.threshold, event.amount, event.currency),
+                },
             )
         )
 
@@ -120,5 +127,12 @@ class AgentCash:
                 amount=event.amount,
                 currency=event.currency,
                 evidence=[event.txn_id],
+                figures={
+                    "txn_id": event.txn_id,
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "gaps": gaps,
+                    **ctx.threshold_figures(self.cfg.threshold, event.amount, event.currency),
+                },
             )
         )

@@ -82,6 +82,7 @@ class KycPep:
                 f"politically exposed {role}: enhanced due diligence required ({event.event_id})",
                 event.event_time,
                 evidence=[event.event_id],
+                figures={"role": role, "event_id": event.event_id},
             )
             out.alerts.append(alert)
             out.tasks.append(
@@ -132,6 +133,7 @@ class KycHighRiskCountry:
                 f"customer {label} {country} is a high-risk jurisdiction",
                 event.event_id,
                 country,
+                {"subject": role, "countries": [country], "list_size": len(self.countries)},
             )
 
     def _remittance(
@@ -157,6 +159,15 @@ class KycHighRiskCountry:
             f"remittance {event.txn_id} {direction} high-risk jurisdiction {', '.join(hits)}",
             event.txn_id,
             hits[0],
+            {
+                "subject": "remittance",
+                "txn_id": event.txn_id,
+                "direction": event.direction,
+                "countries": hits,
+                "list_size": len(self.countries),
+                "amount": event.amount,
+                "currency": event.currency,
+            },
             amount=event.amount,
             currency=event.currency,
         )
@@ -171,6 +182,7 @@ class KycHighRiskCountry:
         summary: str,
         evidence: str,
         country: str,
+        figures: dict[str, object] | None = None,
         **money: Any,
     ) -> None:
         alert = ctx.alert(
@@ -181,6 +193,7 @@ class KycHighRiskCountry:
             summary,
             event.event_time,
             evidence=[evidence],
+            figures=figures,
             **money,
         )
         out.alerts.append(alert)
@@ -229,5 +242,10 @@ class KycBeneficialOwner:
                 f"{self.cfg.ownership_above_pct}% ({len(owners)} owner(s) declared)",
                 event.event_time,
                 evidence=[event.event_id],
+                figures={
+                    "ownership_above_pct": self.cfg.ownership_above_pct,
+                    "owners_declared": len(owners),
+                    "owners_identified": 0,
+                },
             )
         )
