@@ -159,7 +159,7 @@ def explain(
 ) -> Explanation:
     """The explanation of one alert of `rule_id`, whose config dumps to `parameters`."""
     safe = json_safe(dict(figures))
-    params = json_safe(dict(parameters))
+    params = dict(parameters)  # a config dumped in JSON mode: JSON-safe, in field order
     en, zh = render(rule_id, params, safe, summary)
     return Explanation(
         pack_version=pack_version,
