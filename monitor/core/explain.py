@@ -161,11 +161,13 @@ def explain(
     safe = json_safe(dict(figures))
     params = dict(parameters)  # a config dumped in JSON mode: JSON-safe, in field order
     en, zh = render(rule_id, params, safe, summary)
-    return Explanation(
+    # built from JSON-safe values by construction: skip revalidating them (alerts are hot
+    # when a large-value day grows with every transaction)
+    return Explanation.model_construct(
         pack_version=pack_version,
         parameters=params,
         figures=safe,
-        narrative=Narrative(en=en, zh=zh),
+        narrative=Narrative.model_construct(en=en, zh=zh),
     )
 
 
