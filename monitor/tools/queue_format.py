@@ -67,7 +67,11 @@ def entry_detail(entry_id: str, fields: dict[str, str]) -> str:
         return "\n".join(lines)
     lines += ["", "why", f"  {data['narrative']}", "", "figures"]
     for name, value in sorted((explanation.get("figures") or {}).items()):
-        lines.append(f"  {name:<18} {_figure(value)}")
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lines.append(f"  {name}")  # evidence transactions: one per line
+            lines += [f"    {_figure(v)}" for v in value]
+        else:
+            lines.append(f"  {name:<20} {_figure(value)}")
     lines += ["", f"{'pack version':<13} {explanation.get('pack_version', '-')}"]
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from monitor.core.explain import TEMPLATES, json_safe, render
 from monitor.core.pack import Pack, load_pack, pack_from_mapping
 from monitor.core.rules.config import RuleConfig
 from monitor.core.state import CustomerState
+from monitor.tools.queue_format import entry_detail, entry_json
 from monitor.tools.scenario import read_scenario
 from schemas import Alert
 from tests.unit.conftest import (
@@ -200,6 +201,26 @@ def test_figures_are_json_safe_and_ordered() -> None:
     )
     assert list(value) == ["a", "b", "c", "d"]
     assert value == {"a": [1, 3], "b": "1.23", "c": ["5.00"], "d": "2026-01-01T00:00:00"}
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+@needs_watchlist
+def test_a_queue_entry_shows_the_narrative_and_the_figures() -> None:
+    alert = next(a for a in run_sample(load_pack()) if a.rule_id == "STRUCTURING")
+    assert alert.explanation is not None
+    data = alert.model_dump(mode="json")
+    fields = {k: str(data[k] or "") for k in ("alert_id", "rule_id", "customer_id", "summary")}
+    fields["alert"] = orjson.dumps(data).decode()
+    text = entry_detail("1-0", fields)
+    assert alert.explanation.narrative.en in text
+    assert "transactions" in text and "ST0" in text and "2026-03-03T10:00:00+08:00" in text
+    assert alert.explanation.pack_version in text
+    assert entry_json("1-0", fields)["narrative"] == alert.explanation.narrative.en
+    del fields["alert"]
+    assert "no explanation" in entry_detail("1-0", fields)
+    assert entry_json("1-0", fields)["narrative"] is None
 
 
 # --------------------------------------------------------------------------- the docs

@@ -73,6 +73,10 @@ class Context:
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.pack.tz).date()
 
+    def at(self, event_ms: int) -> datetime:
+        """Epoch milliseconds as a time in the pack's zone (explanations' evidence times)."""
+        return datetime.fromtimestamp(event_ms / 1000, self.pack.tz)
+
     def side(
         self, threshold: Threshold | None, amount: Decimal, currency: str, day: date
     ) -> tuple[str, Decimal, Decimal]:

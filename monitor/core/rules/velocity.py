@@ -145,7 +145,7 @@ class Structuring:
                 "transactions": [
                     {
                         "txn_id": i.txn_id,
-                        "event_ms": i.event_ms,
+                        "at": ctx.at(i.event_ms),
                         "amount": i.side_amount,
                         "currency": i.side,
                     }
@@ -238,7 +238,7 @@ class FrequentLargeUnclearSource:
                 "transactions": [
                     {
                         "txn_id": i.txn_id,
-                        "event_ms": i.event_ms,
+                        "at": ctx.at(i.event_ms),
                         "amount": i.base_amount,
                         "currency": base,
                         "unclear_source": i.unclear,
