@@ -130,6 +130,14 @@ def test_pack_version_changes_when_a_data_file_changes(tmp_path: Path) -> None:
     assert load_pack(pack_file).version not in (before, after_fx, after_calendar)
 
 
+def test_rules_check_prints_the_pack_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.tools.cli import main
+
+    assert main(["rules", "check", str(CONFIG_DIR / "us-bsa.yaml"), "--today", "2026-06-01"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(f"valid, version {load_pack(CONFIG_DIR / 'us-bsa.yaml').version}")
+
+
 def test_a_pack_from_a_mapping_is_versioned_by_its_content() -> None:
     raw = raw_pack()
     one = pack_from_mapping(raw, base_dir=CONFIG_DIR).version
