@@ -26,10 +26,14 @@ from tests.unit.conftest import (
     PERSON_ID_NUMBER,
     PERSON_NAME,
     cash,
+    individual_opening_data,
     make_engine,
     needs_watchlist,
+    opening,
     raw_pack,
+    remittance,
     run,
+    without,
 )
 
 SAMPLE = CONFIG_DIR / "samples" / "all-rules.jsonl"
@@ -82,6 +86,43 @@ def test_every_alert_of_the_sample_is_explained(file: str) -> None:
         assert explanation.narrative.en and explanation.narrative.zh
     if file == "cn-pboc.yaml":  # the sample fires every rule of the default pack
         assert {a.rule_id for a in alerts} == _enabled_rules(pack)
+
+
+def test_every_enabled_rule_of_us_bsa_explains_what_decided_it() -> None:
+    """Events that fire each enabled us-bsa rule the sample does not (CTR summed in USD
+    across currencies, structuring, funds-transfer information, agent cash, KYC)."""
+    engine = make_engine(file="us-bsa.yaml")
+    at = "2026-03-03T10:00:00-05:00"
+    expired = individual_opening_data(customer_id="C006", at=at)
+    expired["id_document"] = {**expired["id_document"], "expires_on": "2026-01-31"}
+    events = [
+        cash("6000", currency="EUR", at=at, txn_id="U-1"),
+        cash("6000", currency="USD", at="2026-03-03T11:00:00-05:00", txn_id="U-2"),
+        cash("9000", currency="USD", at=at, customer_id="C002", txn_id="U-3"),
+        cash("8500", currency="USD", at="2026-03-05T10:00:00-05:00", customer_id="C002"),
+        remittance("5000", currency="USD", at=at, customer_id="C003", beneficiary={"name": ""}),
+        cash("12000", currency="USD", at=at, customer_id="C004", conductor={"name": "A. Agent"}),
+        opening(without(individual_opening_data(customer_id="C005", at=at), "address")),
+        opening(expired),
+    ]
+    alerts = run(engine, events).alerts
+    fired = {a.rule_id for a in alerts}
+    assert {"LV_CASH", "STRUCTURING", "REMIT_MISSING_INFO", "CDD_AGENT", "KYC_ID_EXPIRED"} <= fired
+    sample = {a.rule_id for a in run_sample(load_pack(CONFIG_DIR / "us-bsa.yaml"))}
+    us = pack_from_mapping(raw_pack("us-bsa.yaml"), base_dir=CONFIG_DIR)
+    assert _enabled_rules(us) - {"WATCHLIST_MATCH"} <= fired | sample
+    for alert in alerts:
+        assert alert.explanation is not None and alert.explanation.figures, alert.rule_id
+        assert alert.explanation.narrative.en != alert.summary, alert.rule_id
+    ctr = [a for a in alerts if a.rule_id == "LV_CASH" and a.customer_id == "C001"][-1]
+    assert ctr.explanation is not None
+    figures = ctr.explanation.figures
+    assert figures["currency"] == "USD" and figures["count"] == 2
+    assert figures["inclusive"] is False and "exceeding" in ctr.explanation.narrative.en
+    assert "超过" in ctr.explanation.narrative.zh
+    rates = figures["fx_rates"]
+    # the rates this event used (the EUR deposit's day total came from an earlier event)
+    assert isinstance(rates, dict) and "USD/CNY" in rates
 
 
 def test_every_rule_of_the_default_pack_has_a_template() -> None:
