@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-unit lint venv kafka-jars clean
+.PHONY: demo inbox test test-unit lint venv kafka-jars clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,18 @@ demo: $(STAMP)
 	./tools/ensure-system-deps.sh
 	$(VENV)/bin/monitor demo
 
+## make inbox: the demo, then the analyst inbox on its alerts (http://127.0.0.1:8080/)
+inbox: $(STAMP)
+	./tools/ensure-system-deps.sh
+	$(VENV)/bin/monitor demo --serve
+
 kafka-jars:
 	./tools/ensure-system-deps.sh --java
 	./tools/kafka/fetch.sh >/dev/null
 
 ## make test: unit tests and integration tests on real Apache Kafka, redis-server and promtool
 test: $(STAMP) kafka-jars
-	./tools/ensure-system-deps.sh --prometheus
+	./tools/ensure-system-deps.sh --prometheus --chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 ## make lint: ruff (configured rules) and mypy (strict on monitor/core, normal elsewhere)

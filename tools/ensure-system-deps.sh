@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the tests and the demo need, only if missing:
-# redis-server (always), prometheus/promtool (with --prometheus), Java 17 + Maven (with --java).
+# redis-server (always), prometheus/promtool (with --prometheus), Java 17 + Maven (with --java),
+# Debian's chromium for the inbox's browser tests (with --chromium; Playwright drives
+# /usr/bin/chromium, never a browser it downloads itself).
 set -euo pipefail
 want=()
 command -v redis-server >/dev/null || want+=(redis-server)
@@ -9,6 +11,7 @@ for arg in "$@"; do
     --prometheus) command -v promtool >/dev/null || want+=(prometheus) ;;
     --java) command -v java >/dev/null || want+=(openjdk-17-jre-headless)
             command -v mvn >/dev/null || want+=(maven) ;;
+    --chromium) [ -x /usr/bin/chromium ] || want+=(chromium) ;;
   esac
 done
 [ ${#want[@]} -eq 0 ] && exit 0

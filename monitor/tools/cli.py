@@ -120,9 +120,17 @@ def _parser() -> Parser:
 
     add_queue_parser(sub)
 
+    from monitor.casework.cli import add_casework_parsers
+
+    add_casework_parsers(sub)
+
     demo = sub.add_parser("demo", help="run the one-command demo (embedded broker and Redis)")
     demo.add_argument("--scenario", type=existing_file, default=None)
     demo.add_argument("--timeout", type=positive_float, default=120.0)
+    demo.add_argument(
+        "--serve", action="store_true", help="then serve the analyst inbox on the demo's alerts"
+    )
+    demo.add_argument("--port", type=positive_int, default=8080, help="the inbox's port")
     return parser
 
 
@@ -199,6 +207,10 @@ def _run(args: argparse.Namespace) -> int:
         from monitor.tools.queue_cli import run_queue
 
         return run_queue(args)
+    if args.command in ("inbox", "audit"):
+        from monitor.casework.cli import run_audit, run_inbox
+
+        return run_inbox(args) if args.command == "inbox" else run_audit(args)
     if args.command == "replay":
         return _replay(args)
     if args.command == "simulate":
@@ -208,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from monitor.tools.demo import run_demo
 
-        return run_demo(args.scenario, args.timeout)
+        return run_demo(args.scenario, args.timeout, args.port if args.serve else None)
     return 1
 
 

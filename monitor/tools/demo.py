@@ -30,7 +30,11 @@ __all__ = ["run_demo"]
 DEFAULT_SCENARIO = default_file("samples", "demo-day.jsonl")
 
 
-def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
+def run_demo(
+    scenario: Path | None = None, timeout: float = 120.0, serve_port: int | None = None
+) -> int:
+    """Run the demo; with `serve_port`, then serve the analyst inbox on its alerts until
+    interrupted."""
     scenario = scenario or DEFAULT_SCENARIO
     messages = read_scenario(scenario)  # a bad file stops the demo before anything starts
     started = time.monotonic()
@@ -104,6 +108,13 @@ def run_demo(scenario: Path | None = None, timeout: float = 120.0) -> int:
             f"\nOK: all {len(expected_ids)} expected alerts are in the compliance queues, "
             "each once."
         )
+        if serve_port is None:
+            print("To work these alerts as cases in the analyst inbox: make inbox")
+            print("  (= monitor demo --serve; demo users analyst and reviewer)")
+            return 0
+        from monitor.casework.demo import serve_demo_inbox
+
+        serve_demo_inbox(settings, serve_port)
         return 0
     finally:
         if worker is not None and worker.poll() is None:

@@ -270,6 +270,18 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ),
     ("worker-bad-partitions", ["worker"], {"MONITOR_PARTITIONS": "many"}, "MONITOR_PARTITIONS"),
     ("worker-extra-argument", ["worker", "--now"], {}, "--now"),
+    ("inbox-no-users", ["inbox"], {}, "--users"),
+    ("inbox-missing-users", ["inbox", "--users", "{d}/nope.yaml"], {}, "nope.yaml"),
+    ("inbox-broken-users", ["inbox", "--users", "{d}/broken-pack.yaml"], {}, "broken-pack.yaml"),
+    ("inbox-bad-port", ["inbox", "--port", "x", "--users", "{d}/nope.yaml"], {}, "--port"),
+    (
+        "audit-bad-bootstrap",
+        ["audit", "verify"],
+        {"MONITOR_KAFKA_BOOTSTRAP": "nohost"},
+        "MONITOR_KAFKA_BOOTSTRAP",
+    ),
+    ("audit-no-subcommand", ["audit"], {}, "audit"),
+    ("demo-bad-port", ["demo", "--serve", "--port", "0"], {}, "--port"),
 ]
 
 SCREEN_CASES: list[tuple[str, list[str], str]] = [

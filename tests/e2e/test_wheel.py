@@ -166,7 +166,7 @@ def test_installed_wheel_checks_its_shipped_packs(installed: Installed) -> None:
     # the default pack, as the worker and `replay` load it when MONITOR_RULES is unset
     code = (
         "from monitor.core.pack import DEFAULT_PACK, load_pack; "
-        "p = load_pack(); print(p.name, DEFAULT_PACK, p.extras['watchlist'] is not None)"
+        "p = load_pack(); print(p.name, DEFAULT_PACK, p.extras['WATCHLIST_MATCH'] is not None)"
     )
     out = _check(installed.run(installed.bin / "python", "-c", code), "load_pack()")
     name, path, watchlist = out.split()

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from monitor.casework.metrics import CaseMetrics
 from monitor.io.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +99,7 @@ def exported_metrics() -> set[str]:
     `_bucket/_sum/_count`), plus Prometheus' own `up`."""
     registry = CollectorRegistry()
     Metrics.create(registry)
+    CaseMetrics.create(registry)  # the analyst inbox's /metrics
     names = {"up"}
     for family in registry.collect():
         if family.type == "counter":

@@ -28,6 +28,8 @@ EXPECTED_ALERTS = {
     "MonitorKafkaWritesFailing",
     "MonitorReportsOverdue",
     "MonitorReportsDueSoon",
+    "MonitorCasesOverdue",
+    "MonitorCasesDueSoon",
     "MonitorCalendarUncovered",
     "MonitorCalendarEndingSoon",
 }
