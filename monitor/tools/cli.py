@@ -117,8 +117,10 @@ def _parser() -> Parser:
     backtest.add_argument("--report", type=output_dir, required=True, help="output directory")
 
     from monitor.tools.queue_cli import add_queue_parser
+    from monitor.tools.screen_cli import add_screen_parser
 
     add_queue_parser(sub)
+    add_screen_parser(sub)
 
     from monitor.casework.cli import add_casework_parsers
 
@@ -207,6 +209,10 @@ def _run(args: argparse.Namespace) -> int:
         from monitor.tools.queue_cli import run_queue
 
         return run_queue(args)
+    if args.command == "screen":
+        from monitor.tools.screen_cli import run_screen
+
+        return run_screen(args)
     if args.command in ("inbox", "audit"):
         from monitor.casework.cli import run_audit, run_inbox
 

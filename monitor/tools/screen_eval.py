@@ -53,10 +53,13 @@ class Pair:
     country: str | None
     expected: str | None
     line: int = 0
+    category: str = ""
+    id_number: str | None = None
 
 
 def load_pairs(path: Path) -> list[Pair]:
-    """Rows `query_name,query_birth_date,query_country,expected_entry_id` (empty = none).
+    """Rows `query_name,query_birth_date,query_country,expected_entry_id` (empty = none),
+    optionally `category` and `query_id_number`.
     A missing column or a bad date raises `ConfigurationError` naming the file and line."""
     pairs = []
     with Path(path).open(encoding="utf-8", newline="") as handle:
@@ -81,6 +84,8 @@ def load_pairs(path: Path) -> list[Pair]:
                     country=row["query_country"].strip() or None,
                     expected=row["expected_entry_id"].strip() or None,
                     line=line,
+                    category=(row.get("category") or "").strip(),
+                    id_number=(row.get("query_id_number") or "").strip() or None,
                 )
             )
     return pairs
@@ -104,7 +109,11 @@ def evaluate(matcher: WatchlistMatcher, pairs: Iterable[Pair]) -> dict[str, Any]
     failures: list[tuple[int, str | None, tuple[str, ...]]] = []
     for pair in pairs:
         total += 1
-        found = tuple(m.entry_id for m in matcher.match(pair.name, pair.birth_date, pair.country))
+        extra_args = (pair.id_number,) if pair.id_number else ()
+        found = tuple(
+            m.entry_id
+            for m in matcher.match(pair.name, pair.birth_date, pair.country, *extra_args)
+        )
         if pair.expected is None:
             if found:
                 fp += 1

@@ -228,6 +228,16 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
         "broken-scenario.jsonl:2",
     ),
     ("demo-negative-timeout", ["demo", "--timeout", "-1"], {}, "--timeout"),
+    ("screen-no-name", ["screen"], {}, "NAME"),
+    (
+        "screen-bad-birth-date",
+        ["screen", "Li Bo", "--birth-date", "1990-02-30"],
+        {},
+        "--birth-date",
+    ),
+    ("screen-bad-country", ["screen", "Li Bo", "--country", "China"], {}, "--country"),
+    ("screen-missing-list", ["screen", "Li Bo", "--list", "{d}/nope.xml"], {}, "nope.xml"),
+    ("screen-bad-pairs", ["screen", "--evaluate", "{d}/nope.csv"], {}, "nope.csv"),
     ("queue-tail-zero", ["queue", "tail", "lvr", "-n", "0"], {}, "-n"),
     (
         "queue-claim-bad-count",

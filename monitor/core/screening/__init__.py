@@ -5,7 +5,6 @@ from monitor.core.screening.matcher import WatchlistMatcher
 from monitor.core.screening.models import Match, WatchlistEntry
 from monitor.core.screening.score import (
     BIRTH_DATE_MATCH_BONUS,
-    BIRTH_DATE_MISMATCH_PENALTY,
     COUNTRY_MISMATCH_PENALTY,
     DEFAULT_THRESHOLD,
     MIN_FUZZY_LETTERS,
@@ -14,7 +13,6 @@ from monitor.core.screening.yaml_list import load_watchlist
 
 __all__ = [
     "BIRTH_DATE_MATCH_BONUS",
-    "BIRTH_DATE_MISMATCH_PENALTY",
     "COUNTRY_MISMATCH_PENALTY",
     "DEFAULT_THRESHOLD",
     "MIN_FUZZY_LETTERS",

@@ -33,7 +33,8 @@ class Owner:
     alias: int
     tokens: tuple[str, ...]
     reduced: bool
-    chinese: bool  # pinyin spelling of an entry that has a Han-character name
+    syllabic: bool  # pinyin, or a romanisation derived from Han characters: order matters
+    han: int  # 0: not from Han characters; 1: their pinyin; 2: Wade-Giles or Cantonese
 
 
 def _slots(text: str) -> np.ndarray:

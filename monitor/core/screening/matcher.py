@@ -11,17 +11,18 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from monitor.core.errors import ConfigurationError
+from monitor.core.screening.common import is_common_name
 from monitor.core.screening.forms import Form, forms
 from monitor.core.screening.keys import ByLength, Owner
 from monitor.core.screening.models import Match, WatchlistEntry
 from monitor.core.screening.score import (
     BIRTH_DATE_MATCH_BONUS,
     DEFAULT_THRESHOLD,
+    ID_MATCH_BONUS,
     MIN_FUZZY_LETTERS,
-    adjust,
+    assess,
     parts_agree,
 )
-from monitor.core.screening.transliterate import has_han
 from monitor.core.screening.yaml_list import load_watchlist
 
 __all__ = ["WatchlistMatcher"]
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 class WatchlistMatcher:
-    """Matches a name (with optional birth date and country) against a watch list.
+    """Matches a name (with optional birth date, country and id number) against a watch list.
 
     Normalisation (both sides, see `normalise_name`): NFKC, case folding, Cyrillic
     romanisation, Han characters to toneless pinyin with pypinyin (default readings plus the
@@ -42,38 +43,43 @@ class WatchlistMatcher:
     spellings without middle names or patronymic (Ivan Sergeyevich Petrov -> Ivan Petrov);
     two shortened spellings are never compared with each other.
 
+    Han names of two to four characters are also spelled in Wade-Giles and, where the
+    table has every character, Hong Kong Cantonese; legal-form words end no company name.
+
     Base score, 0..100, the best over the spellings of the query and of each alias:
 
-    * 100 if the joined tokens (spaces removed) equal one of the alias's *rotations*: its
-      tokens as listed, with the first token moved last, or the last token moved first.
-      This covers joined/split given names and surname-first vs given-name-first order
-      ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明).
-    * otherwise the maximum of `fuzz.ratio` on the joined forms (against each rotation) and
-      `fuzz.ratio` on the sorted tokens (i.e. `token_sort_ratio`). `token_set_ratio` is not
-      used: it scores 100 whenever one name's tokens are a subset of the other's, so a
-      lone common surname or given name would match every alias containing it.
-    * pinyin guard: when the query is wholly pinyin and the alias is the pinyin of a Chinese
-      entry, only the exact comparison counts. In pinyin one letter changes the syllable and
-      so the character (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏 are two people), and
-      free word permutations are not allowed (张伟明 vs 张明伟).
-    * token guard: a fuzzy (< 100) score only counts when, if both names have the same
-      number of tokens of three or more letters, each such token is within one edit (two
-      from ten letters) of a token on the other side (Volkov is not Volkonov).
+    * 100 if the query and the alias share an *order* (`name_orders`): "first rest" with
+      the first token as surname, or with the last token as surname, the rest joined. This
+      covers joined/split given names and surname-first vs given-name-first order
+      ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明) but not syllables
+      shuffled inside a name ("Guo Haolin" is not "Lin Guohao"). Also 100 when joined
+      letters are equal and one side is a single token or a name from Han characters.
+    * otherwise `fuzz.ratio` on the orders, and for Latin names on the sorted tokens (a
+      pure permutation, 100 there, does not count). `token_set_ratio` is not used: a lone
+      common surname would match every alias containing it.
+    * pinyin guard: pinyin queries and names from Han characters match pinyin or Han
+      aliases only exactly: one letter is another syllable, so another character
+      (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏). Wade-Giles and Cantonese spellings
+      never match one Han name with another, nor a Han name with a pinyin alias.
+    * token guard: a fuzzy score only counts when, if both names have the same number of
+      tokens of three or more letters, each such token is within one edit (two from ten
+      letters) of a token on the other side (Volkov is not Volkonov).
     * short-name guard: a query or alias with fewer than `MIN_FUZZY_LETTERS` letters only
       ever scores 100 on an exact comparison, never on partial similarity.
 
-    Adjustments, applied once per entry when both sides carry the value:
-    birth date equal +5 (capped at 100), different -15; country different -5. So an exact
-    name with a different birth date scores 85 and is *not* a match at the default threshold
-    of 88, while a fuzzy name (>= 83) with an equal birth date is.
+    Secondary identifiers (`assess`): a different birth date rules the entry out; equal
+    +5; identity number equal +10, different -10; country not among the entry's -10. A
+    weak alias counts only when spelled as listed. Each match says which identifiers
+    agreed, conflicted and were missing, and whether the name is a very common one.
 
     `match` returns the best alias per entry with final score >= threshold, by score
     descending then entry id. Aliases are normalised once at construction; normalised
     queries, each name's candidate entries with their base scores, and whole results per
-    (name, birth date, country) sit in per-matcher LRU caches; the fuzzy comparisons run in
-    rapidfuzz (`process.extract` with a score cutoff) over de-duplicated keys, not in a
-    Python loop, and only over the keys that share enough letters with the query to reach
-    the cutoff at all (`ByLength.reachable`, a vectorised bound that leaves out no hit).
+    (name, birth date, country, id number) sit in per-matcher LRU caches; the fuzzy
+    comparisons run in rapidfuzz (`process.extract` with a score cutoff) over de-duplicated
+    keys, not in a Python loop, and only over the keys that share enough letters with the
+    query to reach the cutoff at all (`ByLength.reachable`, a vectorised bound that leaves
+    out no hit).
     """
 
     def __init__(
@@ -87,31 +93,41 @@ class WatchlistMatcher:
         self.entries: tuple[WatchlistEntry, ...] = tuple(entries)
         self.threshold = float(threshold)
         self._forms = functools.lru_cache(maxsize=cache_size)(forms)
-        #: whole results per (name, birth date, country): counterparties recur, and a list
-        #: is screened far more often than it changes (a new list is a new matcher)
+        #: whole results per (name, birth date, country, id number): counterparties recur,
+        #: and a list is screened far more often than it changes (a new list, a new matcher)
         self._results = functools.lru_cache(maxsize=cache_size * 16)(self._match)
-        #: name -> candidate entries with base scores, whatever the birth date and country:
-        #: a recurring name with another birth date (a new customer) needs no second scan
+        #: name -> candidate entries with base scores, whatever the identifiers: a recurring
+        #: name with another birth date (a new customer) needs no second scan
         self._candidates = functools.lru_cache(maxsize=cache_size * 16)(self._scan)
         self._exact: dict[str, list[Owner]] = {}
-        joined: dict[str, list[Owner]] = {}
+        #: joined spellings any query is compared with: one-token aliases, and aliases
+        #: romanised from Han characters (the syllables in written order)
+        self._joined: dict[str, list[Owner]] = {}
+        #: joined spellings of other multi-token aliases, for one-token queries
+        self._joined_multi: dict[str, list[Owner]] = {}
+        ordered: dict[str, list[Owner]] = {}
         by_sorted: dict[str, list[Owner]] = {}
         aliases = 0
         for i, entry in enumerate(self.entries):
-            chinese = any(has_han(name) for name in entry.names)
             for j, name in enumerate(entry.names):
                 aliases += 1
                 for form in forms(name):
-                    owner = Owner(i, j, form.tokens, form.reduced, chinese and form.pinyin)
-                    for key in form.rotations:
+                    han = 2 if form.alternate else int(form.derived)
+                    owner = Owner(i, j, form.tokens, form.reduced, form.syllabic, han)
+                    for key in form.orders:
                         self._exact.setdefault(key, []).append(owner)
+                    if len(form.tokens) == 1 or form.derived:
+                        self._joined.setdefault(form.compact, []).append(owner)
+                    elif not form.pinyin:
+                        self._joined_multi.setdefault(form.compact, []).append(owner)
                     if len(form.compact) >= MIN_FUZZY_LETTERS:
-                        for key in form.rotations:
-                            joined.setdefault(key, []).append(owner)
-                        by_sorted.setdefault(form.sorted, []).append(owner)
+                        for key in form.orders:
+                            ordered.setdefault(key, []).append(owner)
+                        if not form.syllabic:
+                            by_sorted.setdefault(form.sorted, []).append(owner)
         # fuzzy keys ordered by length: a query is compared only with the keys whose length
         # lets them reach the cutoff at all (see `ByLength.window`)
-        self._fuzzy = [ByLength(joined), ByLength(by_sorted)]
+        self._fuzzy = [ByLength(ordered), ByLength(by_sorted)]
         logger.info(
             "watch-list matcher: %d entries, %d aliases, %d exact keys, %d fuzzy keys",
             len(self.entries),
@@ -125,35 +141,57 @@ class WatchlistMatcher:
         return cls(load_watchlist(path), threshold)
 
     def match(
-        self, name: str, birth_date: date | None = None, country: str | None = None
+        self,
+        name: str,
+        birth_date: date | None = None,
+        country: str | None = None,
+        id_number: str | None = None,
     ) -> list[Match]:
         """The entries `name` matches, best alias each, by score desc then entry id."""
-        return list(self._results(name, birth_date, country))
+        return list(self._results(name, birth_date, country, id_number))
 
-    def _match(self, name: str, birth_date: date | None, country: str | None) -> tuple[Match, ...]:
+    def _match(
+        self, name: str, birth_date: date | None, country: str | None, id_number: str | None
+    ) -> tuple[Match, ...]:
         matches = []
+        common = any(is_common_name(form.orders) for form in self._forms(name) if form.pinyin)
         for index, score, alias in self._candidates(name):
             entry = self.entries[index]
-            final = adjust(score, entry, birth_date, country)
-            if final >= self.threshold:
-                matches.append(Match(entry.entry_id, final, alias, entry.list_name))
+            weak = alias in entry.weak
+            final, found = assess(score, entry, birth_date, country, id_number)
+            if final is None or final < self.threshold:
+                continue
+            if weak and score < 100:
+                continue  # a weak alias counts only when spelled as listed
+            matches.append(
+                Match(entry.entry_id, final, alias, entry.list_name, score, found, weak, common)
+            )
         matches.sort(key=lambda m: (-m.score, m.entry_id))
         return tuple(matches)
 
     def _scan(self, name: str) -> tuple[tuple[int, float, int], ...]:
         """(entry index, base score, alias index) of every entry whose best alias scores at
-        least the lowest cutoff any query can use (the threshold less the birth-date bonus).
-        An entry's best alias is the same whatever the cutoff, and `adjust` never lifts a
-        score above the threshold without the bonus, so `_match` gives what a scan with the
+        least the lowest cutoff any query can use (the threshold less the largest bonus).
+        An entry's best alias is the same whatever the cutoff, and `assess` never lifts a
+        score above the threshold without a bonus, so `_match` gives what a scan with the
         query's own cutoff would."""
         best: dict[int, tuple[float, int]] = {}
-        cutoff = max(self.threshold - BIRTH_DATE_MATCH_BONUS, 0.0)
+        cutoff = max(self.threshold - max(BIRTH_DATE_MATCH_BONUS, ID_MATCH_BONUS), 0.0)
         for form in self._forms(name):
-            for owner in self._exact.get(form.compact, ()):
+            for key in form.orders:
+                for owner in self._exact.get(key, ()):
+                    _offer(best, owner, form, 100.0)
+            for owner in self._joined.get(form.compact, ()):
                 _offer(best, owner, form, 100.0)
-            if len(form.compact) < MIN_FUZZY_LETTERS:
-                continue
-            for query, by_length in ((form.compact, self._fuzzy[0]), (form.sorted, self._fuzzy[1])):
+            if len(form.tokens) == 1 and not form.pinyin:
+                for owner in self._joined_multi.get(form.compact, ()):
+                    _offer(best, owner, form, 100.0)
+            if len(form.compact) < MIN_FUZZY_LETTERS or form.derived:
+                continue  # Han characters name their syllables: no fuzzy reading of them
+            queries = [(key, self._fuzzy[0]) for key in form.orders[:1]]
+            if not form.syllabic:
+                queries.append((form.sorted, self._fuzzy[1]))
+            for query, by_length in queries:
                 first, end = by_length.window(len(query), cutoff)
                 reachable = by_length.reachable(query, first, end, cutoff)
                 if not reachable:
@@ -174,19 +212,27 @@ class WatchlistMatcher:
                 )
                 for _, score, index in hits:
                     for owner in by_length.owners[reachable[index]]:
-                        if owner.chinese and form.pinyin:
-                            continue
+                        if owner.syllabic and (form.syllabic or score >= 100):
+                            continue  # order and syllables matter: only exact keys count
+                        if score >= 100 and by_length is self._fuzzy[1]:
+                            continue  # the tokens permuted: not a whole-name order swap
                         if score < 100 and not parts_agree(form.tokens, owner.tokens):
                             continue
-                        _offer(best, owner, form, score)
+                        _offer(best, owner, form, min(score, 99.0))
         return tuple((index, score, alias) for index, (score, alias) in best.items())
 
 
 def _offer(best: dict[int, tuple[float, int]], owner: Owner, form: Form, score: float) -> None:
     """Keep `score` as the entry's best unless it is lower, or equal with a later alias;
-    two shortened spellings are never compared."""
+    two shortened spellings are never compared, nor two names in Han characters through
+    Wade-Giles or Cantonese (the characters differ where those spellings agree), nor such
+    a spelling of a Han name with a pinyin alias (胡明 read wu ming is not Wu Ming 吴明)."""
     if owner.reduced and form.reduced:
         return
+    if form.derived and owner.han and (form.alternate or owner.han == 2):
+        return
+    if form.alternate and owner.syllabic:
+        return  # a Cantonese or Wade-Giles reading that is also pinyin: other characters
     current = best.get(owner.entry)
     if current is None or score > current[0] or (score == current[0] and owner.alias < current[1]):
         best[owner.entry] = (score, owner.alias)

@@ -8,7 +8,16 @@ import re
 
 from pypinyin import Style, lazy_pinyin
 
-__all__ = ["has_han", "hanzi_spellings", "is_pinyin", "romanise_cyrillic"]
+from monitor.core.screening.romanise import cantonese, wade_giles
+
+__all__ = [
+    "has_han",
+    "hanzi_alternates",
+    "hanzi_spellings",
+    "is_pinyin",
+    "romanise_cyrillic",
+    "syllables",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +145,28 @@ def hanzi_spellings(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(variants))
 
 
+def hanzi_alternates(text: str) -> tuple[str, ...]:
+    """Older romanisations of a name of two to four Han characters, surname then given
+    name: Wade-Giles ("chang hsiaoming") and, where every character is in the table, Hong
+    Kong Cantonese (林國豪 -> "lam kwokho"). Empty for other text."""
+    bare = "".join(text.split())
+    if not (2 <= len(bare) <= 4 and all(_HAN.match(c) for c in bare)):
+        return ()
+    size = 2 if len(bare) > 2 and bare[:2] in _COMPOUND_SURNAMES else 1
+    pieces = lazy_pinyin(bare, style=Style.NORMAL, v_to_u=True, errors="default")
+    reading = _SURNAME_READINGS.get(bare[:size])
+    head = reading.split() if reading is not None else pieces[:size]
+    found = [
+        "".join(wade_giles(p) for p in head) + " " + "".join(wade_giles(p) for p in pieces[size:])
+    ]
+    spoken = cantonese(bare)
+    if spoken is not None:
+        found.append("".join(spoken[:size]) + " " + "".join(spoken[size:]))
+    return tuple(dict.fromkeys(found))
+
+
 @functools.cache
-def _syllables() -> frozenset[str]:
+def syllables() -> frozenset[str]:
     """Every toneless pinyin syllable pypinyin knows (vowel-less interjections excluded)."""
     from pypinyin.contrib.tone_convert import to_normal
     from pypinyin.pinyin_dict import pinyin_dict
@@ -154,11 +183,10 @@ def _syllables() -> frozenset[str]:
 @functools.lru_cache(maxsize=8192)
 def is_pinyin(token: str) -> bool:
     """True if the token splits wholly into pinyin syllables ("xiaoming" -> xiao+ming)."""
-    syllables = _syllables()
+    known = syllables()
     reachable = [True] + [False] * len(token)
     for end in range(1, len(token) + 1):
         reachable[end] = any(
-            reachable[start] and token[start:end] in syllables
-            for start in range(max(0, end - 6), end)
+            reachable[start] and token[start:end] in known for start in range(max(0, end - 6), end)
         )
     return reachable[-1]
