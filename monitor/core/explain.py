@@ -122,9 +122,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "WATCHLIST_MATCH": (
         "The {role} name matches watch-list entry {entry_id} ({list_name}) with score {score} "
-        "(match threshold {threshold}).",
+        "(match threshold {threshold}; {reasons}).",
         "{role_zh}名称与监控名单条目 {entry_id}（{list_name}）匹配，得分 {score}（匹配阈值 "
-        "{threshold}）。",
+        "{threshold}；{reasons}）。",
     ),
 }
 

@@ -179,6 +179,23 @@ def test_rules_check_prints_the_pack_version(capsys: pytest.CaptureFixture[str])
     assert first.endswith(f"valid, version {load_pack(CONFIG_DIR / 'us-bsa.yaml').version}")
 
 
+def test_list_files_of_the_watch_list_rule_count_in_the_version(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[1] / "data" / "lists" / "sdn.csv"
+    if not source.is_file():
+        pytest.skip("no OFAC CSV sample list")
+    shutil.copy(source, tmp_path / "sdn.csv")
+    shutil.copy(CONFIG_DIR / "fx-rates.yaml", tmp_path / "fx-rates.yaml")
+    raw = raw_pack()
+    raw.pop("calendar", None)
+    raw["rules"]["WATCHLIST_MATCH"] = {
+        "file": None,
+        "lists": [{"file": "sdn.csv", "format": "ofac_sdn_csv"}],
+    }
+    before = pack_from_mapping(raw, base_dir=tmp_path).version
+    (tmp_path / "sdn.csv").write_bytes((tmp_path / "sdn.csv").read_bytes() + b"\n")
+    assert pack_from_mapping(raw, base_dir=tmp_path).version != before
+
+
 def test_a_pack_from_a_mapping_is_versioned_by_its_content() -> None:
     raw = raw_pack()
     one = pack_from_mapping(raw, base_dir=CONFIG_DIR).version

@@ -186,19 +186,28 @@ def pack_version(content: bytes, data_files: list[Path]) -> str:
 
 def _data_files(config: PackConfig, base_dir: Path, registry: Registry) -> list[Path]:
     """The files the pack refers to: FX table, calendar, and every `file`, `*_file` or
-    `files` field of an enabled stage's config (the watch lists), in a fixed order."""
+    `files` field of an enabled stage's config, nested ones included (the watch lists:
+    `file`, `lists[].file`), in a fixed order."""
     files = [base_dir / config.fx_table]
     if config.calendar:
         files.append(base_dir / config.calendar)
     for entry in registry.registrations():
         cfg = registry.config(entry, config)
-        if not cfg.enabled:
-            continue
-        for name, value in cfg:
-            if name == "file" or name.endswith("_file") or name == "files":
-                names = value if isinstance(value, list) else [value]
-                files += [base_dir / n for n in names if isinstance(n, str) and n]
+        if cfg.enabled:
+            files += [base_dir / name for name in _file_names(cfg)]
     return [p for p in files if p.is_file()]
+
+
+def _file_names(model: BaseModel) -> list[str]:
+    names: list[str] = []
+    for name, value in model:
+        items = value if isinstance(value, list) else [value]
+        if name == "file" or name.endswith("_file") or name == "files":
+            names += [v for v in items if isinstance(v, str) and v]
+        for item in items:
+            if isinstance(item, BaseModel):
+                names += _file_names(item)
+    return names
 
 
 def _check_currencies(config: PackConfig, fx: FxTable) -> None:

@@ -152,6 +152,7 @@ class WatchlistMatch:
                     "entry_id": match.entry_id,
                     "list_name": match.list_name,
                     "score": f"{match.score:.1f}",
+                    "reasons": match.reasons(),
                     "threshold": self.cfg.threshold,
                     "evidence_id": evidence,
                 },
