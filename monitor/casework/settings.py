@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,13 @@ class CaseworkSettings(BaseSettings):
     )
     inbox_group: str | None = Field(
         default=None, description="consumer group on aml.alerts (default <app_id>-inbox)"
+    )
+    institution_name: str = Field(default="", description="reporting institution on report records")
+    institution_code: str = Field(
+        default="", description="reporting institution's code (PBoC) or EIN (FinCEN)"
+    )
+    report_format: Literal["auto", "pboc", "fincen"] = Field(
+        default="auto", description="report records: auto = FinCEN for the us-bsa pack's queues"
     )
 
 

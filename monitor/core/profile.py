@@ -1,8 +1,8 @@
 """The customer's identity profile in state, and the identity checks rules share.
 
 Openings and updates fold into presence flags, expiry dates, countries, PEP flags, facts of
-a PRC resident identity number and fingerprints of identity values: never names or
-numbers."""
+a PRC resident identity number, the high-risk business category and fingerprints of identity
+values: never names, numbers or the free text of a business scope or occupation."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from monitor.core.business import business_category, business_keywords
 from monitor.core.rules.base import Context, is_blank
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CustomerUpdate
@@ -33,7 +34,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: identity values whose change raises a PROFILE_CHANGE task
+#: identity values whose change raises a PROFILE_CHANGE task (PBoC/NFRA/CSRC Order 2025
+#: No.11, re-identification: a change of name, identity document type or number, registered
+#: capital, business scope, or legal representative or person in charge)
 WATCHED_FIELDS = (
     "name",
     "id_document",
@@ -41,7 +44,13 @@ WATCHED_FIELDS = (
     "occupation",
     "nationality",
     "beneficial_owners",
+    "registration_number",
+    "registered_capital",
+    "business_scope",
+    "legal_representative",
 )
+#: watched fields compared by value rather than by their JSON text
+_NUMERIC_FIELDS = frozenset({"registered_capital"})
 _RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -137,6 +146,14 @@ def _fingerprint(value: Any) -> str:
 _NONE_FINGERPRINT = hashlib.sha256(b"null").hexdigest()[:16]
 
 
+def _watched_fingerprint(name: str, value: Any) -> str:
+    """The fingerprint of watched field `name` in its JSON form; a number by its value, so
+    `5000000` and `"5000000.00"` are the same registered capital."""
+    if name in _NUMERIC_FIELDS and value is not None:
+        value = format(Decimal(str(value)).normalize(), "f")
+    return _fingerprint(value)
+
+
 def _sex(gender: str | None) -> str | None:
     if not gender:
         return None
@@ -155,7 +172,9 @@ def merge_profile(
     fields whose value changed, contradictions with earlier identity data).
 
     The profile keeps presence flags, expiry dates, countries, PEP flags, derived birth
-    date and sex, and fingerprints (hashes) of identity values: never names or numbers."""
+    date and sex, the high-risk business category matched in the business scope or
+    occupation, and fingerprints (hashes) of identity values: never names, numbers or the
+    text of the business scope or occupation."""
     if isinstance(event, AccountOpening):
         # read from the model itself: the same paths and fingerprints as its JSON dump
         # (tests/unit/test_kyc.py compares them), without building that dump
@@ -164,7 +183,9 @@ def merge_profile(
         state.profile = {"type": event.customer_type, "opened_at": event.opened_at.isoformat()}
         _apply_fields(state.profile, fields, event, ctx)
         state.profile["present"] = sorted(p for p, ok in paths.items() if ok)
-        state.profile["fp"] = {f: _fingerprint(_json_form(fields.get(f))) for f in WATCHED_FIELDS}
+        state.profile["fp"] = {
+            f: _watched_fingerprint(f, _json_form(fields.get(f))) for f in WATCHED_FIELDS
+        }
         return set(paths), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
@@ -182,7 +203,7 @@ def merge_profile(
     fps = profile.setdefault("fp", {})
     for name in WATCHED_FIELDS:
         if name in data:
-            fp = _fingerprint(data[name])
+            fp = _watched_fingerprint(name, data[name])
             if fps.get(name) != fp:
                 changed.add(name)
                 fps[name] = fp
@@ -222,17 +243,23 @@ def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx
         profile["nationality"] = (model.nationality or "").upper() or None
     if "address_country" in data:
         profile["address_country"] = (model.address_country or "").upper() or None
-    if "occupation" in data:
-        profile["occupation"] = (model.occupation or "").strip().lower() or None
+    profile.pop("occupation", None)  # records saved before kept the text: never again
+    business_field = "business_scope" if is_entity else "occupation"
+    if business_field in data:  # the matched high-risk category, never the text
+        category = business_category(getattr(model, business_field), business_keywords(ctx.pack))
+        if category:
+            profile["business"] = category
+        else:
+            profile.pop("business", None)
     if "declared_annual_income" in data:
         income = model.declared_annual_income
         if income is None:
             profile["income"] = None
         else:
+            # at the rate of the bank's local day of this event (the opening or the update)
             currency = model.income_currency or ctx.pack.fx.base
-            day = date.fromisoformat(profile["opened_at"][:10])
             profile["income"] = str(
-                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, day)
+                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, ctx.day)
             )
     if "beneficial_owners" in data:
         owners = model.beneficial_owners or []

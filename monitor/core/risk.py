@@ -5,13 +5,15 @@ from __future__ import annotations
 import calendar as _cal
 import logging
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from monitor.core.business import fold_text
 from monitor.core.profile import beneficial_owner_identified
 from monitor.core.rules.base import Context, Findings, window_end_ms
-from monitor.core.rules.config import StageConfig
+from monitor.core.rules.config import StageConfig, Strict
 from monitor.core.rules.edd import BeneficialOwnerConfig, HighRiskCountryConfig
 from monitor.core.rules.kyc import mandatory_fields
 from monitor.core.state import (
@@ -24,14 +26,24 @@ from monitor.core.state import (
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
-__all__ = ["RiskConfig", "RiskRater", "add_months"]
+__all__ = [
+    "RATINGS",
+    "Intensity",
+    "IntensityLevels",
+    "RiskConfig",
+    "RiskRater",
+    "add_months",
+    "intensity_levels",
+]
 
 logger = logging.getLogger(__name__)
 
 Rating = Literal["low", "medium", "high"]
+RATINGS: tuple[Rating, ...] = ("low", "medium", "high")
 Factor = Literal[
     "pep",
     "high_risk_country",
+    "high_risk_business",
     "high_risk_occupation",
     "entity_opacity",
     "suspicious_alerts",
@@ -42,32 +54,128 @@ _WEIGHTS: dict[Factor, int] = {
     "pep": 100,
     "high_risk_country": 60,
     "watchlist_match": 100,
+    "high_risk_business": 60,
     "high_risk_occupation": 30,
     "entity_opacity": 30,
     "suspicious_alerts": 20,
     "incomplete_kyc": 10,
 }
 _REVIEW_MONTHS: dict[Rating, int] = {"high": 6, "medium": 12, "low": 24}
+#: category -> keywords matched in an entity's business scope or an individual's occupation
+_HIGH_RISK_BUSINESS: dict[str, list[str]] = {
+    "jewellery": ["珠宝", "jewel"],
+    "precious_metals": ["贵金属", "黄金", "precious metal", "bullion"],
+    "casino": ["赌场", "博彩", "casino", "gambling"],
+    "money_services": [
+        "货币兑换",
+        "外币兑换",
+        "汇兑",
+        "money service",
+        "money transfer",
+        "currency exchange",
+    ],
+    "cash_intensive": [
+        "现金集中",
+        "饭店",
+        "餐饮",
+        "娱乐场所",
+        "零售店",
+        "旅行社",
+        "cash-intensive",
+        "cash intensive",
+        "restaurant",
+        "nightclub",
+        "retail shop",
+        "retail store",
+        "travel agency",
+    ],
+    "real_estate": ["房地产中介", "房地产经纪", "real estate agent", "real estate agency"],
+    "arms_trade": ["军火", "arms dealer", "arms trade"],
+}
+
+
+class Intensity(Strict):
+    """Factors on the suspicious-pattern thresholds for customers of one rating: amounts
+    (the structuring band's lower edge, FREQUENT_LARGE_UNCLEAR_SOURCE's per-transfer amount
+    and income share) and counts (`min_count` of both). At most 1: risk-based monitoring
+    tightens, never loosens, the rule sections' figures. Large-value thresholds are legal
+    reporting thresholds and are never scaled."""
+
+    amount_factor: Decimal = Field(default=Decimal(1), gt=0, le=1, allow_inf_nan=False)
+    count_factor: Decimal = Field(default=Decimal(1), gt=0, le=1, allow_inf_nan=False)
+
+    @property
+    def neutral(self) -> bool:
+        return self.amount_factor == 1 and self.count_factor == 1
+
+    def amount(self, value: Decimal) -> Decimal:
+        return value if self.amount_factor == 1 else value * self.amount_factor
+
+    def count(self, value: int, least: int) -> int:
+        """`value` scaled and rounded half up, never below `least`."""
+        scaled = (value * self.count_factor).to_integral_value(ROUND_HALF_UP)
+        return max(least, int(scaled))
+
+
+class IntensityLevels(Strict):
+    """`risk.intensity`: the factors of each rating. A level left out keeps its default."""
+
+    low: Intensity = Intensity()
+    medium: Intensity = Intensity()
+    high: Intensity = Intensity(amount_factor=Decimal("0.8"), count_factor=Decimal("0.7"))
+
+    @model_validator(mode="after")
+    def _monotonic(self) -> IntensityLevels:
+        for lower, higher in (("low", "medium"), ("medium", "high")):
+            for name in ("amount_factor", "count_factor"):
+                low_value = getattr(getattr(self, lower), name)
+                high_value = getattr(getattr(self, higher), name)
+                if high_value > low_value:
+                    raise ValueError(
+                        f"intensity.{higher}.{name} ({high_value}) must not be above "
+                        f"intensity.{lower}.{name} ({low_value}): a higher risk is "
+                        f"monitored at least as closely"
+                    )
+        return self
+
+    def of(self, rating: object) -> Intensity:
+        """The factors of `rating` (neutral for a customer not rated yet)."""
+        if rating == "high":
+            return self.high
+        if rating == "medium":
+            return self.medium
+        return self.low if rating == "low" else _NEUTRAL
+
+
+_NEUTRAL = Intensity()
 
 
 class RiskConfig(StageConfig):
-    """Customer risk rating from weighted factors; the rating sets the review interval
-    (the pack's top-level `risk` section)."""
+    """Customer risk rating from weighted factors; the rating sets the review interval and
+    the intensity of the suspicious-pattern rules (the pack's top-level `risk` section)."""
 
     weights: dict[Factor, int] = Field(default_factory=lambda: dict(_WEIGHTS))
     medium_from: int = Field(default=30, ge=1)
     high_from: int = Field(default=60, ge=1)
-    high_risk_occupations: list[str] = Field(
-        default_factory=lambda: [
-            "casino",
-            "precious metals dealer",
-            "money service business",
-            "arms dealer",
-            "real estate agent",
-            "cash-intensive business",
-        ]
+    high_risk_business: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in _HIGH_RISK_BUSINESS.items()},
+        validate_default=True,
     )
     review_months: dict[Rating, int] = Field(default_factory=lambda: dict(_REVIEW_MONTHS))
+    intensity: IntensityLevels = IntensityLevels()
+
+    @field_validator("high_risk_business")
+    @classmethod
+    def _keywords(cls, categories: dict[str, list[str]]) -> dict[str, list[str]]:
+        folded: dict[str, list[str]] = {}
+        for name, words in categories.items():
+            if not name or not name.replace("_", "").isalnum() or not name.isascii():
+                raise ValueError(f"category {name!r}: use letters, digits and _")
+            kept = [fold_text(w) for w in words if fold_text(w)]
+            if not kept:
+                raise ValueError(f"category {name!r} has no keyword")
+            folded[name] = kept
+        return folded
 
     @model_validator(mode="after")
     def _order(self) -> RiskConfig:
@@ -77,6 +185,14 @@ class RiskConfig(StageConfig):
         if missing:
             raise ValueError(f"review_months lacks {sorted(missing)}")
         return self
+
+
+def intensity_levels(pack: Pack) -> IntensityLevels:
+    """The pack's `risk.intensity`, or neutral factors while the risk rating is off."""
+    cfg = getattr(pack.config, "risk", None)
+    if isinstance(cfg, RiskConfig) and cfg.enabled:
+        return cfg.intensity
+    return IntensityLevels(high=_NEUTRAL)
 
 
 def add_months(day: date, months: int) -> date:
@@ -91,8 +207,11 @@ class RiskRater:
     """Rates a customer low / medium / high from weighted factors, keeps the next periodic
     review date, and emits PERIODIC_REVIEW when the customer's watermark passes it.
 
-    A PEP or a watch-list match is always high. A higher rating brings the review forward;
-    a lower one keeps the date already set. The rating in force is stamped on every task.
+    A PEP or a watch-list match is always high. A high-risk line of business (the category
+    the profile matched in an entity's business scope or an individual's occupation) is the
+    `high_risk_business` or `high_risk_occupation` factor. A higher rating brings the review
+    forward; a lower one keeps the date already set. The rating in force is stamped on every
+    task and sets the intensity of STRUCTURING and FREQUENT_LARGE_UNCLEAR_SOURCE.
 
     Registered as the last stage: it runs on every event and sees all of its findings. The
     countries, ownership share and mandatory fields are those of KYC_HIGH_RISK_COUNTRY,
@@ -111,7 +230,6 @@ class RiskRater:
         self.bo_pct = rules.of("KYC_BENEFICIAL_OWNER", BeneficialOwnerConfig).ownership_above_pct
         self.mandatory = mandatory_fields(pack)
         self.review_months: dict[str, int] = {str(k): v for k, v in cfg.review_months.items()}
-        self.occupations = frozenset(o.strip().lower() for o in cfg.high_risk_occupations)
 
     def factors(self, state: CustomerState) -> list[Factor]:
         p = state.profile or {}
@@ -124,8 +242,10 @@ class RiskRater:
             or state.risk.get(HIGH_RISK_COUNTRY_ALERTS, 0)
         ):
             found.append("high_risk_country")
-        if p.get("occupation") in self.occupations:
-            found.append("high_risk_occupation")
+        if p.get("business"):  # a high-risk line of business (risk.high_risk_business)
+            found.append(
+                "high_risk_business" if p.get("type") == "entity" else "high_risk_occupation"
+            )
         if p.get("type") == "entity" and not beneficial_owner_identified(p, self.bo_pct):
             found.append("entity_opacity")
         if state.risk.get(SUSPICIOUS_ALERTS, 0):

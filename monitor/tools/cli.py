@@ -115,6 +115,13 @@ def _parser() -> Parser:
         "--compare", type=existing_file, default=None, help="a second pack, side by side"
     )
     backtest.add_argument("--report", type=output_dir, required=True, help="output directory")
+    backtest.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="RULE.param=v1,v2,...",
+        help="variants of --rules with one parameter set to each value, in one pass (repeatable)",
+    )
 
     from monitor.tools.queue_cli import add_queue_parser
     from monitor.tools.screen_cli import add_screen_parser
@@ -318,26 +325,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from monitor.core.pack import load_pack
-    from monitor.tools.backtest import backtest, count_customers, read_labels, write_report
+    from monitor.tools.backtest import run_cli
 
-    labels = read_labels(args.labels)  # the inputs first: they fail faster than a pack loads
-    count_customers(args.data)
-    packs = [load_pack(args.rules)] + ([load_pack(args.compare)] if args.compare else [])
-    report = backtest(args.data, args.labels, packs, labels)
-    write_report(report, args.report)
-    for p in report["packs"]:
-        print(
-            f"{p['pack']}: {p['events']:,} events, {p['alerts']:,} alerts "
-            f"({p['alerts_per_1000_customers']:.1f} per 1,000 customers)"
-        )
-        for name, t in p["per_typology"].items():
-            if "recall" in t:
-                print(f"  {name:<32} recall {t['recall']:.3f} ({t['detected']}/{t['customers']})")
-            else:
-                print(f"  {name:<32} false alarms {t['false_alarms']}/{t['customers']}")
-    print(f"report: {args.report}/report.html, report.md, report.json")
-    return 0
+    return run_cli(args)
 
 
 def _rules_check(path: Path, today: date | None = None) -> int:

@@ -161,3 +161,33 @@ def test_a_grown_finding_joins_its_open_case_or_opens_a_new_one_once_closed(
         second = call(service.add_alert, again)
         assert second != first and call(service.case, second).status == "open"
         assert verify_records(call(service.log.read_raw)).intact
+
+
+def test_approving_a_report_publishes_the_report_record_and_offers_it_for_download(
+    browser_redis, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MONITOR_INSTITUTION_NAME", "Example Bank")
+    monkeypatch.delenv("MONITOR_REPORT_FORMAT", raising=False)
+    app, service = _app(browser_redis, tmp_path)
+    with TestClient(app) as client:
+        call = client.portal.call
+        us_cash = large_value(8, "CUST-0008") | {"currency": "USD", "queue": "ctr"}
+        cases = {
+            "pboc": call(service.add_alert, alert(9, "CUST-0009")),
+            "fincen": call(service.add_alert, us_cash),
+        }
+        report = {"disposition": "report", "narrative": "Cash structured under the threshold."}
+        for case_id in cases.values():
+            call(service.act, case_id, "claim", "ana", "analyst", {})
+            call(service.act, case_id, "propose", "ana", "analyst", report)
+            call(service.act, case_id, "approve", "rita", "reviewer", {})
+        published = {r["case_id"]: r for r in service.log.reports}
+        pboc, fincen = published[cases["pboc"]], published[cases["fincen"]]
+        assert pboc["format"] == "pboc-2016-3/1" and pboc["suspicion"]["description"]
+        assert pboc["reporting_institution"]["name"] == "Example Bank"
+        assert fincen["format"] == "fincen-ctrx/1" and fincen["schema_errors"] == []
+        case = call(service.case, cases["fincen"])
+        assert case.status == "reported" and case.report["report_id"] == fincen["report_id"]
+        _sign_in(client)
+        download = client.get(f"/cases/{cases['fincen']}/report.json")
+        assert download.status_code == 200 and download.json()["xml"] == fincen["xml"]

@@ -30,9 +30,10 @@ LATE = datetime(2027, 6, 30, 23, 59, tzinfo=UTC)
 
 
 def _scenario() -> list[Any]:
-    """Events of five customers touching every rule but WATCHLIST_MATCH and every task
+    """Events of six customers touching every rule but WATCHLIST_MATCH and every task
     trigger but WATCHLIST_MATCH, in a fixed order (ids fixed, not from the builders'
-    counters)."""
+    counters); STRUCTURING also at the intensity of a high-risk customer (C2, a PEP), a
+    PROFILE_CHANGE of an entity and a KYC_INCOMPLETE of an agent."""
     c1_open = individual_opening_data(
         customer_id="C1", event_id="o-C1", at="2026-03-01T09:00:00+08:00"
     )
@@ -54,6 +55,13 @@ def _scenario() -> list[Any]:
     )
     e1_open = entity_opening_data(customer_id="E1", event_id="o-E1", at="2026-03-01T09:00:00+08:00")
     e1_open["beneficial_owners"] = [{"name": "Zhao Min", "ownership_pct": "25"}]
+    c5_open = individual_opening_data(
+        customer_id="C5", event_id="o-C5", at="2026-03-06T12:00:00+08:00"
+    )
+    c5_open["agent"] = {
+        "name": "Qian Jun",
+        "id_document": {"type": "passport", "number": "E1234567", "expires_on": "2026-03-01"},
+    }
 
     def c(txn, amount, at, customer="C1", **kw):
         return cash(amount, customer_id=customer, txn_id=txn, event_id=f"e-{txn}", at=at, **kw)
@@ -100,6 +108,15 @@ def _scenario() -> list[Any]:
             event_id="u-C1",
             at="2026-03-06T10:00:00+08:00",
         ),  # PROFILE_CHANGE
+        c("T11", "40000", "2026-03-03T15:00:00+08:00", customer="C2"),
+        c("T12", "38000", "2026-03-04T15:00:00+08:00", customer="C2"),  # STRUCTURING (high)
+        update(
+            {"legal_representative": {"name": "Sun Li", "id_document": {"number": "X1"}}},
+            customer_id="E1",
+            event_id="u-E1",
+            at="2026-03-06T11:00:00+08:00",
+        ),  # PROFILE_CHANGE of an entity
+        opening(c5_open),  # KYC_INCOMPLETE: the agent's document expired
         c("T9", "10", "2026-03-17T00:00:01+08:00"),  # REMIT_INFO_UNRESOLVED for R1
         c("T10", "10", "2026-09-03T10:00:00+08:00", customer="C2"),  # PERIODIC_REVIEW
     ]
@@ -151,6 +168,15 @@ def test_the_scenario_touches_every_rule_and_trigger_but_the_watch_list(referenc
             "ENHANCED_DUE_DILIGENCE",
         ]
     )
+
+
+def test_the_scenario_covers_risk_intensity_entity_changes_and_agents(reference):
+    (high,) = [a for a in reference.by_rule("STRUCTURING") if a.customer_id == "C2"]
+    assert high.evidence == ["T11", "T12"]
+    assert high.summary.endswith("[high-risk customer: amounts x0.8, counts x0.7]")
+    assert ("E1", "PROFILE_CHANGE") in {(t.customer_id, t.trigger) for t in reference.tasks}
+    (agent,) = [a for a in reference.by_rule("KYC_INCOMPLETE") if a.customer_id == "C5"]
+    assert agent.summary.endswith("agent id_document expired")
 
 
 def test_two_fresh_engines_give_identical_findings(reference):

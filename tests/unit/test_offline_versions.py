@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from monitor.tools.backtest import PackResult, _collect
+from monitor.tools.backtest import PackResult, collector
 from monitor.tools.offline import JsonlWriter, OfflineRun, RunStats
 
 from .conftest import cash, make_pack
@@ -49,7 +49,7 @@ def test_2016_no3_art5_a_grown_report_counts_once(tmp_path: Path):
 
 def test_2016_no3_art5_backtest_counts_a_grown_report_once():
     result = PackResult("cn-pboc", RunStats())
-    run = OfflineRun(make_pack(), _collect(result), AT)
+    run = OfflineRun(make_pack(), collector(result), AT)
     feed(run)
     assert result.alert_count_by_rule == {"LV_CASH": 2}
     assert result.alerts_by_rule["LV_CASH"] == {"C001"}

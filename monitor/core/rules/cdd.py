@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from monitor.core.profile import identity_gaps
-from monitor.core.rules.base import Context, Findings, is_blank
+from monitor.core.rules.base import Context, Findings
 from monitor.core.rules.config import Threshold, ThresholdRuleConfig, money
-from monitor.core.rules.kyc import mandatory_fields
+from monitor.core.rules.kyc import mandatory_fields, person_identity_gaps
 from monitor.core.state import CustomerState
-from schemas import CashTransaction, Person
+from schemas import CashTransaction
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -26,22 +25,6 @@ class SingleThresholdConfig(ThresholdRuleConfig):
 
 
 _CDD_THRESHOLD = Threshold(local=money("CNY", 50000), foreign=money("USD", 10000))
-
-
-def person_identity_gaps(person: Person | None, on: date) -> list[str]:
-    """What is missing or invalid in a natural person's identity: name, document type and
-    number, and a document not expired on `on`."""
-    if person is None:
-        return ["person"]
-    gaps = []
-    if is_blank(person.name):
-        gaps.append("name")
-    doc = person.id_document
-    if doc is None or is_blank(doc.type) or is_blank(doc.number):
-        gaps.append("id_document")
-    elif doc.expires_on is not None and doc.expires_on < on:
-        gaps.append("id_document expired")
-    return gaps
 
 
 class OneOffService:

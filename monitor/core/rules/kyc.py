@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from monitor.core.rules.base import Context, Findings
+from monitor.core.rules.base import Context, Findings, is_blank
 from monitor.core.rules.config import RuleConfig, StageConfig
 from monitor.core.state import CustomerState
-from schemas import AccountOpening, CashTransaction, CustomerUpdate, Remittance
+from schemas import AccountOpening, CashTransaction, CustomerUpdate, Person, Remittance
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -28,6 +28,7 @@ __all__ = [
     "ProfileChecks",
     "ProfileChecksConfig",
     "mandatory_fields",
+    "person_identity_gaps",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,12 @@ _KNOWN_FIELDS = frozenset(
 
 
 class KycIncompleteConfig(RuleConfig):
-    """Mandatory identity fields per customer type (dotted paths)."""
+    """Mandatory identity fields per customer type (dotted paths); with `check_agent`, an
+    agent named on an opening or update must have a name and a valid identity document."""
 
     individual_fields: list[str] = Field(default_factory=lambda: list(_INDIVIDUAL_FIELDS))
     entity_fields: list[str] = Field(default_factory=lambda: list(_ENTITY_FIELDS))
+    check_agent: bool = True
 
     @field_validator("individual_fields", "entity_fields")
     @classmethod
@@ -90,6 +93,22 @@ class ProfileChecksConfig(StageConfig):
     (the pack's top-level `profile_checks` section)."""
 
 
+def person_identity_gaps(person: Person | None, on: date) -> list[str]:
+    """What is missing or invalid in a natural person's identity (an agent, a conductor):
+    name, document type and number, and a document not expired on `on`."""
+    if person is None:
+        return ["person"]
+    gaps = []
+    if is_blank(person.name):
+        gaps.append("name")
+    doc = person.id_document
+    if doc is None or is_blank(doc.type) or is_blank(doc.number):
+        gaps.append("id_document")
+    elif doc.expires_on is not None and doc.expires_on < on:
+        gaps.append("id_document expired")
+    return gaps
+
+
 def mandatory_fields(pack: Pack) -> dict[str, list[str]]:
     """Customer type -> mandatory identity fields, from the pack's KYC_INCOMPLETE config
     (also used by CDD and the risk rating when KYC_INCOMPLETE itself is off)."""
@@ -98,8 +117,11 @@ def mandatory_fields(pack: Pack) -> dict[str, list[str]]:
 
 
 class KycIncomplete:
-    """An opening, or an update of identity fields, that leaves mandatory fields missing.
-    Raises an `INCOMPLETE_KYC` re-identification task."""
+    """An opening, or an update of identity fields, that leaves mandatory fields missing; or
+    an opening or update made by an agent (`agent`) whose identity is missing or whose
+    document has expired on the event's day (Order 2025 No.11: someone acting for a
+    customer, verify both the agent's and the customer's identity). One alert per event,
+    listing every gap, and an `INCOMPLETE_KYC` re-identification task."""
 
     rule_id: ClassVar[str] = "KYC_INCOMPLETE"
     handles: ClassVar[tuple[type, ...]] = (AccountOpening, CustomerUpdate)
@@ -122,20 +144,28 @@ class KycIncomplete:
         if profile is None:
             return
         required = self.mandatory()[profile["type"]]
-        if isinstance(event, CustomerUpdate) and not _touches(ctx.touched, required):
-            return
-        present = set(profile["present"])
-        missing = [p for p in required if p not in present]
-        if not missing:
+        missing: list[str] = []
+        if isinstance(event, AccountOpening) or _touches(ctx.touched, required):
+            present = set(profile["present"])
+            missing = [p for p in required if p not in present]
+        agent = _agent(event) if self.cfg.check_agent else None
+        agent_gaps = [f"agent {g}" for g in person_identity_gaps(agent, ctx.day)] if agent else []
+        if not missing and not agent_gaps:
             return
         what = "account opening" if isinstance(event, AccountOpening) else "customer update"
+        parts = []
+        if missing:
+            parts.append(f"leaves mandatory identity fields missing: {', '.join(missing)}")
+        if agent_gaps:
+            parts.append(
+                f"is made by an agent without a verified identity: {', '.join(agent_gaps)}"
+            )
         alert = ctx.alert(
             self.rule_id,
             self.cfg,
             event.customer_id,
             (event.event_id,),
-            f"{what} {event.event_id} leaves mandatory identity fields missing: "
-            f"{', '.join(missing)}",
+            f"{what} {event.event_id} {'; '.join(parts)}",
             event.event_time,
             evidence=[event.event_id],
             figures={
@@ -216,8 +246,10 @@ class KycIdExpired:
 
 
 class ProfileChecks:
-    """Re-identification triggers of customer updates (no alert): PROFILE_CHANGE when name,
-    identity document, address, occupation, nationality or beneficial owners change;
+    """Re-identification triggers of customer updates (no alert): PROFILE_CHANGE when a
+    watched identity value changes (`monitor.core.profile.WATCHED_FIELDS`: name, identity
+    document, address, occupation, nationality, beneficial owners, and an entity's
+    registration number, registered capital, business scope or legal representative);
     INCONSISTENT_INFO when new data contradicts earlier identity data (a birth date or sex
     in a new identity number); DOUBTFUL_RECORDS when an identity number fails its check
     digit."""
@@ -257,6 +289,13 @@ class ProfileChecks:
                     "DOUBTFUL_RECORDS", event.customer_id, event.event_id, event.event_time, []
                 )
             )
+
+
+def _agent(event: AccountOpening | CustomerUpdate) -> Person | None:
+    """The agent acting for the customer on this opening or update, if one is named."""
+    if isinstance(event, AccountOpening):
+        return event.agent
+    return event.typed_changes.agent if "agent" in event.changes else None
 
 
 def _touches(touched: frozenset[str], required: list[str]) -> bool:

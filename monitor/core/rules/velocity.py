@@ -1,16 +1,19 @@
 """Suspicious patterns over event-time windows (PBoC Order 2016 No.3, art. 11-13):
-STRUCTURING and FREQUENT_LARGE_UNCLEAR_SOURCE."""
+STRUCTURING and FREQUENT_LARGE_UNCLEAR_SOURCE, at the intensity of the customer's risk
+rating (`risk.intensity`)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from monitor.core.risk import RATINGS, Intensity, intensity_levels
 from monitor.core.rules.base import Context, Findings, fmt_money
-from monitor.core.rules.config import Category, RuleConfig, Threshold, money
+from monitor.core.rules.config import Category, Money, RuleConfig, Threshold, money
 from monitor.core.state import DAY_MS, CashItem, CustomerState, TransferItem
 from schemas import CashTransaction, Remittance
 
@@ -81,10 +84,44 @@ def _mark_reported(state: CustomerState, name: str, chosen: list[Any]) -> None:
     items[:] = [i._replace(reported=True) if id(i) in chosen_ids else i for i in items]
 
 
+def _pct(value: Decimal) -> str:
+    """A percentage as written: 90, 72, 40.5."""
+    return format(value.normalize(), "f")
+
+
+def _rated(state: CustomerState) -> str | None:
+    """The customer's rating in force (set by the risk rating before this event)."""
+    rating = state.risk.get("rating")
+    return rating if isinstance(rating, str) else None
+
+
+def _intensity_note(rating: str | None, intensity: Intensity) -> str:
+    if intensity.neutral:
+        return ""
+    return (
+        f" [{rating}-risk customer: amounts x{_pct(intensity.amount_factor)}, "
+        f"counts x{_pct(intensity.count_factor)}]"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Band:
+    """STRUCTURING's figures for one rating."""
+
+    intensity: Intensity
+    lower_pct: Decimal
+    min_count: int
+
+
 class Structuring:
     """>= N cash transactions of one customer, each in [lower, upper) % of the
     single-transaction threshold, within a window. Transactions already reported are not
-    reported again: the next alert needs N new ones."""
+    reported again: the next alert needs N new ones.
+
+    The customer's rating scales the band's lower edge (`amount_factor`) and N
+    (`count_factor`, at least 2); the threshold itself and the upper edge stay: the
+    threshold is the legal large-value reporting threshold. Each transaction is judged
+    against the band of the rating in force when it happens."""
 
     rule_id: ClassVar[str] = "STRUCTURING"
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
@@ -92,15 +129,26 @@ class Structuring:
 
     def __init__(self, cfg: StructuringConfig, pack: Pack) -> None:
         self.cfg = cfg
+        levels = intensity_levels(pack)
+        self.bands: dict[str | None, _Band] = {
+            r: self._band(levels.of(r)) for r in (*RATINGS, None)
+        }
+
+    def _band(self, intensity: Intensity) -> _Band:
+        cfg = self.cfg
+        lower = cfg.lower_pct if intensity.neutral else intensity.amount(cfg.lower_pct)
+        return _Band(intensity, lower, intensity.count(cfg.min_count, least=2))
 
     def apply(
         self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
     ) -> None:
         cfg = self.cfg
+        rating = _rated(state)
+        band = self.bands.get(rating) or self.bands[None]
         day = ctx.day
         side, amount, limit = ctx.side(cfg.threshold, event.amount, event.currency, day)
         share = amount * 100 / limit if limit else Decimal(0)
-        if not (cfg.lower_pct <= share < cfg.upper_pct):
+        if not (band.lower_pct <= share < cfg.upper_pct):
             return
         now_ms = ctx.event_ms
         local = ctx.to_local(event.amount, event.currency, day)
@@ -110,7 +158,7 @@ class Structuring:
         recent: list[CashItem] = [
             i for i in _window(state, self.rule_id, now_ms, cfg.window_days) if not i.reported
         ]
-        if len(recent) < cfg.min_count:
+        if len(recent) < band.min_count:
             return
         _mark_reported(state, self.rule_id, recent)
         ids = [i.txn_id for i in recent]
@@ -129,7 +177,8 @@ class Structuring:
             event.customer_id,
             tuple(ids),
             f"{len(recent)} cash transactions within {cfg.window_days} days each between "
-            f"{cfg.lower_pct}% and {cfg.upper_pct}% of {of} (total {fmt_money(total)} {base})",
+            f"{_pct(band.lower_pct)}% and {cfg.upper_pct}% of {of} (total {fmt_money(total)} "
+            f"{base}){_intensity_note(rating, band.intensity)}",
             event.occurred_at,
             amount=total.quantize(Decimal("0.01")),
             currency=base,
@@ -165,10 +214,24 @@ class Structuring:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Large:
+    """FREQUENT_LARGE_UNCLEAR_SOURCE's figures for one rating."""
+
+    intensity: Intensity
+    threshold: Threshold
+    min_count: int
+    income_share_pct: Decimal
+
+
 class FrequentLargeUnclearSource:
     """>= N transfers each from the threshold within a window whose source of funds is
     null, empty or unclear, or (also >= N) whose total exceeds a share of the declared
-    annual income. Reported transfers are not reported again."""
+    annual income. Reported transfers are not reported again.
+
+    The customer's rating scales the per-transfer threshold and the income share
+    (`amount_factor`) and N (`count_factor`, at least 1). Each transfer is judged against
+    the threshold of the rating in force when it happens."""
 
     rule_id: ClassVar[str] = "FREQUENT_LARGE_UNCLEAR_SOURCE"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
@@ -177,13 +240,36 @@ class FrequentLargeUnclearSource:
     def __init__(self, cfg: FrequentLargeConfig, pack: Pack) -> None:
         self.cfg = cfg
         self.unclear = {s.strip().lower() for s in cfg.unclear_sources}
+        levels = intensity_levels(pack)
+        self.levels: dict[str | None, _Large] = {
+            r: self._large(levels.of(r)) for r in (*RATINGS, None)
+        }
+
+    def _large(self, intensity: Intensity) -> _Large:
+        cfg = self.cfg
+        if intensity.neutral:
+            return _Large(intensity, cfg.threshold, cfg.min_count, cfg.income_share_pct)
+        t = cfg.threshold
+
+        def scaled(m: Money) -> Money:
+            return Money(currency=m.currency, amount=intensity.amount(m.amount))
+
+        threshold = Threshold(local=scaled(t.local), foreign=scaled(t.foreign), combine=t.combine)
+        return _Large(
+            intensity,
+            threshold,
+            intensity.count(cfg.min_count, least=1),
+            intensity.amount(cfg.income_share_pct),
+        )
 
     def apply(self, state: CustomerState, event: Remittance, ctx: Context, out: Findings) -> None:
         cfg = self.cfg
         if event.kind != "payment" or event.amount is None or event.currency is None:
             return
+        rating = _rated(state)
+        large = self.levels.get(rating) or self.levels[None]
         day = ctx.day
-        if not ctx.reaches(cfg.threshold, event.amount, event.currency, day):
+        if not ctx.reaches(large.threshold, event.amount, event.currency, day):
             return
         source = (event.source_of_funds or "").strip().lower()
         unclear = source in self.unclear
@@ -198,18 +284,19 @@ class FrequentLargeUnclearSource:
         unclear_items = [i for i in recent if i.unclear]
         reason = ""
         chosen: list[TransferItem] = []
-        if len(unclear_items) >= cfg.min_count:
+        if len(unclear_items) >= large.min_count:
             chosen, reason = unclear_items, "source of funds unclear"
         else:
             income = _income(state)
             total = sum((Decimal(i.base_amount) for i in recent), Decimal(0))
+            share = large.income_share_pct
             if (
                 income is not None
-                and len(recent) >= cfg.min_count
-                and total > income * cfg.income_share_pct / 100
+                and len(recent) >= large.min_count
+                and total > income * share / 100
             ):
                 chosen = recent
-                reason = f"total above {cfg.income_share_pct}% of the declared annual income"
+                reason = f"total above {_pct(share)}% of the declared annual income"
         if not chosen:
             return
         _mark_reported(state, self.rule_id, chosen)
@@ -222,7 +309,7 @@ class FrequentLargeUnclearSource:
             event.customer_id,
             tuple(ids),
             f"{len(chosen)} large transfers within {cfg.window_days} days totalling "
-            f"{fmt_money(total)} {base}: {reason}",
+            f"{fmt_money(total)} {base}: {reason}{_intensity_note(rating, large.intensity)}",
             event.occurred_at,
             amount=total.quantize(Decimal("0.01")),
             currency=base,
