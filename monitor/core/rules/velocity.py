@@ -194,7 +194,7 @@ class Structuring:
                 "transactions": [
                     {
                         "txn_id": i.txn_id,
-                        "at": ctx.at(i.event_ms),
+                        "time": ctx.at(i.event_ms),
                         "amount": i.side_amount,
                         "currency": i.side,
                     }
@@ -325,7 +325,7 @@ class FrequentLargeUnclearSource:
                 "transactions": [
                     {
                         "txn_id": i.txn_id,
-                        "at": ctx.at(i.event_ms),
+                        "time": ctx.at(i.event_ms),
                         "amount": i.base_amount,
                         "currency": base,
                         "unclear_source": i.unclear,
