@@ -296,6 +296,8 @@ class RulesService(GroupMember, Service):
                 metrics.events_duplicate.inc()
                 observe(time.perf_counter() - started)
                 return
+            if outcome.expired:
+                metrics.early_dropped.inc(outcome.expired)
             rating = outcome.state.risk.get("rating")
             if rating is not None and rating != rating_before:
                 metrics.risk_rating_changes.labels(rating).inc()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from monitor.core import early
 from monitor.core.pack import Pack
-from monitor.core.profile import merge_profile
+from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
-from monitor.core.state import CustomerState
+from monitor.core.state import DAY_MS, CustomerState
 from schemas import AccountOpening, CashTransaction, CustomerUpdate, InputEvent, Remittance
 
 __all__ = ["Engine", "Outcome"]
@@ -25,11 +27,13 @@ _PRUNE_EVERY_DAYS = 3
 @dataclass(slots=True)
 class Outcome:
     """The customer's new state and what the event produced. `duplicate` is true when the
-    event id was already applied: the state is unchanged and there are no findings."""
+    event id was already applied: the state is unchanged and there are no findings.
+    `expired` counts early arrivals dropped unapplied by this call (`monitor.core.early`)."""
 
     state: CustomerState
     findings: Findings
     duplicate: bool = False
+    expired: int = 0
 
 
 class Engine:
@@ -39,7 +43,11 @@ class Engine:
     The registry the pack was validated against builds the stages (`rules`); an event of
     type T runs, in this order: the `deadline` stages, the `rule` stages handling T, the
     `deadline` stages again (a late payment whose follow-up deadline has passed), then the
-    `final` stages (the risk rating)."""
+    `final` stages (the risk rating).
+
+    A customer update of a customer without an opening is kept (`monitor.core.early`) and
+    applied, with its own rule run, right after the opening; a remittance supplement
+    before its payment is kept by REMIT_MISSING_INFO the same way."""
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
@@ -55,7 +63,10 @@ class Engine:
             for t in _EVENT_TYPES
         }
         self._tz = pack.tz
-        self._state_cfg = pack.config.state
+        cfg = pack.config.state
+        self._state_cfg = cfg
+        # an early arrival waits no longer than its event id is remembered (`seen`)
+        self._early_ttl_ms = min(cfg.early_ttl_hours * 3_600_000, cfg.retention_days * DAY_MS)
 
     def process(
         self,
@@ -77,11 +88,14 @@ class Engine:
         seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
+        expired = early.expire(state, self._early_ttl_ms) if state.early else 0
         day = event.event_time.astimezone(self._tz).date()
         kind = type(event)
         branch = event.branch_code if isinstance(event, _BRANCHED_TYPES) else None
         pack = self.pack
         if isinstance(event, _PROFILE_TYPES):
+            if state.profile is None and isinstance(event, CustomerUpdate):
+                expired += self._hold_update(state, event, event_ms)
             touched, changed, conflicts = merge_profile(
                 state, event, Context(pack, detected_at, day, event_ms)
             )
@@ -99,10 +113,62 @@ class Engine:
         findings = Findings()
         for stage in self._plan[kind]:
             stage.apply(state, event, ctx, findings)
+        if isinstance(event, AccountOpening) and state.early:
+            expired += self._apply_held_updates(state, event_ms, detected_at, findings)
         # prune every few event days (pruning only drops what no rule reads any more)
         cfg = self._state_cfg
         ordinal = day.toordinal()
         if ordinal >= state.pruned_day + _PRUNE_EVERY_DAYS or len(seen) > cfg.max_seen_events:
             state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
             state.pruned_day = ordinal
-        return Outcome(state, findings)
+        return Outcome(state, findings, False, expired)
+
+    def _hold_update(self, state: CustomerState, event: CustomerUpdate, event_ms: int) -> int:
+        """Keep an update that arrived before the customer's opening, digested."""
+        body = {"at": event.updated_at.isoformat(), "d": digest_update(event, self.pack)}
+        cap = self._state_cfg.max_early_items
+        return early.hold(state, early.UPDATE, event.event_id, event_ms, "", body, cap)
+
+    def _apply_held_updates(
+        self, state: CustomerState, opened_ms: int, detected_at: datetime, findings: Findings
+    ) -> int:
+        """Apply the updates kept for this opening, oldest first, each with its own rule run
+        (as if it had arrived after the opening); returns how many were dropped: an update
+        dated before the opening is superseded by it, as per-field event time gives."""
+        dropped = 0
+        for item in early.take(state, early.UPDATE):
+            if item["t"] < opened_ms:
+                dropped += 1
+                continue
+            self._apply_update(state, item, detected_at, findings)
+        return dropped
+
+    def _apply_update(
+        self, state: CustomerState, item: dict[str, Any], detected_at: datetime, out: Findings
+    ) -> None:
+        at = datetime.fromisoformat(item["b"]["at"])
+        # the rules read the update's id, customer and time; the changes are in the digest
+        # (names were screened when the update arrived)
+        event = CustomerUpdate.model_construct(
+            event_id=item["id"], customer_id=state.customer_id, updated_at=at, changes={}
+        )
+        event_ms: int = item["t"]
+        day = at.astimezone(self._tz).date()
+        pack = self.pack
+        touched, changed, conflicts = fold_update(
+            state, item["b"]["d"], Context(pack, detected_at, day, event_ms)
+        )
+        ctx = Context(
+            pack,
+            detected_at,
+            day,
+            event_ms,
+            frozenset(touched),
+            (frozenset(changed), tuple(conflicts)),
+            None,
+        )
+        findings = Findings()  # its own: the final stages read what this event produced
+        for stage in self._plan[CustomerUpdate]:
+            stage.apply(state, event, ctx, findings)
+        out.alerts.extend(findings.alerts)
+        out.tasks.extend(findings.tasks)

@@ -11,7 +11,7 @@ import logging
 import operator
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel
@@ -22,9 +22,14 @@ from monitor.core.rules.base import Context, is_blank
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CustomerUpdate
 
+if TYPE_CHECKING:
+    from monitor.core.pack import Pack
+
 __all__ = [
     "WATCHED_FIELDS",
     "beneficial_owner_identified",
+    "digest_update",
+    "fold_update",
     "identity_gaps",
     "identity_paths",
     "merge_profile",
@@ -174,14 +179,19 @@ def merge_profile(
     The profile keeps presence flags, expiry dates, countries, PEP flags, derived birth
     date and sex, the high-risk business category matched in the business scope or
     occupation, and fingerprints (hashes) of identity values: never names, numbers or the
-    text of the business scope or occupation."""
+    text of the business scope or occupation. An update of a customer without a profile
+    changes nothing (see `digest_update`)."""
     if isinstance(event, AccountOpening):
         # read from the model itself: the same paths and fingerprints as its JSON dump
         # (tests/unit/test_kyc.py compares them), without building that dump
         fields = event.__dict__
         paths = model_paths(event)
-        state.profile = {"type": event.customer_type, "opened_at": event.opened_at.isoformat()}
-        _apply_fields(state.profile, fields, event, ctx)
+        state.profile = {
+            "type": event.customer_type,
+            "opened_at": event.opened_at.isoformat(),
+            "t0": ctx.event_ms,
+        }
+        _apply_facts(state.profile, _facts(fields, event, ctx.pack), ctx)
         state.profile["present"] = sorted(p for p, ok in paths.items() if ok)
         state.profile["fp"] = {
             f: _watched_fingerprint(f, _json_form(fields.get(f))) for f in WATCHED_FIELDS
@@ -189,90 +199,157 @@ def merge_profile(
         return set(paths), set(), list(state.profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
+    return fold_update(state, digest_update(event, ctx.pack), ctx)
+
+
+def digest_update(event: CustomerUpdate, pack: Pack) -> dict[str, Any]:
+    """What folding `event` into a profile needs, as JSON values and without names or
+    numbers: `paths` (identity path -> present), `facts` (per changed top-level field, what
+    the profile keeps of it) and `fp` (fingerprints of the watched fields it changes).
+    An update that arrives before the customer's opening is kept in this form."""
     changes = event.typed_changes
     data = changes.model_dump(mode="json", include=set(event.changes))
-    touched = identity_paths(data)
+    fps = {name: _watched_fingerprint(name, data[name]) for name in WATCHED_FIELDS if name in data}
+    return {"paths": identity_paths(data), "facts": _facts(data, changes, pack), "fp": fps}
+
+
+def fold_update(
+    state: CustomerState, digest: dict[str, Any], ctx: Context
+) -> tuple[set[str], set[str], list[str]]:
+    """Fold a digested update (`digest_update`) at `ctx.event_ms` into the existing profile,
+    field by field: a top-level field whose last change (or the opening) is later in event
+    time than this update keeps its value (the later writer wins whatever the arrival
+    order). Returns what `merge_profile` returns, for the fields applied."""
     profile = state.profile
+    if profile is None:
+        return set(), set(), []
+    paths: dict[str, bool] = digest["paths"]
+    tops = [p for p in paths if "." not in p]
+    times: dict[str, int] = profile.setdefault("ft", {})
+    opened_ms: int = profile.get("t0", 0)
+    stale = {top for top in tops if times.get(top, opened_ms) > ctx.event_ms}
+    if stale:
+        paths = {p: ok for p, ok in paths.items() if p.split(".", 1)[0] not in stale}
+        tops = [top for top in tops if top not in stale]
     present = set(profile["present"])
-    for top in data:  # a changed field replaces the whole field, nested parts too
+    for top in tops:  # a changed field replaces the whole field, nested parts too
         present = {p for p in present if p != top and not p.startswith(f"{top}.")}
-    present.update(path for path, ok in touched.items() if ok)
+        times[top] = ctx.event_ms
+    present.update(path for path, ok in paths.items() if ok)
     profile["present"] = sorted(present)
-    _apply_fields(profile, data, changes, ctx)
+    facts = digest["facts"]
+    _apply_facts(profile, {k: v for k, v in facts.items() if k not in stale}, ctx)
     changed = set()
     fps = profile.setdefault("fp", {})
-    for name in WATCHED_FIELDS:
-        if name in data:
-            fp = _watched_fingerprint(name, data[name])
-            if fps.get(name) != fp:
-                changed.add(name)
-                fps[name] = fp
-    return set(touched), changed, list(profile.pop("_conflicts", []))
+    for name, fp in digest["fp"].items():
+        if name not in stale and fps.get(name) != fp:
+            changed.add(name)
+            fps[name] = fp
+    return set(paths), changed, list(profile.pop("_conflicts", []))
 
 
-def _apply_fields(profile: dict[str, Any], data: dict[str, Any], model: Any, ctx: Context) -> None:
-    """Copy the non-identifying facts of `data` (an opening or the changes of an update)."""
-    if "customer_type" in data and data["customer_type"]:
-        profile["type"] = data["customer_type"]
-    is_entity = profile.get("type") == "entity"
-    doc_holder = "legal_representative" if is_entity else None
-    if not is_entity and "id_document" in data:
+def _facts(data: dict[str, Any], model: Any, pack: Pack) -> dict[str, Any]:
+    """What the profile keeps of the fields in `data` (an opening's fields or an update's
+    changes), read from `model`, keyed by field: no names or numbers."""
+    facts: dict[str, Any] = {}
+    if data.get("customer_type"):
+        facts["customer_type"] = data["customer_type"]
+    if "id_document" in data:
         doc = model.id_document
-        profile["id_exp"] = doc.expires_on.isoformat() if doc and doc.expires_on else None
-        facts = resident_id_facts(doc.type, doc.number) if doc else None
-        _identity_facts(profile, facts)
-    if doc_holder and doc_holder in data:
+        facts["id_document"] = (
+            doc.expires_on.isoformat() if doc and doc.expires_on else None,
+            resident_id_facts(doc.type, doc.number) if doc else None,
+        )
+    if "legal_representative" in data:
         rep = model.legal_representative
         doc = rep.id_document if rep else None
-        profile["id_exp"] = doc.expires_on.isoformat() if doc and doc.expires_on else None
+        facts["legal_representative"] = (
+            doc.expires_on.isoformat() if doc and doc.expires_on else None
+        )
     if "gender" in data:
-        sex = _sex(model.gender)
+        facts["gender"] = _sex(model.gender)
+    if "birth_date" in data and model.birth_date:
+        facts["birth_date"] = model.birth_date.isoformat()
+    if "is_pep" in data:
+        facts["is_pep"] = bool(model.is_pep)
+    if "nationality" in data:
+        facts["nationality"] = (model.nationality or "").upper() or None
+    if "address_country" in data:
+        facts["address_country"] = (model.address_country or "").upper() or None
+    keywords = business_keywords(pack)
+    for business_field in ("occupation", "business_scope"):
+        if business_field in data:  # the matched high-risk category, never the text
+            facts[business_field] = business_category(getattr(model, business_field), keywords)
+    if "declared_annual_income" in data:
+        income = model.declared_annual_income
+        facts["declared_annual_income"] = (
+            None if income is None else (str(income), model.income_currency or None)
+        )
+    if "beneficial_owners" in data:
+        owners = model.beneficial_owners or []
+        facts["beneficial_owners"] = (
+            any(o.is_pep for o in owners),
+            [
+                {
+                    "pct": str(o.ownership_pct) if o.ownership_pct is not None else None,
+                    "identified": not is_blank(o.name)
+                    and o.id_document is not None
+                    and not is_blank(o.id_document.number),
+                }
+                for o in owners
+            ][:50],
+        )
+    return facts
+
+
+def _apply_facts(profile: dict[str, Any], facts: dict[str, Any], ctx: Context) -> None:
+    """Copy `facts` (`_facts`) into the profile."""
+    if "customer_type" in facts:
+        profile["type"] = facts["customer_type"]
+    is_entity = profile.get("type") == "entity"
+    if not is_entity and "id_document" in facts:
+        profile["id_exp"], id_facts = facts["id_document"]
+        _identity_facts(profile, id_facts)
+    if is_entity and "legal_representative" in facts:
+        profile["id_exp"] = facts["legal_representative"]
+    if "gender" in facts:
+        sex = facts["gender"]
         if sex and profile.get("id_sex") and sex != profile["id_sex"]:
             profile.setdefault("_conflicts", []).append("gender contradicts the identity number")
         profile["sex"] = sex
-    if "birth_date" in data and model.birth_date:
-        birth = model.birth_date.isoformat()
+    if "birth_date" in facts:
+        birth = facts["birth_date"]
         if profile.get("id_birth") and birth != profile["id_birth"]:
             profile.setdefault("_conflicts", []).append(
                 "birth date contradicts the identity number"
             )
         profile["birth"] = birth
-    if "is_pep" in data:
-        profile["pep"] = bool(model.is_pep)
-    if "nationality" in data:
-        profile["nationality"] = (model.nationality or "").upper() or None
-    if "address_country" in data:
-        profile["address_country"] = (model.address_country or "").upper() or None
+    for name, key in (
+        ("is_pep", "pep"),
+        ("nationality", "nationality"),
+        ("address_country", "address_country"),
+    ):
+        if name in facts:
+            profile[key] = facts[name]
     profile.pop("occupation", None)  # records saved before kept the text: never again
     business_field = "business_scope" if is_entity else "occupation"
-    if business_field in data:  # the matched high-risk category, never the text
-        category = business_category(getattr(model, business_field), business_keywords(ctx.pack))
-        if category:
-            profile["business"] = category
+    if business_field in facts:  # the matched high-risk category, never the text
+        if facts[business_field]:
+            profile["business"] = facts[business_field]
         else:
             profile.pop("business", None)
-    if "declared_annual_income" in data:
-        income = model.declared_annual_income
+    if "declared_annual_income" in facts:
+        income = facts["declared_annual_income"]
         if income is None:
             profile["income"] = None
         else:
             # at the rate of the bank's local day of this event (the opening or the update)
-            currency = model.income_currency or ctx.pack.fx.base
+            base = ctx.pack.fx.base
             profile["income"] = str(
-                ctx.pack.fx.convert(Decimal(income), currency, ctx.pack.fx.base, ctx.day)
+                ctx.pack.fx.convert(Decimal(income[0]), income[1] or base, base, ctx.day)
             )
-    if "beneficial_owners" in data:
-        owners = model.beneficial_owners or []
-        profile["bo_pep"] = any(o.is_pep for o in owners)
-        profile["bo"] = [
-            {
-                "pct": str(o.ownership_pct) if o.ownership_pct is not None else None,
-                "identified": not is_blank(o.name)
-                and o.id_document is not None
-                and not is_blank(o.id_document.number),
-            }
-            for o in owners
-        ][:50]
+    if "beneficial_owners" in facts:
+        profile["bo_pep"], profile["bo"] = facts["beneficial_owners"]
 
 
 def _identity_facts(profile: dict[str, Any], facts: dict[str, Any] | None) -> None:

@@ -89,6 +89,9 @@ class CustomerState:
     - `flags`: keys of once-only findings (e.g. an expired document already reported).
     - `risk`: rating, review dates and history counters (`SUSPICIOUS_ALERTS`, ...).
     - `seen`: event ids already applied -> event time, so a redelivery never counts twice.
+    - `early`: events that arrived before the event they follow (`monitor.core.early`),
+      without names or numbers, until it arrives or their time-to-live passes (stored
+      only when there are some).
     Everything time-based is pruned against the watermark; lists are capped. Buckets and
     window items are NamedTuples in memory and JSON arrays in the stored bytes.
     """
@@ -103,23 +106,24 @@ class CustomerState:
     risk: dict[str, Any] = field(default_factory=dict)
     seen: dict[str, int] = field(default_factory=dict)
     pruned_day: int = 0  # ordinal of the local day the record was last pruned on
+    early: list[dict[str, Any]] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
-            {
-                "c": self.customer_id,
-                "w": self.watermark_ms,
-                "p": self.profile,
-                "b": self.buckets,
-                "v": self.windows,
-                "q": self.pending,
-                "f": self.flags,
-                "r": self.risk,
-                "s": self.seen,
-                "d": self.pruned_day,
-            },
-            default=_AS_ARRAY,
-        )
+        record = {
+            "c": self.customer_id,
+            "w": self.watermark_ms,
+            "p": self.profile,
+            "b": self.buckets,
+            "v": self.windows,
+            "q": self.pending,
+            "f": self.flags,
+            "r": self.risk,
+            "s": self.seen,
+            "d": self.pruned_day,
+        }
+        if self.early:  # most records have none: their bytes stay as before
+            record["e"] = self.early
+        return orjson.dumps(record, default=_AS_ARRAY)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CustomerState:
@@ -137,6 +141,7 @@ class CustomerState:
             d.get("r", {}),
             d.get("s", {}),
             d.get("d", 0),
+            d.get("e", []),
         )
 
     def add_evidence(self, bucket: DayBucket, evidence_id: str) -> None:

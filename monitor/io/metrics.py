@@ -25,6 +25,7 @@ class Metrics:
     events_consumed: Counter
     events_invalid: Counter
     events_duplicate: Counter
+    early_dropped: Counter
     alerts: Counter
     tasks: Counter
     queue_pushed: Counter
@@ -60,6 +61,11 @@ class Metrics:
             events_duplicate=Counter(
                 "monitor_events_duplicate",
                 "Events whose event_id was already applied (redelivery)",
+                registry=registry,
+            ),
+            early_dropped=Counter(
+                "monitor_early_dropped",
+                "Early arrivals dropped unapplied (their predecessor did not come in time)",
                 registry=registry,
             ),
             alerts=Counter("monitor_alerts", "Alerts raised", ["rule_id"], registry=registry),

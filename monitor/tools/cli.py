@@ -313,12 +313,11 @@ def _simulate(args: argparse.Namespace) -> int:
         import asyncio
 
         from monitor.tools.scenario import Message, produce
-        from monitor.tools.simulate import TOPIC_FILES
+        from monitor.tools.simulate import TOPIC_FILES, arrivals
 
-        messages = [
-            Message(kind, value["customer_id"].encode(), orjson.dumps(value))
-            for topic, kind in TOPIC_FILES.items()
-            for value in sim.sorted_events(topic)
+        messages = [  # in the order the bank's systems deliver them, all topics together
+            Message(TOPIC_FILES[topic], value["customer_id"].encode(), orjson.dumps(value))
+            for topic, value in arrivals(sim)
         ]
         print(f"produced {asyncio.run(produce(settings, messages)):,} messages")
     return 0

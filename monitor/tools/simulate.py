@@ -1,31 +1,31 @@
 """`monitor simulate`: realistic synthetic bank traffic with injected, labelled typologies.
 
 Deterministic: the same arguments give byte-identical files. Events of each topic are
-written in event-time order as JSONL (one value per line) to `<out>/<topic>.jsonl`, and the
+written as JSONL (one value per line) to `<out>/<topic>.jsonl`, and the
 injected typologies to `<out>/labels.jsonl` (`customer_id`, `typology`, `evidence` txn
 ids, `expected_rules`). Normal customers stay below every threshold by construction,
-including deliberate near misses, so a perfect rule pack has no false positives here."""
+including deliberate near misses, so a perfect rule pack has no false positives here.
+
+Each topic's file is in arrival order: the order the bank's systems deliver the events,
+which is event-time order except for the late-delivery typologies (an opening delivered
+after an update of the customer, a payment after its supplement). `arrivals` gives every
+topic's events in one arrival order, as `monitor simulate --produce` produces them."""
 
 from __future__ import annotations
 
-import random
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["TOPIC_FILES", "TYPOLOGIES", "Simulation", "simulate", "write_simulation"]
+from monitor.tools.traffic import TOPIC_FILES, Generator, Simulation
 
-#: default input topic -> kind
-TOPIC_FILES = {
-    "kyc.account-openings": "account_opening",
-    "kyc.customer-updates": "customer_update",
-    "txn.cash": "cash",
-    "txn.remittances": "remittance",
-}
+__all__ = ["TOPIC_FILES", "TYPOLOGIES", "Simulation", "arrivals", "simulate", "write_simulation"]
+
+logger = logging.getLogger(__name__)
 
 #: typology -> (share of customers, rules a good pack raises for it)
 TYPOLOGIES: dict[str, tuple[float, tuple[str, ...]]] = {
@@ -37,248 +37,13 @@ TYPOLOGIES: dict[str, tuple[float, tuple[str, ...]]] = {
     "pep": (0.005, ("KYC_PEP",)),
     "high_risk_country": (0.005, ("KYC_HIGH_RISK_COUNTRY",)),
     "near_miss": (0.05, ()),
+    # delivered out of event-time order; the outcome must be the event-time one
+    "supplement_before_payment": (0.005, ("REMIT_MISSING_INFO",)),  # never UNRESOLVED
+    "update_before_opening": (0.005, ()),  # the renewed ID: no KYC_ID_EXPIRED
 }
 
-_SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou"]
-_GIVEN = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Qiang", "Jun", "Yan", "Tao", "Hui", "Bo"]
-_CITIES = ["Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Chengdu", "Wuhan", "Nanjing"]
-_OCCUPATIONS = ["engineer", "teacher", "doctor", "clerk", "driver", "accountant", "designer"]
-_COUNTERPARTY = ["HK", "SG", "US", "GB", "JP", "DE", "AU"]
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _resident_id(rng: random.Random, birth: date, male: bool) -> str:
-    serial = rng.randrange(100)
-    sex = rng.randrange(0, 10, 2) + (1 if male else 0)
-    body = f"310101{birth:%Y%m%d}{serial:02d}{sex}"
-    return body + "10X98765432"[sum(int(d) * w for d, w in zip(body, _W, strict=True)) % 11]
-
-
-@dataclass
-class Simulation:
-    events: dict[str, list[tuple[int, dict[str, Any]]]] = field(
-        default_factory=lambda: {t: [] for t in TOPIC_FILES}
-    )
-    labels: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, topic: str, at: datetime, value: dict[str, Any]) -> None:
-        self.events[topic].append((int(at.timestamp() * 1000), value))
-
-    def sorted_events(self, topic: str) -> list[dict[str, Any]]:
-        return [v for _, v in sorted(self.events[topic], key=lambda tv: (tv[0], tv[1]["event_id"]))]
-
-    @property
-    def count(self) -> int:
-        return sum(len(v) for v in self.events.values())
-
-
-class _Gen:
-    def __init__(self, seed: int, start: date, days: int) -> None:
-        self.rng = random.Random(seed)
-        self.start = start
-        self.days = days
-        self.sim = Simulation()
-        self.n = 0
-
-    def ts(self, day: int, hour: float | None = None) -> datetime:
-        hour = self.rng.uniform(8.5, 18.0) if hour is None else hour
-        local = datetime(self.start.year, self.start.month, self.start.day) + timedelta(
-            days=day, hours=hour
-        )
-        return (local - timedelta(hours=8)).replace(tzinfo=UTC)  # Shanghai local -> UTC
-
-    def iso(self, at: datetime) -> str:
-        return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-    def next_id(self, prefix: str) -> str:
-        self.n += 1
-        return f"{prefix}{self.n:09d}"
-
-    def opening(self, cid: str, entity: bool, **over: Any) -> None:
-        rng = self.rng
-        at = self.ts(0, rng.uniform(8.5, 10))
-        male = rng.random() < 0.5
-        birth = date(rng.randint(1950, 2002), rng.randint(1, 12), rng.randint(1, 28))
-        name = f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}{rng.choice(_GIVEN).lower()}"
-        doc = {
-            "type": "resident_id",
-            "number": _resident_id(rng, birth, male),
-            "expires_on": (self.start + timedelta(days=rng.randint(400, 4000))).isoformat(),
-        }
-        value: dict[str, Any] = {
-            "event_id": self.next_id("open-"),
-            "customer_id": cid,
-            "account_id": f"A{cid[1:]}",
-            "opened_at": self.iso(at),
-            "customer_type": "entity" if entity else "individual",
-            "name": name,
-            "address": f"{rng.randint(1, 999)} Road, {rng.choice(_CITIES)}",
-            "phone": f"+86 13{rng.randint(100000000, 999999999)}",
-            "is_pep": False,
-            "branch_code": f"BR{rng.randint(1, 40):03d}",
-        }
-        if entity:
-            value.update(
-                {
-                    "name": f"{rng.choice(_CITIES)} "
-                    f"{rng.choice(['Trading', 'Tech', 'Logistics'])} Co. {cid}",
-                    "registration_number": f"91310000{rng.randint(10**9, 10**10 - 1)}",
-                    "business_scope": "trade",
-                    "registered_capital": str(rng.randint(1, 50) * 100000),
-                    "legal_representative": {"name": name, "id_document": doc},
-                    "beneficial_owners": [
-                        {"name": name, "ownership_pct": "60", "id_document": doc}
-                    ],
-                }
-            )
-        else:
-            value.update(
-                {
-                    "gender": "M" if male else "F",
-                    "nationality": "CN",
-                    "occupation": rng.choice(_OCCUPATIONS),
-                    "id_document": doc,
-                    "declared_annual_income": str(rng.randint(6, 60) * 10000),
-                    "income_currency": "CNY",
-                }
-            )
-        value.update(over)
-        self.sim.add("kyc.account-openings", at, value)
-
-    def cash(
-        self, cid: str, at: datetime, amount: str, direction: str = "in", currency: str = "CNY"
-    ) -> str:
-        txn = self.next_id("T")
-        self.sim.add(
-            "txn.cash",
-            at,
-            {
-                "event_id": f"ev-{txn}",
-                "txn_id": txn,
-                "customer_id": cid,
-                "account_id": f"A{cid[1:]}",
-                "occurred_at": self.iso(at),
-                "direction": direction,
-                "amount": amount,
-                "currency": currency,
-                "service": "deposit" if direction == "in" else "withdrawal",
-                "conductor": None,
-                "branch_code": "BR001",
-            },
-        )
-        return txn
-
-    def remittance(
-        self,
-        cid: str,
-        at: datetime,
-        amount: str,
-        *,
-        direction: str = "out",
-        source: str | None = "salary",
-        complete: bool = True,
-        country: str | None = None,
-        currency: str = "CNY",
-    ) -> str:
-        txn = self.next_id("R")
-        originator: dict[str, str | None] = {
-            "name": f"Customer {cid}",
-            "account_number": f"6222{cid[1:]}",
-            "address": "Shanghai",
-            "id_number": None,
-            "contact": None,
-            "country": "CN",
-        }
-        beneficiary: dict[str, str | None] = {
-            "name": "Counterparty Ltd",
-            "account_number": f"X{txn}",
-            "address": "Abroad",
-            "country": country or self.rng.choice(_COUNTERPARTY),
-        }
-        if direction == "in":
-            originator, beneficiary = (
-                {**beneficiary, "id_number": None, "contact": None},
-                {k: originator[k] for k in ("name", "account_number", "address", "country")},
-            )
-        if not complete:
-            originator["address"] = ""
-        self.sim.add(
-            "txn.remittances",
-            at,
-            {
-                "event_id": f"ev-{txn}",
-                "txn_id": txn,
-                "kind": "payment",
-                "customer_id": cid,
-                "occurred_at": self.iso(at),
-                "direction": direction,
-                "amount": amount,
-                "currency": currency,
-                "originator": originator,
-                "beneficiary": beneficiary,
-                "reference": f"REF{txn}",
-                "source_of_funds": source,
-                "counterparty_country": beneficiary["country"]
-                if direction == "out"
-                else originator["country"],
-            },
-        )
-        return txn
-
-    def supplement(self, cid: str, at: datetime, txn: str) -> None:
-        self.sim.add(
-            "txn.remittances",
-            at,
-            {
-                "event_id": self.next_id("sup-"),
-                "txn_id": txn,
-                "kind": "supplement",
-                "customer_id": cid,
-                "occurred_at": self.iso(at),
-                "direction": "out",
-                "originator": {"address": "Shanghai"},
-            },
-        )
-
-    def update(self, cid: str, at: datetime) -> None:
-        self.sim.add(
-            "kyc.customer-updates",
-            at,
-            {
-                "event_id": self.next_id("upd-"),
-                "customer_id": cid,
-                "updated_at": self.iso(at),
-                "changes": {"phone": f"+86 13{self.rng.randint(100000000, 999999999)}"},
-            },
-        )
-
-    def normal_day(self, cid: str, day: int, rate: float, quiet: bool = False) -> None:
-        """Ordinary activity: small cash, complete remittances with a clear source, phone
-        changes. On a `quiet` day (around an injected near miss or structuring) no cash, so
-        those stay under the large-cash threshold and the labels stay true."""
-        rng = self.rng
-        for _ in range(_poisson(rng, rate)):
-            kind = rng.random()
-            at = self.ts(day)
-            if kind < 0.75 and quiet:
-                continue
-            if kind < 0.75:
-                self.cash(cid, at, f"{rng.randint(1, 80) * 100}.00", rng.choice(["in", "out"]))
-            elif kind < 0.97:
-                self.remittance(
-                    cid, at, f"{rng.randint(10, 400) * 100}.00", direction=rng.choice(["in", "out"])
-                )
-            else:
-                self.update(cid, at)
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    limit, k, p = pow(2.718281828459045, -lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
+#: benign typologies (no rule expected): any alert of their customers is a false alarm
+_BENIGN = ("near_miss", "update_before_opening")
 
 
 def simulate(
@@ -291,7 +56,7 @@ def simulate(
     """Generate the traffic in memory (about customers x days x rate events)."""
     if days < 1 or customers < 1:
         raise ValueError("customers and days must be at least 1")
-    g = _Gen(seed, start, days)
+    g = Generator(seed, start, days)
     rng = g.rng
     shares = [(name, share) for name, (share, _) in TYPOLOGIES.items()]
     for c in range(customers):
@@ -310,10 +75,23 @@ def simulate(
             over["is_pep"] = True
         if typology == "high_risk_country":
             over["nationality"] = rng.choice(["KP", "IR", "MM"])
-        g.opening(cid, entity, **over)
+        if typology == "update_before_opening" and days < 6:
+            typology = None  # needs the days after the first document expires
+        first_day = 0
+        if typology == "update_before_opening":
+            # the document expires on day 3, renewed on day 1; the opening (day 0) is
+            # delivered on day 2, after the update; no traffic before it is delivered
+            value = g.opening(
+                cid, entity, expires_on=start + timedelta(days=3), arrives=g.ts(2, 12)
+            )
+            renewed = {**value["id_document"], "expires_on": f"{start.year + 10}-01-01"}
+            g.update(cid, g.ts(1, 12), {"id_document": renewed})
+            first_day = 3
+        else:
+            g.opening(cid, entity, **over)
         d0 = rng.randrange(0, max(1, days - 8))
         quiet = set(range(d0, d0 + 5)) if typology in ("near_miss", "structuring") else set()
-        for day in range(days):
+        for day in range(first_day, days):
             g.normal_day(cid, day, events_per_customer_day, day in quiet)
         evidence: list[str] = []
         if typology == "large_cash":
@@ -349,6 +127,15 @@ def simulate(
                 g.supplement(cid, g.ts(d0 + rng.randint(1, 5), 10), txn)
             else:  # activity after the deadline lets the event-time watermark pass it
                 g.cash(cid, g.ts(min(days - 1, d0 + 19), 16), "500.00")
+        elif typology == "supplement_before_payment":
+            # the payment (day d0) is delivered on d0 + 2, after its supplement (d0 + 1);
+            # activity after the deadline would reveal a supplement that was lost
+            d0 = rng.randrange(0, max(1, days - 20))
+            amount = f"{rng.randint(60, 300) * 100}.00"
+            txn = g.remittance(cid, g.ts(d0, 13), amount, complete=False, arrives=g.ts(d0 + 2, 11))
+            evidence = [txn]
+            g.supplement(cid, g.ts(d0 + 1, 10), txn)
+            g.cash(cid, g.ts(min(days - 1, d0 + 19), 16), "500.00")
         elif typology == "near_miss":
             roll = rng.random()
             if roll < 0.4:  # just under the large-cash threshold
@@ -359,7 +146,11 @@ def simulate(
             else:  # three just below the structuring band (85 % to < 90 %)
                 for i in range(3):
                     g.cash(cid, g.ts(d0 + i, 11), f"{rng.randint(4250, 4499) * 10}.00")
-        if typology is not None and typology != "near_miss":
+        if typology in _BENIGN:
+            g.sim.labels.append(
+                {"customer_id": cid, "typology": typology, "evidence": [], "expected_rules": []}
+            )
+        elif typology is not None:
             g.sim.labels.append(
                 {
                     "customer_id": cid,
@@ -368,11 +159,20 @@ def simulate(
                     "expected_rules": list(TYPOLOGIES[typology][1]),
                 }
             )
-        elif typology == "near_miss":
-            g.sim.labels.append(
-                {"customer_id": cid, "typology": "near_miss", "evidence": [], "expected_rules": []}
-            )
     return g.sim
+
+
+def arrivals(sim: Simulation) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, value) of every event, all topics in one arrival order (ties: topic order
+    of `TOPIC_FILES`, then event id)."""
+    rank = {topic: i for i, topic in enumerate(TOPIC_FILES)}
+    timed = [
+        (t, rank[topic], v["event_id"], topic, v)
+        for topic in TOPIC_FILES
+        for t, v in sim.events[topic]
+    ]
+    timed.sort(key=lambda row: row[:3])
+    return [(topic, value) for _, _, _, topic, value in timed]
 
 
 def iter_lines(sim: Simulation, topic: str) -> Iterator[bytes]:

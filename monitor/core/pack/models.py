@@ -124,6 +124,9 @@ class StateConfig(Strict):
     retention_days: int = Field(default=8, ge=1, le=400)
     max_seen_events: int = Field(default=2000, ge=10, le=1_000_000)
     max_window_items: int = Field(default=500, ge=10, le=100_000)
+    #: how long (event time) an early arrival waits for its predecessor (monitor.core.early)
+    early_ttl_hours: int = Field(default=72, ge=0, le=24 * 30)
+    max_early_items: int = Field(default=20, ge=0, le=1000)
 
 
 class RulesConfig(Strict):

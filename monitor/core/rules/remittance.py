@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from monitor.core import early
 from monitor.core.rules.base import Context, Findings, epoch_ms, is_blank
 from monitor.core.rules.config import Category, RuleConfig, Threshold, money
 from monitor.core.state import CustomerState
@@ -100,7 +101,12 @@ def missing_from(present: set[str]) -> list[str]:
 class RemitMissingInfo:
     """A cross-border payment missing required originator or beneficiary fields: outbound
     from the configured amount, inbound from its own (default: any amount). The payment is
-    remembered until a supplement completes it or the follow-up deadline passes."""
+    remembered until a supplement completes it or the follow-up deadline passes.
+
+    A supplement processed before its payment (another topic or partition) is kept
+    (`monitor.core.early`: its present paths, no values) and applied right after the
+    payment, unless its event time is past the payment's follow-up deadline (plus grace),
+    where event-time order would have reported REMIT_INFO_UNRESOLVED first."""
 
     rule_id: ClassVar[str] = "REMIT_MISSING_INFO"
     handles: ClassVar[tuple[type, ...]] = (Remittance,)
@@ -116,8 +122,34 @@ class RemitMissingInfo:
 
     def apply(self, state: CustomerState, event: Remittance, ctx: Context, out: Findings) -> None:
         if event.kind == "supplement":
-            _supplement(state, event)
+            self._supplement(state, event, ctx)
             return
+        held = early.take(state, early.SUPPLEMENT, event.txn_id) if state.early else ()
+        self._payment(state, event, ctx, out)
+        if not held or event.txn_id not in state.pending:
+            return  # nothing to complete: event-time order would have discarded them too
+        grace_ms = ctx.pack.config.deadline_grace_hours * 3_600_000
+        for item in held:
+            pending = state.pending.get(event.txn_id)
+            if pending is None or item["t"] > pending["due_ms"] + grace_ms:
+                break  # resolved, or REMIT_INFO_UNRESOLVED decides before this supplement
+            _complete(state, event.txn_id, pending, set(item["b"]["p"]), item["id"])
+
+    def _supplement(self, state: CustomerState, event: Remittance, ctx: Context) -> None:
+        item = state.pending.get(event.txn_id)
+        if item is not None:
+            _complete(state, event.txn_id, item, _present(event), event.event_id)
+        elif f"rmi|{event.txn_id}" not in state.flags and self.follow_up_days is not None:
+            # no payment reported under this txn_id yet: keep it until the payment arrives
+            body = {"p": sorted(_present(event))}
+            cap = ctx.pack.config.state.max_early_items
+            early.hold(
+                state, early.SUPPLEMENT, event.event_id, ctx.event_ms, event.txn_id, body, cap
+            )
+
+    def _payment(
+        self, state: CustomerState, event: Remittance, ctx: Context, out: Findings
+    ) -> None:
         if event.amount is None or event.currency is None:
             return
         day = ctx.day
@@ -172,15 +204,15 @@ class RemitMissingInfo:
             }
 
 
-def _supplement(state: CustomerState, event: Remittance) -> None:
-    item = state.pending.get(event.txn_id)
-    if item is None:
-        return
-    present = set(item["present"]) | _present(event)
+def _complete(
+    state: CustomerState, txn_id: str, item: dict[str, Any], paths: set[str], event_id: str
+) -> None:
+    """Add a supplement's present paths to a pending payment; resolved when complete."""
+    present = set(item["present"]) | paths
     item["present"] = sorted(present)
-    item["supplements"] = [*item["supplements"], event.event_id][-20:]
+    item["supplements"] = [*item["supplements"], event_id][-20:]
     if not missing_from(present):
-        del state.pending[event.txn_id]  # resolved in time
+        del state.pending[txn_id]  # resolved in time
 
 
 class RemitInfoUnresolved:
