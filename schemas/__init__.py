@@ -14,7 +14,16 @@ from schemas.inputs import (
     Transfer,
     TransferCounterparty,
 )
-from schemas.outputs import Alert, Category, DeadLetter, ReidTask, Severity, Trigger
+from schemas.outputs import (
+    Alert,
+    Category,
+    DeadLetter,
+    Explanation,
+    Narrative,
+    ReidTask,
+    Severity,
+    Trigger,
+)
 
 __all__ = [
     "AccountOpening",
@@ -26,8 +35,10 @@ __all__ = [
     "CurrencyCode",
     "CustomerUpdate",
     "DeadLetter",
+    "Explanation",
     "IdDocument",
     "InputEvent",
+    "Narrative",
     "Person",
     "ProfileChanges",
     "ReidTask",

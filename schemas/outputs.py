@@ -6,9 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-__all__ = ["Alert", "Category", "DeadLetter", "ReidTask", "Severity", "Trigger"]
+__all__ = [
+    "Alert",
+    "Category",
+    "DeadLetter",
+    "Explanation",
+    "Narrative",
+    "ReidTask",
+    "Severity",
+    "Trigger",
+]
 
 Category = Literal["large_value_report", "suspicious", "due_diligence"]
 Severity = Literal["low", "medium", "high"]
@@ -30,6 +39,26 @@ class _Output(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Narrative(_Output):
+    """An explanation rendered as text, in English and in Chinese."""
+
+    en: str
+    zh: str
+
+
+class Explanation(_Output):
+    """What decided an alert: the pack's content hash (`sha256:` and 16 hex digits of the
+    pack file and its data files), the rule's parameters (its pack config), the computed
+    figures (totals, counts, threshold and distance to it, window, FX rates used, the
+    evidence transactions' key fields; decimals as strings) and the narrative rendered from
+    them. A function of the facts only, like `alert_id`."""
+
+    pack_version: str
+    parameters: dict[str, JsonValue] = Field(default_factory=dict)
+    figures: dict[str, JsonValue] = Field(default_factory=dict)
+    narrative: Narrative
+
+
 class Alert(_Output):
     """`aml.alerts`: one finding. `alert_id` is a function of the facts only."""
 
@@ -48,6 +77,7 @@ class Alert(_Output):
     evidence: list[str] = Field(default_factory=list)
     report_due: date | None = None
     queue: str
+    explanation: Explanation | None = None
 
 
 class ReidTask(_Output):

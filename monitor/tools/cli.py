@@ -335,7 +335,7 @@ def _rules_check(path: Path, today: date | None = None) -> int:
 
     pack = load_pack(path)
     calendar_warning = check_coverage(pack.calendar, today or datetime.now(pack.tz).date())
-    print(f"pack {pack.name} ({path}): valid")
+    print(f"pack {pack.name} ({path}): valid, version {pack.version}")
     print(
         f"  time zone {pack.config.timezone}, calendar {pack.calendar.name}, "
         f"FX base {pack.fx.base} ({len(pack.fx.currencies)} currencies)"

@@ -30,6 +30,7 @@ from monitor.io.queues import (
 from monitor.tools.cli_args import iso_date, non_negative_int, positive_int
 from monitor.tools.queue_format import (
     ENTRY_HEADERS,
+    entry_detail,
     entry_json,
     entry_row,
     format_age,
@@ -142,6 +143,15 @@ def _cmd_tail(ctx: _Context) -> _Result:
     return _Result(payload, table(ENTRY_HEADERS, [entry_row(i, f) for i, f in entries]))
 
 
+def _cmd_show(ctx: _Context) -> _Result:
+    stream = ctx.stream(ctx.args.queue)
+    found = ctx.client.xrange(stream, ctx.args.id, ctx.args.id, count=1)
+    if not found:
+        raise QueueError(f"no entry {ctx.args.id} in {stream[len(ctx.prefix) :]}")
+    entry_id, fields = found[0][0], dict(found[0][1])
+    return _Result(entry_json(entry_id, fields), entry_detail(entry_id, fields))
+
+
 def _cmd_claim(ctx: _Context) -> _Result:
     args = ctx.args
     stream = ctx.stream(args.queue)
@@ -243,6 +253,7 @@ def _counts(c: dict[str, int]) -> list[str]:
 _COMMANDS: dict[str, Callable[[_Context], _Result]] = {
     "ls": _cmd_ls,
     "tail": _cmd_tail,
+    "show": _cmd_show,
     "claim": _cmd_claim,
     "ack": _cmd_ack,
     "stats": _cmd_stats,
@@ -309,7 +320,7 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     queue = subparsers.add_parser(
         "queue",
         parents=[_common(None)],
-        help="compliance queues: list, tail, claim, ack, stats",
+        help="compliance queues: list, tail, show, claim, ack, stats",
         description="Compliance queues (Redis Streams <prefix><queue>) for analysts.",
     )
     sub = queue.add_subparsers(dest="queue_command", required=True, metavar="COMMAND")
@@ -320,6 +331,10 @@ def add_queue_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     tail = sub.add_parser("tail", parents=[shared], help="latest entries of a queue")
     tail.add_argument("queue")
     tail.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
+
+    show = sub.add_parser("show", parents=[shared], help="one entry with its explanation")
+    show.add_argument("queue")
+    show.add_argument("id", type=_entry_id, metavar="ID")
 
     claim = sub.add_parser("claim", parents=[shared], help="claim entries for an analyst")
     claim.add_argument("queue")

@@ -1,5 +1,6 @@
-"""Rendering of `monitor queue` output: entries as JSON and table rows, plain-text tables,
-ages, and Redis URLs without their password."""
+"""Rendering of `monitor queue` output: entries as JSON, table rows and a detailed view
+with the alert's explanation, plain-text tables, ages, and Redis URLs without their
+password."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import orjson
 
 __all__ = [
     "ENTRY_HEADERS",
+    "entry_detail",
     "entry_json",
     "entry_row",
     "format_age",
@@ -41,8 +43,54 @@ def entry_json(entry_id: str, fields: dict[str, str], **extra: Any) -> dict[str,
         out["alert"] = orjson.loads(fields["alert"]) if fields.get("alert") else None
     except orjson.JSONDecodeError:
         out["alert"] = None
+    explanation = (
+        (out["alert"] or {}).get("explanation") if isinstance(out["alert"], dict) else None
+    )
+    out["narrative"] = _narrative(explanation)
+    out["figures"] = explanation.get("figures") if isinstance(explanation, dict) else None
     out.update(extra)
     return out
+
+
+def entry_detail(entry_id: str, fields: dict[str, str]) -> str:
+    """One entry for an analyst: its fields, then the alert's explanation (the English
+    narrative, the figures one per line, the pack version), when the alert has one."""
+    data = entry_json(entry_id, fields)
+    lines = [f"{'entry':<13} {entry_id}"]
+    lines += [f"{k:<13} {data[k]}" for k in _FIELDS if data.get(k) not in (None, "")]
+    alert = data["alert"] if isinstance(data["alert"], dict) else {}
+    if alert.get("evidence"):
+        lines.append(f"{'evidence':<13} {', '.join(str(e) for e in alert['evidence'])}")
+    explanation = alert.get("explanation")
+    if not isinstance(explanation, dict):
+        lines.append("(no explanation: the alert predates explanations)")
+        return "\n".join(lines)
+    lines += ["", "why", f"  {data['narrative']}", "", "figures"]
+    for name, value in sorted((explanation.get("figures") or {}).items()):
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            lines.append(f"  {name}")  # evidence transactions: one per line
+            lines += [f"    {_figure(v)}" for v in value]
+        else:
+            lines.append(f"  {name:<20} {_figure(value)}")
+    lines += ["", f"{'pack version':<13} {explanation.get('pack_version', '-')}"]
+    return "\n".join(lines)
+
+
+def _narrative(explanation: Any) -> str | None:
+    if not isinstance(explanation, dict) or not isinstance(explanation.get("narrative"), dict):
+        return None
+    text = explanation["narrative"].get("en")
+    return text if isinstance(text, str) else None
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(_figure(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_figure(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
 
 
 def entry_row(entry_id: str, fields: dict[str, str]) -> list[str]:

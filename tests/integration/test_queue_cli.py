@@ -225,6 +225,47 @@ def test_tail_shows_the_latest_entries_oldest_first(cli, server, prefix):
     assert lines[1].index("LV_CASH") == lines[0].index("RULE")  # columns line up
 
 
+def test_show_prints_the_explanation(cli, server, prefix):
+    from monitor.core.engine import Engine
+    from monitor.core.pack import load_pack
+    from schemas import CashTransaction
+
+    deposit = CashTransaction.model_validate(
+        {
+            "event_id": "e-1",
+            "txn_id": "T-1",
+            "customer_id": "C001",
+            "account_id": "A1",
+            "occurred_at": "2026-03-03T10:00:00+08:00",
+            "direction": "in",
+            "amount": "12000.00",
+            "currency": "USD",
+            "service": "deposit",
+            "conductor": None,
+            "branch_code": "BJ001",
+        }
+    )
+    pack = load_pack()
+    outcome = Engine(pack).process(None, deposit, datetime(2026, 4, 1, tzinfo=UTC))
+    (lv,) = [a for a in outcome.findings.alerts if a.rule_id == "LV_CASH"]
+    lv = lv.model_copy(update={"queue": "lvr"})
+    assert lv.explanation is not None
+    (entry,) = add(server.url, prefix, lv, alert(2))[:1]
+    code, out, err = cli("show", "lvr", entry)
+    assert code == 0 and err == "", err
+    assert lv.explanation.narrative.en in out
+    assert "USD/CNY" in out and lv.explanation.pack_version in out
+    assert "threshold" in out and "distance" in out
+    data = cli.json("show", "lvr", entry)
+    assert data["narrative"] == lv.explanation.narrative.en
+    assert data["figures"]["currency"] == "USD"
+    tail = cli.json("tail", "lvr")
+    assert tail["entries"][0]["narrative"] == lv.explanation.narrative.en
+    assert tail["entries"][1]["narrative"] is None  # an alert without an explanation
+    code, out, _ = cli("show", "lvr", "1-0")
+    assert code == 1
+
+
 def test_unknown_queue_is_one_line_on_stderr(cli, server, prefix):
     add(server.url, prefix, alert(1))
     for argv in (["tail", "nope"], ["claim", "nope", "--consumer", "amy"], ["ack", "nope", "1-0"]):

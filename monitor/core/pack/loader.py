@@ -1,11 +1,12 @@
 """Loading a rule pack: YAML in, validated against the registry's schema, a `Pack` out.
 
 Besides the file itself, loading reads the FX table, the calendar and the resources of the
-enabled rules (the watch list)."""
+enabled rules (the watch list), and hashes them all into the pack's version."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import yaml
 from pydantic import BaseModel, ValidationError, create_model
 
@@ -25,7 +27,14 @@ from monitor.core.pack.models import PackConfig, RulesConfig
 from monitor.core.rules.config import Category, Money
 from monitor.core.rules.registry import REGISTRY, Registration, Registry
 
-__all__ = ["DEFAULT_PACK", "Pack", "config_model", "load_pack", "pack_from_mapping"]
+__all__ = [
+    "DEFAULT_PACK",
+    "Pack",
+    "config_model",
+    "load_pack",
+    "pack_from_mapping",
+    "pack_version",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,8 @@ class Pack:
     base_dir: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     registry: Registry = REGISTRY
+    #: the content hash of the pack file and its data files (`pack_version`)
+    version: str = "sha256:unknown"
 
     @property
     def name(self) -> str:
@@ -118,19 +129,29 @@ def load_pack(path: Path | str | None = None, registry: Registry = REGISTRY) -> 
     resolved against the pack's own directory."""
     path = Path(path) if path is not None else DEFAULT_PACK
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
+        raw = yaml.safe_load(content.decode("utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"rule pack {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"rule pack {path}: not UTF-8: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"rule pack {path}: not valid YAML: {exc}") from None
-    return pack_from_mapping(raw, base_dir=path.parent, source=path, registry=registry)
+    return _assemble(raw, path.parent, path, registry, content)
 
 
 def pack_from_mapping(
     raw: object, base_dir: Path, source: Path | None = None, registry: Registry = REGISTRY
 ) -> Pack:
     """Validate a pack given as a mapping (`raw`, as parsed from YAML) and assemble it;
-    relative file names are resolved against `base_dir`."""
+    relative file names are resolved against `base_dir`. Its version hashes the mapping
+    (canonical JSON) in place of the file's bytes."""
+    return _assemble(raw, base_dir, source, registry, None)
+
+
+def _assemble(
+    raw: object, base_dir: Path, source: Path | None, registry: Registry, content: bytes | None
+) -> Pack:
     try:
         config = config_model(registry).model_validate(raw)
     except ValidationError as exc:
@@ -152,6 +173,8 @@ def pack_from_mapping(
     unknown = [r for r in config.report_due.by_rule if r not in rule_ids]
     if unknown:
         raise ConfigurationError(f"report_due.by_rule: unknown rule id(s) {unknown}")
+    if content is None:
+        content = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str)
     return Pack(
         config=config,
         fx=fx,
@@ -161,7 +184,47 @@ def pack_from_mapping(
         base_dir=base_dir,
         extras=registry.resources(config, base_dir),
         registry=registry,
+        version=pack_version(content, _data_files(config, base_dir, registry)),
     )
+
+
+def pack_version(content: bytes, data_files: list[Path]) -> str:
+    """`sha256:` and the first 16 hex digits of the SHA-256 over the pack's bytes and each
+    data file's name and bytes (in the order given)."""
+    digest = hashlib.sha256(content)
+    for path in data_files:
+        digest.update(b"\0" + path.name.encode("utf-8") + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ConfigurationError(f"rule pack data file {path}: {exc.strerror}") from None
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def _data_files(config: PackConfig, base_dir: Path, registry: Registry) -> list[Path]:
+    """The files the pack refers to: FX table, calendar, and every `file`, `*_file` or
+    `files` field of an enabled stage's config, nested ones included (the watch lists:
+    `file`, `lists[].file`), in a fixed order."""
+    files = [base_dir / config.fx_table]
+    if config.calendar:
+        files.append(base_dir / config.calendar)
+    for entry in registry.registrations():
+        cfg = registry.config(entry, config)
+        if cfg.enabled:
+            files += [base_dir / name for name in _file_names(cfg)]
+    return [p for p in files if p.is_file()]
+
+
+def _file_names(model: BaseModel) -> list[str]:
+    names: list[str] = []
+    for name, value in model:
+        items = value if isinstance(value, list) else [value]
+        if name == "file" or name.endswith("_file") or name == "files":
+            names += [v for v in items if isinstance(v, str) and v]
+        for item in items:
+            if isinstance(item, BaseModel):
+                names += _file_names(item)
+    return names
 
 
 def _check_currencies(config: PackConfig, fx: FxTable) -> None:

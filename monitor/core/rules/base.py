@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from monitor.core.errors import ConfigurationError
+from monitor.core.explain import explain, fx_rates
 from monitor.core.ids import stable_id
 from monitor.core.rules.config import RuleConfig, Threshold
 from monitor.core.state import CustomerState
@@ -57,12 +59,23 @@ class Context:
     profile_meta: tuple[frozenset[str], tuple[str, ...]] | None = None
     branch: str | None = None  # the event's branch code, for queue routing
     day_iso: str = field(init=False)  # `day` as YYYY-MM-DD (keys, ISO date comparisons)
+    #: currencies converted through the FX table for this event (the rates explanations show)
+    fx_used: set[str] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.day_iso = self.day.isoformat()
 
+    def _converted(self, currency: str, to: str) -> None:
+        if self.fx_used is None:
+            self.fx_used = set()
+        self.fx_used.update((currency, to))
+
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.pack.tz).date()
+
+    def at(self, event_ms: int) -> datetime:
+        """Epoch milliseconds as a time in the pack's zone (explanations' evidence times)."""
+        return datetime.fromtimestamp(event_ms / 1000, self.pack.tz)
 
     def side(
         self, threshold: Threshold | None, amount: Decimal, currency: str, day: date
@@ -73,8 +86,12 @@ class Context:
             raise ConfigurationError("threshold is required when the rule is enabled")
         local, foreign = threshold.local, threshold.foreign
         if threshold.combine or currency == local.currency:
+            if currency != local.currency:
+                self._converted(currency, local.currency)
             converted = self.pack.fx.convert(amount, currency, local.currency, day)
             return local.currency, converted, local.amount
+        if currency != foreign.currency:
+            self._converted(currency, foreign.currency)
         return (
             foreign.currency,
             self.pack.fx.convert(amount, currency, foreign.currency, day),
@@ -92,9 +109,25 @@ class Context:
         _, converted, limit = self.side(threshold, amount, currency, day)
         return converted >= limit if inclusive else converted > limit
 
+    def threshold_figures(
+        self, threshold: Threshold | None, amount: Decimal, currency: str
+    ) -> dict[str, object]:
+        """An explanation's figures for `amount` under `threshold` on the event's day: the
+        compared amount, the limit, its currency and the distance to it."""
+        side, compared, limit = self.side(threshold, amount, currency, self.day)
+        return {
+            "compared": compared,
+            "threshold": limit,
+            "threshold_currency": side,
+            "distance": compared - limit,
+        }
+
     def to_local(self, amount: Decimal, currency: str, day: date) -> Decimal:
         """`amount` in the FX table's base currency (CNY for cn-pboc)."""
-        return self.pack.fx.convert(amount, currency, self.pack.fx.base, day)
+        base = self.pack.fx.base
+        if currency != base:
+            self._converted(currency, base)
+        return self.pack.fx.convert(amount, currency, base, day)
 
     def alert(
         self,
@@ -109,8 +142,11 @@ class Context:
         currency: str | None = None,
         evidence: list[str] | None = None,
         window: tuple[datetime, datetime] | None = None,
+        figures: Mapping[str, object] | None = None,
     ) -> Alert:
-        """Build an alert whose id is derived from `rule_id`, the customer and `facts`."""
+        """Build an alert whose id is derived from `rule_id`, the customer and `facts`, and
+        its explanation: the pack version, `cfg` as parameters, the rule's `figures` (with
+        the FX rates of the event's day when they name a currency) and the narrative."""
         local_time = event_time.astimezone(self.pack.tz)
         return Alert(
             alert_id=stable_id("alert", rule_id, customer_id, *facts),
@@ -128,7 +164,25 @@ class Context:
             evidence=list(evidence or ()),
             report_due=self.pack.report_due(local_time.date(), cfg.category, rule_id),
             queue=self.pack.route(cfg.category, cfg.severity, rule_id, self.branch),
+            explanation=explain(
+                rule_id,
+                cfg.model_dump(mode="json"),
+                self._with_rates(figures or {}),
+                summary,
+                self.pack.version,
+            ),
         )
+
+    def _with_rates(self, figures: Mapping[str, object]) -> Mapping[str, object]:
+        """`figures` plus `fx_rates` and `fx_date` when they name a currency other than the
+        FX table's base or the event was converted: the rates of the event's day."""
+        named = {v for k, v in figures.items() if k.endswith("currency") and isinstance(v, str)}
+        if not named:
+            return figures
+        rates = fx_rates(self.pack.fx, named | (self.fx_used or set()), self.day)
+        if not rates or "fx_rates" in figures:
+            return figures
+        return {**figures, "fx_rates": rates, "fx_date": self.day_iso}
 
     def task(
         self,

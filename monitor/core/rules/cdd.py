@@ -63,6 +63,13 @@ class OneOffService:
                 amount=event.amount,
                 currency=event.currency,
                 evidence=[event.txn_id],
+                figures={
+                    "txn_id": event.txn_id,
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "gaps": gaps,
+                    **ctx.threshold_figures(self.cfg.threshold, event.amount, event.currency),
+                },
             )
         )
 
@@ -103,5 +110,12 @@ class AgentCash:
                 amount=event.amount,
                 currency=event.currency,
                 evidence=[event.txn_id],
+                figures={
+                    "txn_id": event.txn_id,
+                    "amount": event.amount,
+                    "currency": event.currency,
+                    "gaps": gaps,
+                    **ctx.threshold_figures(self.cfg.threshold, event.amount, event.currency),
+                },
             )
         )

@@ -91,6 +91,7 @@ class KycPep:
                 f"politically exposed {role}: enhanced due diligence required ({event.event_id})",
                 event.event_time,
                 evidence=[event.event_id],
+                figures={"role": role, "event_id": event.event_id},
             )
             out.alerts.append(alert)
             out.tasks.append(
@@ -141,6 +142,7 @@ class KycHighRiskCountry:
                 f"customer {label} {country} is a high-risk jurisdiction",
                 event.event_id,
                 country,
+                {"subject": role, "countries": [country], "list_size": len(self.countries)},
             )
 
     def _remittance(
@@ -166,6 +168,15 @@ class KycHighRiskCountry:
             f"remittance {event.txn_id} {direction} high-risk jurisdiction {', '.join(hits)}",
             event.txn_id,
             hits[0],
+            {
+                "subject": "remittance",
+                "txn_id": event.txn_id,
+                "direction": event.direction,
+                "countries": hits,
+                "list_size": len(self.countries),
+                "amount": event.amount,
+                "currency": event.currency,
+            },
             amount=event.amount,
             currency=event.currency,
         )
@@ -180,6 +191,7 @@ class KycHighRiskCountry:
         summary: str,
         evidence: str,
         country: str,
+        figures: dict[str, object] | None = None,
         **money: Any,
     ) -> None:
         alert = ctx.alert(
@@ -190,6 +202,7 @@ class KycHighRiskCountry:
             summary,
             event.event_time,
             evidence=[evidence],
+            figures=figures,
             **money,
         )
         out.alerts.append(alert)
@@ -240,5 +253,10 @@ class KycBeneficialOwner:
                 f"({len(owners)} owner(s) declared)",
                 event.event_time,
                 evidence=[event.event_id],
+                figures={
+                    "ownership_above_pct": self.cfg.ownership_above_pct,
+                    "owners_declared": len(owners),
+                    "owners_identified": 0,
+                },
             )
         )

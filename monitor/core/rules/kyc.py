@@ -169,6 +169,12 @@ class KycIncomplete:
             f"{what} {event.event_id} {'; '.join(parts)}",
             event.event_time,
             evidence=[event.event_id],
+            figures={
+                "customer_type": profile["type"],
+                "missing": missing,
+                "missing_count": len(missing),
+                "required_count": len(required),
+            },
         )
         out.alerts.append(alert)
         out.tasks.append(
@@ -220,6 +226,12 @@ class KycIdExpired:
             f"identity document expired on {expiry.isoformat()}, still in use {at} ({evidence})",
             event.event_time,
             evidence=[evidence],
+            figures={
+                "expired_on": expiry,
+                "used_on": day,
+                "days_expired": (day - expiry).days,
+                "evidence_id": evidence,
+            },
         )
         out.alerts.append(alert)
         out.tasks.append(

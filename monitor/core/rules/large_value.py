@@ -114,6 +114,19 @@ class _DailyThreshold:
             currency=side,
             evidence=list(bucket.evidence),
             window=window,
+            figures={
+                "day": ctx.day_iso,
+                "direction": event.direction,
+                "currency": side,
+                "total": total,
+                "count": bucket.txn_count,
+                "threshold": limit,
+                "distance": total - limit,
+                "inclusive": cfg.inclusive,
+                "txn_id": event.txn_id,
+                "txn_amount": event.amount,
+                "txn_currency": event.currency,
+            },
         )
         out.alerts.append(alert)
         if grows:

@@ -177,6 +177,15 @@ class RemitMissingInfo:
             amount=event.amount,
             currency=event.currency,
             evidence=[event.txn_id],
+            figures={
+                "txn_id": event.txn_id,
+                "direction": event.direction,
+                "amount": event.amount,
+                "currency": event.currency,
+                "missing": missing,
+                "missing_count": len(missing),
+                **ctx.threshold_figures(limit, event.amount, event.currency),
+            },
         )
         out.alerts.append(alert)
         if self.follow_up_days is not None and event.txn_id not in state.pending:
@@ -263,5 +272,15 @@ class RemitInfoUnresolved:
                     currency=item["currency"],
                     evidence=[txn_id, *item["supplements"]],
                     window=(occurred, deadline),
+                    figures={
+                        "txn_id": txn_id,
+                        "direction": item["direction"],
+                        "amount": item["amount"],
+                        "currency": item["currency"],
+                        "due": item["due"],
+                        "missing": missing,
+                        "missing_count": len(missing),
+                        "supplement_count": len(item["supplements"]),
+                    },
                 )
             )

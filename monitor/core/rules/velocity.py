@@ -183,6 +183,24 @@ class Structuring:
             amount=total.quantize(Decimal("0.01")),
             currency=base,
             evidence=ids,
+            figures={
+                "count": len(recent),
+                "min_count": cfg.min_count,
+                "window_days": cfg.window_days,
+                "threshold": limit,
+                "threshold_currency": side,
+                "total": total,
+                "currency": base,
+                "transactions": [
+                    {
+                        "txn_id": i.txn_id,
+                        "time": ctx.at(i.event_ms),
+                        "amount": i.side_amount,
+                        "currency": i.side,
+                    }
+                    for i in recent
+                ],
+            },
         )
         out.alerts.append(alert)
         out.tasks.append(
@@ -296,6 +314,25 @@ class FrequentLargeUnclearSource:
             amount=total.quantize(Decimal("0.01")),
             currency=base,
             evidence=ids,
+            figures={
+                "count": len(chosen),
+                "min_count": cfg.min_count,
+                "window_days": cfg.window_days,
+                **ctx.threshold_figures(cfg.threshold, event.amount, event.currency),
+                "total": total,
+                "currency": base,
+                "reason": "unclear_source" if chosen is unclear_items else "income_share",
+                "transactions": [
+                    {
+                        "txn_id": i.txn_id,
+                        "time": ctx.at(i.event_ms),
+                        "amount": i.base_amount,
+                        "currency": base,
+                        "unclear_source": i.unclear,
+                    }
+                    for i in chosen
+                ],
+            },
         )
         out.alerts.append(alert)
         out.tasks.append(

@@ -147,6 +147,15 @@ class WatchlistMatch:
                 f"({match.list_name}, score {match.score:.1f}; {match.reasons()})",
                 event.event_time,
                 evidence=[evidence, f"watchlist:{match.entry_id}"],
+                figures={
+                    "role": role,
+                    "entry_id": match.entry_id,
+                    "list_name": match.list_name,
+                    "score": f"{match.score:.1f}",
+                    "reasons": match.reasons(),
+                    "threshold": self.cfg.threshold,
+                    "evidence_id": evidence,
+                },
             )
             out.alerts.append(alert)
             out.tasks.append(
