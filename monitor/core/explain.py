@@ -31,6 +31,67 @@ _CENT = Decimal("0.01")
 #: rule id -> (English template, Chinese template); placeholders name figures, parameters
 #: (top-level scalars and lists of the rule's config) or the words of `_words`
 TEMPLATES: dict[str, tuple[str, str]] = {
+    "LV_TRANSFER_INDIVIDUAL": (
+        "{count} domestic {direction_en} transfer(s) of a natural person on {day} total "
+        "{total} {currency}, {reaches_en} the large-value threshold of {threshold} {currency} "
+        "(distance {distance} {currency}).",
+        "{day} 自然人境内{direction_zh}转账 {count} 笔，合计 {total} {currency}，{reaches_zh}大额"
+        "交易报告标准 {threshold} {currency}（差额 {distance} {currency}）。",
+    ),
+    "LV_CASH_CONDUCTOR": (
+        "{count} cash {direction_en} transaction(s) conducted by one person for {customers} "
+        "customers on {day} total {total} {currency}, {reaches_en} the threshold of {threshold} "
+        "{currency} (distance {distance} {currency}).",
+        "{day} 同一人为 {customers} 个客户办理现金{direction_zh}交易 {count} 笔，合计 {total} "
+        "{currency}，{reaches_zh}报告标准 {threshold} {currency}（差额 {distance} {currency}）。",
+    ),
+    "SAR_STRUCTURING": (
+        "{count} cash transaction(s) totalling {total} {currency} follow a structuring pattern "
+        "below the currency transaction report threshold and aggregate at least "
+        "{report_from} {report_from_currency}.",
+        "{count} 笔现金交易合计 {total} {currency}，呈拆分交易规避大额报告特征，且达到可疑交易报告"
+        "起点 {report_from} {report_from_currency}。",
+    ),
+    "FUNNEL_IN": (
+        "{inflows} inflow(s) totalling {inflow_total} {currency} and {outflows} outflow(s) "
+        "totalling {outflow_total} {currency} with {counterparties} distinct counterparties "
+        "between {first} and {last}: funds from many payers leaving to one or few payees.",
+        "{first} 至 {last} 期间转入 {inflows} 笔合计 {inflow_total} {currency}，转出 {outflows} 笔"
+        "合计 {outflow_total} {currency}，涉及 {counterparties} 个不同交易对手，"
+        "符合“分散转入、集中转出”特征。",
+    ),
+    "FUNNEL_OUT": (
+        "{inflows} inflow(s) totalling {inflow_total} {currency} and {outflows} outflow(s) "
+        "totalling {outflow_total} {currency} with {counterparties} distinct counterparties "
+        "between {first} and {last}: funds from one or few payers leaving to many payees.",
+        "{first} 至 {last} 期间转入 {inflows} 笔合计 {inflow_total} {currency}，转出 {outflows} 笔"
+        "合计 {outflow_total} {currency}，涉及 {counterparties} 个不同交易对手，"
+        "符合“集中转入、分散转出”特征。",
+    ),
+    "PASS_THROUGH": (
+        "{inflows} inflow(s) totalling {inflow_total} {currency} and {outflows} outflow(s) "
+        "totalling {outflow_total} {currency} with {counterparties} distinct counterparties "
+        "between {first} and {last}: most of each inflow leaving again within hours.",
+        "{first} 至 {last} 期间转入 {inflows} 笔合计 {inflow_total} {currency}，转出 {outflows} 笔"
+        "合计 {outflow_total} {currency}，涉及 {counterparties} 个不同交易对手，"
+        "符合“快进快出”特征。",
+    ),
+    "FREQUENT_SAME_COUNTERPARTY": (
+        "{inflows} inflow(s) totalling {inflow_total} {currency} and {outflows} outflow(s) "
+        "totalling {outflow_total} {currency} with {counterparties} distinct counterparties "
+        "between {first} and {last}: the same parties paying each other often.",
+        "{first} 至 {last} 期间转入 {inflows} 笔合计 {inflow_total} {currency}，转出 {outflows} 笔"
+        "合计 {outflow_total} {currency}，涉及 {counterparties} 个不同交易对手，"
+        "符合“短期内相同收付款人之间频繁发生资金收付”特征。",
+    ),
+    "DORMANT_REACTIVATION": (
+        "{inflows} inflow(s) totalling {inflow_total} {currency} and {outflows} outflow(s) "
+        "totalling {outflow_total} {currency} with {counterparties} distinct counterparties "
+        "between {first} and {last}: a long-idle account suddenly moving large sums.",
+        "{first} 至 {last} 期间转入 {inflows} 笔合计 {inflow_total} {currency}，转出 {outflows} 笔"
+        "合计 {outflow_total} {currency}，涉及 {counterparties} 个不同交易对手，"
+        "符合“长期闲置的账户突然启用”特征。",
+    ),
     "LV_CASH": (
         "{count} cash {direction_en} transaction(s) on {day} total {total} {currency}, "
         "{reaches_en} the large-value threshold of {threshold} {currency} "

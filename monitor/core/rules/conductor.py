@@ -89,6 +89,17 @@ class LargeCashByConductor:
             currency=side,
             evidence=list(bucket.evidence),
             window=day_window(day, ctx),
+            figures={
+                "day": ctx.day_iso,
+                "direction": event.direction,
+                "currency": side,
+                "total": total,
+                "count": bucket.txn_count,
+                "customers": customers,
+                "threshold": limit,
+                "distance": total - limit,
+                "inclusive": cfg.inclusive,
+            },
         )
         out.alerts.append(alert)
         if grows:

@@ -204,4 +204,36 @@ def flow_alert(
         currency=ctx.pack.fx.base,
         evidence=ids[:200],
         window=(start, max(start, end)),
+        figures=flow_figures(ordered, ctx, start, max(start, end)),
     )
+
+
+def flow_figures(
+    items: list[FlowItem], ctx: Context, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """What a behaviour rule's pattern is made of: flows in and out (counts, totals in the
+    FX table's base currency), distinct counterparties (by account fingerprint), the window
+    and each transfer's key fields. No names or account numbers."""
+    inflows = [i for i in items if i.direction == "in"]
+    outflows = [i for i in items if i.direction == "out"]
+    base = ctx.pack.fx.base
+    return {
+        "currency": base,
+        "inflows": len(inflows),
+        "inflow_total": Decimal(sum(i.cents for i in inflows)) / 100,
+        "outflows": len(outflows),
+        "outflow_total": Decimal(sum(i.cents for i in outflows)) / 100,
+        "counterparties": len({i.counterparty for i in items if i.counterparty}),
+        "first": start.isoformat(),
+        "last": end.isoformat(),
+        "transactions": [
+            {
+                "txn_id": i.txn_id,
+                "time": ctx.at(i.event_ms).isoformat(),
+                "amount": Decimal(i.cents) / 100,
+                "currency": base,
+                "direction": i.direction,
+            }
+            for i in items[:50]
+        ],
+    }

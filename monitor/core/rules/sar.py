@@ -217,6 +217,13 @@ class SarStructuring:
             currency=currency,
             evidence=ids,
             window=window,
+            figures={
+                "count": len(ids),
+                "total": total,
+                "currency": currency,
+                "report_from": self.cfg.report_from.local.amount,
+                "report_from_currency": self.cfg.report_from.local.currency,
+            },
         )
         out.alerts.append(alert)
         out.tasks.append(
