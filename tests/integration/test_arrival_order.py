@@ -82,6 +82,13 @@ def _in_event_order(pack_path: Any, events: list[Any]) -> tuple[set[str], set[st
     states: dict[str, CustomerState] = {}
     alerts, tasks = set(), set()
     for event in sorted(events, key=lambda e: e.event_time):
+        # the stream's time decides every customer's passed deadlines, as the worker's
+        # partition stream time and the replay's merged stream do
+        now_ms = int(event.event_time.timestamp() * 1000)
+        for state in states.values():
+            passed = engine.advance(state, now_ms, DETECTED_AT).findings
+            alerts.update(a.alert_id for a in passed.alerts)
+            tasks.update(t.task_id for t in passed.tasks)
         outcome = engine.process(states.get(event.customer_id), event, DETECTED_AT)
         states[event.customer_id] = outcome.state
         alerts.update(a.alert_id for a in outcome.findings.alerts)
