@@ -102,7 +102,8 @@ def test_audit_verify_names_the_case_of_an_altered_or_removed_event(
     )
     assert [r.key for r in reports] == [cases["one"]]  # the approved report's record
     record = orjson.loads(reports[0].value)
-    assert record["narrative"] == REPORT["narrative"] and record["customer_id"] == "CUST-0001"
+    assert record["suspicion"]["description"] == REPORT["narrative"]
+    assert record["customer"]["customer_id"] == "CUST-0001"
     assert {t["txn_id"] for t in record["transactions"]} >= {"T-1-1", "T-3-1"}
 
     raw = asyncio.run(read_topic(settings, topic, {"bootstrap_servers": kafka.bootstrap}))
@@ -321,7 +322,8 @@ def test_killing_the_inbox_process_and_redis_loses_no_decision(kafka, tmp_path):
         assert '<dd class="status">reported</dd>' in page
         assert "Structuring." in page and "Approved by <strong>reviewer</strong>" in page
         record = reviewer.get(f"/cases/{case_id}/report.json").json()
-        assert record["narrative"] == "Structuring." and record["approved_by"] == "reviewer"
+        assert record["suspicion"]["description"] == "Structuring."
+        assert record["approved_by"] == "reviewer"
     finally:
         inbox.kill()
         second_redis.stop()
