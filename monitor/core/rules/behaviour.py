@@ -16,9 +16,8 @@ from monitor.core.rules.config import Money, money
 from monitor.core.rules.flows import (
     FLOWS,
     OWN,
-    REPORTED_BITS,
     BehaviourConfig,
-    FlowRecorder,
+    FlowRule,
     cents_of,
     count,
     flow_alert,
@@ -31,7 +30,7 @@ from monitor.core.state import DAY_MS, CustomerState, FlowItem
 from schemas import CashTransaction, Remittance, Transfer
 
 if TYPE_CHECKING:
-    from monitor.core.pack import Pack
+    pass
 
 __all__ = [
     "DormantConfig",
@@ -94,7 +93,7 @@ class _Inflow:
         return self.item.cents - self.rest
 
 
-class PassThrough:
+class PassThrough(FlowRule[PassThroughConfig]):
     """PASS_THROUGH: money in and straight out again, repeatedly, little left behind.
     Outflows are matched to the oldest open inflow first (first in, first out); transfers
     to or from the customer's own accounts do not count. Evaluated when money leaves."""
@@ -103,16 +102,10 @@ class PassThrough:
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[PassThroughConfig] = PassThroughConfig()
 
-    def __init__(self, cfg: PassThroughConfig, pack: Pack) -> None:
-        self.cfg = cfg
-        self.recorder = FlowRecorder(pack)
-        self.bit = REPORTED_BITS[self.rule_id]
-
     def apply(
         self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
     ) -> None:
-        item = self.recorder.record(state, event, ctx)
-        if item is None or item.direction != "out" or item.tags & OWN:
+        if self.third_party_outflow(state, event, ctx) is None:
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < 2 * cfg.min_cycles:  # cheap: too few flows to qualify
@@ -155,18 +148,13 @@ class PassThrough:
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, in_total))
 
 
-class FrequentSameCounterparty:
+class FrequentSameCounterparty(FlowRule[FrequentCounterpartyConfig]):
     """FREQUENT_SAME_COUNTERPARTY: the customer and one counterparty account paying each
     other often within days. Own-account transfers and unknown accounts do not count."""
 
     rule_id: ClassVar[str] = "FREQUENT_SAME_COUNTERPARTY"
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FrequentCounterpartyConfig] = FrequentCounterpartyConfig()
-
-    def __init__(self, cfg: FrequentCounterpartyConfig, pack: Pack) -> None:
-        self.cfg = cfg
-        self.recorder = FlowRecorder(pack)
-        self.bit = REPORTED_BITS[self.rule_id]
 
     def apply(
         self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
@@ -206,7 +194,7 @@ _SINCE = "DR|since"  # the first movement after the account lay idle
 _FROM = "DR|from"  # the movement (or opening) before that
 
 
-class DormantReactivation:
+class DormantReactivation(FlowRule[DormantConfig]):
     """DORMANT_REACTIVATION: an account without movements for months suddenly moving large
     sums. The last movement's time is kept in `flags` (a year at most, like every flag);
     with none, the account opening's time counts. Fires once per reactivation."""
@@ -214,10 +202,6 @@ class DormantReactivation:
     rule_id: ClassVar[str] = "DORMANT_REACTIVATION"
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance, CashTransaction)
     default: ClassVar[DormantConfig] = DormantConfig()
-
-    def __init__(self, cfg: DormantConfig, pack: Pack) -> None:
-        self.cfg = cfg
-        self.recorder = FlowRecorder(pack)
 
     def apply(
         self,

@@ -9,7 +9,7 @@ import logging
 from bisect import bisect_left
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from monitor.core.rules.base import Context, fmt_money
 from monitor.core.rules.config import Category, Money, RuleConfig
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
 __all__ = [
+    "FlowRule",
     "FLOWS",
     "OWN",
     "PAYROLL",
@@ -73,6 +74,31 @@ def fingerprint(account_number: str | None) -> str:
 
 def _sort_key(item: FlowItem) -> tuple[int, str]:
     return item.event_ms, item.txn_id
+
+
+_C = TypeVar("_C", bound=RuleConfig)
+
+
+class FlowRule(Generic[_C]):
+    """What the behaviour rules share: their config, the FLOWS recorder (one item per event,
+    whichever rule records it first) and the bit that marks the items they reported."""
+
+    rule_id: ClassVar[str]
+
+    def __init__(self, cfg: _C, pack: Pack) -> None:
+        self.cfg = cfg
+        self.recorder = FlowRecorder(pack)
+        self.bit = REPORTED_BITS.get(self.rule_id, 0)
+
+    def third_party_outflow(
+        self, state: CustomerState, event: Transfer | Remittance, ctx: Context
+    ) -> FlowItem | None:
+        """The event's item when it moves money out to someone else (the rules that are
+        evaluated when money leaves); None otherwise. Records the event either way."""
+        item = self.recorder.record(state, event, ctx)
+        if item is None or item.direction != "out" or item.tags & OWN:
+            return None
+        return item
 
 
 class FlowRecorder:

@@ -16,9 +16,8 @@ from monitor.core.rules.flows import (
     FLOWS,
     OWN,
     PAYROLL,
-    REPORTED_BITS,
     BehaviourConfig,
-    FlowRecorder,
+    FlowRule,
     cents_of,
     count,
     flow_alert,
@@ -31,7 +30,7 @@ from monitor.core.state import CustomerState, FlowItem
 from schemas import Remittance, Transfer
 
 if TYPE_CHECKING:
-    from monitor.core.pack import Pack
+    pass
 
 __all__ = ["FunnelIn", "FunnelInConfig", "FunnelOut", "FunnelOutConfig"]
 
@@ -87,7 +86,7 @@ def _top(sums: dict[str, int], k: int) -> tuple[set[str], int]:
     return {party for party, _ in ranked}, sum(c for _, c in ranked)
 
 
-class FunnelIn:
+class FunnelIn(FlowRule[FunnelInConfig]):
     """FUNNEL_IN: many payers in, one or a few payees out, within days. Evaluated when
     money leaves to a third party; transfers to or from the customer's own accounts do not
     count. Items of an alert are not counted again."""
@@ -96,16 +95,10 @@ class FunnelIn:
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FunnelInConfig] = FunnelInConfig()
 
-    def __init__(self, cfg: FunnelInConfig, pack: Pack) -> None:
-        self.cfg = cfg
-        self.recorder = FlowRecorder(pack)
-        self.bit = REPORTED_BITS[self.rule_id]
-
     def apply(
         self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
     ) -> None:
-        item = self.recorder.record(state, event, ctx)
-        if item is None or item.direction != "out" or item.tags & OWN:
+        if self.third_party_outflow(state, event, ctx) is None:
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) <= cfg.min_payers:  # cheap: too few flows to qualify
@@ -134,7 +127,7 @@ class FunnelIn:
         out.alerts.append(flow_alert(self.rule_id, cfg, event, ctx, chosen, summary, in_total))
 
 
-class FunnelOut:
+class FunnelOut(FlowRule[FunnelOutConfig]):
     """FUNNEL_OUT: one or a few payers in, many payees out, within days. Evaluated when
     money leaves to a third party; own-account transfers do not count, nor (for an entity,
     by default) payroll outflows."""
@@ -143,16 +136,11 @@ class FunnelOut:
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FunnelOutConfig] = FunnelOutConfig()
 
-    def __init__(self, cfg: FunnelOutConfig, pack: Pack) -> None:
-        self.cfg = cfg
-        self.recorder = FlowRecorder(pack)
-        self.bit = REPORTED_BITS[self.rule_id]
-
     def apply(
         self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
     ) -> None:
-        item = self.recorder.record(state, event, ctx)
-        if item is None or item.direction != "out" or item.tags & OWN:
+        item = self.third_party_outflow(state, event, ctx)
+        if item is None:
             return
         cfg = self.cfg
         exempt = cfg.payroll_exempt == "all" or (
