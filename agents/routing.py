@@ -12,6 +12,14 @@ Cash whose conductor the pack aggregates (`monitor.core.conductor`) is also sent
 events topic keyed by the conductor's person key (a fingerprint, never the document
 number), on that key's home partition, its kind `CONDUCTOR_KIND`: the conductor's state
 record lives there like a customer's.
+
+A transfer or remittance is sent to the events topic too when the pack has rules across
+customers (`monitor.core.network`): once per account record it applies to (the
+counterparty's account, and with FUNDS_CYCLE the customer's own), keyed by the account key
+on its home partition, its kind `net:<role>:<input kind>` (`edge_kind`); the record's
+value is the event's own. A path FUNDS_CYCLE passes on (`Findings.forwards`) goes to its
+next account's home partition the same way, its kind `TOKEN_KIND`. Both are queued in the
+batch writer with the batch's other outputs: written before its states and its commit.
 """
 
 from __future__ import annotations
@@ -20,19 +28,27 @@ import base64
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.partitioner import murmur2
 
 from monitor.core.conductor import ConductorCash, conductor_cash
 from monitor.core.decode import KINDS, Rejection
-from schemas import DeadLetter, InputEvent
+from monitor.core.network import Edge, Token, network_edges
+from schemas import DeadLetter, InputEvent, Remittance, Transfer
+
+if TYPE_CHECKING:
+    from monitor.core.engine import Engine
+    from monitor.io.settings import Settings
 
 __all__ = [
     "CONDUCTOR_KIND",
     "KIND_HEADER",
+    "TOKEN_KIND",
+    "Rekeyer",
     "dead_letter",
     "decode_forwarded",
+    "edge_kind",
     "forward_to_conductor",
     "home_partitioner",
     "read_header",
@@ -46,6 +62,12 @@ KIND_HEADER = "aml-kind"
 #: the kind of a cash event re-keyed by its conductor's person key (its value is the cash's)
 CONDUCTOR_KIND = "conductor_cash"
 _CONDUCTOR_HEADERS = [(KIND_HEADER, CONDUCTOR_KIND.encode())]
+
+#: the kind of a FUNDS_CYCLE path passed on to its next account's record (`Token.to_bytes`)
+TOKEN_KIND = "net:token"
+_TOKEN_HEADERS = [(KIND_HEADER, TOKEN_KIND.encode())]
+_NET = "net:"
+_INPUT_KIND: dict[type, str] = {Transfer: "transfer", Remittance: "remittance"}
 
 #: customers whose home partition is remembered before the memo starts afresh
 _MEMO_SIZE = 1_000_000
@@ -90,15 +112,84 @@ def forward_to_conductor(
         )
 
 
+def edge_kind(edge: Edge, event: object) -> str:
+    """The kind header of `event` re-keyed as `edge`: `net:<role>:<input kind>`."""
+    return f"{_NET}{edge.role}:{_INPUT_KIND[type(event)]}"
+
+
+class Rekeyer:
+    """Queues, in the batch writer, what the rule path re-keys: cash by its conductor, a
+    transfer or remittance by the accounts it moves money between, and the paths the rules
+    pass on to the next account."""
+
+    def __init__(
+        self, engine: Engine, home_partition: Callable[[bytes], int], settings: Settings
+    ) -> None:
+        self.engine = engine
+        self.events_topic = settings.events_topic
+        self.home_partition = home_partition
+
+    def event(self, event: object, record: Any, add: Callable[..., None]) -> None:
+        """Queue (`add`, the batch writer's) the re-keyed copies of an input event that
+        arrived on an input topic, whatever its partition."""
+        engine = self.engine
+        if engine.conductors:
+            forward_to_conductor(event, record, add, self.events_topic, self.home_partition)
+        if engine.network:
+            for edge in network_edges(event, engine.cycles):
+                key = edge.customer_id.encode()
+                headers = [(KIND_HEADER, edge_kind(edge, event).encode())]
+                add(
+                    self.events_topic,
+                    self.home_partition(key),
+                    key,
+                    record.value,
+                    record.timestamp,
+                    headers,
+                )
+
+    def paths(
+        self, forwards: list[Any], timestamp_ms: int | None, add: Callable[..., None]
+    ) -> None:
+        """Queue the paths an event passed on (`Findings.forwards`), each to its account."""
+        for token in forwards:
+            key = token.customer_id.encode()
+            add(
+                self.events_topic,
+                self.home_partition(key),
+                key,
+                token.to_bytes(),
+                timestamp_ms,
+                _TOKEN_HEADERS,
+            )
+
+
 def decode_forwarded(
     decode: Callable[[str, bytes | None], InputEvent | Rejection], kind: str, value: bytes | None
-) -> InputEvent | ConductorCash | Rejection | None:
+) -> InputEvent | ConductorCash | Edge | Token | Rejection | None:
     """The event of a record of the events topic whose kind header is `kind`: a customer's
-    event, or the `ConductorCash` of cash re-keyed by its conductor; None for an unknown
-    kind (or re-keyed cash without a conductor: neither happens for what a worker wrote)."""
+    event, the `ConductorCash` of cash re-keyed by its conductor, the `Edge` of a transfer
+    re-keyed by an account, or a `Token`; None for an unknown kind (or a re-keyed event
+    that has no such side: neither happens for what a worker wrote)."""
     if kind == CONDUCTOR_KIND:
         return conductor_cash(decode("cash", value))
+    if kind.startswith(_NET):
+        return _network_event(decode, kind, value)
     return decode(kind, value) if kind in KINDS else None
+
+
+def _network_event(
+    decode: Callable[[str, bytes | None], InputEvent | Rejection], kind: str, value: bytes | None
+) -> Edge | Token | Rejection | None:
+    if kind == TOKEN_KIND:
+        return Token.from_bytes(value)
+    _, role, base = kind.split(":", 2) if kind.count(":") == 2 else ("", "", "")
+    if base not in ("transfer", "remittance"):
+        return None
+    event = decode(base, value)
+    if isinstance(event, Rejection):
+        return event
+    return next((e for e in network_edges(event, True) if e.role == role), None)
 
 
 def read_header(headers: Any, name: str) -> str:

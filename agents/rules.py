@@ -5,7 +5,7 @@ consumer in the consumer group named by `MONITOR_APP_ID` (why not a Faust agent:
 `agents` package docstring). It keeps Faust's guarantees itself:
 
 - Every customer has one partition and one state record: events off their customer's home
-  partition are forwarded there first, cash also to its conductor's (`agents.routing`).
+  partition are forwarded there first; cash and transfers are re-keyed too (`agents.routing`).
 - A batch (one `getmany`) is applied event by event, in order, each event seeing the state
   the previous one left, then the deadlines its stream time passed (`agents.clock`). In
   order: the batch's alerts, tasks, dead letters and forwards are written and acknowledged
@@ -88,6 +88,7 @@ class RulesService(GroupMember, Service):
         self._stopping = False
         #: the customer's partition for a key (`agents.routing`)
         self.home_partition = home_partitioner(settings.partitions)
+        self.rekey = routing.Rekeyer(engine, self.home_partition, settings)
         #: the heartbeat interval: a member proven within it cannot have lost its session
         self._lease_s = settings.heartbeat_interval_s
         self._consumed = {
@@ -180,8 +181,7 @@ class RulesService(GroupMember, Service):
                 delay = 0.2
 
     async def _apply_batch(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        settings = self.settings
-        writer = self.writer
+        settings, writer = self.settings, self.writer
         add = writer.add
         events_topic = settings.events_topic
         home_partition = self.home_partition
@@ -218,8 +218,7 @@ class RulesService(GroupMember, Service):
                     apply(decoded, partition, record)
                 else:
                     add(events_topic, home, key, record.value, record.timestamp, kind_header)
-                if self.engine.conductors:  # cash also to its conductor's record
-                    routing.forward_to_conductor(decoded, record, add, events_topic, home_partition)
+                self.rekey.event(decoded, record, add)  # cash by conductor, transfers by account
         self.deadlines.decide(touched, self.cache, self.stores, add)  # quiet customers too
         await writer.flush()  # outputs are safe before the state moves on
         if alert_times:
@@ -305,6 +304,7 @@ class RulesService(GroupMember, Service):
                 metrics.risk_rating_changes.labels(rating).inc()
             touched[key] = [outcome.state, partition]
             findings = outcome.findings
+            self.rekey.paths(findings.forwards, record.timestamp, add)  # FUNDS_CYCLE's, onwards
             if findings.alerts or findings.tasks:
                 grown = findings.grown
                 for alert in findings.alerts:

@@ -10,6 +10,7 @@ from typing import Any
 from monitor.core import early
 from monitor.core.clock import DeadlineStage
 from monitor.core.conductor import ConductorCash
+from monitor.core.network import Edge, Token
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
@@ -84,6 +85,14 @@ class Engine:
         self._plan[ConductorCash] = tuple(r for r in by_phase["rule"] if ConductorCash in r.handles)
         #: whether any enabled rule aggregates cash per conductor (else none is re-keyed)
         self.conductors = bool(self._plan[ConductorCash])
+        # transfers in an account's state record, and the paths passed between them: the
+        # rules across customers only (`monitor.core.network`)
+        for kind in (Edge, Token):
+            self._plan[kind] = tuple(r for r in by_phase["rule"] if kind in r.handles)
+        #: whether transfers are applied to account records (`network_edges`), and with the
+        #: customer's own account's side too (FUNDS_CYCLE)
+        self.network = bool(self._plan[Edge])
+        self.cycles = bool(self._plan[Token])
         #: what a stream time runs (`advance`): the deadline stages, then the final ones
         self._on_time = (*deadlines, *finals)
         self._deadlines = [s for s in self._on_time if isinstance(s, DeadlineStage)]
@@ -97,7 +106,7 @@ class Engine:
     def process(
         self,
         state: CustomerState | None,
-        event: InputEvent | ConductorCash,
+        event: InputEvent | ConductorCash | Edge | Token,
         detected_at: datetime,
         event_ms: int | None = None,
     ) -> Outcome:

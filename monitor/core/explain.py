@@ -92,6 +92,21 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "合计 {outflow_total} {currency}，涉及 {counterparties} 个不同交易对手，"
         "符合“长期闲置的账户突然启用”特征。",
     ),
+    "COUNTERPARTY_HUB": (
+        "{customers} customers of ours {side_en} one account ({hub_account}) in {count} "
+        "transfers totalling {total} {currency} between {first} and {last} (at least "
+        "{min_customers} within {window_days} days): a collecting or distributing account.",
+        "{first} 至 {last} 期间 {customers} 个本行客户{side_zh}同一账户（{hub_account}）"
+        "{count} 笔，合计 {total} {currency}（{window_days} 天内至少 {min_customers} 个客户），"
+        "疑似资金归集或分发账户。",
+    ),
+    "FUNDS_CYCLE": (
+        "{sent} {currency} left an account of customer {origin} on {first} and {returned} "
+        "{currency} ({returned_pct}%) came back {hours} hours later through {hops} transfers "
+        "among accounts of {members}: a round trip.",
+        "{first} 客户 {origin} 账户转出 {sent} {currency}，经 {hops} 笔转账在 {hours} 小时后"
+        "回流 {returned} {currency}（{returned_pct}%），涉及客户 {members}，资金循环往来。",
+    ),
     "LV_CASH": (
         "{count} cash {direction_en} transaction(s) on {day} total {total} {currency}, "
         "{reaches_en} the large-value threshold of {threshold} {currency} "

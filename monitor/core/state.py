@@ -19,6 +19,7 @@ __all__ = [
     "CustomerState",
     "DayBucket",
     "FlowItem",
+    "NetItem",
     "TransferItem",
 ]
 
@@ -79,16 +80,29 @@ class FlowItem(NamedTuple):
     reported: int  # bit set of the rules whose alert included it (never counted again)
 
 
+class NetItem(NamedTuple):
+    """A transfer or a path of transfers in an account's NET window (the rules across
+    customers, `monitor.core.rules.network`; stored as the array `[event_ms, item_id, kind,
+    cents, body]`)."""
+
+    event_ms: int
+    item_id: str  # the edge's or the token's event id
+    kind: str  # "i" money in, "o" money out, "t" a path that ended here
+    cents: int  # the amount in hundredths of the FX table's base currency
+    body: list[Any]  # what the kind needs (`monitor.core.rules.network`)
+
+
 # Stored array -> NamedTuple without the generated `__new__` (a Python call per item): the
 # arrays are the ones `to_bytes` wrote, in the fields' order.
 _day_bucket: Callable[[list[Any]], DayBucket] = partial(tuple.__new__, DayBucket)
 
 #: window name (its rule's id) -> stored array -> the item the window holds
-_WINDOW_ITEMS: dict[str, Callable[[list[Any]], CashItem | TransferItem | FlowItem]] = {
+_WINDOW_ITEMS: dict[str, Callable[[list[Any]], CashItem | TransferItem | FlowItem | NetItem]] = {
     "STRUCTURING": partial(tuple.__new__, CashItem),
     "SAR_STRUCTURING": partial(tuple.__new__, CashItem),
     "FREQUENT_LARGE_UNCLEAR_SOURCE": partial(tuple.__new__, TransferItem),
     "FLOWS": partial(tuple.__new__, FlowItem),  # shared by the behaviour rules
+    "NET": partial(tuple.__new__, NetItem),  # an account's record (rules across customers)
 }
 
 

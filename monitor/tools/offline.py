@@ -23,6 +23,7 @@ from monitor.core.clock import DeadlineIndex
 from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
+from monitor.core.network import network_edges
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
@@ -169,14 +170,18 @@ class OfflineRun:
     def apply(self, event: Any, event_ms: int, emit: bool = True) -> None:
         """One event through the engine; its findings go to `on_findings` when `emit`. Cash
         with a conductor is then applied to the conductor's state record too, when the pack
-        aggregates per conductor (`monitor.core.conductor`), as the worker does after
-        re-keying it."""
+        aggregates per conductor (`monitor.core.conductor`), and a transfer or remittance
+        to its accounts' records when the pack has rules across customers (`monitor.core.
+        network`), as the worker does after re-keying them."""
         self.stats.events += 1
         self._apply(event, event_ms, emit, True)
         if self.engine.conductors:
             person = conductor_cash(event)
             if person is not None:
                 self._apply(person, event_ms, emit, False)
+        if self.engine.network:  # to the account records too (`monitor.core.network`)
+            for edge in network_edges(event, self.engine.cycles):
+                self._apply(edge, event_ms, emit, False)
 
     def _apply(self, event: Any, event_ms: int, emit: bool, count_duplicate: bool) -> None:
         stats = self.stats
@@ -193,6 +198,8 @@ class OfflineRun:
             return
         if emit:
             self._emit(outcome.findings)
+        for forward in outcome.findings.forwards:  # a path to the next account's record
+            self._apply(forward, int(forward.event_time.timestamp() * 1000), emit, False)
 
     def _emit(self, findings: Findings) -> None:
         if findings.alerts or findings.tasks:

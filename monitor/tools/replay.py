@@ -109,8 +109,9 @@ def replay(
     each: every process reads all partitions, validates and applies only its customers'
     events. Customers are independent, so the findings are the same as with one process;
     with `out`, the shards' files are merged in (event time, id) order. A pack that
-    aggregates cash per conductor (across customers, `monitor.core.conductor`) is replayed
-    in one process whatever `workers` says."""
+    aggregates cash per conductor (across customers, `monitor.core.conductor`) or has rules
+    across customers on account records (`monitor.core.network`) is replayed in one
+    process whatever `workers` says."""
     if out is None and topic_prefix is None:
         raise ValueError("give --out DIR or --topic-prefix PREFIX")
     if topic_prefix is not None and topic_prefix == "" and not allow_live_topics:
@@ -119,9 +120,11 @@ def replay(
         )
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    if workers > 1 and Engine(pack).conductors:
+    engine = Engine(pack)
+    if workers > 1 and (engine.conductors or engine.network):
         logger.warning(
-            "pack %s aggregates cash per conductor across customers: replayed in one process",
+            "pack %s aggregates across customers (per conductor or per counterparty account): "
+            "replayed in one process",
             pack.name,
         )
         workers = 1

@@ -19,6 +19,7 @@ from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.errors import ConfigurationError
+from monitor.core.network import network_edges
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
@@ -99,7 +100,9 @@ def produce_file(settings: Settings, path: Path) -> int:
 
 def expected_findings(pack: Pack, messages: list[Message]) -> tuple[Findings, int]:
     """Run the rule core over `messages` in order; returns (findings, invalid count). Cash
-    is applied to its conductor's record too when the pack aggregates per conductor."""
+    is applied to its conductor's record too when the pack aggregates per conductor, a
+    transfer or remittance to its accounts' records when the pack has rules across
+    customers (and the paths they pass on, at once)."""
     engine = Engine(pack)
     decoder = Decoder(pack.fx)
     states: dict[str, CustomerState] = {}
@@ -112,9 +115,14 @@ def expected_findings(pack: Pack, messages: list[Message]) -> tuple[Findings, in
             invalid += 1
             continue
         person = conductor_cash(event) if engine.conductors else None
-        for applied in (event, person) if person is not None else (event,):
+        todo: list[Any] = [event] if person is None else [event, person]
+        if engine.network:
+            todo += network_edges(event, engine.cycles)
+        while todo:
+            applied = todo.pop(0)
             outcome = engine.process(states.get(applied.customer_id), applied, now)
             states[applied.customer_id] = outcome.state
             total.alerts.extend(outcome.findings.alerts)
             total.tasks.extend(outcome.findings.tasks)
+            todo[:0] = outcome.findings.forwards  # a path to the next account's record
     return total, invalid

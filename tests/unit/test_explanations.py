@@ -8,6 +8,7 @@ import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.explain import TEMPLATES, json_safe, render
+from monitor.core.network import network_edges
 from monitor.core.pack import Pack, load_pack, pack_from_mapping
 from monitor.core.rules.config import RuleConfig
 from monitor.core.state import CustomerState
@@ -49,12 +51,17 @@ def run_sample(pack: Pack, path: Path = SAMPLE) -> list[Alert]:
     alerts: list[Alert] = []
     for message in read_scenario(path):
         event = decoder.decode(message.kind, message.value)
-        customer_id = getattr(event, "customer_id", None)
-        if customer_id is None:
+        if getattr(event, "customer_id", None) is None:
             continue
-        outcome = engine.process(states.get(customer_id), event, datetime(2026, 4, 1, tzinfo=UTC))
-        states[customer_id] = outcome.state
-        alerts.extend(outcome.findings.alerts)
+        # and to the account records of the rules across customers (monitor.core.network)
+        todo: list[Any] = [event, *(network_edges(event, True) if engine.network else ())]
+        while todo:
+            applied = todo.pop(0)
+            key = applied.customer_id
+            outcome = engine.process(states.get(key), applied, datetime(2026, 4, 1, tzinfo=UTC))
+            states[key] = outcome.state
+            alerts.extend(outcome.findings.alerts)
+            todo[:0] = outcome.findings.forwards
     return alerts
 
 

@@ -121,6 +121,8 @@ def test_every_default_rule_but_the_watch_list_is_enabled(engine):
         "PASS_THROUGH",
         "FREQUENT_SAME_COUNTERPARTY",
         "DORMANT_REACTIVATION",
+        "COUNTERPARTY_HUB",
+        "FUNDS_CYCLE",
         "KYC_INCOMPLETE",
         "KYC_ID_EXPIRED",
         "KYC_PEP",

@@ -38,11 +38,14 @@ logger = logging.getLogger(__name__)
 class Findings:
     """What one event produced: alerts and re-identification tasks, in emission order.
     `grown` holds the ids of those alerts that are a newer version of a finding emitted
-    before (a growing large-value report), so counters count each finding once."""
+    before (a growing large-value report), so counters count each finding once.
+    `forwards` holds what is to be applied to another record next (a FUNDS_CYCLE path
+    token, `monitor.core.network`), written with the alerts."""
 
     alerts: list[Alert] = field(default_factory=list)
     tasks: list[ReidTask] = field(default_factory=list)
     grown: list[str] = field(default_factory=list)
+    forwards: list[Any] = field(default_factory=list)
 
 
 @dataclass(slots=True)

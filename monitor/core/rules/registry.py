@@ -25,6 +25,7 @@ from monitor.core.rules.behaviour import (
 from monitor.core.rules.cdd import AgentCash, OneOffService
 from monitor.core.rules.conductor import LargeCashByConductor
 from monitor.core.rules.config import StageConfig
+from monitor.core.rules.cycle import FundsCycle
 from monitor.core.rules.edd import KycBeneficialOwner, KycHighRiskCountry, KycPep
 from monitor.core.rules.funnel import FunnelIn, FunnelOut
 from monitor.core.rules.kyc import KycIdExpired, KycIncomplete, ProfileChecks
@@ -34,6 +35,7 @@ from monitor.core.rules.large_value import (
     EntityTransfer,
     LargeCash,
 )
+from monitor.core.rules.network import CounterpartyHub
 from monitor.core.rules.remittance import RemitInfoUnresolved, RemitMissingInfo
 from monitor.core.rules.sar import SarStructuring
 from monitor.core.rules.velocity import FrequentLargeUnclearSource, Structuring
@@ -184,6 +186,8 @@ REGISTRY.register(FunnelOut)
 REGISTRY.register(PassThrough)
 REGISTRY.register(FrequentSameCounterparty)
 REGISTRY.register(DormantReactivation)
+REGISTRY.register(CounterpartyHub)
+REGISTRY.register(FundsCycle)
 REGISTRY.register(KycIncomplete)
 REGISTRY.register(KycIdExpired)
 REGISTRY.register(KycPep)
