@@ -136,7 +136,7 @@ class Rekeyer:
         if engine.conductors:
             forward_to_conductor(event, record, add, self.events_topic, self.home_partition)
         if engine.network:
-            for edge in network_edges(event, engine.cycles):
+            for edge in engine.edges(event):
                 key = edge.customer_id.encode()
                 headers = [(KIND_HEADER, edge_kind(edge, event).encode())]
                 add(

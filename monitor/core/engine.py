@@ -10,10 +10,11 @@ from typing import Any
 from monitor.core import early
 from monitor.core.clock import DeadlineStage
 from monitor.core.conductor import ConductorCash
-from monitor.core.network import Edge, Token
+from monitor.core.network import Edge, Token, network_edges
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
+from monitor.core.rules.network import edge_floor
 from monitor.core.state import DAY_MS, CustomerState
 from schemas import (
     AccountOpening,
@@ -93,6 +94,7 @@ class Engine:
         #: customer's own account's side too (FUNDS_CYCLE)
         self.network = bool(self._plan[Edge])
         self.cycles = bool(self._plan[Token])
+        self._enough = edge_floor(pack, self._plan[Edge])
         #: what a stream time runs (`advance`): the deadline stages, then the final ones
         self._on_time = (*deadlines, *finals)
         self._deadlines = [s for s in self._on_time if isinstance(s, DeadlineStage)]
@@ -160,6 +162,12 @@ class Engine:
             state.prune(cfg.retention_days, cfg.max_seen_events, cfg.max_window_items)
             state.pruned_day = ordinal
         return Outcome(state, findings, False, expired)
+
+    def edges(self, event: object) -> list[Edge]:
+        """The edges of a transfer or remittance that the rules across customers apply to
+        account records (`monitor.core.network`): none when the pack has no such rule or
+        the amount is below every one's minimum."""
+        return network_edges(event, self.cycles, self._enough) if self.network else []
 
     def advance(self, state: CustomerState, now_ms: int, detected_at: datetime) -> Outcome:
         """Decide every deadline of `state` that event time `now_ms` (epoch ms; a stream

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -173,10 +174,21 @@ def _sides(event: object) -> tuple[str | None, str | None, str, str, str | None]
     return None
 
 
-def network_edges(event: object, cycles: bool) -> list[Edge]:
+def _edge_id(*facts: object) -> str:
+    """The id of an edge in its account's record (the same for both sides of a transfer)."""
+    text = "\x1f".join(map(str, facts)).encode()
+    return "e" + hashlib.blake2b(text, digest_size=16, person=b"aml-net-edge").hexdigest()
+
+
+def network_edges(
+    event: object,
+    cycles: bool,
+    enough: Callable[[Decimal, str, datetime], bool] | None = None,
+) -> list[Edge]:
     """The edges `event` applies to account records: to the counterparty's account always
     (COUNTERPARTY_HUB reads those), and, with `cycles`, to the customer's account as well
-    when it paid out or received from an account of ours (FUNDS_CYCLE's other side)."""
+    when it paid out or received from an account of ours (FUNDS_CYCLE's other side).
+    None when `enough` (amount, currency, time) says no rule would count the amount."""
     sides = _sides(event)
     if sides is None:
         return []
@@ -189,6 +201,8 @@ def network_edges(event: object, cycles: bool) -> list[Edge]:
     if amount is None or currency is None:
         return []
     at = event.occurred_at
+    if enough is not None and not enough(amount, currency, at):
+        return []
     event_ms = int(at.timestamp() * 1000)
     if event.direction == "out":
         src, dst, src_owner, dst_owner = own, cp, owner, cp_owner
@@ -214,7 +228,7 @@ def network_edges(event: object, cycles: bool) -> list[Edge]:
             amount,
             currency,
             purpose,
-            stable_id("net-edge", role, src, dst, normal, currency, event_ms),
+            _edge_id(role, src, dst, normal, currency, event_ms),
         )
         for role in roles
     ]

@@ -23,7 +23,6 @@ from monitor.core.clock import DeadlineIndex
 from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
-from monitor.core.network import network_edges
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
@@ -180,7 +179,7 @@ class OfflineRun:
             if person is not None:
                 self._apply(person, event_ms, emit, False)
         if self.engine.network:  # to the account records too (`monitor.core.network`)
-            for edge in network_edges(event, self.engine.cycles):
+            for edge in self.engine.edges(event):
                 self._apply(edge, event_ms, emit, False)
 
     def _apply(self, event: Any, event_ms: int, emit: bool, count_duplicate: bool) -> None:

@@ -19,7 +19,6 @@ from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
 from monitor.core.errors import ConfigurationError
-from monitor.core.network import network_edges
 from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
@@ -117,7 +116,7 @@ def expected_findings(pack: Pack, messages: list[Message]) -> tuple[Findings, in
         person = conductor_cash(event) if engine.conductors else None
         todo: list[Any] = [event] if person is None else [event, person]
         if engine.network:
-            todo += network_edges(event, engine.cycles)
+            todo += engine.edges(event)
         while todo:
             applied = todo.pop(0)
             outcome = engine.process(states.get(applied.customer_id), applied, now)

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from monitor.tools.simulate_network import NETWORK_TYPOLOGIES, network_typology
 from monitor.tools.simulate_transfers import (
     ENTITY_PROFILES,
     TRANSFER_TYPOLOGIES,
@@ -48,6 +49,7 @@ TYPOLOGIES: dict[str, tuple[float, tuple[str, ...]]] = {
     "supplement_before_payment": (0.005, ("REMIT_MISSING_INFO",)),  # never UNRESOLVED
     "update_before_opening": (0.005, ()),  # the renewed ID: no KYC_ID_EXPIRED
     **TRANSFER_TYPOLOGIES,
+    **NETWORK_TYPOLOGIES,  # groups of customers (the other members created with them)
 }
 
 #: benign typologies (no rule expected): any alert of their customers is a false alarm
@@ -55,6 +57,7 @@ _BENIGN = (
     "near_miss",
     "update_before_opening",
     *(name for name, (_, rules) in TRANSFER_TYPOLOGIES.items() if not rules),
+    *(name for name, (_, rules) in NETWORK_TYPOLOGIES.items() if not rules),
 )
 
 
@@ -111,6 +114,8 @@ def simulate(
                 g.normal_day(cid, day, events_per_customer_day, day in quiet)
         evidence: list[str] = []
         injected = transfer_typology(g, typology, cid, d0) if typology else None
+        if injected is None and typology:
+            injected = network_typology(g, typology, cid, d0)
         if injected is not None:
             evidence = injected
         elif typology == "large_cash":

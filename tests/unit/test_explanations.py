@@ -16,7 +16,6 @@ import pytest
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.explain import TEMPLATES, json_safe, render
-from monitor.core.network import network_edges
 from monitor.core.pack import Pack, load_pack, pack_from_mapping
 from monitor.core.rules.config import RuleConfig
 from monitor.core.state import CustomerState
@@ -54,7 +53,7 @@ def run_sample(pack: Pack, path: Path = SAMPLE) -> list[Alert]:
         if getattr(event, "customer_id", None) is None:
             continue
         # and to the account records of the rules across customers (monitor.core.network)
-        todo: list[Any] = [event, *(network_edges(event, True) if engine.network else ())]
+        todo: list[Any] = [event, *engine.edges(event)]
         while todo:
             applied = todo.pop(0)
             key = applied.customer_id

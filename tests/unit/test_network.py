@@ -59,7 +59,7 @@ def run_net(
 
     for event in events:
         process(event)
-        pending.extend(network_edges(event, engine.cycles) if engine.network else ())
+        pending.extend(engine.edges(event))
         if seed is None:
             drain()
     drain()
@@ -471,3 +471,36 @@ def test_account_records_run_only_the_rules_across_customers(engine):
     outcome = engine.process(None, edge, DETECTED_AT)
     assert outcome.state.profile is None and outcome.state.risk == {}
     assert not outcome.findings.tasks
+
+
+# ----------------------------------------------------------------------------- simulator
+
+
+def test_the_simulator_injects_hubs_and_cycles_with_look_alikes():
+    import orjson
+
+    from monitor.core.decode import Decoder
+    from monitor.tools.offline import OfflineRun
+    from monitor.tools.simulate import TOPIC_FILES, simulate
+
+    sim = simulate(customers=1500, days=14, seed=5)
+    pack = make_engine().pack
+    decoder, alerts = Decoder(pack.fx), []
+    runner = OfflineRun(pack, lambda f: alerts.extend(f.alerts), DETECTED_AT)
+    timed = sorted(
+        ((t, kind, v) for topic, kind in TOPIC_FILES.items() for t, v in sim.events[topic]),
+        key=lambda row: (row[0], row[2]["event_id"]),
+    )
+    for _, kind, value in timed:
+        event = decoder.decode(kind, orjson.dumps(value))
+        if hasattr(event, "customer_id"):
+            runner.apply(event, int(event.event_time.timestamp() * 1000))
+    typology = {label["customer_id"]: label["typology"] for label in sim.labels}
+    alerted = {(a.rule_id, a.customer_id) for a in alerts if a.rule_id in (HUB_RULE, CYCLE_RULE)}
+    mules = {c for c, t in typology.items() if t == "mule_hub"}
+    cyclers = {c for c, t in typology.items() if t == "funds_cycle"}
+    assert len(mules) >= 6 and len(cyclers) >= 2
+    assert {c for r, c in alerted if r == HUB_RULE} >= mules
+    assert {c for r, c in alerted if r == CYCLE_RULE} >= cyclers
+    looks = {c for c, t in typology.items() if t in ("employer", "own_round_trip")}
+    assert looks and not {c for _, c in alerted} & looks  # payrolls and own moves: never

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -30,6 +31,7 @@ __all__ = [
     "CounterpartyHubConfig",
     "add_item",
     "edge_cents",
+    "edge_floor",
     "span",
 ]
 
@@ -75,7 +77,28 @@ def span(state: CustomerState, lo_ms: int, hi_ms: int, kind: str) -> list[NetIte
 
 def edge_cents(edge: Edge, ctx: Context) -> int:
     """The edge's amount in hundredths of the FX table's base currency."""
-    return cents_of(Money(currency=edge.currency, amount=edge.amount), ctx)
+    fx, amount = ctx.pack.fx, edge.amount
+    if edge.currency != fx.base:
+        amount = fx.convert(amount, edge.currency, fx.base, ctx.day)
+    return int((amount * 100).to_integral_value())
+
+
+def edge_floor(pack: Pack, rules: Iterable[object]) -> Callable[[Decimal, str, datetime], bool]:
+    """Whether an amount (currency, time) reaches the `min_amount` of one of `rules` (the
+    rules across customers): what is below every one of them is not re-keyed at all."""
+    fx, base, tz = pack.fx, pack.fx.base, pack.tz
+    minimums = [getattr(rule, "cfg").min_amount for rule in rules]  # noqa: B009
+
+    def enough(amount: Decimal, currency: str, at: datetime) -> bool:
+        day = at.astimezone(tz).date()
+        value = amount if currency == base else fx.convert(amount, currency, base, day)
+        return any(
+            value
+            >= (m.amount if m.currency == base else fx.convert(m.amount, m.currency, base, day))
+            for m in minimums
+        )
+
+    return enough
 
 
 class CounterpartyHubConfig(BehaviourConfig):
