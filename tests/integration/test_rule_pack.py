@@ -44,6 +44,8 @@ RULE_IDS = [
     "PASS_THROUGH",
     "FREQUENT_SAME_COUNTERPARTY",
     "DORMANT_REACTIVATION",
+    "COUNTERPARTY_HUB",
+    "FUNDS_CYCLE",
 ]
 KIND_TOPIC = {
     "account_opening": "kyc.account-openings",
