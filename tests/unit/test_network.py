@@ -504,3 +504,38 @@ def test_the_simulator_injects_hubs_and_cycles_with_look_alikes():
     assert {c for r, c in alerted if r == CYCLE_RULE} >= cyclers
     looks = {c for c, t in typology.items() if t in ("employer", "own_round_trip")}
     assert looks and not {c for _, c in alerted} & looks  # payrolls and own moves: never
+
+
+def test_the_bench_measures_the_stage_on_and_off():
+    from bench.core import messages
+    from bench.network import _without_stage, measure
+    from monitor.core.decode import Decoder
+
+    msgs = messages(300, 4, 7)
+    pack = make_engine().pack
+    on = measure(msgs, Engine(pack), Decoder(pack.fx))
+    off_pack = _without_stage()
+    off = measure(msgs, Engine(off_pack), Decoder(off_pack.fx))
+    assert on["events"] == off["events"] > 0
+    assert on["edges"] > 0 and on["accounts"] > 0
+    assert off["edges"] == off["paths"] == off["accounts"] == 0
+
+
+def test_an_exempt_account_and_a_window_above_max_customers_are_not_hubs():
+    exempt = make_engine({"rules.COUNTERPARTY_HUB.exempt_accounts": [HUB]})
+    assert of(HUB_RULE, run_net(exempt, _payers(5))[0]) == []
+    capped = make_engine({"rules.COUNTERPARTY_HUB.max_customers": 6})
+    assert len(of(HUB_RULE, run_net(capped, _payers(6))[0])) == 6
+    # a seventh customer the same day: more than max_customers, a public collecting
+    # account; the alerts of the window's smaller self stay, neither grown nor joined
+    assert len(of(HUB_RULE, run_net(make_engine(), _payers(7, days=[3] * 7))[0])) == 7
+    alerts = of(HUB_RULE, run_net(capped, _payers(7, days=[3] * 7))[0])
+    assert "C6" not in {a.customer_id for a in alerts}
+    assert all(len(a.evidence) <= 6 for a in alerts)
+
+
+def test_min_customers_above_max_customers_is_refused():
+    from monitor.core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="max_customers"):
+        make_engine({"rules.COUNTERPARTY_HUB.max_customers": 3})

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from monitor.core.network import Edge
+from monitor.core.network import Edge, account_key
 from monitor.core.rules.base import Context, Findings, fmt_money
 from monitor.core.rules.config import Money, Severity, money
 from monitor.core.rules.flows import BehaviourConfig, cents_of
@@ -105,14 +105,24 @@ class CounterpartyHubConfig(BehaviourConfig):
     """Within any `window_days` consecutive local days, transfers each >= `min_amount`
     between one account and >= `min_customers` distinct customers of ours, on a side
     `sides` lists ("paying": our customers pay the account, "paid": it pays them).
-    Transfers whose purpose is in `exclude_purposes` are not counted."""
+    A window with more than `max_customers` is not alerted (a public collecting account).
+    Transfers whose purpose is in `exclude_purposes`, and the accounts `exempt_accounts`
+    lists (account numbers), are not counted."""
 
     severity: Severity = "high"
     window_days: int = Field(default=3, ge=1, le=30)
     min_customers: int = Field(default=5, ge=2, le=10_000)
+    max_customers: int = Field(default=200, ge=2, le=100_000)
     min_amount: Money = money("CNY", 5000)
     sides: list[Side] = Field(default_factory=lambda: list(_SIDES))
     exclude_purposes: list[str] = Field(default_factory=lambda: list(_PAYROLL_PURPOSES))
+    exempt_accounts: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> CounterpartyHubConfig:
+        if self.min_customers > self.max_customers:
+            raise ValueError("min_customers must not exceed max_customers")
+        return self
 
 
 # body of a hub item: [our customer, the hub's mask, txn_id, local day ordinal]
@@ -138,6 +148,7 @@ class CounterpartyHub:
     def __init__(self, cfg: CounterpartyHubConfig, pack: Pack) -> None:
         self.cfg = cfg
         self.excluded = frozenset(p.strip().lower() for p in cfg.exclude_purposes)
+        self.exempt = frozenset(filter(None, map(account_key, cfg.exempt_accounts)))
         self.kinds = {"i": "hi", "o": "ho"}
         if "paying" not in cfg.sides:
             del self.kinds["i"]
@@ -151,7 +162,7 @@ class CounterpartyHub:
         if kind is None or not customer:
             return
         holder = event.dst_owner if event.role == "i" else event.src_owner
-        if customer == holder:  # the customer's own account
+        if customer == holder or state.customer_id in self.exempt:  # own, or exempt
             return
         if event.purpose and event.purpose.strip().lower() in self.excluded:
             return
@@ -174,11 +185,13 @@ class CounterpartyHub:
         for item in state.windows.get(NET, ()):
             if item.kind == kind and abs(item.body[_DAY] - day) <= 2 * w - 2:
                 by_day[item.body[_DAY]].append(item)
+        low, high = self.cfg.min_customers, self.cfg.max_customers
         qualifying = [
             s
             for s in range(day - 2 * w + 2, day + w)
-            if len({i.body[_CUST] for d in range(s, s + w) for i in by_day.get(d, ())})
-            >= self.cfg.min_customers
+            if low
+            <= len({i.body[_CUST] for d in range(s, s + w) for i in by_day.get(d, ())})
+            <= high
         ]
         if not qualifying:
             return
