@@ -181,11 +181,15 @@ class CounterpartyHub:
         self, state: CustomerState, kind: str, day: int, ctx: Context, out: Findings
     ) -> None:
         w = self.cfg.window_days
+        low, high = self.cfg.min_customers, self.cfg.max_customers
         by_day: dict[int, list[NetItem]] = defaultdict(list)
+        customers = set()
         for item in state.windows.get(NET, ()):
             if item.kind == kind and abs(item.body[_DAY] - day) <= 2 * w - 2:
                 by_day[item.body[_DAY]].append(item)
-        low, high = self.cfg.min_customers, self.cfg.max_customers
+                customers.add(item.body[_CUST])
+        if len(customers) < low:  # no window around the day can qualify (most accounts)
+            return
         qualifying = [
             s
             for s in range(day - 2 * w + 2, day + w)
