@@ -95,6 +95,7 @@ class Engine:
         self.network = bool(self._plan[Edge])
         self.cycles = bool(self._plan[Token])
         self._enough = edge_floor(pack, self._plan[Edge])
+        self._enough_own = edge_floor(pack, self._plan[Token])  # the own side: cycles only
         #: what a stream time runs (`advance`): the deadline stages, then the final ones
         self._on_time = (*deadlines, *finals)
         self._deadlines = [s for s in self._on_time if isinstance(s, DeadlineStage)]
@@ -167,7 +168,9 @@ class Engine:
         """The edges of a transfer or remittance that the rules across customers apply to
         account records (`monitor.core.network`): none when the pack has no such rule or
         the amount is below every one's minimum."""
-        return network_edges(event, self.cycles, self._enough) if self.network else []
+        if not self.network:
+            return []
+        return network_edges(event, self.cycles, self._enough, self._enough_own)
 
     def advance(self, state: CustomerState, now_ms: int, detected_at: datetime) -> Outcome:
         """Decide every deadline of `state` that event time `now_ms` (epoch ms; a stream

@@ -184,11 +184,13 @@ def network_edges(
     event: object,
     cycles: bool,
     enough: Callable[[Decimal, str, datetime], bool] | None = None,
+    enough_own: Callable[[Decimal, str, datetime], bool] | None = None,
 ) -> list[Edge]:
     """The edges `event` applies to account records: to the counterparty's account always
     (COUNTERPARTY_HUB reads those), and, with `cycles`, to the customer's account as well
     when it paid out or received from an account of ours (FUNDS_CYCLE's other side).
-    None when `enough` (amount, currency, time) says no rule would count the amount."""
+    None when `enough` (amount, currency, time) says no rule would count the amount; the
+    customer's own account's side only when `enough_own` (FUNDS_CYCLE's floor) says so."""
     sides = _sides(event)
     if sides is None:
         return []
@@ -203,6 +205,7 @@ def network_edges(
     at = event.occurred_at
     if enough is not None and not enough(amount, currency, at):
         return []
+    cycles = cycles and (enough_own is None or enough_own(amount, currency, at))
     event_ms = int(at.timestamp() * 1000)
     if event.direction == "out":
         src, dst, src_owner, dst_owner = own, cp, owner, cp_owner
