@@ -197,7 +197,9 @@ _FROM = "DR|from"  # the movement (or opening) before that
 class DormantReactivation(FlowRule[DormantConfig]):
     """DORMANT_REACTIVATION: an account without movements for months suddenly moving large
     sums. The last movement's time is kept in `flags` (a year at most, like every flag);
-    with none, the account opening's time counts. Fires once per reactivation."""
+    with none, the account opening's time counts. Fires once per reactivation. A movement
+    arriving late (from another topic, within the pack's grace) that falls inside the idle
+    gap of a reactivation not yet alerted moves its start or cancels it, as event order would."""
 
     rule_id: ClassVar[str] = "DORMANT_REACTIVATION"
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance, CashTransaction)
@@ -220,7 +222,19 @@ class DormantReactivation(FlowRule[DormantConfig]):
             opened = state.profile.get("opened_at")
             if opened:
                 last = int(datetime.fromisoformat(opened).timestamp() * 1000)
-        if last is not None and now - last >= cfg.idle_days * DAY_MS:
+        idle_ms = cfg.idle_days * DAY_MS
+        since = flags.get(_SINCE)
+        before = flags.get(_FROM)
+        if since is not None and before is not None and before <= now < since:
+            # a late movement inside the idle gap of a pending reactivation: event time
+            # decides, as if it had arrived in order
+            if now - before >= idle_ms:
+                flags[_SINCE] = now  # the reactivation starts with it
+            elif since - now >= idle_ms:
+                flags[_FROM] = now  # the gap before the reactivation is shorter
+            else:
+                del flags[_SINCE], flags[_FROM]  # no gap long enough: no reactivation
+        elif last is not None and now - last >= idle_ms:
             flags[_SINCE] = now
             flags[_FROM] = last
         if last is None or now > last:
