@@ -200,5 +200,6 @@ def quiet_before(typology: str | None, d0: int) -> set[int]:
 
 
 def opened_days_before(typology: str | None) -> int:
-    """How many days before the simulation the account was opened (a dormant one: 300)."""
-    return 300 if typology == "dormant_reactivation" else 0
+    """How many days before the simulation the account was opened: the day before (no
+    transfer precedes its opening), a dormant one 300."""
+    return 300 if typology == "dormant_reactivation" else 1

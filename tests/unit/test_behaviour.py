@@ -250,6 +250,25 @@ def test_pass_through_near_misses(n: int, share: Decimal, delay_h: float, why: s
     assert not run(make_engine(), cycles(n, share, delay_h)).by_rule("PASS_THROUGH"), why
 
 
+def test_a_late_inflow_is_seen_at_the_outflows_that_followed_it() -> None:
+    """The third inflow comes by remittance and arrives after its outflow (another topic):
+    PASS_THROUGH fires as in event order, at that outflow, with the same alert."""
+    events = cycles(3, Decimal("0.95"), 2)
+    events[5] = remittance(
+        50000,
+        direction="in",
+        at=at(6, 9),
+        txn_id="IN2",
+        event_id="e-IN2",
+        originator={"account_number": acct(102)},
+    )
+    in_order = run(make_engine(), events).by_rule("PASS_THROUGH")
+    late = run(make_engine(), [*events[:5], events[6], events[5]]).by_rule("PASS_THROUGH")
+    assert len(in_order) == 1 and in_order[0].evidence[-2:] == ["IN2", "OUT2"]
+    assert [a.model_dump() for a in late] == [a.model_dump() for a in in_order]
+    assert late[0].event_time == datetime.fromisoformat(at(6, 11))  # OUT2's time
+
+
 def test_moving_money_on_to_one_s_own_account_is_not_pass_through() -> None:
     events = cycles(4, Decimal("1"), 1, own_out=True)
     assert not run(make_engine(), events).by_rule("PASS_THROUGH")

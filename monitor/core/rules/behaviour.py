@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -102,10 +102,10 @@ class PassThrough(FlowRule[PassThroughConfig]):
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[PassThroughConfig] = PassThroughConfig()
 
-    def apply(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if self.third_party_outflow(state, event, ctx) is None:
+        if not self.is_point(state, item):
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < 2 * cfg.min_cycles:  # cheap: too few flows to qualify
@@ -156,11 +156,13 @@ class FrequentSameCounterparty(FlowRule[FrequentCounterpartyConfig]):
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FrequentCounterpartyConfig] = FrequentCounterpartyConfig()
 
-    def apply(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
+    def is_point(self, state: CustomerState, item: FlowItem) -> bool:
+        return not item.tags & OWN and bool(item.counterparty)
+
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        item = self.recorder.record(state, event, ctx)
-        if item is None or item.tags & OWN or not item.counterparty:
+        if not self.is_point(state, item):
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < cfg.min_count:  # cheap: too few flows to qualify
