@@ -269,6 +269,41 @@ def test_a_late_inflow_is_seen_at_the_outflows_that_followed_it() -> None:
     assert late[0].event_time == datetime.fromisoformat(at(6, 11))  # OUT2's time
 
 
+def _decided(engine: Engine, events: list[Any], until: str) -> list[dict[str, Any]]:
+    """The behaviour alerts of `events` in the given order, the stream time then moved to
+    `until` (every pending point decided), latest version per id."""
+    result = run(engine, events)
+    alerts = list(result.alerts)
+    for state in result.states.values():
+        end = int(datetime.fromisoformat(until).timestamp() * 1000)
+        alerts += engine.advance(state, end, DETECTED_AT).findings.alerts
+    return sorted((a.model_dump() for a in alerts), key=lambda a: a["alert_id"])
+
+
+def test_under_a_grace_a_late_payment_gives_the_event_order_alert() -> None:
+    """One payee of a dispersal is paid by remittance, which arrives after the day's later
+    transfers (another topic). Decided at once, FUNNEL_OUT already fired without it at the
+    tenth transfer; under a grace of 24 hours each point waits for the grace, so the alert is
+    the event-order one (the tenth payee in event time), whatever the arrival order."""
+    events = funnel_out(person(), 12, 15000)
+    events[5] = remittance(  # P03, 13:00 on day 2
+        15000,
+        at=at(2, 13),
+        txn_id="P03",
+        event_id="e-P03",
+        beneficiary={"account_number": acct(3)},
+    )
+    late = [*events[:5], *events[6:], events[5]]
+    until = at(20)
+    at_once = make_engine()
+    assert _decided(at_once, events, until) != _decided(at_once, late, until)  # the residual
+    graced = make_engine({"deadline_grace_hours": 24})
+    in_order = _decided(graced, events, until)
+    assert [a["evidence"][-1] for a in in_order] == ["P09"]
+    assert _decided(graced, late, until) == in_order
+    assert not run(graced, events).alerts  # nothing before the grace has passed
+
+
 def test_moving_money_on_to_one_s_own_account_is_not_pass_through() -> None:
     events = cycles(4, Decimal("1"), 1, own_out=True)
     assert not run(make_engine(), events).by_rule("PASS_THROUGH")

@@ -204,6 +204,7 @@ class DormantReactivation(FlowRule[DormantConfig]):
     gap of a reactivation not yet alerted moves its start or cancels it, as event order would."""
 
     rule_id: ClassVar[str] = "DORMANT_REACTIVATION"
+    deferrable: ClassVar[bool] = False  # decided at each movement (its own late handling)
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance, CashTransaction)
     default: ClassVar[DormantConfig] = DormantConfig()
 

@@ -26,6 +26,7 @@ __all__ = [
     "FLOWS",
     "OWN",
     "PAYROLL",
+    "PENDING_SHIFT",
     "REPORTED_BITS",
     "BehaviourConfig",
     "FlowRecorder",
@@ -47,7 +48,9 @@ FLOWS = "FLOWS"
 OWN = 1  # to or from the customer's own account (counterparty.customer_id == customer_id)
 PAYROLL = 2  # an outflow whose purpose is a payroll purpose (FUNNEL_OUT's list)
 
-#: `FlowItem.reported` bits, one per rule
+#: `FlowItem.reported` bits, one per rule; shifted left by PENDING_SHIFT: the rule's decision
+#: at that item is still pending (`monitor.core.rules.flow_decisions`)
+PENDING_SHIFT = 8
 REPORTED_BITS = {
     "FUNNEL_IN": 1,
     "FUNNEL_OUT": 2,
@@ -93,24 +96,37 @@ class FlowRule(Generic[_C]):
     """What the behaviour rules share: their config, the FLOWS recorder (one item per event,
     whichever rule records it first) and the bit that marks the items they reported.
 
-    `apply` records the event and runs the rule's `check` at it. An event that arrives after
-    later ones (another topic, within the pack's grace) changes what the rule saw at each of
+    `apply` records the event and runs the rule's `check` at it. With a grace in the pack, it
+    marks the point pending instead: `flow_decisions` decides it once the grace has passed,
+    which gives the event-order result for any disorder within the grace. Without one, an
+    event that arrives after later ones (another topic) changes what the rule saw at each of
     those later points, so `check` is run again at each of them, in event order, as of its
     time (`AsOf`): the findings are those event order gives, for every alert not yet raised.
     """
 
     rule_id: ClassVar[str]
+    #: whether, with a grace in the pack, the rule's points wait for it (`flow_decisions`)
+    deferrable: ClassVar[bool] = True
 
     def __init__(self, cfg: _C, pack: Pack) -> None:
         self.cfg = cfg
         self.recorder = FlowRecorder(pack)
         self.bit = REPORTED_BITS.get(self.rule_id, 0)
+        #: the `FlowItem.reported` bit of a point still to be decided (0: decided at once)
+        self.pending = (
+            self.bit << PENDING_SHIFT
+            if self.deferrable and pack.config.deadline_grace_hours > 0
+            else 0
+        )
 
     def apply(
         self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
     ) -> None:
         item = self.recorder.record(state, event, ctx)
         if item is None:
+            return
+        if self.pending:  # decided when the grace has passed (`flow_decisions`)
+            mark_reported(state, [item], self.pending)
             return
         self.check(state, item, event, ctx, out)
         items = state.windows.get(FLOWS)
