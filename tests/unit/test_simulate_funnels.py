@@ -1,7 +1,7 @@
 """`monitor simulate`'s funnel typologies are funnels by the pack's definition: no ordinary
-inflow of the customer in the week FUNNEL_IN / FUNNEL_OUT look back over (one such inflow,
-a remittance of 30,200, once diluted a planted funnel to 76 % of the week's inflows, under
-the pack's 80 %), and the default pack finds every planted funnel."""
+inflow of the customer in the week FUNNEL_IN / FUNNEL_OUT look back over (an ordinary
+remittance of up to 40,000 there dilutes the planted 95 % under the pack's 80 % of the
+week's inflow), and the default pack finds every planted funnel."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ MONEY_TOPICS = ("txn.transfers", "txn.remittances")
 
 @pytest.fixture(scope="module")
 def sim() -> Any:
-    # seed 5 (funnel_in) and seed 10 (funnel_out) each had one diluted funnel before
+    # with ordinary inflows in the funnel's week, this seed plants a funnel_in at 76.15 %
     return simulate(customers=2000, days=30, seed=5)
 
 
