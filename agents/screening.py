@@ -37,6 +37,7 @@ from aiokafka.errors import KafkaError
 from agents.rules import RulesService
 from monitor.core.errors import ConfigurationError
 from monitor.core.rules.watchlist import load_matcher
+from monitor.core.screening import WatchlistMatcher
 from monitor.core.screening.index import INDEXED_ROLES, PartitionIndex, entry_digest
 from monitor.core.screening.rescreen import rescreen_findings
 from monitor.io.kafka_security import aiokafka_options
@@ -112,6 +113,7 @@ class ScreeningRules(RulesService):
         self._use(list(self.rule.matcher.entries))
         self.index: dict[int, PartitionIndex] = {}
         self.owned: set[int] = set()
+        self._pending: tuple[frozenset[tuple[str, str]], WatchlistMatcher] | None = None
 
     def _use(self, entries: list[Any]) -> None:
         self.entries = entries
@@ -203,6 +205,12 @@ class ScreeningRules(RulesService):
                 self.metrics.kafka_errors.inc()
                 delay = min(interval, 5.0)
                 logger.warning("re-screening interrupted (%s); retrying", type(exc).__name__)
+            except Exception as exc:  # a bug: stop the worker, as the rule path does
+                if self._stopping:
+                    return
+                logger.exception("re-screening failed")
+                await self.crash(exc)
+                return
 
     async def _reload(self) -> None:
         """Load the list files if their content changed, and use them from the next event."""
@@ -247,9 +255,17 @@ class ScreeningRules(RulesService):
             started = time.perf_counter()
             at = datetime.now(UTC)
             findings = await asyncio.to_thread(
-                rescreen_findings, snapshot, entries, self.rule, self.pack, at
+                rescreen_findings,
+                snapshot,
+                entries,
+                self.rule,
+                self.pack,
+                at,
+                self._matcher(entries),
             )
             async with self._lock:
+                if self._stopping:
+                    return
                 if generation != self._generation or self.index.get(partition) is not index:
                     continue  # the partition moved: its owner catches up
                 self._write(partition, findings)
@@ -279,6 +295,16 @@ class ScreeningRules(RulesService):
                     elapsed,
                     len(findings.alerts),
                 )
+
+    def _matcher(self, entries: list[Any]) -> WatchlistMatcher | None:
+        """One matcher over the same pending entries for every partition (its cache then
+        spares a name borne by customers of several partitions a second scan)."""
+        if not entries:
+            return None
+        key = frozenset((e.entry_id, self.digests[e.entry_id]) for e in entries)
+        if self._pending is None or self._pending[0] != key:
+            self._pending = (key, WatchlistMatcher(entries, self.rule.cfg.threshold))
+        return self._pending[1]
 
     def _write(self, partition: int, findings: Any) -> None:
         add, settings = self.writer.add, self.settings

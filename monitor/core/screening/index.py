@@ -131,7 +131,10 @@ def merge_record(
             if not items[0][0]:
                 continue  # no name on file yet: the opening brings it
         held[role] = [event_ms, [i for i in items if i[0] and str(i[0]).strip()]]
-    return orjson.dumps({"c": customer_id, "r": held}, option=orjson.OPT_SORT_KEYS)
+    encoded = orjson.dumps({"c": customer_id, "r": held}, option=orjson.OPT_SORT_KEYS)
+    # a copy of its own size: orjson's bytes keep their kilobyte-sized output buffer, which
+    # would make a million kept records cost gigabytes instead of their length
+    return bytes(memoryview(encoded))
 
 
 def decode_record(record: bytes) -> tuple[str, list[IndexedName]]:

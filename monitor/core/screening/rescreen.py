@@ -52,13 +52,16 @@ def rescreen(
     entries: Sequence[WatchlistEntry],
     threshold: float = DEFAULT_THRESHOLD,
     roles: Iterable[str] | None = None,
+    matcher: WatchlistMatcher | None = None,
 ) -> Iterator[Rescreened]:
     """Every (customer, role, entry) of `index` that matches one of `entries` (the new
-    ones only), in customer order. One matcher over the new entries; a name borne by many
+    ones only), in customer order. One matcher over the new entries (`matcher`, when the
+    caller screens several indexes against the same entries); a name borne by many
     customers is scanned once (the matcher's cache). `roles` limits the roles screened."""
     if not entries:
         return
-    matcher = WatchlistMatcher(entries, threshold)
+    if matcher is None:
+        matcher = WatchlistMatcher(entries, threshold)
     digests = {e.entry_id: entry_digest(e) for e in entries}
     wanted = None if roles is None else frozenset(roles)
     for customer_id in sorted(index):
@@ -82,20 +85,22 @@ def rescreen_findings(
     rule: Any,
     pack: Pack,
     at: datetime,
+    matcher: WatchlistMatcher | None = None,
 ) -> Findings:
     """WATCHLIST_MATCH alerts and re-identification tasks for the stored name records
     (`monitor.core.screening.index`) that match `entries`, under the rule's configuration
     (`rule`: the pack's `WatchlistMatch`, its threshold, roles and severities). `at` is when
     the list update was taken: the alerts' event time (their report is due from it); the
-    ids do not depend on it."""
-    index: dict[str, list[IndexedName]] = {}
-    for record in records:
-        customer_id, names = decode_record(record)
-        index[customer_id] = names
+    ids do not depend on it. `matcher`: a matcher over `entries` with the rule's threshold,
+    shared by the calls that screen several partitions against the same entries."""
     out = Findings()
+    if not entries:
+        return out
     ctx = Context(pack, at, day=at.astimezone(pack.tz).date())
     cfg = rule.cfg
-    for hit in rescreen(index, entries, cfg.threshold, rule.roles):
+    if matcher is None:
+        matcher = WatchlistMatcher(entries, cfg.threshold)
+    for hit in _hits(records, entries, cfg.threshold, rule.roles, matcher):
         match = hit.match
         review = match.common_name and match.name_only
         facts = ("rescreen", hit.role, match.entry_id, hit.digest)
@@ -128,3 +133,23 @@ def rescreen_findings(
             )
         )
     return out
+
+
+def _hits(
+    records: Iterable[bytes],
+    entries: Sequence[WatchlistEntry],
+    threshold: float,
+    roles: Iterable[str],
+    matcher: WatchlistMatcher,
+    chunk: int = 10_000,
+) -> Iterator[Rescreened]:
+    """`rescreen` over stored records, decoded a chunk at a time (a partition's records
+    never all become objects at once)."""
+    index: dict[str, list[IndexedName]] = {}
+    for record in records:
+        customer_id, names = decode_record(record)
+        index[customer_id] = names
+        if len(index) >= chunk:
+            yield from rescreen(index, entries, threshold, roles, matcher)
+            index = {}
+    yield from rescreen(index, entries, threshold, roles, matcher)
