@@ -9,9 +9,10 @@ WATCHLIST_MATCH) plus:
   opening or update writes its customer's record with the batch's other outputs, so it is
   acknowledged before the batch's offsets are committed. A partition's index is read back
   from that topic before any of its events is applied (on assignment, at the first batch).
-- A watch on the list files: every `MONITOR_LIST_RELOAD_INTERVAL_S` seconds their content
-  hash is compared; a new version is loaded (a file that fails to load is refused, the
-  old list kept) and the live WATCHLIST_MATCH matcher replaced between two batches.
+- A watch on the list files: every `MONITOR_LIST_RELOAD_INTERVAL_S` seconds, if a file's
+  inode, size or modification time changed, their content hash is compared; a new version
+  is loaded (a file that fails to load is refused, the old list kept) and the live
+  WATCHLIST_MATCH matcher replaced between two batches.
 - A catch-up after each check, per owned partition: the entries whose digest differs from
   the one the partition's customers were screened against (`PartitionIndex.pending`) are
   screened against a snapshot of the partition's index, outside the lock (in a thread), and
@@ -54,9 +55,14 @@ _NAMED = (AccountOpening, CustomerUpdate)
 
 
 def list_paths(cfg: Any, resolve: Callable[[str], Path]) -> list[Path]:
-    """The list files a WATCHLIST_MATCH configuration names, resolved against the pack."""
-    files = [cfg.file] if cfg.file else []
-    return [resolve(name) for name in [*files, *(item.file for item in cfg.lists)]]
+    """The files a WATCHLIST_MATCH configuration reads, resolved against the pack: its list
+    files, and the alt.csv read beside an OFAC SDN CSV file."""
+    paths = [resolve(cfg.file)] if cfg.file else []
+    for item in cfg.lists:
+        paths.append(resolve(item.file))
+        if item.format == "ofac_sdn_csv":
+            paths.append(resolve(item.file).with_name("alt.csv"))
+    return paths
 
 
 def _content_hash(paths: list[Path]) -> str:
@@ -65,6 +71,19 @@ def _content_hash(paths: list[Path]) -> str:
         digest.update(path.read_bytes() if path.is_file() else b"\x00missing")
         digest.update(b"\x1f")
     return digest.hexdigest()
+
+
+def _stat(paths: list[Path]) -> list[tuple[int, int, int] | None]:
+    """(inode, size, modification time) of each file: a changed one is hashed again."""
+    out: list[tuple[int, int, int] | None] = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return out
 
 
 async def read_index(settings: Settings, partitions: set[int]) -> dict[int, PartitionIndex]:
@@ -110,6 +129,7 @@ class ScreeningRules(RulesService):
         self.roles = [r for r in INDEXED_ROLES if r in self.rule.roles]
         self.paths = list_paths(self.rule.cfg, pack.resolve)
         self.files_hash = _content_hash(self.paths)
+        self.files_stat = _stat(self.paths)
         self._use(list(self.rule.matcher.entries))
         self.index: dict[int, PartitionIndex] = {}
         self.owned: set[int] = set()
@@ -214,6 +234,10 @@ class ScreeningRules(RulesService):
 
     async def _reload(self) -> None:
         """Load the list files if their content changed, and use them from the next event."""
+        files_stat = _stat(self.paths)
+        if files_stat == self.files_stat:
+            return  # not even touched: the (large) files are not read again
+        self.files_stat = files_stat
         files_hash = await asyncio.to_thread(_content_hash, self.paths)
         if files_hash == self.files_hash:
             return
