@@ -1,10 +1,11 @@
 """Cost of re-screening existing customers against the new entries of a list update.
 
-`python -m bench.rescreen [--customers N] [--new-entries N] [--partitions P]` builds the
-names index a worker keeps (`monitor.core.screening.index`: one JSON record per customer,
-names drawn from the frequency tables of bench.screening_hits, 90 % Chinese in Han
-characters or pinyin, 10 % Latin, each with a birth date and nationality), a list update of
-the given number of new entries, and times what the worker does per partition on a reload:
+`python -m bench.rescreen [--customers N] [--new-entries N] [--partitions P] [--distinct]`
+builds the names index a worker keeps (`monitor.core.screening.index`: one JSON record per
+customer, names drawn from the frequency tables of bench.screening_hits, 90 % Chinese in
+Han characters or pinyin, 10 % Latin, each with a birth date and nationality; with
+`--distinct` no two customers share a name), a list update of the given number of new
+entries, and times what the worker does per partition on a reload:
 `rescreen_findings` over the partition's records (decode, one matcher over the new entries,
 every name screened, alerts and tasks built for the hits), on one core. Prints the CPU time
 (and the wall time, which a busy machine inflates), the CPU time per customer, the number
@@ -35,6 +36,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--new-entries", type=int, default=1_000)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument(
+        "--distinct", action="store_true", help="every customer a name no other one bears"
+    )
     args = parser.parse_args()
     rng = random.Random(5)
     new = [
@@ -46,6 +50,8 @@ def main() -> None:
     distinct: set[str] = set()
     for n in range(args.customers):
         name = _latin(rng) if rng.random() < 0.1 else _spelled(_chinese(rng), rng)
+        while args.distinct and name in distinct:
+            name = _latin(rng) if rng.random() < 0.1 else _spelled(_chinese(rng), rng)
         born = date(1950 + rng.randrange(50), 1 + rng.randrange(12), 1 + rng.randrange(28))
         distinct.add(name)
         names = {"customer": [[name, born.isoformat(), "CN", None]]}
