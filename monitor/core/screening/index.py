@@ -33,6 +33,7 @@ __all__ = [
     "decode_record",
     "entry_digest",
     "merge_record",
+    "names_of",
 ]
 
 logger = logging.getLogger(__name__)
