@@ -244,9 +244,13 @@ class ScreeningRules(RulesService):
         self.files_hash = files_hash  # a refused version is not tried again until it changes
         try:
             matcher = await asyncio.to_thread(load_matcher, self.rule.cfg, self.pack.resolve("."))
-        except (ConfigurationError, ValueError, OSError) as exc:
+        except Exception as exc:  # bad list data (YAML, XML, CSV, JSON errors): input
             self.metrics.list_reloads.labels("refused").inc()
-            logger.error("watch list reload refused, the old list is kept: %s", exc)
+            logger.error(
+                "watch list reload refused, the old list is kept: %s: %s",
+                type(exc).__name__,
+                exc if isinstance(exc, ConfigurationError) else "the file does not parse",
+            )
             return
         async with self._lock:  # between two batches
             before = self.digests

@@ -18,7 +18,6 @@ from agents.screening import ScreeningRules
 from agents.state_store import MemoryStore
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
-from monitor.core.errors import ConfigurationError
 from monitor.core.pack import load_pack
 from monitor.core.screening.index import ENTRY_PREFIX, PartitionIndex
 from monitor.io.metrics import Metrics
@@ -112,16 +111,23 @@ def test_a_reload_rescreens_the_index_once(tmp_path: Path) -> None:
     assert sorted(again) == sorted(first + first)  # written twice, with the same ids
 
 
-def test_a_list_that_does_not_load_is_refused_and_the_old_one_kept(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["entries: [{id: X}]", "entries: [\n  - {id: ", "\x00"])
+def test_a_list_that_does_not_load_is_refused_and_the_old_one_kept(
+    tmp_path: Path, text: str
+) -> None:
     svc, _, listed = make(tmp_path)
     before = svc.rule.matcher
-    listed.write_text("entries: [{id: X}]", encoding="utf-8")
+    listed.write_text(text, encoding="utf-8")
     run(svc._reload())  # noqa: SLF001
     assert svc.rule.matcher is before
     refused = svc.metrics.list_reloads.labels("refused")._value.get()  # noqa: SLF001
     assert refused == 1
-    with pytest.raises(ConfigurationError):
-        load_pack(write_pack(tmp_path, {"rules.WATCHLIST_MATCH.file": str(listed)}))
+    run(svc._reload())  # noqa: SLF001  (the same refused version is not tried again)
+    assert svc.metrics.list_reloads.labels("refused")._value.get() == 1  # noqa: SLF001
+    if text.startswith("entries: [{"):
+        listed.write_text(SAMPLE + ADDED, encoding="utf-8")  # then a good version
+        run(svc._reload())  # noqa: SLF001
+        assert svc.rule.matcher is not before
 
 
 def test_the_watched_files_include_the_alt_csv_beside_an_sdn_csv(tmp_path: Path) -> None:
