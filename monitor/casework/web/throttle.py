@@ -27,7 +27,7 @@ class LoginThrottle:
     window_seconds: float = 15 * 60
     clock: Callable[[], float] = time.monotonic
     max_keys: int = 10_000
-    _failures: dict[str, deque[float]] = field(default_factory=dict, repr=False)
+    _failures: dict[str, deque[float]] = field(default_factory=dict, init=False, repr=False)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.get(key)
