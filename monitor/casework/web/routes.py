@@ -180,6 +180,8 @@ async def act(request: Request, case_id: str, action: str, user: SignedIn) -> Re
     except InvalidInput as exc:
         if action != "propose" or request.headers.get("HX-Request"):
             raise
+        if (await _service(request).case(case_id)).assignee != user.name:
+            raise  # an administrator's proposal on another's claim: the page has no form
         return await _case_page(request, case_id, user, str(exc), form)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
