@@ -157,3 +157,26 @@ def test_the_proposer_cannot_approve_their_own_proposal(context, inbox: Inbox):
     assert page.locator("dd.status").inner_text().lower() == "proposed"
     kinds = [json.loads(r.value)["kind"] for r in inbox.log.records if r.key == case_id]
     assert kinds == ["opened", "claimed", "proposed"]
+
+
+@pytest.mark.parametrize("inbox", [{"page_size": 3}], indirect=True)
+def test_the_pager_moves_through_the_queue_in_place_keeping_the_filter(context, inbox: Inbox):
+    page = context.new_page()
+    _sign_in(page, inbox, "analyst")
+    rows = page.locator("table.cases tbody tr")
+    assert (
+        rows.count() == 3 and "Cases 1–3 of 4 · page 1 of 2" in page.locator(".pager").inner_text()
+    )
+    first = set(rows.all_inner_texts())
+    page.get_by_role("link", name="Next").click()  # htmx: the rows and the pager only
+    page.wait_for_url(re.compile(r".*[?&]page=2$"))
+    page.wait_for_function("document.querySelectorAll('table.cases tbody tr').length === 1")
+    assert "Cases 4–4 of 4" in page.locator(".pager").inner_text()
+    assert not first & set(rows.all_inner_texts())
+    page.get_by_role("link", name="Previous").click()
+    page.wait_for_function("document.querySelectorAll('table.cases tbody tr').length === 3")
+    # a filter goes back to page 1 and the pager keeps it
+    page.get_by_label("Severity").select_option("high")
+    page.wait_for_function("document.querySelectorAll('table.cases tbody tr').length === 2")
+    assert "Cases 1–2 of 2" in page.locator(".pager").inner_text()
+    assert page.get_by_role("link", name="Next").count() == 0
