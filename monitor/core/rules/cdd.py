@@ -52,24 +52,14 @@ class OneOffService:
         if not gaps:
             return
         out.alerts.append(
-            ctx.alert(
+            ctx.txn_alert(
                 self.rule_id,
                 self.cfg,
-                event.customer_id,
-                (event.txn_id,),
+                event,
                 f"one-off {event.service or 'cash'} service {event.txn_id} of {event.amount} "
                 f"{event.currency} without a complete identity record: {', '.join(gaps)}",
-                event.occurred_at,
-                amount=event.amount,
-                currency=event.currency,
-                evidence=[event.txn_id],
-                figures={
-                    "txn_id": event.txn_id,
-                    "amount": event.amount,
-                    "currency": event.currency,
-                    "gaps": gaps,
-                    **ctx.threshold_figures(self.cfg.threshold, event.amount, event.currency),
-                },
+                self.cfg.threshold,
+                {"gaps": gaps},
             )
         )
 
@@ -99,23 +89,13 @@ class AgentCash:
         if not gaps:
             return
         out.alerts.append(
-            ctx.alert(
+            ctx.txn_alert(
                 self.rule_id,
                 self.cfg,
-                event.customer_id,
-                (event.txn_id,),
+                event,
                 f"cash {event.txn_id} of {event.amount} {event.currency} conducted by an agent "
                 f"without verified identities: {', '.join(gaps)}",
-                event.occurred_at,
-                amount=event.amount,
-                currency=event.currency,
-                evidence=[event.txn_id],
-                figures={
-                    "txn_id": event.txn_id,
-                    "amount": event.amount,
-                    "currency": event.currency,
-                    "gaps": gaps,
-                    **ctx.threshold_figures(self.cfg.threshold, event.amount, event.currency),
-                },
+                self.cfg.threshold,
+                {"gaps": gaps},
             )
         )
