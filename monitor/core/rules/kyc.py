@@ -176,16 +176,7 @@ class KycIncomplete:
                 "required_count": len(required),
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "INCOMPLETE_KYC",
-                event.customer_id,
-                event.event_id,
-                event.event_time,
-                [alert.alert_id],
-            )
-        )
+        ctx.emit_with_task(out, alert, "INCOMPLETE_KYC", event.event_id)
 
 
 class KycIdExpired:
@@ -233,17 +224,7 @@ class KycIdExpired:
                 "evidence_id": evidence,
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "ID_EXPIRED",
-                event.customer_id,
-                event.event_id,
-                event.event_time,
-                [alert.alert_id],
-                (expiry.isoformat(),),
-            )
-        )
+        ctx.emit_with_task(out, alert, "ID_EXPIRED", event.event_id, (expiry.isoformat(),))
 
 
 class ProfileChecks:
