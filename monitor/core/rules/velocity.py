@@ -85,8 +85,7 @@ def _mark_reported(state: CustomerState, name: str, chosen: list[Any]) -> None:
 
 
 def _raise(
-    rule_id: str,
-    cfg: StructuringConfig | FrequentLargeConfig,
+    rule: Structuring | FrequentLargeUnclearSource,
     event: CashTransaction | Remittance,
     ctx: Context,
     out: Findings,
@@ -97,11 +96,12 @@ def _raise(
     currency: str,
     figures: dict[str, object],
 ) -> None:
-    """Report the window's transactions `ids`, totalling `total` in `currency`, as one alert
-    with its re-identification task `trigger`; `figures` add to the count, the configured
-    count and window, the total and its currency."""
+    """`rule` reports the window's transactions `ids`, totalling `total` in `currency`, as
+    one alert with its re-identification task `trigger`; `figures` add to the count, the
+    configured count and window, the total and its currency."""
+    cfg = rule.cfg
     alert = ctx.alert(
-        rule_id,
+        rule.rule_id,
         cfg,
         event.customer_id,
         tuple(ids),
@@ -210,8 +210,7 @@ class Structuring:
             total = sum((Decimal(i.base_amount) for i in recent), Decimal(0))
             of = "the single-transaction threshold"
         _raise(
-            self.rule_id,
-            cfg,
+            self,
             event,
             ctx,
             out,
@@ -328,8 +327,7 @@ class FrequentLargeUnclearSource:
         total = sum((Decimal(i.base_amount) for i in chosen), Decimal(0))
         base = ctx.pack.fx.base
         _raise(
-            self.rule_id,
-            cfg,
+            self,
             event,
             ctx,
             out,
