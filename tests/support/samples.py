@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from monitor.tools.traffic import TOPIC_FILES
+
 if TYPE_CHECKING:
     from monitor.tools.scenario import Message
 
@@ -16,13 +18,7 @@ ALL_RULES = SAMPLES / "all-rules.jsonl"
 DEMO_DAY = SAMPLES / "demo-day.jsonl"
 
 #: the input topic of each scenario message kind (without a worker's topic prefix)
-KIND_TOPIC = {
-    "account_opening": "kyc.account-openings",
-    "customer_update": "kyc.customer-updates",
-    "cash": "txn.cash",
-    "remittance": "txn.remittances",
-    "transfer": "txn.transfers",
-}
+KIND_TOPIC = {kind: topic for topic, kind in TOPIC_FILES.items()}
 
 #: every rule id that all-rules.jsonl fires under the cn-pboc pack (one customer per rule)
 RULE_IDS = [
