@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from monitor.core.profile import identity_gaps
@@ -10,7 +11,7 @@ from monitor.core.rules.base import Context, Findings
 from monitor.core.rules.config import Threshold, ThresholdRuleConfig, money
 from monitor.core.rules.kyc import mandatory_fields, person_identity_gaps
 from monitor.core.state import CustomerState
-from schemas import Alert, CashTransaction
+from schemas import CashTransaction
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -29,7 +30,8 @@ _CDD_THRESHOLD = Threshold(local=money("CNY", 50000), foreign=money("USD", 10000
 
 class _CashIdentity:
     """What CDD_ONE_OFF and CDD_AGENT share: their config, the pack's mandatory identity
-    fields, the threshold a cash transaction must reach and the alert naming the gaps."""
+    fields, and the check itself: cash the rule concerns from the threshold whose identity
+    record has gaps is reported with those gaps."""
 
     rule_id: ClassVar[str]
     handles: ClassVar[tuple[type, ...]] = (CashTransaction,)
@@ -39,13 +41,30 @@ class _CashIdentity:
         self.cfg = cfg
         self.mandatory = mandatory_fields(pack)
 
-    def _reaches(self, event: CashTransaction, ctx: Context) -> bool:
-        return ctx.reaches(self.cfg.threshold, event.amount, event.currency, ctx.day)
-
-    def _alert(self, event: CashTransaction, ctx: Context, summary: str, gaps: list[str]) -> Alert:
-        return ctx.txn_alert(
-            self.rule_id, self.cfg, event, summary, self.cfg.threshold, {"gaps": gaps}
+    def apply(
+        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
+    ) -> None:
+        if not self._concerns(event):
+            return
+        threshold = self.cfg.threshold
+        if not ctx.reaches(threshold, event.amount, event.currency, ctx.day):
+            return
+        gaps = self._gaps(state, event, ctx.day)
+        if not gaps:
+            return
+        summary = self._summary(event, gaps)
+        out.alerts.append(
+            ctx.txn_alert(self.rule_id, self.cfg, event, summary, threshold, {"gaps": gaps})
         )
+
+    def _concerns(self, event: CashTransaction) -> bool:
+        raise NotImplementedError
+
+    def _gaps(self, state: CustomerState, event: CashTransaction, day: date) -> list[str]:
+        raise NotImplementedError
+
+    def _summary(self, event: CashTransaction, gaps: list[str]) -> str:
+        raise NotImplementedError
 
 
 class OneOffService(_CashIdentity):
@@ -55,19 +74,17 @@ class OneOffService(_CashIdentity):
 
     rule_id: ClassVar[str] = "CDD_ONE_OFF"
 
-    def apply(
-        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
-    ) -> None:
-        if event.account_id is not None or not self._reaches(event, ctx):
-            return
-        gaps = identity_gaps(state, ctx.day, self.mandatory)
-        if not gaps:
-            return
-        summary = (
+    def _concerns(self, event: CashTransaction) -> bool:
+        return event.account_id is None
+
+    def _gaps(self, state: CustomerState, event: CashTransaction, day: date) -> list[str]:
+        return identity_gaps(state, day, self.mandatory)
+
+    def _summary(self, event: CashTransaction, gaps: list[str]) -> str:
+        return (
             f"one-off {event.service or 'cash'} service {event.txn_id} of {event.amount} "
             f"{event.currency} without a complete identity record: {', '.join(gaps)}"
         )
-        out.alerts.append(self._alert(event, ctx, summary, gaps))
 
 
 class AgentCash(_CashIdentity):
@@ -76,18 +93,15 @@ class AgentCash(_CashIdentity):
 
     rule_id: ClassVar[str] = "CDD_AGENT"
 
-    def apply(
-        self, state: CustomerState, event: CashTransaction, ctx: Context, out: Findings
-    ) -> None:
-        if event.conductor is None or not self._reaches(event, ctx):
-            return
-        day = ctx.day
+    def _concerns(self, event: CashTransaction) -> bool:
+        return event.conductor is not None
+
+    def _gaps(self, state: CustomerState, event: CashTransaction, day: date) -> list[str]:
         gaps = [f"conductor {g}" for g in person_identity_gaps(event.conductor, day)]
-        gaps += [f"customer {g}" for g in identity_gaps(state, day, self.mandatory)]
-        if not gaps:
-            return
-        summary = (
+        return gaps + [f"customer {g}" for g in identity_gaps(state, day, self.mandatory)]
+
+    def _summary(self, event: CashTransaction, gaps: list[str]) -> str:
+        return (
             f"cash {event.txn_id} of {event.amount} {event.currency} conducted by an agent "
             f"without verified identities: {', '.join(gaps)}"
         )
-        out.alerts.append(self._alert(event, ctx, summary, gaps))
