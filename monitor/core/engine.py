@@ -13,6 +13,7 @@ from monitor.core.conductor import ConductorCash
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
+from monitor.core.rules.flow_decisions import flow_decisions
 from monitor.core.state import DAY_MS, CustomerState
 from schemas import (
     AccountOpening,
@@ -75,6 +76,9 @@ class Engine:
             for phase in ("deadline", "rule", "final")
         }
         deadlines, finals = by_phase["deadline"], by_phase["final"]
+        deferred = flow_decisions(by_phase["rule"], pack)  # behaviour rules under a grace
+        if deferred is not None:
+            deadlines.append(deferred)
         self._plan: dict[type, tuple[Rule, ...]] = {
             t: (*deadlines, *[r for r in by_phase["rule"] if t in r.handles], *deadlines, *finals)
             for t in _EVENT_TYPES

@@ -214,10 +214,13 @@ class Context:
         trigger: str,
         source_event_id: str,
         facts: tuple[object, ...] = (),
+        *,
+        keyed_by_event: bool = True,
     ) -> Alert:
         """Append `alert` to `out` with the re-identification task `trigger` that follows it
         up: for the alert's customer, due from the day of its event, its id from the trigger,
-        the customer, `source_event_id` and `facts` (see `task`). Returns `alert`."""
+        the customer, `facts` and `source_event_id` unless `keyed_by_event` is false (see
+        `task`). Returns `alert`."""
         out.alerts.append(alert)
         out.tasks.append(
             self.task(
@@ -227,6 +230,7 @@ class Context:
                 alert.event_time,
                 [alert.alert_id],
                 facts,
+                keyed_by_event=keyed_by_event,
             )
         )
         return alert
