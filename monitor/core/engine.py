@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from monitor.core import early
@@ -127,18 +127,8 @@ class Engine:
         if isinstance(event, _PROFILE_TYPES):
             if state.profile is None and isinstance(event, CustomerUpdate):
                 expired += self._hold_update(state, event, event_ms)
-            touched, changed, conflicts = merge_profile(
-                state, event, Context(pack, detected_at, day, event_ms)
-            )
-            ctx = Context(
-                pack,
-                detected_at,
-                day,
-                event_ms,
-                frozenset(touched),
-                (frozenset(changed), tuple(conflicts)),
-                branch,
-            )
+            folded = merge_profile(state, event, Context(pack, detected_at, day, event_ms))
+            ctx = _profile_context(pack, detected_at, day, event_ms, folded, branch)
         else:
             ctx = Context(pack, detected_at, day, event_ms, frozenset(), None, branch)
         findings = Findings()
@@ -223,20 +213,33 @@ class Engine:
         event_ms: int = item["t"]
         day = at.astimezone(self._tz).date()
         pack = self.pack
-        touched, changed, conflicts = fold_update(
-            state, item["b"]["d"], Context(pack, detected_at, day, event_ms)
-        )
-        ctx = Context(
-            pack,
-            detected_at,
-            day,
-            event_ms,
-            frozenset(touched),
-            (frozenset(changed), tuple(conflicts)),
-            None,
-        )
+        folded = fold_update(state, item["b"]["d"], Context(pack, detected_at, day, event_ms))
+        ctx = _profile_context(pack, detected_at, day, event_ms, folded, None)
         findings = Findings()  # its own: the final stages read what this event produced
         for stage in self._plan[CustomerUpdate]:
             stage.apply(state, event, ctx, findings)
         out.alerts.extend(findings.alerts)
         out.tasks.extend(findings.tasks)
+
+
+def _profile_context(
+    pack: Pack,
+    detected_at: datetime,
+    day: date,
+    event_ms: int,
+    folded: tuple[set[str], set[str], list[str]],
+    branch: str | None,
+) -> Context:
+    """The rules' context of an opening or update whose profile changes were `folded` into
+    the state (`merge_profile`, `fold_update`): the paths touched, the watched fields that
+    changed and the contradictions found."""
+    touched, changed, conflicts = folded
+    return Context(
+        pack,
+        detected_at,
+        day,
+        event_ms,
+        frozenset(touched),
+        (frozenset(changed), tuple(conflicts)),
+        branch,
+    )

@@ -176,16 +176,7 @@ class KycIncomplete:
                 "required_count": len(required),
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "INCOMPLETE_KYC",
-                event.customer_id,
-                event.event_id,
-                event.event_time,
-                [alert.alert_id],
-            )
-        )
+        ctx.emit_with_task(out, alert, "INCOMPLETE_KYC", event.event_id)
 
 
 class KycIdExpired:
@@ -238,17 +229,8 @@ class KycIdExpired:
                 "evidence_id": evidence,
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "ID_EXPIRED",
-                event.customer_id,
-                event.event_id,
-                event.event_time,
-                [alert.alert_id],
-                (expiry.isoformat(),),
-                keyed_by_event=False,  # one task per expired document, as its alert
-            )
+        ctx.emit_with_task(  # one task per expired document, as its alert
+            out, alert, "ID_EXPIRED", event.event_id, (expiry.isoformat(),), keyed_by_event=False
         )
 
 
