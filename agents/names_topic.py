@@ -14,7 +14,7 @@ from monitor.io.kafka_security import aiokafka_options
 from monitor.io.settings import Settings
 from monitor.io.topics import TopicSpec
 
-__all__ = ["backfilled", "read_index", "read_since", "screening_topic_spec"]
+__all__ = ["backfilled", "open_reader", "read_index", "read_since", "screening_topic_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +43,8 @@ async def read_index(
     return out, ends
 
 
-async def read_since(
-    settings: Settings,
-    offsets: dict[int, int | None],
-    indexes: dict[int, PartitionIndex],
-    only_backfilled: bool = False,
-) -> dict[int, int]:
-    """Load each partition's records from `offsets` (None: the start) to the topic's end
-    into `indexes` (only the back-filled ones with `only_backfilled`); returns the offset
-    after the last record of each."""
-    if not offsets:
-        return {}
+async def open_reader(settings: Settings) -> AIOKafkaConsumer:
+    """A started consumer of the names topic, without a group (partitions assigned)."""
     reader = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         client_id=f"{settings.app_id}-screening-restore",
@@ -62,6 +53,25 @@ async def read_since(
         **aiokafka_options(settings),
     )
     await reader.start()
+    return reader
+
+
+async def read_since(
+    settings: Settings,
+    offsets: dict[int, int | None],
+    indexes: dict[int, PartitionIndex],
+    only_backfilled: bool = False,
+    reader: AIOKafkaConsumer | None = None,
+) -> dict[int, int]:
+    """Load each partition's records from `offsets` (None: the start) to the topic's end
+    into `indexes` (only the back-filled ones with `only_backfilled`); returns the offset
+    after the last record of each. `reader` (`open_reader`) is used and left open if
+    given; otherwise one is opened for the call."""
+    if not offsets:
+        return {}
+    own = reader is None
+    if reader is None:
+        reader = await open_reader(settings)
     try:
         tps = [TopicPartition(settings.screening_topic, p) for p in sorted(offsets)]
         reader.assign(tps)
@@ -83,5 +93,6 @@ async def read_since(
                     if marked or not only_backfilled:
                         index.load(record.key, record.value, marked)
     finally:
-        await reader.stop()
+        if own:
+            await reader.stop()
     return {tp.partition: ends[tp] for tp in tps}

@@ -40,7 +40,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from agents.names_topic import read_index, read_since, screening_topic_spec
+from agents.names_topic import open_reader, read_index, read_since, screening_topic_spec
 from agents.rules import RulesService
 from monitor.core.errors import ConfigurationError
 from monitor.core.rules.watchlist import load_matcher
@@ -108,6 +108,7 @@ class ScreeningRules(RulesService):
         self.owned: set[int] = set()
         #: per partition read, the offset of the names topic up to which it was read
         self.read_to: dict[int, int] = {}
+        self._reader: Any = None  # the names topic's consumer of `_follow`, opened on use
         self._pending: tuple[frozenset[tuple[str, str]], WatchlistMatcher] | None = None
 
     def _use(self, entries: list[Any]) -> None:
@@ -118,6 +119,12 @@ class ScreeningRules(RulesService):
         await ensure_topics(self.settings, [screening_topic_spec(self.settings)])
         await super().on_start()
         self.add_future(self._watch())
+
+    async def on_stop(self) -> None:
+        await super().on_stop()
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.stop()
 
     # -- the index, kept with the batches -------------------------------------------------
     def _applier(self, touched: dict[bytes, list[Any]], alert_times: list[int]) -> Any:
@@ -218,7 +225,9 @@ class ScreeningRules(RulesService):
             offsets: dict[int, int | None] = dict(self.read_to)
             indexes = {p: self.index[p] for p in offsets}
         fresh = {p: PartitionIndex() for p in offsets}
-        ends = await read_since(self.settings, offsets, fresh, only_backfilled=True)
+        if offsets and self._reader is None:
+            self._reader = await open_reader(self.settings)
+        ends = await read_since(self.settings, offsets, fresh, True, self._reader)
         async with self._lock:
             for partition, end in ends.items():
                 index = self.index.get(partition)

@@ -205,27 +205,28 @@ async def _topic_events(settings: Settings, decoder: Decoder, stats: Backfill) -
         client_id=f"{settings.app_id}-screening-backfill",
         group_id=None,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",
         **aiokafka_options(settings),
     )
     await reader.start()
     events: list[tuple[int, int, Any]] = []
     try:
+        await reader._client.force_metadata_update()  # noqa: SLF001 - no public refresh
         tps = [
             TopicPartition(topic, p)
             for topic in kinds
             for p in sorted(reader.partitions_for_topic(topic) or ())
         ]
-        if not tps:
-            await reader.client.force_metadata_update()
-            tps = [
-                TopicPartition(topic, p)
-                for topic in kinds
-                for p in sorted(reader.partitions_for_topic(topic) or ())
-            ]
+        if not any(tp.topic == settings.topic_account_openings for tp in tps):
+            raise MonitorError(
+                f"topic {settings.topic_account_openings} not found "
+                "(MONITOR_TOPIC_ACCOUNT_OPENINGS, MONITOR_KAFKA_BOOTSTRAP)"
+            )
         reader.assign(tps)
         ends = await reader.end_offsets(tps)
-        await reader.seek_to_beginning(*tps)
+        starts = await reader.beginning_offsets(tps)
         for tp in tps:
+            reader.seek(tp, starts[tp])  # (seek_to_beginning may lose against the reset)
             while await reader.position(tp) < ends[tp]:
                 fetched = await reader.getmany(tp, timeout_ms=1000, max_records=10_000)
                 for record in fetched.get(tp, []):

@@ -43,9 +43,9 @@ def filed(customer: str, name: str, opened_at: str, **extra: object) -> bytes:
     return orjson.dumps({**orjson.loads(value), "opened_at": opened_at})
 
 
-def backfill(worker, path: Path) -> subprocess.CompletedProcess[str]:
+def backfill(worker, *argv: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monitor", "screening", "backfill", str(path)],
+        [sys.executable, "-m", "monitor", "screening", "backfill", *map(str, argv)],
         env={
             **worker.env,
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
@@ -132,3 +132,60 @@ def test_a_backfilled_book_is_rescreened_on_a_list_update(worker_factory, tmp_pa
     assert watchlist_findings(worker, "aml.alerts", "alert_id") == alerts
     assert watchlist_findings(worker, "aml.reid-tasks", "task_id") == tasks
     assert "Su Zhenhua" not in worker.log_text(100_000)
+
+
+def test_an_upgraded_deployment_backfills_from_the_topics(worker_factory, tmp_path):
+    """Customers a worker without the index applied (the version before) are back-filled
+    from the openings and updates topics, an update's new name included."""
+    listed = tmp_path / "list.yaml"
+    listed.write_text(SAMPLE, encoding="utf-8")
+    before = write_pack(
+        tmp_path,
+        {"rules.WATCHLIST_MATCH.file": str(listed), "rules.WATCHLIST_MATCH.enabled": False},
+    )
+    env = {
+        "rules": str(before),
+        "list_reload_interval_s": "1",
+        "store": "memory",
+        "partitions": "4",
+    }
+    old = worker_factory(**env).start()
+    renamed = {
+        "event_id": "upd-UP-2",
+        "customer_id": "UP-2",
+        "updated_at": "2026-03-05T10:00:00+08:00",
+        "changes": {"name": "Su Zhenhua", "birth_date": "1979-04-18"},
+    }
+    produce(
+        old.bootstrap,
+        [
+            (old.topic("kyc.account-openings"), *opening("UP-1", "Zhou Lan"), None),
+            (old.topic("kyc.account-openings"), *opening("UP-2", "Chen Jie"), None),
+            (old.topic("kyc.customer-updates"), b"UP-2", orjson.dumps(renamed), None),
+        ],
+    )
+    wait_consumed(old, 3)
+    old.stop()
+
+    pack = write_pack(tmp_path, {"rules.WATCHLIST_MATCH.file": str(listed)})
+    worker = worker_factory(**{**env, "rules": str(pack)}).start()  # the upgrade
+    wait_for_log(worker, "names index of partitions", 1)
+    result = backfill(worker, "--from-topic")
+    assert result.returncode == 0, result.stderr
+    assert "2 customers from 3 events: 2 records written" in result.stdout, result.stdout
+    wait_for_log(worker, "back-filled customers merged into the names index", 1)
+
+    replace(listed, SAMPLE + ADDED)
+    added = digest("TEST-900", ("苏振华", "Su Zhenhua"), date(1979, 4, 18), "CN")
+    alert_id = stable_id(
+        "alert", "WATCHLIST_MATCH", "UP-2", "rescreen", "customer", "TEST-900", added
+    )
+    read_topic(
+        worker.bootstrap,
+        worker.topic("aml.alerts"),
+        until=lambda m: alert_id in {orjson.loads(x.value)["alert_id"] for x in m},
+        timeout=60,
+    )
+    assert set(watchlist_findings(worker, "aml.alerts", "alert_id")) == {alert_id}
+    again = backfill(worker, "--from-topic")
+    assert "0 records written" in again.stdout and "2 already indexed" in again.stdout

@@ -217,12 +217,18 @@ def test_a_running_worker_merges_a_backfill_and_a_reload_rescreens_it(
     older = rec("RS-8", {"customer": (1, "Zhou Lan")})
     svc.index[0].load(b"RS-8", rec("RS-8", {"customer": (2, "Zhou Lan Later")}))
 
-    async def read_since(settings: Any, offsets: Any, indexes: Any, only_backfilled: bool) -> Any:
-        assert only_backfilled and offsets == {0: 0}
+    async def open_reader(settings: Any) -> Any:
+        return "reader"
+
+    async def read_since(
+        settings: Any, offsets: Any, indexes: Any, only_backfilled: bool, reader: Any
+    ) -> Any:
+        assert only_backfilled and offsets == {0: 0} and reader == "reader"
         indexes[0].load(b"RS-9", filed, True)
         indexes[0].load(b"RS-8", older, True)
         return {0: 5}
 
+    monkeypatch.setattr("agents.screening.open_reader", open_reader)
     monkeypatch.setattr("agents.screening.read_since", read_since)
     run(svc._follow())  # noqa: SLF001
     assert svc.read_to == {0: 5}
