@@ -50,6 +50,7 @@ async def open_reader(settings: Settings) -> AIOKafkaConsumer:
         client_id=f"{settings.app_id}-screening-restore",
         group_id=None,
         enable_auto_commit=False,
+        auto_offset_reset="earliest",  # positions are set by `seek`; never skip records
         **aiokafka_options(settings),
     )
     await reader.start()

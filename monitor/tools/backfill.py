@@ -8,10 +8,10 @@ import asyncio
 import csv
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 RULE_ID = "WATCHLIST_MATCH"
 _HEADERS = [(BACKFILL_HEADER, b"1")]
+_T = TypeVar("_T")
 _CHUNK = 10_000  # records in flight before their acknowledgements are awaited
 
 
@@ -66,15 +67,15 @@ def run_backfill(args: argparse.Namespace) -> int:
     stats = Backfill()
     records: dict[str, bytes] = {}
     decoder = Decoder(pack.fx, settings.max_message_bytes)
-    if args.from_topic:
-        events = asyncio.run(_topic_events(settings, decoder, stats))
-        build_records(events, pack, roles, records, {})
-    if args.file is not None:
+    if args.file is not None:  # first: a bad line stops the command before any Kafka I/O
         fmt = args.format or ("csv" if args.file.suffix.lower() == ".csv" else "jsonl")
         openings = read_openings(args.file, fmt, decoder, stats, args.skip_invalid)
         build_records(openings, pack, roles, records, None)
+    if args.from_topic:  # merged with the file's records by event time
+        events = _kafka(settings, _topic_events(settings, decoder, stats))
+        build_records(events, pack, roles, records, {})
     stats.customers = len(records)
-    asyncio.run(write_records(settings, records, stats))
+    _kafka(settings, write_records(settings, records, stats))
     invalid = sum(stats.invalid.values())
     reasons = ", ".join(f"{r} {n:,}" for r, n in stats.invalid.most_common())
     print(
@@ -84,6 +85,19 @@ def run_backfill(args: argparse.Namespace) -> int:
         + (f" ({reasons})" if reasons else "")
     )
     return 0
+
+
+def _kafka(settings: Settings, work: Coroutine[Any, Any, _T]) -> _T:
+    """Run `work`; a Kafka error ends the command with one line naming the brokers."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        return asyncio.run(work)
+    except KafkaError as exc:
+        raise MonitorError(
+            f"Kafka at {settings.kafka_bootstrap} (MONITOR_KAFKA_BOOTSTRAP): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _roles(pack: Pack) -> list[str]:

@@ -244,3 +244,24 @@ def test_a_running_worker_merges_a_backfill_and_a_reload_rescreens_it(
     assert len(alert_and_task) == 2  # of the back-filled customer
     alerts = [orjson.loads(v) for _, v in written(svc, writer, svc.settings.topic_alerts)]
     assert [a["customer_id"] for a in alerts] == ["RS-9"]
+
+
+def test_a_restore_writes_again_a_record_a_backfill_made_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc, writer, _ = make(tmp_path)
+    svc.index.clear()
+    later = rec("RS-8", {"customer": (2, "Zhou Lan Later")})
+
+    async def read_index(settings: Any, partitions: Any) -> Any:
+        index = PartitionIndex()
+        index.load(b"RS-8", later)  # the worker's record, then an older back-fill after it
+        index.load(b"RS-8", rec("RS-8", {"customer": (1, "Zhou Lan")}), True)
+        return {0: index}, {0: 7}
+
+    monkeypatch.setattr("agents.screening.read_index", read_index)
+    run(svc._catch_up())  # noqa: SLF001  (reads the index of the owned partition)
+    topic = svc.settings.screening_topic
+    again = {k: v for k, v in written(svc, writer, topic) if not k.startswith(ENTRY_PREFIX)}
+    assert again == {b"RS-8": later} and svc.read_to == {0: 7}
+    assert svc.index[0].started  # a new partition recorded the list as it is, too
