@@ -19,6 +19,11 @@ WATCHLIST_MATCH) plus:
   the alerts and tasks written; only once Kafka acknowledged them are the entries' new
   digests written to the same topic. A crash in between screens them again, with the same
   ids. A restart with a changed file, or a partition's new owner, catches up the same way.
+- Back-filled records (`monitor screening backfill`, marked by `BACKFILL_HEADER`): before
+  each check, the records written to the owned partitions since they were read are read
+  too, and the back-filled ones merged into the index by event time (`PartitionIndex.load`);
+  where the worker holds a later record, it writes the merged one again, so the topic's last
+  record for the customer is never the older one. A restore merges the same way.
 """
 
 from __future__ import annotations
@@ -32,21 +37,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from agents.names_topic import open_reader, read_index, read_since, screening_topic_spec
 from agents.rules import RulesService
 from monitor.core.errors import ConfigurationError
 from monitor.core.rules.watchlist import load_matcher
 from monitor.core.screening import WatchlistMatcher
 from monitor.core.screening.index import INDEXED_ROLES, PartitionIndex, entry_digest
 from monitor.core.screening.rescreen import rescreen_findings
-from monitor.io.kafka_security import aiokafka_options
 from monitor.io.settings import Settings
-from monitor.io.topics import TopicSpec, ensure_topics
+from monitor.io.topics import ensure_topics
 from schemas import AccountOpening, CustomerUpdate
 
-__all__ = ["ScreeningRules", "list_paths", "read_index"]
+__all__ = ["ScreeningRules", "list_paths"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,38 +91,6 @@ def _stat(paths: list[Path]) -> list[tuple[int, int, int] | None]:
     return out
 
 
-async def read_index(settings: Settings, partitions: set[int]) -> dict[int, PartitionIndex]:
-    """Each partition's index read from the screening topic, from the start to the end."""
-    out = {p: PartitionIndex() for p in partitions}
-    if not partitions:
-        return out
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=f"{settings.app_id}-screening-restore",
-        group_id=None,
-        enable_auto_commit=False,
-        **aiokafka_options(settings),
-    )
-    await reader.start()
-    try:
-        tps = [TopicPartition(settings.screening_topic, p) for p in sorted(partitions)]
-        reader.assign(tps)
-        ends = await reader.end_offsets(tps)
-        starts = await reader.beginning_offsets(tps)
-        for tp in tps:
-            if starts[tp] >= ends[tp]:
-                continue
-            reader.seek(tp, starts[tp])
-            index = out[tp.partition]
-            while await reader.position(tp) < ends[tp]:
-                fetched = await reader.getmany(tp, timeout_ms=1000, max_records=10_000)
-                for record in fetched.get(tp, []):
-                    index.load(record.key, record.value)
-    finally:
-        await reader.stop()
-    return out
-
-
 class ScreeningRules(RulesService):
     """The rule path, the names index and the list watch (see the module docstring)."""
 
@@ -133,6 +106,9 @@ class ScreeningRules(RulesService):
         self._use(list(self.rule.matcher.entries))
         self.index: dict[int, PartitionIndex] = {}
         self.owned: set[int] = set()
+        #: per partition read, the offset of the names topic up to which it was read
+        self.read_to: dict[int, int] = {}
+        self._reader: Any = None  # the names topic's consumer of `_follow`, opened on use
         self._pending: tuple[frozenset[tuple[str, str]], WatchlistMatcher] | None = None
 
     def _use(self, entries: list[Any]) -> None:
@@ -140,14 +116,15 @@ class ScreeningRules(RulesService):
         self.digests = {e.entry_id: entry_digest(e) for e in entries}
 
     async def on_start(self) -> None:
-        topic = TopicSpec(
-            self.settings.screening_topic,
-            self.settings.partitions,
-            {"cleanup.policy": "compact", "retention.ms": "-1"},
-        )
-        await ensure_topics(self.settings, [topic])
+        await ensure_topics(self.settings, [screening_topic_spec(self.settings)])
         await super().on_start()
         self.add_future(self._watch())
+
+    async def on_stop(self) -> None:
+        await super().on_stop()
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.stop()
 
     # -- the index, kept with the batches -------------------------------------------------
     def _applier(self, touched: dict[bytes, list[Any]], alert_times: list[int]) -> Any:
@@ -176,19 +153,25 @@ class ScreeningRules(RulesService):
         Called with the lock held."""
         for partition in set(self.index) - self.owned:
             del self.index[partition]
+            self.read_to.pop(partition, None)
         missing = self.owned - set(self.index)
         if not missing:
             return
         started = time.monotonic()
-        read = await read_index(self.settings, missing)
+        read, ends = await read_index(self.settings, missing)
         for partition, index in read.items():
+            records = index.take_stale()  # merged with back-filled records: store them
+            entries: dict[bytes, bytes] = {}
             if not index.started:
-                _, records = index.pending(self.entries, self.digests)
-                for key, value in records.items():
+                _, entries = index.pending(self.entries, self.digests)
+            if records or entries:
+                for key, value in {**records, **entries}.items():
                     self.writer.add(self.settings.screening_topic, partition, key, value)
                 await self.writer.flush()
-                index.mark(records)
+            if not index.started:
+                index.mark(entries)
             self.index[partition] = index
+            self.read_to[partition] = ends[partition]
         logger.info(
             "names index of partitions %s read (%d customers) in %.1fs",
             ",".join(map(str, sorted(missing))),
@@ -202,6 +185,7 @@ class ScreeningRules(RulesService):
         self.owned -= gone
         for partition in gone:
             self.index.pop(partition, None)
+            self.read_to.pop(partition, None)
 
     async def _assigned(self, assigned: set[TopicPartition]) -> None:
         await super()._assigned(assigned)
@@ -216,6 +200,7 @@ class ScreeningRules(RulesService):
             if self.should_stop:
                 return
             try:
+                await self._follow()
                 await self._reload()
                 await self._catch_up()
                 delay = interval
@@ -231,6 +216,50 @@ class ScreeningRules(RulesService):
                 logger.exception("re-screening failed")
                 await self.crash(exc)
                 return
+
+    async def _follow(self) -> None:
+        """Merge into each owned partition's index the back-filled records written since
+        it was read, and write again a customer's record where the worker's is later."""
+        async with self._lock:
+            await self._read_index()
+            offsets: dict[int, int | None] = dict(self.read_to)
+            indexes = {p: self.index[p] for p in offsets}
+        fresh = {p: PartitionIndex() for p in offsets}
+        if offsets and self._reader is None:
+            self._reader = await open_reader(self.settings)
+        ends = await read_since(self.settings, offsets, fresh, True, self._reader)
+        async with self._lock:
+            for partition, end in ends.items():
+                index = self.index.get(partition)
+                if index is not indexes[partition] or self._stopping:
+                    continue  # revoked or read again meanwhile
+                merged = 0
+                for key, value in fresh[partition].names.items():
+                    before = index.names.get(key)
+                    index.load(key, value, True)
+                    if before is not None and index.names[key] != before:
+                        # the worker's own record may be the last stored: store the merge
+                        index.stale.add(key)
+                    merged += 1
+                records = index.take_stale()
+                if records:
+                    topic = self.settings.screening_topic
+                    try:
+                        for key, value in records.items():
+                            self.writer.add(topic, partition, key, value)
+                        await self.writer.flush()
+                    except BaseException:
+                        self.writer.discard()
+                        raise
+                self.read_to[partition] = end
+                if merged:
+                    logger.info(
+                        "partition %d: %d back-filled customers merged into the names index "
+                        "(%d written again with later names)",
+                        partition,
+                        merged,
+                        len(records),
+                    )
 
     async def _reload(self) -> None:
         """Load the list files if their content changed, and use them from the next event."""

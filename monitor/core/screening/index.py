@@ -9,6 +9,14 @@ their bytes, not Python objects) and decoded only when screened. Besides the nam
 partition remembers each list entry's digest as its customers were last screened against it
 (`screened`), so a list reload, a restart or a partition's new owner screens only the
 entries that are new or changed since (`pending`).
+
+Records reach a partition's index from the worker's own events and from a back-fill of the
+bank's customer file (`monitor screening backfill`, records marked by the `BACKFILL_HEADER`
+header). Both merge by the same rule (`combine`): per role, the record from the later event
+wins; on a tie the worker's record wins over a back-filled one. A partition whose merged
+record differs from the last one stored for a customer (a back-fill older than what the
+worker wrote) has it written again (`PartitionIndex.stale`), so the compacted topic keeps
+the merged record.
 """
 
 from __future__ import annotations
@@ -26,14 +34,17 @@ from monitor.core.screening.models import WatchlistEntry
 from schemas import AccountOpening, CustomerUpdate
 
 __all__ = [
+    "BACKFILL_HEADER",
     "ENTRY_PREFIX",
     "INDEXED_ROLES",
     "IndexedName",
     "PartitionIndex",
+    "combine",
     "decode_record",
     "entry_digest",
     "merge_record",
     "names_of",
+    "record_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -43,6 +54,8 @@ INDEXED_ROLES = ("customer", "beneficial_owner", "legal_representative", "agent"
 #: key prefix of a partition's screened-entry records (customer ids never start with NUL)
 ENTRY_PREFIX = b"\x00entry\x00"
 _REMOVED = b""  # the value of an entry no longer listed
+#: the Kafka header that marks a record written by a back-fill, not by the worker
+BACKFILL_HEADER = "aml-backfill"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +151,46 @@ def merge_record(
     return bytes(memoryview(encoded))
 
 
+def record_of(
+    event: Any,
+    profile: Mapping[str, Any] | None,
+    roles: Iterable[str],
+    held: bytes | None = None,
+) -> bytes | None:
+    """The record of `event`'s customer once `event` (an opening or update) is applied to
+    `held` (what the index holds for the customer, if anything); None for other events. The
+    worker and the back-fill build records with this, so an event gives the same bytes
+    whoever indexes it. `profile` is the customer's profile after the event."""
+    names = names_of(event, profile, roles)
+    if names is None:
+        return None
+    event_ms = int(event.event_time.timestamp() * 1000)
+    partial = isinstance(event, CustomerUpdate)
+    return merge_record(held, event.customer_id, names, event_ms, partial)
+
+
+def combine(held: bytes | None, incoming: bytes, backfilled: bool) -> bytes:
+    """Two records of one customer merged by event time: per role, `incoming`'s replaces
+    `held`'s when it comes from a later event, or from the same event time and `incoming`
+    is the worker's own (`backfilled` false); roles only one side has are kept. The result
+    is `incoming` itself when it wins every role, `held` when it wins none."""
+    if not held:
+        return incoming
+    old: dict[str, Any] = orjson.loads(held)
+    new: dict[str, Any] = orjson.loads(incoming)
+    roles: dict[str, Any] = dict(old["r"])
+    for role, value in new["r"].items():
+        current = roles.get(role)
+        if current is None or value[0] > current[0] or (value[0] == current[0] and not backfilled):
+            roles[role] = value
+    if roles == new["r"]:
+        return incoming
+    if roles == old["r"]:
+        return held
+    encoded = orjson.dumps({"c": new["c"], "r": roles}, option=orjson.OPT_SORT_KEYS)
+    return bytes(memoryview(encoded))
+
+
 def decode_record(record: bytes) -> tuple[str, list[IndexedName]]:
     """(customer id, the names to screen) of a stored record."""
     raw = orjson.loads(record)
@@ -157,9 +210,14 @@ class PartitionIndex:
         self.screened: dict[str, str] = {}
         #: whether the partition was ever screened (a record of some entry exists)
         self.started = False
+        #: customers whose merged record differs from the last one stored: to write again
+        self.stale: set[bytes] = set()
 
-    def load(self, key: bytes, value: bytes | None) -> None:
-        """Take one record as stored (restore): a customer's names or an entry's digest."""
+    def load(self, key: bytes, value: bytes | None, backfilled: bool = False) -> None:
+        """Take one record as stored, in the topic's order (restore, or a back-fill read
+        while the worker runs): an entry's digest, or a customer's names merged with what
+        the index holds (`combine`). A customer whose merged record is not the stored one
+        is noted in `stale`."""
         if key.startswith(ENTRY_PREFIX):
             self.started = True
             entry_id = key[len(ENTRY_PREFIX) :].decode()
@@ -167,29 +225,36 @@ class PartitionIndex:
                 self.screened[entry_id] = value.decode()
             else:
                 self.screened.pop(entry_id, None)
-        elif value:
-            self.names[key] = value
-        else:
+            return
+        if not value:
             self.names.pop(key, None)
+            self.stale.discard(key)
+            return
+        merged = combine(self.names.get(key), value, backfilled)
+        self.names[key] = merged
+        if merged is value or merged == value:
+            self.stale.discard(key)
+        else:
+            self.stale.add(key)
+
+    def take_stale(self) -> dict[bytes, bytes]:
+        """The merged records of `stale`, to store again (the set is emptied)."""
+        records = {key: self.names[key] for key in self.stale if key in self.names}
+        self.stale.clear()
+        return records
 
     def observe(
         self, event: Any, profile: Mapping[str, Any] | None, roles: Iterable[str]
     ) -> bytes | None:
         """Apply an opening or update; returns the customer's record to store (None for
         events that name nobody)."""
-        names = names_of(event, profile, roles)
-        if names is None:
+        if not isinstance(event, (AccountOpening, CustomerUpdate)):
             return None
         key = event.customer_id.encode()
-        event_ms = int(event.event_time.timestamp() * 1000)
-        record = merge_record(
-            self.names.get(key),
-            event.customer_id,
-            names,
-            event_ms,
-            isinstance(event, CustomerUpdate),
-        )
-        self.names[key] = record
+        record = record_of(event, profile, roles, self.names.get(key))
+        if record is not None:
+            self.names[key] = record
+            self.stale.discard(key)
         return record
 
     def pending(
