@@ -21,6 +21,7 @@ import faust
 from agents.delivery import DeliveryService
 from agents.gauges import Gauges
 from agents.rules import RulesService
+from agents.screening import ScreeningRules
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.pack import Pack
@@ -49,7 +50,9 @@ class Pipeline:
         self.metrics = metrics
         self.sink = sink
         self.pack = pack
-        self.rules = RulesService(
+        # with WATCHLIST_MATCH on, the rule path also keeps the names index and re-screens
+        service = ScreeningRules if "WATCHLIST_MATCH" in pack.extras else RulesService
+        self.rules = service(
             settings,
             Engine(pack),
             Decoder(pack.fx, settings.max_message_bytes),

@@ -71,6 +71,10 @@ class Run:
     def topic(self, name: str, prefix: str | None = None) -> str:
         return f"{prefix or self.prefix}.{name}"
 
+    def on_broker(self, command: str, *args: str) -> list[str]:
+        """The `bench.run` argv of `command` on this run's broker and topic prefix."""
+        return [command, "--bootstrap", self.bootstrap, "--prefix", self.prefix, *args]
+
     def phase(self, name: str, fn: Callable[[float], dict[str, Any]], limit: float) -> None:
         """Run one phase under a time limit (enforced inside `fn`); record its result or error."""
         log(f"== {name} (limit {limit:.0f}s)")

@@ -57,17 +57,7 @@ def replay_run(bootstrap: str, prefix: str, out: Path, workers: int = 1) -> dict
 
 def replay_phase(run: Run, limit: float) -> dict[str, Any]:
     result = run.sub(
-        "replay",
-        [
-            "_replay",
-            "--bootstrap",
-            run.bootstrap,
-            "--prefix",
-            run.prefix,
-            "--out",
-            str(run.tmp / "replay-out"),
-        ],
-        limit,
+        "replay", run.on_broker("_replay", "--out", str(run.tmp / "replay-out")), limit
     )
     log(
         f"replay: {result['events_per_s']:,} events/s, {result['alerts']:,} alerts, "
@@ -75,20 +65,9 @@ def replay_phase(run: Run, limit: float) -> dict[str, Any]:
     )
     workers = run.args.replay_workers
     if workers > 1:
+        out = str(run.tmp / "replay-sharded")
         sharded = run.sub(
-            "replay",
-            [
-                "_replay",
-                "--bootstrap",
-                run.bootstrap,
-                "--prefix",
-                run.prefix,
-                "--out",
-                str(run.tmp / "replay-sharded"),
-                "--workers",
-                str(workers),
-            ],
-            limit,
+            "replay", run.on_broker("_replay", "--out", out, "--workers", str(workers)), limit
         )
         same = (sharded["events"], sharded["alerts"], sharded["tasks"]) == (
             result["events"],

@@ -104,19 +104,7 @@ async def ceiling_run(bootstrap: str, prefix: str, max_records: int) -> dict[str
 
 
 def ceiling_phase(run: Run, limit: float) -> dict[str, Any]:
-    result = run.sub(
-        "ceiling",
-        [
-            "_ceiling",
-            "--bootstrap",
-            run.bootstrap,
-            "--prefix",
-            run.prefix,
-            "--max-records",
-            "5000",
-        ],
-        limit,
-    )
+    result = run.sub("ceiling", run.on_broker("_ceiling", "--max-records", "5000"), limit)
     run.valid_events = result["valid"]
     log(f"ceiling: {result['events_per_s']:,} events/s ({result['valid']:,} valid)")
     return result

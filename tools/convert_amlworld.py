@@ -245,23 +245,24 @@ def convert(
     return counts
 
 
-def write_pack(out: Path, base: Path | None = None) -> Path:
-    """`out/amlworld-pack.yaml`: the default pack (or `base`) with the identity rules off and
-    its FX table and calendar named by absolute path; validated by loading it."""
+def write_pack(out: Path, base: Path | None = None, name: str = "amlworld") -> Path:
+    """`out/<name>-pack.yaml` (pack `<base pack>-<name>`): the default pack (or `base`) with
+    the identity rules off and its FX table and calendar named by absolute path; validated
+    by loading it."""
     import yaml
 
     from monitor.core.pack import DEFAULT_PACK, load_pack
 
     base = base or DEFAULT_PACK
     raw = yaml.safe_load(base.read_text(encoding="utf-8"))
-    raw["pack"] = f"{raw['pack']}-amlworld"
+    raw["pack"] = f"{raw['pack']}-{name}"
     for key in ("fx_table", "calendar"):
         if raw.get(key):
             raw[key] = str((base.parent / raw[key]).resolve())
     rules = raw.setdefault("rules", {})
     for rule_id in IDENTITY_RULES:
         rules[rule_id] = {**(rules.get(rule_id) or {}), "enabled": False}
-    path = out / PACK_FILE
+    path = out / f"{name}-pack.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     load_pack(path)
     return path

@@ -42,6 +42,11 @@ def summarise(case: Case, calendar: WorkingDayCalendar, tz: tzinfo) -> dict[str,
         "due": due.due.isoformat() if due.due else None,
         "due_basis": due.basis,
         "proposed_by": (case.proposal or {}).get("user"),
+        "measures": [
+            str(m.get("code"))
+            for m in (case.proposal or {}).get("measures") or []
+            if isinstance(m, dict)
+        ],
         "opened_at": case.opened_at.isoformat() if case.opened_at else None,
         "updated_at": case.updated_at.isoformat() if case.updated_at else None,
     }

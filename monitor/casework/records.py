@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.casework.events import canonical_json
+from monitor.casework.measures import measure_texts
 from monitor.casework.workflow import Case
 
 __all__ = ["build_report_record"]
@@ -57,6 +58,7 @@ def _minimal(case: Case, at: datetime) -> dict[str, Any]:
         ],
         "transactions": transactions,
         "narrative": proposal.get("narrative", ""),
+        "measures_taken": measure_texts(proposal.get("measures") or []),
         "proposed_by": proposal.get("user"),
         "approved_by": approval.get("user"),
         "created_at": at.isoformat(),

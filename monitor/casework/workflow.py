@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from monitor.casework.errors import CaseConflict, Forbidden, InvalidInput
 from monitor.casework.events import GENESIS, CaseEvent, EventKind, seal
+from monitor.casework.measures import parse_measures
 
 __all__ = [
     "REASON_CODES",
@@ -20,6 +21,7 @@ __all__ = [
     "decide",
     "fold",
     "open_event",
+    "report_kind",
 ]
 
 logger = logging.getLogger(__name__)
@@ -125,6 +127,12 @@ class Case:
         self.seq, self.last_hash, self.updated_at = event.seq, event.hash, event.at
 
 
+def report_kind(case: Case) -> str:
+    """`large_value` when every alert of the case is a large-value finding, else `suspicious`."""
+    categories = {a.get("category") for a in case.alerts.values()}
+    return "large_value" if categories == {"large_value_report"} else "suspicious"
+
+
 def fold(case_id: str, events: list[CaseEvent]) -> Case:
     case = Case(case_id)
     for event in events:
@@ -175,13 +183,27 @@ def _text(form: dict[str, Any], name: str, limit: int = 10_000) -> str:
     return value
 
 
-def _payload(command: str, form: dict[str, Any]) -> dict[str, Any]:
+def _report(case: Case, form: dict[str, Any]) -> dict[str, Any]:
+    """A `report` proposal: the narrative and the measures taken, at least one of which a
+    suspicious report must state (PBoC 2016 No.3: 采取的措施)."""
+    narrative = _text(form, "narrative")
+    raw = form.get("measures") or []
+    measures = parse_measures([raw] if isinstance(raw, str) else raw, form.get("measures_other"))
+    if not measures and report_kind(case) == "suspicious":
+        raise InvalidInput(
+            "measures: required for a suspicious transaction report: tick the measures taken "
+            "(采取的措施) or describe them"
+        )
+    return {"disposition": "report", "narrative": narrative, "measures": measures}
+
+
+def _payload(case: Case, command: str, form: dict[str, Any]) -> dict[str, Any]:
     if command == "note":
         return {"text": _text(form, "text")}
     if command == "propose":
         disposition = form.get("disposition")
         if disposition == "report":
-            return {"disposition": "report", "narrative": _text(form, "narrative")}
+            return _report(case, form)
         if disposition == "close":
             code = form.get("reason_code")
             if code not in REASON_CODES:
@@ -226,4 +248,4 @@ def decide(
                 "four eyes: a disposition must be approved or returned by someone other "
                 "than its proposer"
             )
-    return next_event(case, _KIND[command], user, at, _payload(command, form))
+    return next_event(case, _KIND[command], user, at, _payload(case, command, form))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from monitor.core import early
@@ -14,6 +14,7 @@ from monitor.core.network import Edge, Token, network_edges
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
+from monitor.core.rules.flow_decisions import flow_decisions
 from monitor.core.rules.network import edge_floor
 from monitor.core.state import DAY_MS, CustomerState
 from schemas import (
@@ -77,6 +78,9 @@ class Engine:
             for phase in ("deadline", "rule", "final")
         }
         deadlines, finals = by_phase["deadline"], by_phase["final"]
+        deferred = flow_decisions(by_phase["rule"], pack)  # behaviour rules under a grace
+        if deferred is not None:
+            deadlines.append(deferred)
         self._plan: dict[type, tuple[Rule, ...]] = {
             t: (*deadlines, *[r for r in by_phase["rule"] if t in r.handles], *deadlines, *finals)
             for t in _EVENT_TYPES
@@ -135,18 +139,8 @@ class Engine:
         if isinstance(event, _PROFILE_TYPES):
             if state.profile is None and isinstance(event, CustomerUpdate):
                 expired += self._hold_update(state, event, event_ms)
-            touched, changed, conflicts = merge_profile(
-                state, event, Context(pack, detected_at, day, event_ms)
-            )
-            ctx = Context(
-                pack,
-                detected_at,
-                day,
-                event_ms,
-                frozenset(touched),
-                (frozenset(changed), tuple(conflicts)),
-                branch,
-            )
+            folded = merge_profile(state, event, Context(pack, detected_at, day, event_ms))
+            ctx = _profile_context(pack, detected_at, day, event_ms, folded, branch)
         else:
             ctx = Context(pack, detected_at, day, event_ms, frozenset(), None, branch)
         findings = Findings()
@@ -239,20 +233,33 @@ class Engine:
         event_ms: int = item["t"]
         day = at.astimezone(self._tz).date()
         pack = self.pack
-        touched, changed, conflicts = fold_update(
-            state, item["b"]["d"], Context(pack, detected_at, day, event_ms)
-        )
-        ctx = Context(
-            pack,
-            detected_at,
-            day,
-            event_ms,
-            frozenset(touched),
-            (frozenset(changed), tuple(conflicts)),
-            None,
-        )
+        folded = fold_update(state, item["b"]["d"], Context(pack, detected_at, day, event_ms))
+        ctx = _profile_context(pack, detected_at, day, event_ms, folded, None)
         findings = Findings()  # its own: the final stages read what this event produced
         for stage in self._plan[CustomerUpdate]:
             stage.apply(state, event, ctx, findings)
         out.alerts.extend(findings.alerts)
         out.tasks.extend(findings.tasks)
+
+
+def _profile_context(
+    pack: Pack,
+    detected_at: datetime,
+    day: date,
+    event_ms: int,
+    folded: tuple[set[str], set[str], list[str]],
+    branch: str | None,
+) -> Context:
+    """The rules' context of an opening or update whose profile changes were `folded` into
+    the state (`merge_profile`, `fold_update`): the paths touched, the watched fields that
+    changed and the contradictions found."""
+    touched, changed, conflicts = folded
+    return Context(
+        pack,
+        detected_at,
+        day,
+        event_ms,
+        frozenset(touched),
+        (frozenset(changed), tuple(conflicts)),
+        branch,
+    )

@@ -155,7 +155,9 @@ class CustomerState:
         }
         if self.early:  # most records have none: their bytes stay as before
             record["e"] = self.early
-        return orjson.dumps(record, default=_AS_ARRAY)
+        # a copy of its own size: orjson's bytes keep their 4 KiB buffer (a store of a
+        # million small records held 4 GB instead of a few hundred MB)
+        return bytes(memoryview(orjson.dumps(record, default=_AS_ARRAY)))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CustomerState:

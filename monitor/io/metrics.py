@@ -46,6 +46,9 @@ class Metrics:
     queue_due_soon: Gauge
     risk_rating_changes: Counter
     stream_time: Gauge
+    rescreens: Counter
+    rescreen_seconds: Histogram
+    list_reloads: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -176,6 +179,24 @@ class Metrics:
                 "Stream time of each assigned partition (epoch seconds of event time): the "
                 "lowest latest event time over its topics; deadlines before it are decided",
                 ["partition"],
+                registry=registry,
+            ),
+            rescreens=Counter(
+                "monitor_rescreens",
+                "Re-screenings of one partition's customers against new or changed "
+                "watch-list entries",
+                registry=registry,
+            ),
+            rescreen_seconds=Histogram(
+                "monitor_rescreen_seconds",
+                "Time to re-screen one partition's customers against new or changed entries",
+                buckets=(0.01, 0.1, 1, 5, 15, 60, 300, 900, 3600),
+                registry=registry,
+            ),
+            list_reloads=Counter(
+                "monitor_list_reloads",
+                "Watch-list files found changed: loaded, or refused (the old list kept)",
+                ["outcome"],
                 registry=registry,
             ),
         )

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="wall time after which an input topic partition that brings nothing "
         "no longer holds its partition's stream time (and deadlines) back",
     )
+    list_reload_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="how often the worker checks the watch-list files for a new version "
+        "(and re-screens its customers against new or changed entries)",
+    )
 
     topic_account_openings: str = "kyc.account-openings"
     topic_customer_updates: str = "kyc.customer-updates"
@@ -171,6 +178,12 @@ class Settings(BaseSettings):
     @property
     def changelog_topic(self) -> str:
         return f"{self.app_id}-customer-state-changelog"
+
+    @property
+    def screening_topic(self) -> str:
+        """The internal compacted topic of customers' names for re-screening (by home
+        partition) and the list entries each partition was screened against."""
+        return f"{self.app_id}-screening-names"
 
 
 def load_settings(**overrides: object) -> Settings:

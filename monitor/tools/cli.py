@@ -125,9 +125,11 @@ def _parser() -> Parser:
 
     from monitor.tools.queue_cli import add_queue_parser
     from monitor.tools.screen_cli import add_screen_parser
+    from monitor.tools.screening_cli import add_screening_parser
 
     add_queue_parser(sub)
     add_screen_parser(sub)
+    add_screening_parser(sub)
 
     from monitor.casework.cli import add_casework_parsers
 
@@ -220,6 +222,10 @@ def _run(args: argparse.Namespace) -> int:
         from monitor.tools.screen_cli import run_screen
 
         return run_screen(args)
+    if args.command == "screening":
+        from monitor.tools.screening_cli import run_screening
+
+        return run_screening(args)
     if args.command in ("inbox", "audit"):
         from monitor.casework.cli import run_audit, run_inbox
 

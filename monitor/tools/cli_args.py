@@ -7,9 +7,10 @@ import argparse
 import math
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 __all__ = [
     "Parser",
@@ -25,6 +26,8 @@ __all__ = [
     "positive_float",
     "positive_int",
 ]
+
+_N = TypeVar("_N", int, float)
 
 
 def one_line(text: object) -> str:
@@ -48,20 +51,6 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def positive_int(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def finite_float(text: str) -> float:
     try:
         value = float(text)
@@ -72,18 +61,33 @@ def finite_float(text: str) -> float:
     return value
 
 
-def non_negative_float(text: str) -> float:
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+def _bounded(
+    name: str,
+    parse: Callable[[str], _N],
+    accept: Callable[[_N], bool],
+    need: str,
+    *,
+    echo: bool,
+) -> Callable[[str], _N]:
+    """A `type=` validator `name`: `parse` the text, then refuse a value that `accept`
+    refuses with "must be <need>, got <the text as given if `echo`, else the value>"."""
+
+    def validate(text: str) -> _N:
+        value = parse(text)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {need}, got {text if echo else value}")
+        return value
+
+    validate.__name__ = validate.__qualname__ = name
+    return validate
 
 
-def positive_float(text: str) -> float:
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
+positive_int = _bounded("positive_int", _int, lambda v: v >= 1, "at least 1", echo=False)
+non_negative_int = _bounded("non_negative_int", _int, lambda v: v >= 0, "0 or more", echo=False)
+non_negative_float = _bounded(
+    "non_negative_float", finite_float, lambda v: v >= 0, "0 or more", echo=True
+)
+positive_float = _bounded("positive_float", finite_float, lambda v: v > 0, "more than 0", echo=True)
 
 
 def iso_date(text: str) -> date:

@@ -23,16 +23,9 @@ from monitor.core.pack import Pack
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
 from monitor.io.settings import Settings
+from monitor.tools.traffic import TOPIC_FILES
 
 __all__ = ["Message", "expected_findings", "produce", "produce_file", "read_scenario"]
-
-_DEFAULT_TOPICS = {
-    "kyc.account-openings": "account_opening",
-    "kyc.customer-updates": "customer_update",
-    "txn.cash": "cash",
-    "txn.remittances": "remittance",
-    "txn.transfers": "transfer",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +48,7 @@ def read_scenario(path: Path) -> list[Message]:
             continue
         try:
             item = orjson.loads(line)
-            kind = _DEFAULT_TOPICS[item["topic"]]
+            kind = TOPIC_FILES[item["topic"]]
             if "raw" in item:
                 value = str(item["raw"]).encode()
             else:

@@ -194,11 +194,25 @@ def transfer_typology(g: _Gen, typology: str, cid: str, d0: int) -> list[str] | 
     return None
 
 
+#: funnel typology -> (first, last) day of its rule's look-back relative to `d0`: the
+#: rule's 7 days back from the funnel's last outflow (day d0 + 3 or d0 + 1)
+_FUNNEL_WEEK = {"funnel_in": (-4, 3), "funnel_out": (-6, 1)}
+
+
 def quiet_before(typology: str | None, d0: int) -> set[int]:
-    """Days of no ordinary activity at all: a dormant account is silent before `d0`."""
-    return set(range(d0)) if typology == "dormant_reactivation" else set()
+    """Days of no ordinary activity at all: a dormant account is silent before `d0`; a
+    funnel account in the week its rule looks back over, so that the customer's ordinary
+    inflows (remittances of up to 40,000) do not dilute the planted share below the
+    pack's 80 % and the label stays true."""
+    if typology == "dormant_reactivation":
+        return set(range(d0))
+    if typology in _FUNNEL_WEEK:
+        first, last = _FUNNEL_WEEK[typology]
+        return set(range(max(0, d0 + first), d0 + last + 1))
+    return set()
 
 
 def opened_days_before(typology: str | None) -> int:
-    """How many days before the simulation the account was opened (a dormant one: 300)."""
-    return 300 if typology == "dormant_reactivation" else 0
+    """How many days before the simulation the account was opened: the day before (no
+    transfer precedes its opening), a dormant one 300."""
+    return 300 if typology == "dormant_reactivation" else 1

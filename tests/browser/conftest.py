@@ -93,7 +93,10 @@ def _in_thread(coro):
 
 
 @pytest.fixture
-def inbox(browser_redis: RedisServer, tmp_path: Path) -> Iterator[Inbox]:
+def inbox(
+    browser_redis: RedisServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Inbox]:
+    """The inbox on the seeded cases; `create_app` options by indirect parametrisation."""
     users = tmp_path / "users.yaml"
     users.write_text(
         "users:\n"
@@ -104,7 +107,8 @@ def inbox(browser_redis: RedisServer, tmp_path: Path) -> Iterator[Inbox]:
     )
     log, prefix = MemoryCaseLog(), f"test:{uuid.uuid4().hex[:8]}:"
     ids = _in_thread(_seed(log, browser_redis.url, prefix))
-    app = create_app(_service(log, browser_redis.url, prefix), load_users(users))
+    options = getattr(request, "param", {})
+    app = create_app(_service(log, browser_redis.url, prefix), load_users(users), **options)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

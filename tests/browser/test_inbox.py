@@ -14,6 +14,11 @@ from tests.browser.conftest import PASSWORDS, Inbox
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 LAPTOP = {"width": 1366, "height": 768}
 MONITOR = {"width": 1920, "height": 1080}
+MEASURES_TAKEN = [
+    "加强持续监测 (enhanced ongoing monitoring)",
+    "重新识别客户身份 (customer re-identified)",
+    "客户已被要求说明资金来源 (source of funds asked for)",
+]
 
 
 def _sign_in(page, inbox: Inbox, name: str) -> None:
@@ -71,6 +76,16 @@ def test_analyst_proposes_reviewer_approves_and_downloads_the_record(context, in
     page.get_by_label("Narrative (for a report)").fill(
         "Four cash deposits in six days, each just under RMB 50,000; no business reason given."
     )
+    # a suspicious report without the measures taken is refused, the form says why
+    page.get_by_role("button", name="Propose").click()
+    refusal = page.locator(".propose .refusal")
+    assert "measures: required" in refusal.inner_text()
+    assert page.locator("dd.status").inner_text().lower() == "claimed"
+    assert page.get_by_label("Narrative (for a report)").input_value().startswith("Four cash")
+    page.get_by_label(re.compile("加强持续监测")).check()
+    page.get_by_label(re.compile("重新识别客户身份")).check()
+    page.get_by_label("Other measures").fill("客户已被要求说明资金来源 (source of funds asked for)")
+    page.locator("form.propose").screenshot(path=str(IMG / "casework-propose.png"))
     page.get_by_role("button", name="Propose").click()
     page.wait_for_url(f"{inbox.url}/cases/{case_id}")
     assert page.locator("dd.status").inner_text().lower() == "proposed"
@@ -90,7 +105,10 @@ def test_analyst_proposes_reviewer_approves_and_downloads_the_record(context, in
 
     _sign_in(page, inbox, "reviewer")
     page.goto(f"{inbox.url}/cases/{case_id}")
-    assert "Four cash deposits" in page.locator(".proposal").inner_text()
+    proposal = page.locator(".proposal").inner_text()
+    assert "Four cash deposits" in proposal
+    # the reviewer sees the measures taken before approving
+    assert page.locator("ul.measures-taken li").all_inner_texts() == MEASURES_TAKEN
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url(f"{inbox.url}/cases/{case_id}")
     assert page.locator("dd.status").inner_text().lower() == "reported"
@@ -109,6 +127,8 @@ def test_analyst_proposes_reviewer_approves_and_downloads_the_record(context, in
     assert record["case_id"] == case_id and record["customer"]["customer_id"] == "CUST-0001"
     assert record["format"].startswith("pboc-2016-3") and record["report_type"] == "suspicious"
     assert record["suspicion"]["description"].startswith("Four cash deposits")
+    assert record["suspicion"]["measures_taken"] == MEASURES_TAKEN
+    assert "suspicion.measures_taken" not in record["missing_elements"]
     assert {t["txn_id"] for t in record["transactions"]} == {f"T-1-{i}" for i in range(1, 5)}
     assert record["approved_by"] == "reviewer" and record["proposed_by"] == "analyst"
     assert inbox.log.reports == [record]
@@ -125,6 +145,7 @@ def test_the_proposer_cannot_approve_their_own_proposal(context, inbox: Inbox):
     assert "<script>alert('x')</script>" in page.locator(".alert p").first.inner_text()
     page.get_by_role("button", name="Claim").click()
     page.get_by_label("Narrative (for a report)").fill("Structured deposits.")
+    page.get_by_label(re.compile("限制或中止交易")).check()
     page.get_by_role("button", name="Propose").click()
     page.wait_for_url(f"{inbox.url}/cases/{case_id}")
     assert "cannot approve your own proposal" in page.locator(".hint").inner_text()
@@ -136,3 +157,26 @@ def test_the_proposer_cannot_approve_their_own_proposal(context, inbox: Inbox):
     assert page.locator("dd.status").inner_text().lower() == "proposed"
     kinds = [json.loads(r.value)["kind"] for r in inbox.log.records if r.key == case_id]
     assert kinds == ["opened", "claimed", "proposed"]
+
+
+@pytest.mark.parametrize("inbox", [{"page_size": 3}], indirect=True)
+def test_the_pager_moves_through_the_queue_in_place_keeping_the_filter(context, inbox: Inbox):
+    page = context.new_page()
+    _sign_in(page, inbox, "analyst")
+    rows = page.locator("table.cases tbody tr")
+    assert (
+        rows.count() == 3 and "Cases 1–3 of 4 · page 1 of 2" in page.locator(".pager").inner_text()
+    )
+    first = set(rows.all_inner_texts())
+    page.get_by_role("link", name="Next").click()  # htmx: the rows and the pager only
+    page.wait_for_url(re.compile(r".*[?&]page=2$"))
+    page.wait_for_function("document.querySelectorAll('table.cases tbody tr').length === 1")
+    assert "Cases 4–4 of 4" in page.locator(".pager").inner_text()
+    assert not first & set(rows.all_inner_texts())
+    page.get_by_role("link", name="Previous").click()
+    page.wait_for_function("document.querySelectorAll('table.cases tbody tr').length === 3")
+    # a filter goes back to page 1 and the pager keeps it
+    page.get_by_label("Severity").select_option("high")
+    page.wait_for_function("document.querySelectorAll('table.cases tbody tr').length === 2")
+    assert "Cases 1–2 of 2" in page.locator(".pager").inner_text()
+    assert page.get_by_role("link", name="Next").count() == 0

@@ -176,7 +176,11 @@ def test_approving_a_report_publishes_the_report_record_and_offers_it_for_downlo
             "pboc": call(service.add_alert, alert(9, "CUST-0009")),
             "fincen": call(service.add_alert, us_cash),
         }
-        report = {"disposition": "report", "narrative": "Cash structured under the threshold."}
+        report = {
+            "disposition": "report",
+            "narrative": "Cash structured under the threshold.",
+            "measures": ["enhanced_monitoring"],
+        }
         for case_id in cases.values():
             call(service.act, case_id, "claim", "ana", "analyst", {})
             call(service.act, case_id, "propose", "ana", "analyst", report)
@@ -184,6 +188,7 @@ def test_approving_a_report_publishes_the_report_record_and_offers_it_for_downlo
         published = {r["case_id"]: r for r in service.log.reports}
         pboc, fincen = published[cases["pboc"]], published[cases["fincen"]]
         assert pboc["format"] == "pboc-2016-3/1" and pboc["suspicion"]["description"]
+        assert pboc["suspicion"]["measures_taken"] == ["加强持续监测 (enhanced ongoing monitoring)"]
         assert pboc["reporting_institution"]["name"] == "Example Bank"
         assert fincen["format"] == "fincen-ctrx/1" and fincen["schema_errors"] == []
         case = call(service.case, cases["fincen"])
@@ -191,3 +196,114 @@ def test_approving_a_report_publishes_the_report_record_and_offers_it_for_downlo
         _sign_in(client)
         download = client.get(f"/cases/{cases['fincen']}/report.json")
         assert download.status_code == 200 and download.json()["xml"] == fincen["xml"]
+
+
+def test_a_report_proposal_without_measures_is_refused_and_the_form_says_why(
+    browser_redis, tmp_path
+):
+    app, service = _app(browser_redis, tmp_path)
+    with TestClient(app) as client:
+        token = _sign_in(client)
+        case_id = client.portal.call(service.add_alert, alert(11, "CUST-0011"))
+        client.post(f"/cases/{case_id}/claim", data={"csrf_token": token})
+        narrative = "Deposits split to stay under RMB 50,000 & no reason given."
+        form = {"csrf_token": token, "disposition": "report", "narrative": narrative}
+        refused = client.post(f"/cases/{case_id}/propose", data=form)
+        assert refused.status_code == 400
+        assert "measures: required for a suspicious transaction report" in refused.text
+        # the case page again, the form keeping what was typed, the measures marked
+        assert 'class="measures invalid"' in refused.text
+        assert "Deposits split to stay under RMB 50,000 &amp; no reason given." in refused.text
+        assert 'value="enhanced_monitoring" >' in refused.text  # offered, not ticked
+        assert client.portal.call(service.case, case_id).status == "claimed"
+        ticked = {**form, "measures": ["enhanced_monitoring", "transactions_restricted"]}
+        done = client.post(f"/cases/{case_id}/propose", data=ticked, follow_redirects=False)
+        assert done.status_code == 303
+        proposal = client.portal.call(service.case, case_id).proposal
+        assert [m["code"] for m in proposal["measures"]] == [
+            "enhanced_monitoring",
+            "transactions_restricted",
+        ]
+        page = client.get(f"/cases/{case_id}").text
+        assert "加强持续监测 (enhanced ongoing monitoring)" in page
+        assert "限制或中止交易 (transactions restricted)" in page
+
+
+def test_the_inbox_pages_keep_their_filters(browser_redis, tmp_path):
+    app, service = _app(browser_redis, tmp_path)
+    with TestClient(app) as client:
+        token = _sign_in(client)
+        for n in range(1, 56):
+            client.portal.call(service.add_alert, alert(100 + n, f"CUST-{n:04d}"))
+        for n in range(56, 61):
+            client.portal.call(service.add_alert, large_value(100 + n, f"CUST-{n:04d}"))
+        ids = re.compile(r'<td><a href="/cases/(C-[0-9A-F]+)"')
+        first = client.get("/", params={"rule": "STRUCTURING"}).text
+        assert len(ids.findall(first)) == 50
+        assert "Cases 1–50 of 55" in first and "page 1 of 2" in first
+        assert 'href="/?rule=STRUCTURING&amp;status=active&amp;page=2" rel="next"' in first
+        second = client.get("/", params={"rule": "STRUCTURING", "page": "2"}).text
+        assert len(ids.findall(second)) == 5 and "Cases 51–55 of 55" in second
+        assert not set(ids.findall(first)) & set(ids.findall(second))
+        assert 'rel="prev"' in second and 'rel="next"' not in second
+        # the htmx request gets the rows and the pager only
+        partial = client.get("/?rule=STRUCTURING&page=2", headers={"HX-Request": "true"}).text
+        assert "<html" not in partial and "Cases 51–55 of 55" in partial
+        everything = client.get("/").text
+        assert "Cases 1–50 of 60" in everything
+        assert len(ids.findall(client.get("/", params={"page": "7"}).text)) == 10  # the last
+        bad = client.get("/", params={"page": "x"})
+        assert bad.status_code == 400 and "page: a whole number from 1" in bad.text
+        assert client.post("/logout", data={"csrf_token": token}).status_code in (200, 303)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _attempt(client: TestClient, name: str, password: str):
+    token = _csrf(client.get("/login").text)
+    return client.post(
+        "/login",
+        data={"csrf_token": token, "username": name, "password": password},
+        follow_redirects=False,
+    )
+
+
+def test_repeated_failed_sign_ins_are_refused_for_a_while(browser_redis, tmp_path, caplog):
+    from monitor.casework.web.throttle import LoginThrottle
+
+    clock = _Clock()
+    app, _ = _app(browser_redis, tmp_path, throttle=LoginThrottle(clock=clock))
+    caplog.set_level("INFO", logger="monitor.casework")
+    with TestClient(app) as client:
+        for n in range(5):
+            assert _attempt(client, "ana", f"guess-{n}").status_code == 401
+        locked = _attempt(client, "ana", "pw-analyst")  # even the right password, for now
+        assert locked.status_code == 429 and locked.headers["Retry-After"] == "900"
+        assert "Too many failed sign-ins: try again in 15 minutes." in locked.text
+        clock.now = 14 * 60 + 30
+        assert "try again in 1 minute." in _attempt(client, "ana", "pw-analyst").text
+        clock.now = 15 * 60
+        assert _attempt(client, "ana", "pw-analyst").status_code == 303
+    text = caplog.text
+    assert "guess-" not in text and "pw-analyst" not in text  # passwords are never logged
+    assert "sign-in refused: ana from testclient" in text
+    assert "sign-in throttled: ana from testclient" in text
+
+
+def test_one_client_guessing_many_users_is_throttled(browser_redis, tmp_path, caplog):
+    from monitor.casework.web.throttle import LoginThrottle
+
+    clock = _Clock()
+    app, _ = _app(browser_redis, tmp_path, throttle=LoginThrottle(clock=clock))
+    caplog.set_level("INFO", logger="monitor.casework")
+    with TestClient(app) as client:
+        for name in ("root", "admin", "ana", "rita", "zhang.san"):
+            assert _attempt(client, name, "123456").status_code == 401
+        assert _attempt(client, "rita", "pw-analyst").status_code == 429
+    assert "zhang.san" not in caplog.text and "(unknown user)" in caplog.text

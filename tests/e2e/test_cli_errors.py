@@ -49,6 +49,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (d / "binary-scenario.jsonl").write_bytes(b"\xff\xfe\x00garbage\n")
     (d / "a-file").write_text("not a directory\n")
+    (d / "broken-customers.jsonl").write_text(
+        '{"event_id": "o-1", "customer_id": "C1", "account_id": "A1", '
+        '"opened_at": "2020-01-02T09:00:00Z", "customer_type": "individual", '
+        '"name": "Li Bo", "branch_code": "B1"}\n{"customer_id": "C2", "name": "Li Bo"}\n'
+    )
     (d / "bad-pairs.csv").write_text(
         "query_name,query_birth_date,query_country,expected_entry_id\nWang Wei,1970-02-31,CN,\n"
     )
@@ -238,6 +243,25 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("screen-bad-country", ["screen", "Li Bo", "--country", "China"], {}, "--country"),
     ("screen-missing-list", ["screen", "Li Bo", "--list", "{d}/nope.xml"], {}, "nope.xml"),
     ("screen-bad-pairs", ["screen", "--evaluate", "{d}/nope.csv"], {}, "nope.csv"),
+    (
+        "screening-backfill-broken-line",
+        ["screening", "backfill", "{d}/broken-customers.jsonl"],
+        {},
+        "broken-customers.jsonl:2",
+    ),
+    ("screening-backfill-no-input", ["screening", "backfill"], {}, "FILE"),
+    (
+        "screening-backfill-missing-file",
+        ["screening", "backfill", "{d}/nope.jsonl"],
+        {},
+        "nope.jsonl",
+    ),
+    (
+        "screening-backfill-bad-format",
+        ["screening", "backfill", "{d}/broken-customers.jsonl", "--format", "xml"],
+        {},
+        "--format",
+    ),
     ("queue-tail-zero", ["queue", "tail", "lvr", "-n", "0"], {}, "-n"),
     (
         "queue-claim-bad-count",

@@ -475,18 +475,28 @@ def _drain_timeout(alerts: int) -> float:
 
 
 def _start_and_apply(
-    bootstrap: str, worker: WorkerProcess, messages: list[Message], alerts: int, interval: float
+    bootstrap: str,
+    workers: tuple[WorkerProcess, ...],
+    messages: list[Message],
+    alerts: int,
+    interval: float,
+    until: Callable[[], bool] | None = None,
+    what: str = "",
 ) -> None:
-    """Start `worker`, produce `messages` and wait until it has applied all of them (the
-    first part of a stream, before a fault); `alerts` sizes the wait."""
-    worker.start()
-    worker.wait_ready(120)
-    produce_stream(bootstrap, worker, messages)
+    """Start `workers` (one consumer group) in turn, produce `messages` and wait until
+    `until` holds, by default until the first worker has applied them all (the part of a
+    stream before a fault); `alerts` sizes the wait, `what` names it, and the wait fails
+    early if the last worker dies."""
+    for worker in workers:
+        worker.start()
+        worker.wait_ready(120)
+    first = workers[0]
+    produce_stream(bootstrap, first, messages)
     wait_until(
-        lambda: (consumed(worker) or 0) >= len(messages),
+        until or (lambda: (consumed(first) or 0) >= len(messages)),
         _drain_timeout(alerts),
-        f"{len(messages)} events applied",
-        worker,
+        what or f"{len(messages)} events applied",
+        workers[-1],
         interval,
     )
 
@@ -648,23 +658,20 @@ def group_member_killed(
         len(messages),
         len(expected),
     )
+    target = int(point * len(messages))
     try:
-        first.start()
-        first.wait_ready(120)
-        second.start()
-        second.wait_ready(120)
-        produce_stream(kafka.bootstrap, first, messages)
-        target = int(point * len(messages))
-        wait_until(
+        _start_and_apply(
+            kafka.bootstrap,
+            (first, second),
+            messages,
+            len(expected),
+            0.05,
             lambda: (
                 (consumed(second) or 0) > 0
                 and (consumed(first) or 0) > 0
                 and (consumed(first) or 0) + (consumed(second) or 0) >= target
             ),
-            _drain_timeout(len(expected)),
             "both workers consuming",
-            second,
-            0.05,
         )
         share = {"survivor": consumed(first), "killed": consumed(second)}
         second.kill()
@@ -713,7 +720,7 @@ def worker_joins(
     cut = int(point * len(messages))
     feeder: Trickle | None = None
     try:
-        _start_and_apply(kafka.bootstrap, first, messages[:cut], len(expected), 0.05)
+        _start_and_apply(kafka.bootstrap, (first,), messages[:cut], len(expected), 0.05)
         before = consumed(first) or 0
         feeder = Trickle(kafka.bootstrap, first, messages[cut:], trickle_s).start()
         second.start()
@@ -767,16 +774,15 @@ def kafka_restart(
     try:
         kafka.start()
         worker = _worker(kafka.bootstrap, redis_server.url, workdir)
-        worker.start()
-        worker.wait_ready(120)
-        produce_stream(kafka.bootstrap, worker, messages[:cut])
         target = int(point * cut)
-        wait_until(
-            lambda: (consumed(worker) or 0) >= target,
-            _drain_timeout(len(expected)),
-            f"{target} events consumed",
-            worker,
+        _start_and_apply(
+            kafka.bootstrap,
+            (worker,),
+            messages[:cut],
+            len(expected),
             0.1,
+            lambda: (consumed(worker) or 0) >= target,
+            f"{target} events consumed",
         )
         before = consumed(worker)
         restart_started = time.monotonic()
@@ -825,15 +831,15 @@ def redis_outage(
         # gauges (backlog included) every 2 s instead of 15 so that the outage is seen; they
         # also read every open queue entry, so the other scenarios keep the default
         worker = _worker(kafka.bootstrap, redis_srv.url, workdir, gauges_interval_s=2)
-        worker.start()
-        worker.wait_ready(120)
-        produce_stream(kafka.bootstrap, worker, messages)
         target = max(1, len(expected) // 10)
-        wait_until(
+        _start_and_apply(
+            kafka.bootstrap,
+            (worker,),
+            messages,
+            len(expected),
+            0.05,
             lambda: queued_count(client, worker.prefix) >= target,
-            _drain_timeout(len(expected)),
             f"{target} alerts before the outage",
-            worker,
         )
         before = queued_count(client, worker.prefix)
         client.shutdown(save=True)
@@ -911,7 +917,7 @@ def state_dir_deleted(
         len(expected),
     )
     try:
-        _start_and_apply(kafka.bootstrap, worker, messages[:half], len(expected), 0.5)
+        _start_and_apply(kafka.bootstrap, (worker,), messages[:half], len(expected), 0.5)
         wait_until(
             lambda: queued_count(client, worker.prefix) >= len(expected_first),
             _drain_timeout(len(expected)),

@@ -38,7 +38,11 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 NOW = datetime(2026, 3, 6, 2, 0, tzinfo=UTC)
-REPORT = {"disposition": "report", "narrative": "Structured cash deposits."}
+REPORT = {
+    "disposition": "report",
+    "narrative": "Structured cash deposits.",
+    "measures": ["enhanced_monitoring", "customer_reidentified"],
+}
 
 
 def _service(settings, topic: str, redis_url: str) -> CaseService:
@@ -103,6 +107,11 @@ def test_audit_verify_names_the_case_of_an_altered_or_removed_event(
     assert [r.key for r in reports] == [cases["one"]]  # the approved report's record
     record = orjson.loads(reports[0].value)
     assert record["suspicion"]["description"] == REPORT["narrative"]
+    assert record["suspicion"]["measures_taken"] == [
+        "加强持续监测 (enhanced ongoing monitoring)",
+        "重新识别客户身份 (customer re-identified)",
+    ]
+    assert "suspicion.measures_taken" not in record["missing_elements"]
     assert record["customer"]["customer_id"] == "CUST-0001"
     assert {t["txn_id"] for t in record["transactions"]} >= {"T-1-1", "T-3-1"}
 
@@ -305,7 +314,12 @@ def test_killing_the_inbox_process_and_redis_loses_no_decision(kafka, tmp_path):
         assert analyst.post(f"/cases/{case_id}/claim", data={"csrf_token": token}).is_success
         proposed = analyst.post(
             f"/cases/{case_id}/propose",
-            data={"csrf_token": token, "disposition": "report", "narrative": "Structuring."},
+            data={
+                "csrf_token": token,
+                "disposition": "report",
+                "narrative": "Structuring.",
+                "measures": ["enhanced_monitoring", "transactions_restricted"],
+            },
         )
         assert proposed.is_success
         reviewer, rtoken = _client(inbox, "reviewer")
@@ -323,6 +337,8 @@ def test_killing_the_inbox_process_and_redis_loses_no_decision(kafka, tmp_path):
         assert "Structuring." in page and "Approved by <strong>reviewer</strong>" in page
         record = reviewer.get(f"/cases/{case_id}/report.json").json()
         assert record["suspicion"]["description"] == "Structuring."
+        assert len(record["suspicion"]["measures_taken"]) == 2  # rebuilt from the topic
+        assert "限制或中止交易" in page  # the case view shows the measures after the rebuild
         assert record["approved_by"] == "reviewer"
     finally:
         inbox.kill()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import urllib.request
-from pathlib import Path
 
 import orjson
 import pytest
@@ -13,21 +12,9 @@ import redis
 from monitor.core.pack import load_pack
 from monitor.tools.scenario import expected_findings, read_scenario
 from tests.support.kafka_io import create_topics, produce, read_topic
+from tests.support.samples import DEMO_DAY, records
 
 pytestmark = pytest.mark.integration
-
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "samples" / "demo-day.jsonl"
-KIND_TOPIC = {
-    "account_opening": "kyc.account-openings",
-    "customer_update": "kyc.customer-updates",
-    "cash": "txn.cash",
-    "remittance": "txn.remittances",
-    "transfer": "txn.transfers",
-}
-
-
-def _records(worker, messages):
-    return [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in messages]
 
 
 def _identity_values(messages) -> set[str]:
@@ -64,7 +51,7 @@ def _stream_alert_ids(client: redis.Redis, key: str) -> list[str]:
 
 
 def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, redis_server):
-    messages = read_scenario(SAMPLE)
+    messages = read_scenario(DEMO_DAY)
     expected, invalid = expected_findings(load_pack(), messages)
     expected_ids = {a.alert_id for a in expected.alerts}
     assert {a.rule_id for a in expected.alerts} >= {
@@ -74,7 +61,7 @@ def test_sample_day_reaches_alerts_queue_tasks_and_dead_letters(worker_factory, 
     }
 
     worker = worker_factory().start()
-    produce(worker.bootstrap, _records(worker, messages))
+    produce(worker.bootstrap, records(worker, messages))
 
     alerts = read_topic(  # every version: a grown large-value report is emitted again
         worker.bootstrap,

@@ -44,12 +44,6 @@ def _chunks(sim) -> list[list[tuple[str, dict]]]:
     return chunks
 
 
-@pytest.mark.xfail(
-    reason="known regression after merging stream-time deadlines, arrival order, transfers "
-    "and explanations on 2026-12-07: live and replay alert sets differ on the mixed "
-    "simulated day (the per-feature live==replay tests pass); under investigation",
-    strict=False,
-)
 def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path):
     pack_path = write_pack(tmp_path, {"deadline_grace_hours": 24})
     sim = simulate(customers=800, days=40, seed=11)

@@ -7,7 +7,6 @@ then its own test case against what reached `aml.alerts`, the Redis queue and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -17,48 +16,15 @@ from monitor.core.pack import load_pack
 from monitor.io.devworker import WorkerProcess
 from monitor.tools.scenario import expected_findings, read_scenario
 from tests.support.kafka_io import produce, read_topic
+from tests.support.samples import ALL_RULES, RULE_IDS, records
 from tests.support.worker import wait_consumed
 
 pytestmark = pytest.mark.integration
 
-SCENARIO = Path(__file__).resolve().parents[2] / "config" / "samples" / "all-rules.jsonl"
-RULE_IDS = [
-    "LV_CASH",
-    "LV_XBORDER_INDIVIDUAL",
-    "LV_TRANSFER_ENTITY",
-    "CDD_ONE_OFF",
-    "CDD_AGENT",
-    "REMIT_MISSING_INFO",
-    "REMIT_INFO_UNRESOLVED",
-    "STRUCTURING",
-    "FREQUENT_LARGE_UNCLEAR_SOURCE",
-    "KYC_INCOMPLETE",
-    "KYC_ID_EXPIRED",
-    "KYC_PEP",
-    "KYC_HIGH_RISK_COUNTRY",
-    "KYC_BENEFICIAL_OWNER",
-    "WATCHLIST_MATCH",
-    "LV_TRANSFER_INDIVIDUAL",
-    "FUNNEL_IN",
-    "FUNNEL_OUT",
-    "PASS_THROUGH",
-    "FREQUENT_SAME_COUNTERPARTY",
-    "DORMANT_REACTIVATION",
-    "COUNTERPARTY_HUB",
-    "FUNDS_CYCLE",
-]
-KIND_TOPIC = {
-    "account_opening": "kyc.account-openings",
-    "customer_update": "kyc.customer-updates",
-    "cash": "txn.cash",
-    "remittance": "txn.remittances",
-    "transfer": "txn.transfers",
-}
-
 
 @pytest.fixture(scope="module")
 def outcome(kafka, redis_server, tmp_path_factory) -> Iterator[dict]:
-    messages = read_scenario(SCENARIO)
+    messages = read_scenario(ALL_RULES)
     expected, _ = expected_findings(load_pack(), messages)
     worker = WorkerProcess(kafka.bootstrap, redis_server.url, tmp_path_factory.mktemp("rules"))
     worker.start()
@@ -66,16 +32,10 @@ def outcome(kafka, redis_server, tmp_path_factory) -> Iterator[dict]:
         # accounts are opened before they are used: openings first, consumed, then the rest
         # (the customer type decides between LV_XBORDER_INDIVIDUAL and LV_TRANSFER_ENTITY)
         openings = [m for m in messages if m.kind == "account_opening"]
-        produce(
-            kafka.bootstrap,
-            [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in openings],
-        )
+        produce(kafka.bootstrap, records(worker, openings))
         wait_consumed(worker, len(openings))
         rest = [m for m in messages if m.kind != "account_opening"]
-        produce(
-            kafka.bootstrap,
-            [(worker.topic(KIND_TOPIC[m.kind]), m.key, m.value, None) for m in rest],
-        )
+        produce(kafka.bootstrap, records(worker, rest))
         want = {a.alert_id for a in expected.alerts}
         alerts = read_topic(
             kafka.bootstrap,

@@ -322,3 +322,23 @@ def test_supplements_in_any_order_within_the_bound(first_hours, gap_hours, parts
     arrived = run(_ENGINE, [*(events[i] for i in order), after])
     assert findings(arrived) == findings(ordered)
     assert arrived.states["C001"].pending == ordered.states["C001"].pending == {}
+
+
+def test_an_expired_document_is_reported_at_its_first_use_in_event_time(engine):
+    """A remittance (another topic) that used the expired document before the cash already
+    reported arrives late: the same alert id is emitted again citing the earlier use, so the
+    latest version is the one event order gives."""
+    data = individual_opening_data(at=OPEN_AT)
+    data["id_document"]["expires_on"] = "2026-03-05"
+    pay = remittance("2000.00", at="2026-03-07T09:30:00+08:00", txn_id="RMT-EARLY")
+    deposit = cash("1000.00", at="2026-03-07T16:00:00+08:00", txn_id="CASH-LATER")
+    ordered, late = both_orders(engine, [opening(data), deposit, pay])
+
+    def latest(result: Any) -> dict[str, Any]:
+        return {a.alert_id: a for a in result.alerts if a.rule_id == "KYC_ID_EXPIRED"}
+
+    assert list(latest(ordered).values())[0].evidence == ["RMT-EARLY"]
+    assert {i: a.model_dump() for i, a in latest(late).items()} == {
+        i: a.model_dump() for i, a in latest(ordered).items()
+    }
+    assert sorted({t.task_id for t in late.tasks}) == sorted({t.task_id for t in ordered.tasks})

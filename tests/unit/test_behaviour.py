@@ -250,6 +250,60 @@ def test_pass_through_near_misses(n: int, share: Decimal, delay_h: float, why: s
     assert not run(make_engine(), cycles(n, share, delay_h)).by_rule("PASS_THROUGH"), why
 
 
+def test_a_late_inflow_is_seen_at_the_outflows_that_followed_it() -> None:
+    """The third inflow comes by remittance and arrives after its outflow (another topic):
+    PASS_THROUGH fires as in event order, at that outflow, with the same alert."""
+    events = cycles(3, Decimal("0.95"), 2)
+    events[5] = remittance(
+        50000,
+        direction="in",
+        at=at(6, 9),
+        txn_id="IN2",
+        event_id="e-IN2",
+        originator={"account_number": acct(102)},
+    )
+    in_order = run(make_engine(), events).by_rule("PASS_THROUGH")
+    late = run(make_engine(), [*events[:5], events[6], events[5]]).by_rule("PASS_THROUGH")
+    assert len(in_order) == 1 and in_order[0].evidence[-2:] == ["IN2", "OUT2"]
+    assert [a.model_dump() for a in late] == [a.model_dump() for a in in_order]
+    assert late[0].event_time == datetime.fromisoformat(at(6, 11))  # OUT2's time
+
+
+def _decided(engine: Engine, events: list[Any], until: str) -> list[dict[str, Any]]:
+    """The behaviour alerts of `events` in the given order, the stream time then moved to
+    `until` (every pending point decided), latest version per id."""
+    result = run(engine, events)
+    alerts = list(result.alerts)
+    for state in result.states.values():
+        end = int(datetime.fromisoformat(until).timestamp() * 1000)
+        alerts += engine.advance(state, end, DETECTED_AT).findings.alerts
+    return sorted((a.model_dump() for a in alerts), key=lambda a: a["alert_id"])
+
+
+def test_under_a_grace_a_late_payment_gives_the_event_order_alert() -> None:
+    """One payee of a dispersal is paid by remittance, which arrives after the day's later
+    transfers (another topic). Decided at once, FUNNEL_OUT already fired without it at the
+    tenth transfer; under a grace of 24 hours each point waits for the grace, so the alert is
+    the event-order one (the tenth payee in event time), whatever the arrival order."""
+    events = funnel_out(person(), 12, 15000)
+    events[5] = remittance(  # P03, 13:00 on day 2
+        15000,
+        at=at(2, 13),
+        txn_id="P03",
+        event_id="e-P03",
+        beneficiary={"account_number": acct(3)},
+    )
+    late = [*events[:5], *events[6:], events[5]]
+    until = at(20)
+    at_once = make_engine()
+    assert _decided(at_once, events, until) != _decided(at_once, late, until)  # the residual
+    graced = make_engine({"deadline_grace_hours": 24})
+    in_order = _decided(graced, events, until)
+    assert [a["evidence"][-1] for a in in_order] == ["P09"]
+    assert _decided(graced, late, until) == in_order
+    assert not run(graced, events).alerts  # nothing before the grace has passed
+
+
 def test_moving_money_on_to_one_s_own_account_is_not_pass_through() -> None:
     events = cycles(4, Decimal("1"), 1, own_out=True)
     assert not run(make_engine(), events).by_rule("PASS_THROUGH")
@@ -379,6 +433,52 @@ def test_large_sums_after_the_window_do_not_count() -> None:
         t("W2", 250000, "in", at(10), acct(2)),
     ]
     assert not run(make_engine(), events).by_rule("DORMANT_REACTIVATION")
+
+
+def _dormant_alerts(events: list[Any]) -> list[tuple[str, str, tuple[str, ...], str]]:
+    found = run(make_engine(), events).by_rule("DORMANT_REACTIVATION")
+    return sorted((a.alert_id, a.summary, tuple(a.evidence), a.event_time) for a in found)
+
+
+@pytest.mark.parametrize(
+    ("name", "movements"),
+    [
+        (  # small cash an hour after the large transfer that reactivates the account
+            "cash after the reactivating transfer",
+            [
+                t("W1", 290000, "in", at(13, 10), acct(2)),
+                cash("2300", at=at(13, 11.25)),
+                t("W2", 261000, "out", at(14, 11), acct(3)),
+            ],
+        ),
+        (  # small cash an hour before the large transfer, on the idle gap's boundary
+            "cash before the reactivating transfer",
+            [
+                t("OLD", 500, "out", "2025-09-03T09:30:00+08:00", acct(1)),
+                cash("800", at=at(2, 9.75)),
+                t("W1", 250000, "in", at(2), acct(2)),
+            ],
+        ),
+    ],
+)
+def test_dormant_reactivation_is_the_same_in_any_arrival_order(
+    name: str, movements: list[Any]
+) -> None:
+    """Topics arrive out of order by less than the pack's grace (each topic's own events stay
+    in order): the result is the one event order gives, whichever arrives first."""
+    import itertools
+
+    opened = person(when="2025-05-06T09:00:00+08:00")
+    in_order = _dormant_alerts([opened, *movements])
+    topic = lambda e: type(e).__name__  # noqa: E731
+    for perm in itertools.permutations(movements):
+        per_topic = [[e for e in perm if topic(e) == k] for k in {topic(e) for e in perm}]
+        if any(x != sorted(x, key=lambda e: e.occurred_at) for x in per_topic):
+            continue  # one topic's events keep their order
+        assert _dormant_alerts([opened, *perm]) == in_order, (
+            name,
+            [getattr(e, "txn_id", "") for e in perm],
+        )
 
 
 # --------------------------------------------------------------------------- state, config

@@ -29,7 +29,11 @@ def _walk(*steps: tuple[str, str, str, dict]) -> tuple[Case, list[CaseEvent]]:
     return case, events
 
 
-REPORT = {"disposition": "report", "narrative": "Structured cash deposits, no business reason."}
+REPORT = {
+    "disposition": "report",
+    "narrative": "Structured cash deposits, no business reason.",
+    "measures": ["enhanced_monitoring"],
+}
 TO_APPROVAL = (
     ("claim", "ana", "analyst", {}),
     ("propose", "ana", "analyst", REPORT),

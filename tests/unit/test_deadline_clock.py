@@ -116,6 +116,10 @@ def test_stream_time_and_own_event_give_the_same_follow_up_alert(pack):
 def test_grace_period_is_respected(now, fires):
     engine = make_engine({"deadline_grace_hours": 6})
     state = quiet(engine, incomplete())
+    # with a grace, the behaviour rules decide the payment first, once the grace has passed
+    paid = state.watermark_ms
+    assert engine.next_deadline_ms(state) == paid + 6 * 3_600_000
+    assert engine.advance(state, paid + 6 * 3_600_000 + 1, DETECTED_AT).findings == Findings()
     assert engine.next_deadline_ms(state) == ms(REMIT_DEADLINE) + 6 * 3_600_000
     findings = engine.advance(state, ms(now), DETECTED_AT).findings
     assert [a.rule_id for a in findings.alerts] == (["REMIT_INFO_UNRESOLVED"] if fires else [])

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from monitor.casework.events import canonical_json
+from monitor.casework.measures import measure_texts
 from monitor.casework.reports.pboc import pboc_record
 from monitor.casework.settings import CaseworkSettings, load_casework_settings
-from monitor.casework.workflow import Case
+from monitor.casework.workflow import Case, report_kind
 
 __all__ = ["build_record", "report_kind"]
 
@@ -18,12 +19,6 @@ logger = logging.getLogger(__name__)
 
 #: queues of the us-bsa pack (config/us-bsa.yaml): their cases are filed with FinCEN
 _FINCEN_QUEUES = frozenset({"ctr", "sar-review"})
-
-
-def report_kind(case: Case) -> str:
-    """`large_value` when every alert of the case is a large-value finding, else `suspicious`."""
-    categories = {a.get("category") for a in case.alerts.values()}
-    return "large_value" if categories == {"large_value_report"} else "suspicious"
 
 
 def _fincen(case: Case, settings: CaseworkSettings) -> bool:
@@ -43,7 +38,7 @@ def build_record(
     kind = report_kind(case)
     institution = {"name": settings.institution_name, "code": settings.institution_code}
     proposal, approval = case.proposal or {}, case.approval or {}
-    measures = [str(m) for m in proposal.get("measures", []) or []]
+    measures = measure_texts(proposal.get("measures") or [])
     record = pboc_record(case, kind, institution, measures)
     if _fincen(case, settings):
         from monitor.casework.reports import fincen

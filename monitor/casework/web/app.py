@@ -22,6 +22,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from monitor.casework.errors import CaseworkError
 from monitor.casework.service import CaseService
 from monitor.casework.web.auth import NotSignedIn, User, Users, csrf_token, current_user
+from monitor.casework.web.paging import PAGE_SIZE
+from monitor.casework.web.throttle import LoginThrottle
 
 __all__ = ["HTMX", "create_app", "templates"]
 
@@ -51,10 +53,13 @@ def create_app(
     session_seconds: int = 8 * 3600,
     https_only: bool = False,
     start_log: bool = True,
+    page_size: int = PAGE_SIZE,
+    throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The inbox on `service`. The session cookie is signed with `secret_key` (random per
     process when not given: sign-ins then end with a restart) and expires after
-    `session_seconds`."""
+    `session_seconds`. The queue shows `page_size` cases a page; `throttle` (default: 5
+    failures in 15 minutes) refuses sign-ins after repeated failures."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +76,8 @@ def create_app(
     app.state.service, app.state.users = service, users
     app.state.session_seconds = session_seconds
     app.state.registry = registry
+    app.state.page_size = page_size
+    app.state.throttle = throttle or LoginThrottle()
     templates.env.globals["zone"] = service.model.tz
     app.add_middleware(
         SessionMiddleware,

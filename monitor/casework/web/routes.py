@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from monitor.casework.errors import CaseNotFound, InvalidInput
+from monitor.casework.measures import MEASURES
 from monitor.casework.service import CaseService
 from monitor.casework.web.app import page
 from monitor.casework.web.auth import User, check_csrf, current_user, sign_in
-from monitor.casework.workflow import REASON_CODES, Case
+from monitor.casework.web.paging import page_number, paginate
+from monitor.casework.web.throttle import LoginThrottle
+from monitor.casework.workflow import REASON_CODES, Case, report_kind
 
 __all__ = ["router"]
 
@@ -40,12 +43,30 @@ async def login_form(request: Request) -> Response:
 async def login(
     request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = ""
 ) -> Response:
-    user = request.app.state.users.authenticate(username, password)
+    users = request.app.state.users
+    throttle: LoginThrottle = request.app.state.throttle
+    client = request.client.host if request.client else "unknown"
+    # a user name is a staff id, fine to log; what was typed for an unknown one is not logged
+    known = username if username in users.by_name else "(unknown user)"
+    keys = (f"user:{username}", f"client:{client}")
+    wait = throttle.retry_after(*keys)
+    if wait:
+        logger.warning("sign-in throttled: %s from %s", known, client)
+        minutes = -(-wait // 60)
+        message = (
+            f"Too many failed sign-ins: try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        answer = page(request, "login.html", {"user": None, "error": message}, 429)
+        answer.headers["Retry-After"] = str(wait)
+        return answer
+    user = users.authenticate(username, password)
     if user is None:
-        logger.info("sign-in refused")
+        throttle.failed(*keys)
+        logger.info("sign-in refused: %s from %s", known, client)
         return page(
             request, "login.html", {"user": None, "error": "Unknown user or wrong password."}, 401
         )
+    throttle.succeeded(keys[0])
     sign_in(request, user)
     logger.info("signed in: %s (%s)", user.name, user.role)
     return RedirectResponse("/", status_code=303)
@@ -70,14 +91,20 @@ async def inbox(request: Request, user: SignedIn) -> Response:
     chosen = _filters(request)
     everything = await service.inbox({"status": ""})
     wanted = {**chosen, "assignee": user.name if chosen["assignee"] == "me" else chosen["assignee"]}
-    rows = await service.inbox(wanted)
+    rows = paginate(
+        await service.inbox(wanted),
+        page_number(request.query_params.get("page")),
+        request.app.state.page_size,
+        chosen,
+    )
     options = {
         "rule": sorted({r for row in everything for r in row["rules"]}),
         "branch": sorted({b for row in everything for b in row["branches"]}),
     }
     context = {
         "user": user,
-        "rows": rows,
+        "rows": rows.rows,
+        "paging": rows,
         "chosen": chosen,
         "options": options,
         "counts": _counts(everything),
@@ -97,6 +124,18 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_view(request: Request, case_id: str, user: SignedIn) -> Response:
+    return await _case_page(request, case_id, user)
+
+
+async def _case_page(
+    request: Request,
+    case_id: str,
+    user: User,
+    refusal: str | None = None,
+    entered: dict[str, Any] | None = None,
+) -> Response:
+    """The case view; after a refused proposal, with the refusal beside the form and what
+    was entered kept (status 400)."""
     service = _service(request)
     case = await service.case(case_id)
     events = await service.model.events(case_id)
@@ -114,7 +153,12 @@ async def case_view(request: Request, case_id: str, user: SignedIn) -> Response:
             "tasks": await service.model.tasks(case.customer_id),
             "alerts": _alerts(case),
             "reasons": REASON_CODES,
+            "measures": MEASURES,
+            "kind": report_kind(case),
+            "refusal": refusal,
+            "entered": entered or {"disposition": "report", "measures": []},
         },
+        status=400 if refusal else 200,
     )
 
 
@@ -126,9 +170,19 @@ def _alerts(case: Case) -> list[dict[str, Any]]:
 async def act(request: Request, case_id: str, action: str, user: SignedIn) -> Response:
     if action not in _ACTIONS:
         raise CaseNotFound(f"no action {action!r}")
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    posted = await request.form()
+    form: dict[str, Any] = {k: v for k, v in posted.items() if isinstance(v, str)}
     form.pop("csrf_token", None)
-    await _service(request).act(case_id, action, user.name, user.role, form)
+    if action == "propose":
+        form["measures"] = [v for v in posted.getlist("measures") if isinstance(v, str)]
+    try:
+        await _service(request).act(case_id, action, user.name, user.role, form)
+    except InvalidInput as exc:
+        if action != "propose" or request.headers.get("HX-Request"):
+            raise
+        if (await _service(request).case(case_id)).assignee != user.name:
+            raise  # an administrator's proposal on another's claim: the page has no form
+        return await _case_page(request, case_id, user, str(exc), form)
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 

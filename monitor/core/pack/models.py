@@ -6,7 +6,7 @@ sections of the rule registry (`monitor.core.pack.loader.config_model`)."""
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from monitor.core.pack.due import ReportDueConfig
 from monitor.core.pack.routing import QueueConfig, Route
 from monitor.core.rules.config import Category, StageConfig, Strict
+from schemas import Trigger
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -26,18 +27,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TRIGGERS = (
-    "PROFILE_CHANGE",
-    "ABNORMAL_ACTIVITY",
-    "WATCHLIST_MATCH",
-    "SUSPECTED_ML_TF",
-    "INCONSISTENT_INFO",
-    "DOUBTFUL_RECORDS",
-    "ID_EXPIRED",
-    "PERIODIC_REVIEW",
-    "INCOMPLETE_KYC",
-    "ENHANCED_DUE_DILIGENCE",
-)
+#: every re-identification trigger, in the order of the task schema's `Trigger`
+TRIGGERS: tuple[str, ...] = get_args(Trigger)
 
 
 class TaskConfig(Strict):

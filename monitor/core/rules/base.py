@@ -15,7 +15,7 @@ from monitor.core.explain import explain, fx_rates
 from monitor.core.ids import stable_id
 from monitor.core.rules.config import RuleConfig, Threshold
 from monitor.core.state import CustomerState
-from schemas import Alert, ReidTask
+from schemas import Alert, CashTransaction, ReidTask, Remittance
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -175,6 +175,68 @@ class Context:
                 self.pack.version,
             ),
         )
+
+    def txn_alert(
+        self,
+        rule_id: str,
+        cfg: RuleConfig,
+        event: CashTransaction | Remittance,
+        summary: str,
+        threshold: Threshold | None,
+        figures: Mapping[str, object],
+    ) -> Alert:
+        """An alert on the one transaction `event` under `threshold`: its id derived from the
+        txn id, the transaction's amount as the alert's and its txn id as the evidence, and
+        figures naming the transaction and its distance to `threshold` besides `figures`."""
+        amount, currency = event.amount, event.currency
+        if amount is None or currency is None:
+            raise ValueError(f"{rule_id}: an alert on a transaction needs its amount")
+        return self.alert(
+            rule_id,
+            cfg,
+            event.customer_id,
+            (event.txn_id,),
+            summary,
+            event.occurred_at,
+            amount=amount,
+            currency=currency,
+            evidence=[event.txn_id],
+            figures={
+                "txn_id": event.txn_id,
+                "amount": amount,
+                "currency": currency,
+                **figures,
+                **self.threshold_figures(threshold, amount, currency),
+            },
+        )
+
+    def emit_with_task(
+        self,
+        out: Findings,
+        alert: Alert,
+        trigger: str,
+        source_event_id: str,
+        facts: tuple[object, ...] = (),
+        *,
+        keyed_by_event: bool = True,
+    ) -> Alert:
+        """Append `alert` to `out` with the re-identification task `trigger` that follows it
+        up: for the alert's customer, due from the day of its event, its id from the trigger,
+        the customer, `facts` and `source_event_id` unless `keyed_by_event` is false (see
+        `task`). Returns `alert`."""
+        out.alerts.append(alert)
+        out.tasks.append(
+            self.task(
+                trigger,
+                alert.customer_id,
+                source_event_id,
+                alert.event_time,
+                [alert.alert_id],
+                facts,
+                keyed_by_event=keyed_by_event,
+            )
+        )
+        return alert
 
     def _with_rates(self, figures: Mapping[str, object]) -> Mapping[str, object]:
         """`figures` plus `fx_rates` and `fx_date` when they name a currency other than the

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -102,10 +102,10 @@ class PassThrough(FlowRule[PassThroughConfig]):
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[PassThroughConfig] = PassThroughConfig()
 
-    def apply(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if self.third_party_outflow(state, event, ctx) is None:
+        if not self.is_point(state, item):
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < 2 * cfg.min_cycles:  # cheap: too few flows to qualify
@@ -156,11 +156,13 @@ class FrequentSameCounterparty(FlowRule[FrequentCounterpartyConfig]):
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FrequentCounterpartyConfig] = FrequentCounterpartyConfig()
 
-    def apply(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
+    def is_point(self, state: CustomerState, item: FlowItem) -> bool:
+        return not item.tags & OWN and bool(item.counterparty)
+
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        item = self.recorder.record(state, event, ctx)
-        if item is None or item.tags & OWN or not item.counterparty:
+        if not self.is_point(state, item):
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < cfg.min_count:  # cheap: too few flows to qualify
@@ -197,9 +199,12 @@ _FROM = "DR|from"  # the movement (or opening) before that
 class DormantReactivation(FlowRule[DormantConfig]):
     """DORMANT_REACTIVATION: an account without movements for months suddenly moving large
     sums. The last movement's time is kept in `flags` (a year at most, like every flag);
-    with none, the account opening's time counts. Fires once per reactivation."""
+    with none, the account opening's time counts. Fires once per reactivation. A movement
+    arriving late (from another topic, within the pack's grace) that falls inside the idle
+    gap of a reactivation not yet alerted moves its start or cancels it, as event order would."""
 
     rule_id: ClassVar[str] = "DORMANT_REACTIVATION"
+    deferrable: ClassVar[bool] = False  # decided at each movement (its own late handling)
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance, CashTransaction)
     default: ClassVar[DormantConfig] = DormantConfig()
 
@@ -220,7 +225,19 @@ class DormantReactivation(FlowRule[DormantConfig]):
             opened = state.profile.get("opened_at")
             if opened:
                 last = int(datetime.fromisoformat(opened).timestamp() * 1000)
-        if last is not None and now - last >= cfg.idle_days * DAY_MS:
+        idle_ms = cfg.idle_days * DAY_MS
+        since = flags.get(_SINCE)
+        before = flags.get(_FROM)
+        if since is not None and before is not None and before <= now < since:
+            # a late movement inside the idle gap of a pending reactivation: event time
+            # decides, as if it had arrived in order
+            if now - before >= idle_ms:
+                flags[_SINCE] = now  # the reactivation starts with it
+            elif since - now >= idle_ms:
+                flags[_FROM] = now  # the gap before the reactivation is shorter
+            else:
+                del flags[_SINCE], flags[_FROM]  # no gap long enough: no reactivation
+        elif last is not None and now - last >= idle_ms:
             flags[_SINCE] = now
             flags[_FROM] = last
         if last is None or now > last:

@@ -93,17 +93,7 @@ class KycPep:
                 evidence=[event.event_id],
                 figures={"role": role, "event_id": event.event_id},
             )
-            out.alerts.append(alert)
-            out.tasks.append(
-                ctx.task(
-                    "ENHANCED_DUE_DILIGENCE",
-                    event.customer_id,
-                    event.event_id,
-                    event.event_time,
-                    [alert.alert_id],
-                    ("pep", role),
-                )
-            )
+            ctx.emit_with_task(out, alert, "ENHANCED_DUE_DILIGENCE", event.event_id, ("pep", role))
 
 
 class KycHighRiskCountry:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from monitor.core.rules.base import Context, fmt_money
+from monitor.core.rules.base import Context, Findings, fmt_money
 from monitor.core.rules.config import Category, Money, RuleConfig
 from monitor.core.state import DAY_MS, CustomerState, FlowItem
 from schemas import Alert, Remittance, Transfer
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
     from monitor.core.pack import Pack
 
 __all__ = [
+    "AsOf",
     "FlowRule",
     "FLOWS",
     "OWN",
     "PAYROLL",
+    "PENDING_SHIFT",
     "REPORTED_BITS",
     "BehaviourConfig",
     "FlowRecorder",
@@ -45,7 +48,9 @@ FLOWS = "FLOWS"
 OWN = 1  # to or from the customer's own account (counterparty.customer_id == customer_id)
 PAYROLL = 2  # an outflow whose purpose is a payroll purpose (FUNNEL_OUT's list)
 
-#: `FlowItem.reported` bits, one per rule
+#: `FlowItem.reported` bits, one per rule; shifted left by PENDING_SHIFT: the rule's decision
+#: at that item is still pending (`monitor.core.rules.flow_decisions`)
+PENDING_SHIFT = 8
 REPORTED_BITS = {
     "FUNNEL_IN": 1,
     "FUNNEL_OUT": 2,
@@ -79,26 +84,74 @@ def _sort_key(item: FlowItem) -> tuple[int, str]:
 _C = TypeVar("_C", bound=RuleConfig)
 
 
+class AsOf(NamedTuple):
+    """What a check needs of the event it is evaluated at, for a later point re-evaluated
+    after a late item arrived: the customer and the point's time."""
+
+    customer_id: str
+    occurred_at: datetime
+
+
 class FlowRule(Generic[_C]):
     """What the behaviour rules share: their config, the FLOWS recorder (one item per event,
-    whichever rule records it first) and the bit that marks the items they reported."""
+    whichever rule records it first) and the bit that marks the items they reported.
+
+    `apply` records the event and runs the rule's `check` at it. With a grace in the pack, it
+    marks the point pending instead: `flow_decisions` decides it once the grace has passed,
+    which gives the event-order result for any disorder within the grace. Without one, an
+    event that arrives after later ones (another topic) changes what the rule saw at each of
+    those later points, so `check` is run again at each of them, in event order, as of its
+    time (`AsOf`): the findings are those event order gives, for every alert not yet raised.
+    """
 
     rule_id: ClassVar[str]
+    #: whether, with a grace in the pack, the rule's points wait for it (`flow_decisions`)
+    deferrable: ClassVar[bool] = True
 
     def __init__(self, cfg: _C, pack: Pack) -> None:
         self.cfg = cfg
         self.recorder = FlowRecorder(pack)
         self.bit = REPORTED_BITS.get(self.rule_id, 0)
+        #: the `FlowItem.reported` bit of a point still to be decided (0: decided at once)
+        self.pending = (
+            self.bit << PENDING_SHIFT
+            if self.deferrable and pack.config.deadline_grace_hours > 0
+            else 0
+        )
 
-    def third_party_outflow(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context
-    ) -> FlowItem | None:
-        """The event's item when it moves money out to someone else (the rules that are
-        evaluated when money leaves); None otherwise. Records the event either way."""
+    def apply(
+        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
+    ) -> None:
         item = self.recorder.record(state, event, ctx)
-        if item is None or item.direction != "out" or item.tags & OWN:
-            return None
-        return item
+        if item is None:
+            return
+        if self.pending:  # decided when the grace has passed (`flow_decisions`)
+            mark_reported(state, [item], self.pending)
+            return
+        self.check(state, item, event, ctx, out)
+        items = state.windows.get(FLOWS)
+        if not items or _sort_key(items[-1]) <= _sort_key(item):
+            return  # in order: nothing later to see again
+        horizon = item.event_ms + getattr(self.cfg, "window_days", 0) * DAY_MS
+        at = bisect_right(items, _sort_key(item), key=_sort_key)
+        for later in items[at:]:
+            if later.event_ms > horizon:
+                break
+            if self.is_point(state, later):
+                moment = ctx.at(later.event_ms)
+                then = replace(ctx, event_ms=later.event_ms, day=moment.date())
+                self.check(state, later, AsOf(event.customer_id, moment), then, out)
+
+    def is_point(self, state: CustomerState, item: FlowItem) -> bool:
+        """Whether the rule is evaluated at `item` (default: money leaving to a third
+        party)."""
+        return item.direction == "out" and not item.tags & OWN
+
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
+    ) -> None:
+        """Evaluate the rule as of `item` (the event's own, or a later point's)."""
+        raise NotImplementedError
 
 
 class FlowRecorder:
@@ -213,7 +266,8 @@ def flow_alert(
     cents: int,
 ) -> Alert:
     """The alert of a behaviour rule: id from the rule, customer and the items' txn ids,
-    evidence those txn ids in time order, window from the first item to the event."""
+    evidence those txn ids in time order, window from the first item to the event, event
+    time the point's (to the millisecond)."""
     ordered = sorted(chosen, key=_sort_key)
     ids = [i.txn_id for i in ordered]
     tz = ctx.pack.tz
@@ -225,7 +279,7 @@ def flow_alert(
         event.customer_id,
         tuple(ids),
         summary,
-        event.occurred_at,
+        ctx.at(ctx.event_ms),  # to the millisecond, as a point re-evaluated later has it
         amount=(Decimal(cents) / 100).quantize(Decimal("0.01")),
         currency=ctx.pack.fx.base,
         evidence=ids[:200],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -95,10 +95,10 @@ class FunnelIn(FlowRule[FunnelInConfig]):
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FunnelInConfig] = FunnelInConfig()
 
-    def apply(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if self.third_party_outflow(state, event, ctx) is None:
+        if not self.is_point(state, item):
             return
         cfg = self.cfg
         if len(state.windows[FLOWS]) <= cfg.min_payers:  # cheap: too few flows to qualify
@@ -136,20 +136,27 @@ class FunnelOut(FlowRule[FunnelOutConfig]):
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance)
     default: ClassVar[FunnelOutConfig] = FunnelOutConfig()
 
-    def apply(
-        self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
-    ) -> None:
-        item = self.third_party_outflow(state, event, ctx)
-        if item is None:
-            return
+    def _exempt(self, state: CustomerState) -> bool:
+        """Whether payroll outflows are left out for this customer."""
         cfg = self.cfg
-        exempt = cfg.payroll_exempt == "all" or (
+        return cfg.payroll_exempt == "all" or (
             cfg.payroll_exempt == "entity"
             and state.profile is not None
             and state.profile.get("type") == "entity"
         )
-        if exempt and item.tags & PAYROLL:
+
+    def is_point(self, state: CustomerState, item: FlowItem) -> bool:
+        return super().is_point(state, item) and not (
+            item.tags & PAYROLL and self._exempt(state)
+        )
+
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
+    ) -> None:
+        if not self.is_point(state, item):
             return
+        cfg = self.cfg
+        exempt = self._exempt(state)
         if len(state.windows[FLOWS]) <= cfg.min_payees:  # cheap: too few flows to qualify
             return
         items = recent(state, ctx.event_ms, cfg.window_days, self.bit)

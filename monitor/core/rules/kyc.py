@@ -176,21 +176,14 @@ class KycIncomplete:
                 "required_count": len(required),
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "INCOMPLETE_KYC",
-                event.customer_id,
-                event.event_id,
-                event.event_time,
-                [alert.alert_id],
-            )
-        )
+        ctx.emit_with_task(out, alert, "INCOMPLETE_KYC", event.event_id)
 
 
 class KycIdExpired:
     """An identity document already expired at opening or on a transaction's date. Reported
-    once per document expiry date; a customer update with a new document renews it."""
+    once per document expiry date, citing its first use in event time (an earlier use that
+    arrives later re-emits the same ids with it); a customer update with a new document
+    renews it."""
 
     rule_id: ClassVar[str] = "KYC_ID_EXPIRED"
     handles: ClassVar[tuple[type, ...]] = (
@@ -213,9 +206,12 @@ class KycIdExpired:
         expiry = date.fromisoformat(profile["id_exp"])
         day = ctx.day
         flag = f"idexp|{expiry.isoformat()}"
-        if flag in state.flags:
+        first = state.flags.get(flag)
+        if first is not None and first <= ctx.event_ms:
             return
-        state.flags[flag] = state.watermark_ms
+        # the first use in event time is the one reported: a use arriving late (another
+        # topic) that came before the reported one emits the same alert and task again
+        state.flags[flag] = ctx.event_ms
         at = "at opening" if isinstance(event, AccountOpening) else f"on {day.isoformat()}"
         evidence = getattr(event, "txn_id", None) or event.event_id
         alert = ctx.alert(
@@ -233,16 +229,8 @@ class KycIdExpired:
                 "evidence_id": evidence,
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "ID_EXPIRED",
-                event.customer_id,
-                event.event_id,
-                event.event_time,
-                [alert.alert_id],
-                (expiry.isoformat(),),
-            )
+        ctx.emit_with_task(  # one task per expired document, as its alert
+            out, alert, "ID_EXPIRED", event.event_id, (expiry.isoformat(),), keyed_by_event=False
         )
 
 

@@ -166,26 +166,14 @@ class RemitMissingInfo:
             return  # a redelivery older than the redelivery guard: reported and followed up once
         state.flags[flag] = ctx.event_ms
         direction = "outbound" if event.direction == "out" else "inbound"
-        alert = ctx.alert(
+        alert = ctx.txn_alert(
             self.rule_id,
             self.cfg,
-            event.customer_id,
-            (event.txn_id,),
+            event,
             f"{direction} cross-border remittance {event.txn_id} of {event.amount} "
             f"{event.currency} lacks required fields: {', '.join(missing)}",
-            event.occurred_at,
-            amount=event.amount,
-            currency=event.currency,
-            evidence=[event.txn_id],
-            figures={
-                "txn_id": event.txn_id,
-                "direction": event.direction,
-                "amount": event.amount,
-                "currency": event.currency,
-                "missing": missing,
-                "missing_count": len(missing),
-                **ctx.threshold_figures(limit, event.amount, event.currency),
-            },
+            limit,
+            {"direction": event.direction, "missing": missing, "missing_count": len(missing)},
         )
         out.alerts.append(alert)
         if self.follow_up_days is not None and event.txn_id not in state.pending:

@@ -225,16 +225,7 @@ class SarStructuring:
                 "report_from_currency": self.cfg.report_from.local.currency,
             },
         )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "SUSPECTED_ML_TF",
-                event.customer_id,
-                event.event_id,
-                event.occurred_at,
-                [alert.alert_id],
-            )
-        )
+        ctx.emit_with_task(out, alert, "SUSPECTED_ML_TF", event.event_id)
 
 
 def _mark_reported(state: CustomerState, name: str, txn_ids: set[str]) -> None:

@@ -84,6 +84,44 @@ def _mark_reported(state: CustomerState, name: str, chosen: list[Any]) -> None:
     items[:] = [i._replace(reported=True) if id(i) in chosen_ids else i for i in items]
 
 
+def _raise(
+    rule: Structuring | FrequentLargeUnclearSource,
+    event: CashTransaction | Remittance,
+    ctx: Context,
+    out: Findings,
+    trigger: str,
+    ids: list[str],
+    summary: str,
+    total: Decimal,
+    currency: str,
+    figures: dict[str, object],
+) -> None:
+    """`rule` reports the window's transactions `ids`, totalling `total` in `currency`, as
+    one alert with its re-identification task `trigger`; `figures` add to the count, the
+    configured count and window, the total and its currency."""
+    cfg = rule.cfg
+    alert = ctx.alert(
+        rule.rule_id,
+        cfg,
+        event.customer_id,
+        tuple(ids),
+        summary,
+        event.occurred_at,
+        amount=total.quantize(Decimal("0.01")),
+        currency=currency,
+        evidence=ids,
+        figures={
+            "count": len(ids),
+            "min_count": cfg.min_count,
+            "window_days": cfg.window_days,
+            "total": total,
+            "currency": currency,
+            **figures,
+        },
+    )
+    ctx.emit_with_task(out, alert, trigger, event.event_id)
+
+
 def _pct(value: Decimal) -> str:
     """A percentage as written: 90, 72, 40.5."""
     return format(value.normalize(), "f")
@@ -171,26 +209,21 @@ class Structuring:
             base = ctx.pack.fx.base
             total = sum((Decimal(i.base_amount) for i in recent), Decimal(0))
             of = "the single-transaction threshold"
-        alert = ctx.alert(
-            self.rule_id,
-            cfg,
-            event.customer_id,
-            tuple(ids),
+        _raise(
+            self,
+            event,
+            ctx,
+            out,
+            "SUSPECTED_ML_TF",
+            ids,
             f"{len(recent)} cash transactions within {cfg.window_days} days each between "
             f"{_pct(band.lower_pct)}% and {cfg.upper_pct}% of {of} (total {fmt_money(total)} "
             f"{base}){_intensity_note(rating, band.intensity)}",
-            event.occurred_at,
-            amount=total.quantize(Decimal("0.01")),
-            currency=base,
-            evidence=ids,
-            figures={
-                "count": len(recent),
-                "min_count": cfg.min_count,
-                "window_days": cfg.window_days,
+            total,
+            base,
+            {
                 "threshold": limit,
                 "threshold_currency": side,
-                "total": total,
-                "currency": base,
                 "transactions": [
                     {
                         "txn_id": i.txn_id,
@@ -201,16 +234,6 @@ class Structuring:
                     for i in recent
                 ],
             },
-        )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "SUSPECTED_ML_TF",
-                event.customer_id,
-                event.event_id,
-                event.occurred_at,
-                [alert.alert_id],
-            )
         )
 
 
@@ -303,24 +326,19 @@ class FrequentLargeUnclearSource:
         ids = [i.txn_id for i in chosen]
         total = sum((Decimal(i.base_amount) for i in chosen), Decimal(0))
         base = ctx.pack.fx.base
-        alert = ctx.alert(
-            self.rule_id,
-            cfg,
-            event.customer_id,
-            tuple(ids),
+        _raise(
+            self,
+            event,
+            ctx,
+            out,
+            "ABNORMAL_ACTIVITY",
+            ids,
             f"{len(chosen)} large transfers within {cfg.window_days} days totalling "
             f"{fmt_money(total)} {base}: {reason}{_intensity_note(rating, large.intensity)}",
-            event.occurred_at,
-            amount=total.quantize(Decimal("0.01")),
-            currency=base,
-            evidence=ids,
-            figures={
-                "count": len(chosen),
-                "min_count": cfg.min_count,
-                "window_days": cfg.window_days,
+            total,
+            base,
+            {
                 **ctx.threshold_figures(cfg.threshold, event.amount, event.currency),
-                "total": total,
-                "currency": base,
                 "reason": "unclear_source" if chosen is unclear_items else "income_share",
                 "transactions": [
                     {
@@ -333,16 +351,6 @@ class FrequentLargeUnclearSource:
                     for i in chosen
                 ],
             },
-        )
-        out.alerts.append(alert)
-        out.tasks.append(
-            ctx.task(
-                "ABNORMAL_ACTIVITY",
-                event.customer_id,
-                event.event_id,
-                event.occurred_at,
-                [alert.alert_id],
-            )
         )
 
 

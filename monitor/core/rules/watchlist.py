@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,14 +36,7 @@ Role = Literal[
     "conductor",
     "counterparty",
 ]
-_ROLES: tuple[Role, ...] = (
-    "customer",
-    "beneficial_owner",
-    "legal_representative",
-    "agent",
-    "conductor",
-    "counterparty",
-)
+_ROLES: tuple[Role, ...] = get_args(Role)
 
 
 ListFormat = Literal["yaml", "ofac_sdn_xml", "ofac_sdn_csv", "un_consolidated", "ftm_json"]
