@@ -13,7 +13,8 @@ the payee's `in`, the other node as counterparty, amounts in `--currency`) and
 pattern `metadata.txt` names (`fan_in`, `cycle`), or `unattributed` when it names several.
 Labels carry no `expected_rules`. Also `amlsim-pack.yaml`: the default pack (or
 `--base-pack`) without the rules that judge identity data, which AMLSim does not have; and
-`amlsim-shapes-pack.yaml`: that pack with the behaviour rules' amount floors at 1.
+`amlsim-shapes-pack.yaml`: that pack with the amount floors of the behaviour rules and of
+the rules across customers at 1.
 
     python tools/convert_amlsim.py --nodes 20K_fanin200/nodes.csv \\
         --transactions 20K_fanin200/transactions.csv --metadata 20K_fanin200/metadata.txt \\
@@ -47,13 +48,17 @@ NODES_HEADER = ("nodeid", "isFraud")
 TRANSACTIONS_HEADER = ("sourceNodeId", "targetNodeId", "value", "time")
 PACK_FILE = "amlsim-pack.yaml"
 SHAPES_PACK_FILE = "amlsim-shapes-pack.yaml"
-#: the behaviour rules' amount floors (rule, parameter), set to 1 in the shapes pack
+#: the amount floors (rule, parameter) of the behaviour rules and of the rules across
+#: customers, set to 1 in the shapes pack: the only parameters that exist because of a
+#: currency's scale (counts, windows, hours and shares are the pattern's shape and stay)
 AMOUNT_FLOORS = (
     ("FUNNEL_IN", "min_total"),
     ("FUNNEL_OUT", "min_total"),
     ("PASS_THROUGH", "min_inflow"),
     ("FREQUENT_SAME_COUNTERPARTY", "min_amount"),
     ("DORMANT_REACTIVATION", "min_total"),
+    ("COUNTERPARTY_HUB", "min_amount"),
+    ("FUNDS_CYCLE", "min_amount"),
 )
 #: the hour (UTC) of a step's first transaction: the same calendar day in Shanghai and New York
 _HOUR = 12
@@ -191,10 +196,11 @@ def convert(
 
 
 def write_shapes_pack(pack: Path) -> Path:
-    """`amlsim-shapes-pack.yaml` beside `pack`: the same pack with every behaviour rule's
-    amount floor at 1 (in its own currency), so that only the shape criteria (payers,
-    payees, shares, counts, hours) decide: AMLSim's amounts are a few hundred units, far
-    under the floors of a bank's pack. Validated by loading it."""
+    """`amlsim-shapes-pack.yaml` beside `pack`: the same pack with every floor of
+    `AMOUNT_FLOORS` at 1 (in its own currency), so that only the shape criteria (payers,
+    payees, customers, shares, counts, hops, hours) decide: AMLSim's amounts are a few
+    hundred units, far under the floors of a bank's pack. Which rules are on is the
+    pack's. Validated by loading it."""
     import yaml
 
     from monitor.core.pack import load_pack
@@ -236,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(", ".join(f"{k} {v:,}" for k, v in counts.items()) + f"; typology {typology}")
     print(f"pack without the identity rules: {pack}")
-    print(f"the same with the behaviour rules' amount floors at 1: {shapes}")
+    print(f"the same with the amount floors at 1: {shapes}")
     return 0
 
 

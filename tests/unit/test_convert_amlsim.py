@@ -131,7 +131,17 @@ def test_the_packs(out: Path):
     for rule_id, param in convert_amlsim.AMOUNT_FLOORS:
         assert getattr(getattr(shapes.config.rules, rule_id), param).amount == 1
         assert getattr(getattr(pack.config.rules, rule_id), param).amount > 1000
-    assert shapes.config.rules.FUNNEL_IN.min_payers == pack.config.rules.FUNNEL_IN.min_payers
+    assert {"COUNTERPARTY_HUB", "FUNDS_CYCLE"} <= {r for r, _ in convert_amlsim.AMOUNT_FLOORS}
+    # the shape parameters stay as the pack has them
+    shape = {
+        "FUNNEL_IN": ("min_payers", "window_days"),
+        "COUNTERPARTY_HUB": ("window_days", "min_customers", "max_customers", "sides"),
+        "FUNDS_CYCLE": ("min_hops", "max_hops", "window_hours", "hop_hours", "min_carry_pct"),
+    }
+    for rule_id, params in shape.items():
+        for param in params:
+            want = getattr(getattr(pack.config.rules, rule_id), param)
+            assert getattr(getattr(shapes.config.rules, rule_id), param) == want, param
 
 
 def test_backtest_on_the_converted_fixture(out: Path):
@@ -142,8 +152,12 @@ def test_backtest_on_the_converted_fixture(out: Path):
     assert default["alerts"] == 0 and default["per_typology"]["fan_in"]["found"] == 0
     # the shape alone: ten payers in, 95 % out to one payee; its payers and payee are not
     assert shapes["per_rule"]["FUNNEL_IN"]["customers_alerted"] == 1
-    assert shapes["per_typology"]["fan_in"]["found"] == 1
-    assert shapes["per_typology"]["fan_in"]["recall"] == pytest.approx(1 / 3)
+    # seen from node 0's account: ten of our customers pay it within three days, a hub;
+    # each payer is alerted, of whom only node 1 is labelled
+    hub = shapes["per_rule"]["COUNTERPARTY_HUB"]
+    assert (hub["customers_alerted"], hub["labelled_alerted"]) == (10, 1)
+    assert shapes["per_typology"]["fan_in"]["missed"] == ["AS000011"]
+    assert shapes["per_typology"]["fan_in"]["recall"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize(
