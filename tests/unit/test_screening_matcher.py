@@ -231,7 +231,7 @@ def test_different_birth_date_clears_an_exact_name_at_the_default_threshold(
 
 
 def test_equal_birth_date_lifts_a_fuzzy_name_over_the_threshold() -> None:
-    query = "Josse Miller"  # two letters off
+    query = "Jose Mutler"  # one letter for an unrelated one
     [base] = WatchlistMatcher(ENTRIES, threshold=50).match(query)
     assert DEFAULT_THRESHOLD - BIRTH_DATE_MATCH_BONUS <= base.score < DEFAULT_THRESHOLD
     strict = WatchlistMatcher(ENTRIES)
@@ -244,7 +244,7 @@ def test_a_name_screened_again_with_other_facts_is_scored_afresh() -> None:
     """The matcher caches a name's candidates whatever its birth date and country: the
     answers must not depend on what was asked before (openings of two customers with one
     name and different birth dates, in either order)."""
-    query, born = "Josse Miller", date(1969, 2, 14)
+    query, born = "Jose Mutler", date(1969, 2, 14)
     asks = [
         (query, None, None),
         (query, born, None),
