@@ -22,9 +22,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: cost of a spelling variant: letters of one sound group, a doubled or silent letter
-SOFT = 0.5
+SOFT = 0.4
 #: cost of a vowel for another vowel (transliterations differ most there: Hizballah/Hezbollah)
-VOWEL = 0.3
+VOWEL = 0.2
 #: points a token's score loses per unit of edit cost (one letter for an unrelated one: 20)
 POINTS_PER_EDIT = 20.0
 #: a name that agrees only through initials scores at most this (below the default
@@ -42,7 +42,10 @@ PARTICLES = frozenset(
 )
 #: the spellings of a syllable with ü, ASCII-only (lü: lu, lv, lyu)
 _UMLAUT = {"lv": "lu", "lyu": "lu", "nv": "nu", "nyu": "nu"}
-_MAX_ALIGNED = 6  # a name with more tokens is aligned only through its orders
+#: a name with more tokens is aligned only through its orders
+_MAX_ALIGNED = 6
+#: at most this many edits, however cheap, in a token of so many letters (Omar is not Amir)
+_MAX_EDITS = {4: 1, 5: 1, 6: 2, 7: 2, 8: 2}
 
 # sound groups (after Editex, Zobel and Dart 1996, with v/w and i/j/y added): one letter
 # for another of its group is a spelling variant, not another name
@@ -54,7 +57,7 @@ _SOFT_PAIRS = frozenset((a, b) for group in _GROUPS for a in group for b in grou
 def tolerance(length: int) -> float:
     """The largest edit cost two tokens may differ by when the longer has `length` letters:
     none up to 3 letters, one spelling variant up to 5, one letter up to 8, one and a half
-    up to 11, two from 12."""
+    up to 11, two from 12 (and at most one edit up to 5 letters, two up to 8: `_pair`)."""
     if length <= 3:
         return 0.0
     if length <= 5:
@@ -166,15 +169,16 @@ def _pair(mine: str, theirs: str) -> tuple[float, int] | None:
         return SOFT, 1  # 吕 written Lü, Lu, Lyu or Lv
     if len(mine) == 1 or len(theirs) == 1:
         if min(len(mine), len(theirs)) == 1 and mine[0] == theirs[0]:
-            return 0.0, 3
+            return SOFT, 3
         return None
     if distinct_given(mine, theirs):
         return None  # Maria is not Mario, Daniel not Daniela
     allowed = tolerance(max(len(mine), len(theirs)))
     if allowed <= 0 or abs(len(mine) - len(theirs)) * VOWEL > allowed:
         return None
-    if Levenshtein.distance(mine, theirs, score_cutoff=int(allowed / VOWEL)) > allowed / VOWEL:
-        return None  # every edit costs at least VOWEL: too many of them
+    edits = _MAX_EDITS.get(max(len(mine), len(theirs)), int(allowed / VOWEL))
+    if Levenshtein.distance(mine, theirs, score_cutoff=edits) > edits:
+        return None  # too many edits, however cheap
     cost = token_cost(mine, theirs, allowed)
     if cost > allowed:
         return None
@@ -183,14 +187,15 @@ def _pair(mine: str, theirs: str) -> tuple[float, int] | None:
 
 def _score(pairs: list[tuple[float, int, float]]) -> Alignment | None:
     """The weighted mean of the pairs' token scores (100 less `POINTS_PER_EDIT` per unit of
-    cost), capped at `INITIALS_CAP` when an initial took part; None when only initials
-    agreed."""
+    cost; an initial costs `SOFT`), capped at `INITIALS_CAP` when an initial took part and
+    fewer than two whole tokens agreed (A. Volkov, not José M. Fernández García); None when
+    only initials agreed."""
     kinds = [kind for _, kind, _ in pairs]
     if all(kind == 3 for kind in kinds):
         return None
     total = sum(weight for _, _, weight in pairs)
     score = sum(weight * (100.0 - POINTS_PER_EDIT * cost) for cost, _, weight in pairs) / total
-    if 3 in kinds:
+    if 3 in kinds and len(kinds) - kinds.count(3) < 2:
         score = min(score, INITIALS_CAP)
     return Alignment(score, kinds.count(0), kinds.count(1), kinds.count(2), kinds.count(3))
 

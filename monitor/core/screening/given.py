@@ -51,6 +51,8 @@ GIVEN_NAMES = frozenset(
     fatima aisha khadija zainab maryam amina nadia layla nour huda salma yasmin
     mehmet mustafa ahmet hasan huseyin ibrahim ismail osman yusuf murat emre ayse
     emine hatice zeynep elif
+    daniela ivana adrian adriana alexandra carla carlo juliana antonia roberta luisa
+    cristian simona simone paola nicola nicole
     piotr krzysztof andrzej tomasz pawel jan marcin michal anna katarzyna malgorzata agnieszka
     """.split()
 )
