@@ -22,9 +22,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: cost of a spelling variant: letters of one sound group, a doubled or silent letter
-SOFT = 0.4
+SOFT = 0.5
 #: cost of a vowel for another vowel (transliterations differ most there: Hizballah/Hezbollah)
-VOWEL = 0.2
+VOWEL = 0.3
 #: points a token's score loses per unit of edit cost (one letter for an unrelated one: 20)
 POINTS_PER_EDIT = 20.0
 #: a name that agrees only through initials scores at most this (below the default
@@ -78,12 +78,14 @@ def _sub(a: str, b: str) -> float:
 
 
 def _indel(word: str, i: int) -> float:
-    """Cost of inserting or deleting `word[i]`: soft for a doubled letter (Hassan/Hasan), an
-    h (Thomas/Tomas), a vowel beside a vowel (Mueller/Muller) and the j of dj (Djordjevic,
-    Đorđević read Dordevic); one otherwise."""
+    """Cost of inserting or deleting `word[i]`: `VOWEL` for the y of an iotated vowel; soft
+    for a doubled letter (Hassan/Hasan), an h (Thomas/Tomas), a vowel beside a vowel
+    (Mueller/Muller) and the j of dj (Djordjevic, Đorđević read Dordevic); one otherwise."""
     c = word[i]
     prev = word[i - 1] if i else ""
     nxt = word[i + 1] if i + 1 < len(word) else ""
+    if c == "y" and nxt in _VOWELS:
+        return VOWEL  # a Cyrillic iotated vowel: Yelena/Elena, Gorbachyov/Gorbachev
     if c in (prev, nxt) or c == "h":
         return SOFT
     if c in _VOWELS and (prev in _VOWELS or nxt in _VOWELS):
