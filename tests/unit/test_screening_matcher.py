@@ -296,3 +296,27 @@ def test_names_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
     text = caplog.text.casefold()
     for name in ("zhang", "xiaoming", "张晓明", "jose", "müller", "muller"):
         assert name not in text
+
+
+def test_a_fuzzy_match_says_how_the_tokens_aligned_without_naming_them() -> None:
+    [found] = WatchlistMatcher([entry("JF", "Juan Felissen")]).match("Juan Felussen")
+    assert found.method == "fuzzy: 1 exact, 1 variant"
+    assert found.reasons().startswith("name 95 (fuzzy: 1 exact, 1 variant); agreed: -")
+    assert "felussen" not in found.reasons().lower()
+    [exact] = WatchlistMatcher([entry("JF", "Juan Felissen")]).match("FELISSEN, Juan")
+    assert exact.method == "exact"
+
+
+def test_one_unrelated_letter_in_the_surname_needs_an_identifier() -> None:
+    listed = WatchlistMatcher([entry("IV", "Ivan Valovello", born=BORN)])
+    assert listed.match("Ivan Valorello") == []
+    [found] = listed.match("Ivan Valorello", BORN)
+    assert found.identifiers.agreed == ("birth_date",)
+    assert listed.match("Maria Lopes") == []
+
+
+def test_initials_alone_need_an_identifier() -> None:
+    listed = WatchlistMatcher([entry("AV", "Aleksandr Volkov", born=BORN)])
+    assert listed.match("A. Volkov") == []
+    [found] = listed.match("A. Volkov", BORN)
+    assert found.method.startswith("initials:")

@@ -53,7 +53,7 @@ def test_format_names_every_category(card: dict[str, dict[str, object]]) -> None
 INDEPENDENT_FLOORS = {
     "independent_wade_giles": 0.99,
     "independent_traditional": 1.0,
-    "independent_jyutping": 0.13,
+    "independent_jyutping": 0.19,
     "independent_published": 0.45,
 }
 

@@ -49,7 +49,7 @@ _MAX_EDITS = {4: 1, 5: 1, 6: 2, 7: 2, 8: 2}
 
 # sound groups (after Editex, Zobel and Dart 1996, with v/w and i/j/y added): one letter
 # for another of its group is a spelling variant, not another name
-_GROUPS = ("bp", "ckq", "dt", "lr", "mn", "gj", "fpv", "sxz", "csz", "vwu", "ijy")
+_GROUPS = ("bp", "ckq", "dt", "gk", "lr", "mn", "gj", "fpv", "sxz", "csz", "vwu", "ijy")
 _VOWELS = frozenset("aeiouy")
 _SOFT_PAIRS = frozenset((a, b) for group in _GROUPS for a in group for b in group if a != b)
 
