@@ -54,23 +54,26 @@ class WatchlistMatcher:
       ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明) but not syllables
       shuffled inside a name ("Guo Haolin" is not "Lin Guohao"). Also 100 when joined
       letters are equal and one side is a single token or a name from Han characters.
-    * otherwise `fuzz.ratio` on the orders, and for Latin names on the sorted tokens (a
-      pure permutation, 100 there, does not count). `token_set_ratio` is not used: a lone
+    * otherwise the candidates `fuzz.ratio` finds on the orders, and for Latin names on
+      the sorted tokens (a pure permutation, 100 there, does not count), are scored by
+      token alignment (`align.align`: every token paired within an edit tolerance scaled
+      by its length, edits weighted by sound group, tokens weighted surname 1, other 0.6,
+      very common given name 0.3, two common given names never paired); a name written
+      with initials is found through its initials and surname and scores at most
+      `align.INITIALS_CAP` unless two whole tokens agree. `token_set_ratio` is not used: a lone
       common surname would match every alias containing it.
     * pinyin guard: pinyin queries and names from Han characters match pinyin or Han
       aliases only exactly: one letter is another syllable, so another character
       (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏). Wade-Giles and Cantonese spellings
       never match one Han name with another, nor a Han name with a pinyin alias.
-    * token guard: a fuzzy score only counts when, if both names have the same number of
-      tokens of three or more letters, each such token is within one edit (two from ten
-      letters) of a token on the other side (Volkov is not Volkonov).
     * short-name guard: a query or alias with fewer than `MIN_FUZZY_LETTERS` letters only
       ever scores 100 on an exact comparison, never on partial similarity.
 
     Secondary identifiers (`assess`): a different birth date rules the entry out; equal
     +5; identity number equal +10, different -10; country not among the entry's -10. A
     weak alias counts only when spelled as listed. Each match says which identifiers
-    agreed, conflicted and were missing, and whether the name is a very common one.
+    agreed, conflicted and were missing, whether the name is a very common one, and how
+    the name matched (`method`: exact, or the alignment's counts).
 
     `match` returns the best alias per entry with final score >= threshold, by score
     descending then entry id. Aliases are normalised once at construction; normalised
