@@ -193,14 +193,20 @@ def main() -> None:
     started = time.perf_counter()
     matcher = WatchlistMatcher(entries)
     built = time.perf_counter() - started
-    hits = hit_customers = reviews = latin_hits = 0
+    hits = hit_customers = reviews = latin_hits = latin_high = 0
+    methods: dict[str, int] = {}
     started = time.perf_counter()
     for name in customers:
         found = matcher.match(name)
         hits += len(found)
         hit_customers += bool(found)
         reviews += sum(getattr(m, "common_name", False) for m in found)
-        latin_hits += len(found) if name.isascii() and name in latin_names else 0
+        if name.isascii() and name in latin_names:
+            latin_hits += len(found)
+            latin_high += sum(not getattr(m, "common_name", False) for m in found)
+        for m in found:
+            method = getattr(m, "method", "-").partition(":")[0]
+            methods[method] = methods.get(method, 0) + 1
     elapsed = time.perf_counter() - started
     unique = len(set(customers))
     print(
@@ -218,6 +224,11 @@ def main() -> None:
         f"{(hits - latin_hits) * per_1000:.1f}; low-severity reviews (a very common name "
         f"matched on the name alone) {reviews * per_1000:.1f}, high-severity "
         f"{(hits - reviews) * per_1000:.1f} per 1,000 customers"
+    )
+    print(
+        f"  high-severity on Latin names {latin_high * per_1000:.1f}, on Chinese names "
+        f"{(hits - reviews - latin_high) * per_1000:.1f}; by method: "
+        + ", ".join(f"{k} {v * per_1000:.1f}" for k, v in sorted(methods.items()))
     )
     print(f"time per new name: {elapsed / unique * 1e6:.0f} us ({elapsed:.1f} s in all)")
 

@@ -2,8 +2,10 @@
 
 Run from the repository root: `python tools/make_screening_scorecard.py`. Deterministic
 (fixed seed). Chinese names are drawn from the surname and given-name frequency tables in
-monitor.core.screening.common; hand-written hard cases are in tests/data/scorecard_hand.csv.
-Every name is invented.
+monitor.core.screening.common; hand-written hard cases are in tests/data/scorecard_hand.csv,
+and pairs spelled from sources independent of the matcher's tables in
+tests/data/scorecard_independent.csv (tools/make_screening_independent.py). Every name is
+invented except the independent_published entries.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LIST = ROOT / "tests" / "data" / "scorecard_list.yaml"
 PAIRS = ROOT / "tests" / "data" / "scorecard_pairs.csv"
 HAND = ROOT / "tests" / "data" / "scorecard_hand.csv"
+#: pairs spelled from sources other than the matcher's tables (tools/make_screening_independent.py)
+INDEPENDENT = ROOT / "tests" / "data" / "scorecard_independent.csv"
 CHINESE_ENTRIES = 320
 SEED = 20261207
 
@@ -249,8 +253,11 @@ def main() -> None:
         while words and words[-1].lower() in LEGAL:
             words.pop()
         pairs.append((" ".join(words) + " Company Limited", "", "", eid, "company_legal_form"))
-    with HAND.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
+    extra = [HAND, INDEPENDENT] if INDEPENDENT.exists() else [HAND]
+    for path in extra:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        for row in rows:
             pairs.append(
                 (
                     row["query_name"],
@@ -268,14 +275,17 @@ def main() -> None:
                         "birth_date": row["entry_birth_date"],
                         "country": None,
                         "list": "scorecard",
-                        "reason": "synthetic hand case",
+                        "reason": "published name"
+                        if row["category"] == "independent_published"
+                        else "synthetic hand case",
                     }
                 )
 
     seen: set[str] = set()
     lines = [
         "# Synthetic scorecard list written by tools/make_screening_scorecard.py.",
-        "# Every name is invented.",
+        "# Every name is invented, except the independent_published entries (IP-): names",
+        "# of persons as OFAC published them (tools/make_screening_independent.py).",
         "name: scorecard",
         "entries:",
     ]

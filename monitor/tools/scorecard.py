@@ -14,7 +14,9 @@ __all__ = ["format_scorecard", "scorecard"]
 logger = logging.getLogger(__name__)
 
 #: categories whose pairs all name nobody on the list: any match there is a false hit
-NEGATIVE = frozenset({"syllable_shuffle", "different_birth_date", "other_person"})
+NEGATIVE = frozenset(
+    {"syllable_shuffle", "different_birth_date", "other_person", "latin_other_person"}
+)
 
 
 def scorecard(matcher: WatchlistMatcher, pairs: Sequence[Pair]) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 from monitor.core.errors import ConfigurationError
+from monitor.core.screening.align import align, initials_keys
 from monitor.core.screening.common import is_common_name
 from monitor.core.screening.forms import Form, forms
 from monitor.core.screening.keys import ByLength, Owner
@@ -21,7 +22,6 @@ from monitor.core.screening.score import (
     ID_MATCH_BONUS,
     MIN_FUZZY_LETTERS,
     assess,
-    parts_agree,
 )
 from monitor.core.screening.yaml_list import load_watchlist
 
@@ -54,23 +54,26 @@ class WatchlistMatcher:
       ("Zhang Xiaoming" == "Zhang Xiao Ming" == "Xiaoming Zhang" == 张晓明) but not syllables
       shuffled inside a name ("Guo Haolin" is not "Lin Guohao"). Also 100 when joined
       letters are equal and one side is a single token or a name from Han characters.
-    * otherwise `fuzz.ratio` on the orders, and for Latin names on the sorted tokens (a
-      pure permutation, 100 there, does not count). `token_set_ratio` is not used: a lone
+    * otherwise the candidates `fuzz.ratio` finds on the orders, and for Latin names on
+      the sorted tokens (a pure permutation, 100 there, does not count), are scored by
+      token alignment (`align.align`: every token paired within an edit tolerance scaled
+      by its length, edits weighted by sound group, tokens weighted surname 1, other 0.6,
+      very common given name 0.3, two common given names never paired); a name written
+      with initials is found through its initials and surname and scores at most
+      `align.INITIALS_CAP` unless two whole tokens agree. `token_set_ratio` is not used: a lone
       common surname would match every alias containing it.
     * pinyin guard: pinyin queries and names from Han characters match pinyin or Han
       aliases only exactly: one letter is another syllable, so another character
       (Zhang Xiaoming 张晓明 vs Zhang Xiaomin 张晓敏). Wade-Giles and Cantonese spellings
       never match one Han name with another, nor a Han name with a pinyin alias.
-    * token guard: a fuzzy score only counts when, if both names have the same number of
-      tokens of three or more letters, each such token is within one edit (two from ten
-      letters) of a token on the other side (Volkov is not Volkonov).
     * short-name guard: a query or alias with fewer than `MIN_FUZZY_LETTERS` letters only
       ever scores 100 on an exact comparison, never on partial similarity.
 
     Secondary identifiers (`assess`): a different birth date rules the entry out; equal
     +5; identity number equal +10, different -10; country not among the entry's -10. A
     weak alias counts only when spelled as listed. Each match says which identifiers
-    agreed, conflicted and were missing, and whether the name is a very common one.
+    agreed, conflicted and were missing, whether the name is a very common one, and how
+    the name matched (`method`: exact, or the alignment's counts).
 
     `match` returns the best alias per entry with final score >= threshold, by score
     descending then entry id. Aliases are normalised once at construction; normalised
@@ -105,6 +108,8 @@ class WatchlistMatcher:
         self._joined: dict[str, list[Owner]] = {}
         #: joined spellings of other multi-token aliases, for one-token queries
         self._joined_multi: dict[str, list[Owner]] = {}
+        #: initials of the given names and the surname of Latin aliases ("a volkov")
+        self._initials: dict[str, list[Owner]] = {}
         ordered: dict[str, list[Owner]] = {}
         by_sorted: dict[str, list[Owner]] = {}
         aliases = 0
@@ -120,6 +125,9 @@ class WatchlistMatcher:
                         self._joined.setdefault(form.compact, []).append(owner)
                     elif not form.pinyin:
                         self._joined_multi.setdefault(form.compact, []).append(owner)
+                    if not form.syllabic and not form.reduced:
+                        for key in initials_keys(form.tokens):
+                            self._initials.setdefault(key, []).append(owner)
                     if len(form.compact) >= MIN_FUZZY_LETTERS:
                         for key in form.orders:
                             ordered.setdefault(key, []).append(owner)
@@ -155,7 +163,7 @@ class WatchlistMatcher:
     ) -> tuple[Match, ...]:
         matches = []
         common = any(is_common_name(form.orders) for form in self._forms(name) if form.pinyin)
-        for index, score, alias in self._candidates(name):
+        for index, score, alias, method in self._candidates(name):
             entry = self.entries[index]
             weak = alias in entry.weak
             final, found = assess(score, entry, birth_date, country, id_number)
@@ -164,30 +172,44 @@ class WatchlistMatcher:
             if weak and score < 100:
                 continue  # a weak alias counts only when spelled as listed
             matches.append(
-                Match(entry.entry_id, final, alias, entry.list_name, score, found, weak, common)
+                Match(
+                    entry.entry_id,
+                    final,
+                    alias,
+                    entry.list_name,
+                    score,
+                    found,
+                    weak,
+                    common,
+                    method,
+                )
             )
         matches.sort(key=lambda m: (-m.score, m.entry_id))
         return tuple(matches)
 
-    def _scan(self, name: str) -> tuple[tuple[int, float, int], ...]:
-        """(entry index, base score, alias index) of every entry whose best alias scores at
+    def _scan(self, name: str) -> tuple[tuple[int, float, int, str], ...]:
+        """(entry index, base score, alias index, method) of every entry whose best alias scores at
         least the lowest cutoff any query can use (the threshold less the largest bonus).
         An entry's best alias is the same whatever the cutoff, and `assess` never lifts a
         score above the threshold without a bonus, so `_match` gives what a scan with the
         query's own cutoff would."""
-        best: dict[int, tuple[float, int]] = {}
+        best: dict[int, tuple[float, int, str]] = {}
         cutoff = max(self.threshold - max(BIRTH_DATE_MATCH_BONUS, ID_MATCH_BONUS), 0.0)
         for form in self._forms(name):
             for key in form.orders:
                 for owner in self._exact.get(key, ()):
-                    _offer(best, owner, form, 100.0)
+                    _offer(best, owner, form, 100.0, "exact")
             for owner in self._joined.get(form.compact, ()):
-                _offer(best, owner, form, 100.0)
+                _offer(best, owner, form, 100.0, "exact")
             if len(form.tokens) == 1 and not form.pinyin:
                 for owner in self._joined_multi.get(form.compact, ()):
-                    _offer(best, owner, form, 100.0)
+                    _offer(best, owner, form, 100.0, "exact")
             if len(form.compact) < MIN_FUZZY_LETTERS or form.derived:
                 continue  # Han characters name their syllables: no fuzzy reading of them
+            if not form.syllabic and any(len(t) == 1 for t in form.tokens):
+                for key in initials_keys(form.tokens):
+                    for owner in self._initials.get(key, ()):
+                        _offer_aligned(best, owner, form, cutoff)
             queries = [(key, self._fuzzy[0]) for key in form.orders[:1]]
             if not form.syllabic:
                 queries.append((form.sorted, self._fuzzy[1]))
@@ -216,13 +238,25 @@ class WatchlistMatcher:
                             continue  # order and syllables matter: only exact keys count
                         if score >= 100 and by_length is self._fuzzy[1]:
                             continue  # the tokens permuted: not a whole-name order swap
-                        if score < 100 and not parts_agree(form.tokens, owner.tokens):
-                            continue
-                        _offer(best, owner, form, min(score, 99.0))
-        return tuple((index, score, alias) for index, (score, alias) in best.items())
+                        _offer_aligned(best, owner, form, cutoff)
+        return tuple(
+            (index, score, alias, method) for index, (score, alias, method) in best.items()
+        )
 
 
-def _offer(best: dict[int, tuple[float, int]], owner: Owner, form: Form, score: float) -> None:
+def _offer_aligned(
+    best: dict[int, tuple[float, int, str]], owner: Owner, form: Form, cutoff: float
+) -> None:
+    """Offer the token alignment's score of a fuzzy candidate (below 100: the name is not
+    spelled as listed), if the tokens align and it reaches `cutoff`."""
+    aligned = align(form.tokens, owner.tokens)
+    if aligned is not None and aligned.score >= cutoff:
+        _offer(best, owner, form, min(aligned.score, 99.0), aligned.describe())
+
+
+def _offer(
+    best: dict[int, tuple[float, int, str]], owner: Owner, form: Form, score: float, method: str
+) -> None:
     """Keep `score` as the entry's best unless it is lower, or equal with a later alias;
     two shortened spellings are never compared, nor two names in Han characters through
     Wade-Giles or Cantonese (the characters differ where those spellings agree), nor such
@@ -235,4 +269,4 @@ def _offer(best: dict[int, tuple[float, int]], owner: Owner, form: Form, score: 
         return  # a Cantonese or Wade-Giles reading that is also pinyin: other characters
     current = best.get(owner.entry)
     if current is None or score > current[0] or (score == current[0] and owner.alias < current[1]):
-        best[owner.entry] = (score, owner.alias)
+        best[owner.entry] = (score, owner.alias, method)

@@ -78,6 +78,9 @@ class Match:
     identifiers: Identifiers = field(default_factory=Identifiers)
     weak_alias: bool = False
     common_name: bool = False
+    #: how the name matched: `exact` (a spelling or order as listed) or the token
+    #: alignment's counts (`fuzzy: 1 exact, 1 variant`; `initials: ...`), never the tokens
+    method: str = "exact"
 
     @property
     def name_only(self) -> bool:
@@ -86,7 +89,7 @@ class Match:
 
     def reasons(self) -> str:
         """One line saying why: name score, identifiers, weak alias, common name."""
-        parts = [f"name {self.name_score:.0f}", self.identifiers.describe()]
+        parts = [f"name {self.name_score:.0f} ({self.method})", self.identifiers.describe()]
         if self.weak_alias:
             parts.append("weak alias")
         if self.common_name and self.name_only:

@@ -18,7 +18,7 @@ _LATIN_EXTRA = str.maketrans(
     {
         "ø": "o",
         "ł": "l",
-        "đ": "d",
+        "đ": "dj",  # Serbo-Croatian Đorđević is written Djordjevic
         "ð": "d",
         "ı": "i",
         "ħ": "h",
@@ -59,6 +59,14 @@ _TOKEN_VARIANTS = {
         "yevgeny": "evgeny evgeni yevgeni",
         "natalya": "natalia nataliya natalja",
         "yelena": "elena jelena",
+        "maria": "mariya marija",
+        "fatima": "fatma fatimah",
+        "yekaterina": "ekaterina jekaterina",
+        "tatyana": "tatiana tatjana",
+        "nikolay": "nikolai",
+        "maksim": "maxim",
+        "artem": "artyom",
+        "darya": "daria dariya",
     }.items()
 }
 _CANONICAL = {v: c for c, vs in _TOKEN_VARIANTS.items() for v in vs}

@@ -38,6 +38,7 @@ _WG_INITIALS = (
     ("z", "ts"),
     ("c", "ts"),
     ("s", "s"),
+    ("h", "h"),
     ("j", "ch"),
     ("q", "ch"),
     ("x", "hs"),
@@ -58,6 +59,8 @@ def wade_giles(syllable: str) -> str:
     source = syllable[: len(syllable) - len(final)]
     if final.endswith("ong"):
         final = final[:-3] + "ung"
+    elif final == "ui" and source in ("g", "k"):
+        final = "uei"  # gui kuei, kui k'uei
     elif final == "ian":
         final = "ien"
     elif final == "ie":

@@ -1,11 +1,9 @@
-"""Scoring rules: the threshold, the secondary identifiers' adjustments, the token guard."""
+"""Scoring rules: the threshold and the secondary identifiers' adjustments."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date
-
-from rapidfuzz.distance import Levenshtein
 
 from monitor.core.screening.models import Identifiers, WatchlistEntry
 
@@ -18,7 +16,6 @@ __all__ = [
     "MIN_FUZZY_LETTERS",
     "adjust",
     "assess",
-    "parts_agree",
 ]
 
 logger = logging.getLogger(__name__)
@@ -30,28 +27,6 @@ ID_MATCH_BONUS = 10.0
 ID_MISMATCH_PENALTY = 10.0
 #: a name with fewer letters than this (after normalisation) only ever matches exactly
 MIN_FUZZY_LETTERS = 4
-
-
-def parts_agree(query: tuple[str, ...], alias: tuple[str, ...]) -> bool:
-    """When both names have the same number (two or more) of tokens of three or more letters
-    (shorter ones are particles such as al, el, bo), each such token is within one edit
-    (Levenshtein; two edits from ten letters) of a token on the other side. A fuzzy score
-    over the whole name otherwise lets long shared parts hide a different surname
-    (Volkov vs Volkonov, Hamid vs Shami)."""
-    query = tuple(t for t in query if len(t) >= 3)
-    alias = tuple(t for t in alias if len(t) >= 3)
-    if len(query) != len(alias) or len(query) < 2:
-        return True
-    return all(
-        any(_close(token, other) for other in theirs)
-        for mine, theirs in ((query, alias), (alias, query))
-        for token in mine
-    )
-
-
-def _close(a: str, b: str) -> bool:
-    allowed = 1 + max(len(a), len(b)) // 10
-    return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
 
 
 def assess(
