@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import struct
 import time
 from datetime import UTC, datetime
@@ -16,6 +17,10 @@ from bench.context import Run, log
 from bench.proc import status_bytes
 
 __all__ = ["memory_build", "memory_hold", "memory_phase"]
+
+
+#: a simulated customer id: "C", digits, and a suffix for group members ("C0000088M1")
+_ID_NUMBER = re.compile(r"C(\d+)")
 
 
 def memory_build(base: int, target: int, out: Path, seed: int) -> dict[str, Any]:
@@ -42,7 +47,11 @@ def memory_build(base: int, target: int, out: Path, seed: int) -> dict[str, Any]
         items = []
         for topic, kind in TOPIC_FILES.items():
             for ts, value in sim.events[topic]:
-                value["customer_id"] = f"C{c0 + int(value['customer_id'][1:]):07d}"
+                number = _ID_NUMBER.match(value["customer_id"])
+                assert number is not None, value["customer_id"]  # C<digits>[suffix]
+                value["customer_id"] = (
+                    f"C{c0 + int(number[1]):07d}{value['customer_id'][number.end() :]}"
+                )
                 items.append((ts, rank[kind], kind, value))
         items.sort(key=lambda item: (item[0], item[1]))
         states: dict[str, Any] = {}
