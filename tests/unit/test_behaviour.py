@@ -481,6 +481,31 @@ def test_dormant_reactivation_is_the_same_in_any_arrival_order(
         )
 
 
+def test_under_a_grace_a_wake_up_waits_for_a_late_earlier_payment() -> None:
+    """A dormant account wakes with a small inbound remittance, then a large transfer two
+    hours later; the remittance (another topic) arrives after the transfer. Decided at once,
+    the alert cites the transfer alone; under a grace it is the event-order alert, both."""
+    opened = person(when="2025-05-06T09:00:00+08:00")
+    remit = remittance(
+        23100,
+        direction="in",
+        at=at(13, 10),
+        txn_id="RM1",
+        event_id="e-RM1",
+        originator={"account_number": acct(7)},
+    )
+    big = t("BIG", 279000, "in", at(13, 12), acct(8))
+    until = at(25)
+    at_once = make_engine()
+    assert _decided(at_once, [opened, remit, big], until) != _decided(
+        at_once, [opened, big, remit], until
+    )
+    graced = make_engine({"deadline_grace_hours": 24})
+    in_order = _decided(graced, [opened, remit, big], until)
+    assert [a["evidence"] for a in in_order] == [["RM1", "BIG"]]
+    assert _decided(graced, [opened, big, remit], until) == in_order
+
+
 # --------------------------------------------------------------------------- state, config
 
 

@@ -204,7 +204,6 @@ class DormantReactivation(FlowRule[DormantConfig]):
     gap of a reactivation not yet alerted moves its start or cancels it, as event order would."""
 
     rule_id: ClassVar[str] = "DORMANT_REACTIVATION"
-    deferrable: ClassVar[bool] = False  # decided at each movement (its own late handling)
     handles: ClassVar[tuple[type, ...]] = (Transfer, Remittance, CashTransaction)
     default: ClassVar[DormantConfig] = DormantConfig()
 
@@ -246,12 +245,30 @@ class DormantReactivation(FlowRule[DormantConfig]):
         if since is None:
             return
         if now - since > cfg.window_days * DAY_MS:
-            flags.pop(_SINCE, None)
-            flags.pop(_FROM, None)
+            items = state.windows.get(FLOWS, ())
+            if not any(i.reported & self.pending for i in items):  # none waits for it
+                flags.pop(_SINCE, None)
+                flags.pop(_FROM, None)
             return
         if isinstance(event, CashTransaction):
             return
-        if self.recorder.record(state, event, ctx) is None:
+        item = self.recorder.record(state, event, ctx)
+        if item is None:
+            return
+        if self.pending:  # decided when the grace has passed (`flow_decisions`)
+            mark_reported(state, [item], self.pending)
+            return
+        self.check(state, item, event, ctx, out)
+
+    def is_point(self, state: CustomerState, item: FlowItem) -> bool:
+        return True  # every transfer or payment after a wake-up
+
+    def check(
+        self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
+    ) -> None:
+        cfg, flags, now = self.cfg, state.flags, item.event_ms
+        since = flags.get(_SINCE)
+        if since is None or not since <= now <= since + cfg.window_days * DAY_MS:
             return
         moved = [i for i in state.windows.get(FLOWS, ()) if since <= i.event_ms <= now]
         total = sum(i.cents for i in moved)

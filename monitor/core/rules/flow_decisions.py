@@ -1,9 +1,10 @@
 """Behaviour rules decided once the pack's grace has passed: with `deadline_grace_hours` > 0,
-FUNNEL_IN, FUNNEL_OUT, PASS_THROUGH and FREQUENT_SAME_COUNTERPARTY decide each point of a
-customer's FLOWS window when the stream time (or the customer's own watermark) has passed
-the point's time plus the grace, as of that point's time. Every transfer and payment dated
-before the point has arrived by then (the contract's bound on disorder across topics), so
-the decision is the one event order gives, whatever order the topics arrived in."""
+FUNNEL_IN, FUNNEL_OUT, PASS_THROUGH, FREQUENT_SAME_COUNTERPARTY and DORMANT_REACTIVATION
+decide each point of a customer's FLOWS window when the stream time (or the customer's own
+watermark) has passed the point's time plus the grace, as of that point's time. Every
+transfer and payment dated before the point has arrived by then (the contract's bound on
+disorder across topics), so the decision is the one event order gives, whatever order the
+topics arrived in."""
 
 from __future__ import annotations
 
