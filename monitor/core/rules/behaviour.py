@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -28,9 +28,6 @@ from monitor.core.rules.flows import (
 )
 from monitor.core.state import DAY_MS, CustomerState, FlowItem
 from schemas import CashTransaction, Remittance, Transfer
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "DormantConfig",
@@ -105,8 +102,6 @@ class PassThrough(FlowRule[PassThroughConfig]):
     def check(
         self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if not self.is_point(state, item):
-            return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < 2 * cfg.min_cycles:  # cheap: too few flows to qualify
             return
@@ -162,8 +157,6 @@ class FrequentSameCounterparty(FlowRule[FrequentCounterpartyConfig]):
     def check(
         self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if not self.is_point(state, item):
-            return
         cfg = self.cfg
         if len(state.windows[FLOWS]) < cfg.min_count:  # cheap: too few flows to qualify
             return

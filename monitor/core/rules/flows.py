@@ -128,7 +128,8 @@ class FlowRule(Generic[_C]):
         if self.pending:  # decided when the grace has passed (`flow_decisions`)
             mark_reported(state, [item], self.pending)
             return
-        self.check(state, item, event, ctx, out)
+        if self.is_point(state, item):
+            self.check(state, item, event, ctx, out)
         items = state.windows.get(FLOWS)
         if not items or _sort_key(items[-1]) <= _sort_key(item):
             return  # in order: nothing later to see again
@@ -150,7 +151,8 @@ class FlowRule(Generic[_C]):
     def check(
         self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        """Evaluate the rule as of `item` (the event's own, or a later point's)."""
+        """Evaluate the rule as of `item`, a point (`is_point`): the event's own, or a later
+        one's."""
         raise NotImplementedError
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -28,9 +28,6 @@ from monitor.core.rules.flows import (
 )
 from monitor.core.state import CustomerState, FlowItem
 from schemas import Remittance, Transfer
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["FunnelIn", "FunnelInConfig", "FunnelOut", "FunnelOutConfig"]
 
@@ -98,8 +95,6 @@ class FunnelIn(FlowRule[FunnelInConfig]):
     def check(
         self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if not self.is_point(state, item):
-            return
         cfg = self.cfg
         if len(state.windows[FLOWS]) <= cfg.min_payers:  # cheap: too few flows to qualify
             return
@@ -153,8 +148,6 @@ class FunnelOut(FlowRule[FunnelOutConfig]):
     def check(
         self, state: CustomerState, item: FlowItem, event: Any, ctx: Context, out: Findings
     ) -> None:
-        if not self.is_point(state, item):
-            return
         cfg = self.cfg
         exempt = self._exempt(state)
         if len(state.windows[FLOWS]) <= cfg.min_payees:  # cheap: too few flows to qualify
