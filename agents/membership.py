@@ -22,11 +22,40 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 
-__all__ = ["CommitScheduler", "GroupMember", "MembershipLost", "Rebalances"]
+from monitor.io.kafka_security import aiokafka_options
+from monitor.io.settings import Settings
+
+__all__ = [
+    "CommitScheduler",
+    "GroupMember",
+    "MembershipLost",
+    "Rebalances",
+    "co_partitioned_consumer",
+]
 
 logger = logging.getLogger(__name__)
+
+
+def co_partitioned_consumer(settings: Settings, client_id: str) -> AIOKafkaConsumer:
+    """The rule path's consumer in the group `MONITOR_APP_ID`: partition p of every topic
+    it subscribes to goes to one member (range assignment), offsets committed by hand, a new
+    deployment reading the retained history."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        group_id=settings.app_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        partition_assignment_strategy=(RangePartitionAssignor,),
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes + 65_536),
+        session_timeout_ms=int(settings.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
+        **aiokafka_options(settings),
+    )
 
 
 class MembershipLost(KafkaError):

@@ -20,13 +20,15 @@ on its home partition, its kind `net:<role>:<input kind>` (`edge_kind`); the rec
 value is the event's own. A path FUNDS_CYCLE passes on (`Findings.forwards`) goes to its
 next account's home partition the same way, its kind `TOKEN_KIND`. Both are queued in the
 batch writer with the batch's other outputs: written before its states and its commit.
+A re-keyed item whose partition this worker holds skips the round trip: it is applied in
+the batch that produced it (`Rekeyer`), its record written with the batch's states.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +45,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONDUCTOR_KIND",
+    "Apply",
     "KIND_HEADER",
     "TOKEN_KIND",
     "Rekeyer",
     "dead_letter",
     "decode_forwarded",
     "edge_kind",
-    "forward_to_conductor",
     "home_partitioner",
     "read_header",
 ]
@@ -90,37 +92,25 @@ def home_partitioner(partitions: int) -> Callable[[bytes], int]:
     return home_partition
 
 
-def forward_to_conductor(
-    event: object,
-    record: Any,
-    add: Callable[..., None],
-    events_topic: str,
-    home_partition: Callable[[bytes], int],
-) -> None:
-    """If `event` is cash with a conductor, queue its record (`add`, the batch writer's) for
-    the events topic, keyed by the conductor's person key, on that key's home partition."""
-    person = conductor_cash(event)
-    if person is not None:
-        key = person.customer_id.encode()
-        add(
-            events_topic,
-            home_partition(key),
-            key,
-            record.value,
-            record.timestamp,
-            _CONDUCTOR_HEADERS,
-        )
-
-
 def edge_kind(edge: Edge, event: object) -> str:
     """The kind header of `event` re-keyed as `edge`: `net:<role>:<input kind>`."""
     return f"{_NET}{edge.role}:{_INPUT_KIND[type(event)]}"
 
 
+#: applies a re-keyed item to its record on a partition this worker holds (the rule path's
+#: per-event step, `RulesService._applier`): (item, partition, the record it came from)
+Apply = Callable[[Any, int, Any], None]
+
+
 class Rekeyer:
-    """Queues, in the batch writer, what the rule path re-keys: cash by its conductor, a
-    transfer or remittance by the accounts it moves money between, and the paths the rules
-    pass on to the next account."""
+    """What the rule path re-keys: cash by its conductor, a transfer or remittance by the
+    accounts it moves money between, and the paths the rules pass on to the next account.
+
+    An item whose record's partition this worker holds (`owned`: the batch's assignment) is
+    applied at once, in the batch (`apply`); any other is queued in the batch writer
+    (`add`) for the events topic, to be applied by the partition's owner. Either way it is
+    applied once per delivery of its source and written with the batch, and its record
+    drops a redelivery by its id, so the two paths give the same records."""
 
     def __init__(
         self, engine: Engine, home_partition: Callable[[bytes], int], settings: Settings
@@ -129,39 +119,58 @@ class Rekeyer:
         self.events_topic = settings.events_topic
         self.home_partition = home_partition
 
-    def event(self, event: object, record: Any, add: Callable[..., None]) -> None:
-        """Queue (`add`, the batch writer's) the re-keyed copies of an input event that
-        arrived on an input topic, whatever its partition."""
+    def event(
+        self,
+        event: object,
+        record: Any,
+        add: Callable[..., None],
+        apply: Apply | None = None,
+        owned: Container[int] = (),
+    ) -> None:
+        """Apply or queue the re-keyed copies of an input event that arrived on an input
+        topic, whatever its partition: its conductor's cash and its edges."""
         engine = self.engine
         if engine.conductors:
-            forward_to_conductor(event, record, add, self.events_topic, self.home_partition)
+            person = conductor_cash(event)
+            if person is not None:
+                self._send(person, record, record.value, _CONDUCTOR_HEADERS, add, apply, owned)
         if engine.network:
             for edge in engine.edges(event):
-                key = edge.customer_id.encode()
                 headers = [(KIND_HEADER, edge_kind(edge, event).encode())]
-                add(
-                    self.events_topic,
-                    self.home_partition(key),
-                    key,
-                    record.value,
-                    record.timestamp,
-                    headers,
-                )
+                self._send(edge, record, record.value, headers, add, apply, owned)
 
     def paths(
-        self, forwards: list[Any], timestamp_ms: int | None, add: Callable[..., None]
+        self,
+        forwards: list[Any],
+        record: Any,
+        add: Callable[..., None],
+        apply: Apply | None = None,
+        owned: Container[int] = (),
     ) -> None:
-        """Queue the paths an event passed on (`Findings.forwards`), each to its account."""
+        """Apply or queue the paths an event passed on (`Findings.forwards`), each to its
+        account."""
         for token in forwards:
-            key = token.customer_id.encode()
-            add(
-                self.events_topic,
-                self.home_partition(key),
-                key,
-                token.to_bytes(),
-                timestamp_ms,
-                _TOKEN_HEADERS,
-            )
+            self._send(token, record, None, _TOKEN_HEADERS, add, apply, owned)
+
+    def _send(
+        self,
+        item: ConductorCash | Edge | Token,
+        record: Any,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+        add: Callable[..., None],
+        apply: Apply | None,
+        owned: Container[int],
+    ) -> None:
+        key = item.customer_id.encode()
+        home = self.home_partition(key)
+        if apply is not None and home in owned:
+            apply(item, home, record)
+            return
+        if value is None:  # a token: its own bytes
+            assert isinstance(item, Token)
+            value = item.to_bytes()
+        add(self.events_topic, home, key, value, record.timestamp, headers)
 
 
 def decode_forwarded(

@@ -39,27 +39,36 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError
 from mode import Service
 
 from agents import routing
 from agents.batch_writer import BatchWriter
 from agents.clock import DeadlineClock
-from agents.membership import CommitScheduler, GroupMember, MembershipLost, Rebalances
+from agents.membership import (
+    CommitScheduler,
+    GroupMember,
+    MembershipLost,
+    Rebalances,
+    co_partitioned_consumer,
+)
 from agents.restore import restore
 from agents.routing import KIND_HEADER, dead_letter, home_partitioner, read_header
 from agents.state_store import Store
+from monitor.core.conductor import ConductorCash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
+from monitor.core.network import Edge, Token
 from monitor.core.state import CustomerState
-from monitor.io.kafka_security import aiokafka_options
 from monitor.io.metrics import Metrics
 from monitor.io.settings import Settings
 
 __all__ = ["RulesService"]
 
 logger = logging.getLogger(__name__)
+
+#: the items the rule path applies besides customers' events, by the metric's kind label
+_REKEYED: dict[type, str] = {Edge: "account", ConductorCash: "conductor", Token: "path"}
 
 
 class RulesService(GroupMember, Service):
@@ -78,6 +87,8 @@ class RulesService(GroupMember, Service):
         self.writer = BatchWriter(settings)
         self.consumer: AIOKafkaConsumer | None = None
         self.stores: dict[int, Store] = {}
+        #: the partitions assigned to this worker: their records are applied here
+        self.owned: set[int] = set()
         self.committed: dict[TopicPartition, int] = {}
         #: the decoded states of recently written customers, least recently used first:
         #: only states already in the store (a batch takes them out while it works on them)
@@ -91,28 +102,14 @@ class RulesService(GroupMember, Service):
         self.rekey = routing.Rekeyer(engine, self.home_partition, settings)
         #: the heartbeat interval: a member proven within it cannot have lost its session
         self._lease_s = settings.heartbeat_interval_s
-        self._consumed = {
-            t: metrics.events_consumed.labels(t) for t in settings.input_topics.values()
-        }
+        self._consumed = {t: metrics.events_consumed.labels(t) for t in self.kind_of_topic}
         self.deadlines = DeadlineClock(engine, settings, metrics)  # stream time (agents.clock)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def on_start(self) -> None:
         settings = self.settings
         await self.writer.start()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id=f"{settings.app_id}-rules",
-            group_id=settings.app_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",  # a new deployment reads the retained history
-            partition_assignment_strategy=(RangePartitionAssignor,),  # co-partitioned
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,
-            max_partition_fetch_bytes=max(1_048_576, settings.max_message_bytes + 65_536),
-            session_timeout_ms=int(settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(settings.heartbeat_interval_s * 1000),
-            **aiokafka_options(settings),
-        )
+        self.consumer = co_partitioned_consumer(settings, f"{settings.app_id}-rules")
         self.consumer.subscribe(self.topics, listener=Rebalances(self))
         await self.consumer.start()
         self.add_future(self._run())
@@ -189,6 +186,7 @@ class RulesService(GroupMember, Service):
         touched: dict[bytes, list[Any]] = {}  # key -> [state, partition]
         alert_times: list[int] = []  # Kafka timestamps (ms) of the events that raised alerts
         apply = self._applier(touched, alert_times)
+        rekey, owned = self.rekey.event, self.owned
         for tp, records in batch.items():
             topic, partition = tp.topic, tp.partition
             decode = self.deadlines.observing(tp, self.decoder.decode)  # notes event times
@@ -218,7 +216,9 @@ class RulesService(GroupMember, Service):
                     apply(decoded, partition, record)
                 else:
                     add(events_topic, home, key, record.value, record.timestamp, kind_header)
-                self.rekey.event(decoded, record, add)  # cash by conductor, transfers by account
+                # cash by conductor, transfers by account: applied here when this worker
+                # holds the record's partition, else forwarded to its owner
+                rekey(decoded, record, add, apply, owned)
         self.deadlines.decide(touched, self.cache, self.stores, add)  # quiet customers too
         await writer.flush()  # outputs are safe before the state moves on
         if alert_times:
@@ -246,12 +246,10 @@ class RulesService(GroupMember, Service):
     def _keep(self, touched: dict[bytes, list[Any]]) -> None:
         """Cache the states just stored, evicting the least recently used."""
         cache, size = self.cache, self.settings.state_cache
-        if not size:
-            return
-        for key, (state, _) in touched.items():
-            cache[key] = state
-        while len(cache) > size:
-            cache.popitem(last=False)
+        if size:
+            cache.update((key, held[0]) for key, held in touched.items())
+            while len(cache) > size:
+                cache.popitem(last=False)
 
     def _applier(
         self, touched: dict[bytes, list[Any]], alert_times: list[int]
@@ -262,9 +260,12 @@ class RulesService(GroupMember, Service):
         alerts_topic, tasks_topic = self.settings.topic_alerts, self.settings.topic_reid_tasks
         observe, cache_size = metrics.processing_seconds.observe, self.settings.state_cache
         now = datetime.now(UTC)
+        rekeyed = {kind: metrics.rekeyed_applied.labels(name) for kind, name in _REKEYED.items()}
 
         def apply(decoded: Any, partition: int, record: Any) -> None:
             started = time.perf_counter()
+            if (counter := rekeyed.get(type(decoded))) is not None:
+                counter.inc()
             key = decoded.customer_id.encode()
             held = touched.get(key)
             if held is not None:
@@ -280,16 +281,10 @@ class RulesService(GroupMember, Service):
                 outcome = engine.process(state, decoded, now)
             except Exception as exc:
                 # the message type only: an exception's text may quote identity data
-                logger.error(
-                    "rule core failed on %s[%s]@%s: %s",
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    type(exc).__name__,
-                )
-                self._dead_letter(
-                    record, Rejection("rule_error", [f"{type(exc).__name__} in the rule core"])
-                )
+                error = f"{type(exc).__name__} in the rule core"
+                where = (record.topic, record.partition, record.offset)
+                logger.error("rule core failed on %s[%s]@%s: %s", *where, error)
+                self._dead_letter(record, Rejection("rule_error", [error]))
                 return
             if outcome.duplicate:  # the state is unchanged
                 if held is None and cache_size:
@@ -304,7 +299,8 @@ class RulesService(GroupMember, Service):
                 metrics.risk_rating_changes.labels(rating).inc()
             touched[key] = [outcome.state, partition]
             findings = outcome.findings
-            self.rekey.paths(findings.forwards, record.timestamp, add)  # FUNDS_CYCLE's, onwards
+            if findings.forwards:  # FUNDS_CYCLE's paths, onwards
+                self.rekey.paths(findings.forwards, record, add, apply, self.owned)
             if findings.alerts or findings.tasks:
                 grown = findings.grown
                 for alert in findings.alerts:
@@ -338,6 +334,7 @@ class RulesService(GroupMember, Service):
             await self.commits.drain()
             self._generation += 1
             self.cache.clear()  # whoever gets these partitions may change their customers
+            self.owned -= {tp.partition for tp in revoked}
             for tp in revoked:
                 self.committed.pop(tp, None)
                 self.deadlines.revoke(tp.partition, self.stores)
@@ -382,6 +379,7 @@ class RulesService(GroupMember, Service):
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
             self.deadlines.assign(partitions, self.stores)
+            self.owned = partitions
             logger.info(
                 "partitions assigned: %s; state brought up to date from the changelog "
                 "(%d records) in %.1fs",

@@ -105,7 +105,6 @@ class ScreeningRules(RulesService):
         self.files_stat = _stat(self.paths)
         self._use(list(self.rule.matcher.entries))
         self.index: dict[int, PartitionIndex] = {}
-        self.owned: set[int] = set()
         #: per partition read, the offset of the names topic up to which it was read
         self.read_to: dict[int, int] = {}
         self._reader: Any = None  # the names topic's consumer of `_follow`, opened on use
@@ -181,15 +180,9 @@ class ScreeningRules(RulesService):
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         await super().revoked(revoked)
-        gone = {tp.partition for tp in revoked}
-        self.owned -= gone
-        for partition in gone:
+        for partition in {tp.partition for tp in revoked}:
             self.index.pop(partition, None)
             self.read_to.pop(partition, None)
-
-    async def _assigned(self, assigned: set[TopicPartition]) -> None:
-        await super()._assigned(assigned)
-        self.owned = {tp.partition for tp in assigned}
 
     # -- the list watch and the catch-up --------------------------------------------------
     async def _watch(self) -> None:

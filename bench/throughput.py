@@ -32,7 +32,9 @@ __all__ = [
 
 
 def scrape(port: int) -> tuple[float, float] | None:
-    """(monitor_processing_seconds_count, monitor_events_duplicate_total) of a worker."""
+    """(input events applied, monitor_events_duplicate_total) of a worker: the rule core's
+    applications (`monitor_processing_seconds_count`) less the re-keyed items among them
+    (`monitor_rekeyed_applied_total`: account edges, conductor cash, paths)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
             body = response.read().decode()
@@ -40,8 +42,11 @@ def scrape(port: int) -> tuple[float, float] | None:
         return None
     processed = re.search(r"^monitor_processing_seconds_count (\S+)$", body, re.M)
     duplicates = re.search(r"^monitor_events_duplicate_total (\S+)$", body, re.M)
+    rekeyed = sum(
+        float(n) for n in re.findall(r"^monitor_rekeyed_applied_total\{[^}]*\} (\S+)$", body, re.M)
+    )
     return (
-        float(processed.group(1)) if processed else 0.0,
+        (float(processed.group(1)) if processed else 0.0) - rekeyed,
         float(duplicates.group(1)) if duplicates else 0.0,
     )
 
@@ -286,8 +291,8 @@ def workers_phase(run: Run, limit: float, tag: str, store: str, count: int) -> d
                 both_t, both_n = now, done
             if done != seen_done:
                 seen_done, progressed = done, now
-            # processing_seconds counts every event of the rules stage; should a version
-            # leave duplicates out of it, the duplicate counter completes the count
+            # the count is of input events applied; should a version leave duplicates out
+            # of it, the duplicate counter completes the count
             if done >= expect:
                 last_t = now
                 break

@@ -39,6 +39,9 @@ _EVENT_TYPES: tuple[type, ...] = (
 )
 _PROFILE_TYPES = (AccountOpening, CustomerUpdate)
 _BRANCHED_TYPES = (AccountOpening, CashTransaction, ConductorCash)  # with a branch_code
+#: what is applied to a record that is no customer's (`monitor.core.conductor`,
+#: `monitor.core.network`): no deadline or final stage runs on those
+_RECORDS = frozenset({ConductorCash, Edge, Token})
 _PRUNE_EVERY_DAYS = 3
 _MOST_DEADLINES = 100  # deadline times decided in one call (a long silence: the next call)
 
@@ -127,7 +130,9 @@ class Engine:
             return Outcome(state, Findings(), True)
         if event_ms is None:
             event_ms = int(event.event_time.timestamp() * 1000)
-        passed = self.advance(state, event_ms, detected_at).findings  # as a stream time would
+        # the customer's passed deadlines first, as a stream time would have decided them
+        # (a record of an account, a conductor or a path has no deadline stage)
+        passed = None if type(event) in _RECORDS else self.advance(state, event_ms, detected_at)
         seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
@@ -148,8 +153,9 @@ class Engine:
             stage.apply(state, event, ctx, findings)
         if isinstance(event, AccountOpening) and state.early:
             expired += self._apply_held_updates(state, event_ms, detected_at, findings)
-        if passed.alerts or passed.tasks:  # the deadlines first, as they came first
-            findings.alerts[:0], findings.tasks[:0] = passed.alerts, passed.tasks
+        if passed is not None and (passed.findings.alerts or passed.findings.tasks):
+            # the deadlines first, as they came first
+            findings.alerts[:0], findings.tasks[:0] = passed.findings.alerts, passed.findings.tasks
         # prune every few event days (pruning only drops what no rule reads any more)
         cfg = self._state_cfg
         ordinal = day.toordinal()

@@ -25,6 +25,7 @@ class Metrics:
     events_consumed: Counter
     events_invalid: Counter
     events_duplicate: Counter
+    rekeyed_applied: Counter
     early_dropped: Counter
     alerts: Counter
     tasks: Counter
@@ -65,6 +66,13 @@ class Metrics:
             events_duplicate=Counter(
                 "monitor_events_duplicate",
                 "Events whose event_id was already applied (redelivery)",
+                registry=registry,
+            ),
+            rekeyed_applied=Counter(
+                "monitor_rekeyed_applied",
+                "Re-keyed items applied to their records (kind: account edge, conductor cash, "
+                "path): the rule core's work besides the customers' own events",
+                ["kind"],
                 registry=registry,
             ),
             early_dropped=Counter(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from aiokafka import TopicPartition
 
 from agents.routing import KIND_HEADER, TOKEN_KIND, decode_forwarded, read_header
@@ -18,7 +19,7 @@ from monitor.core.network import Edge, Token, account_key
 from monitor.tools.offline import OfflineRun
 
 from .conftest import DETECTED_AT, make_pack, transfer
-from .test_us_bsa_stream import FakeWriter, _record, _service, apply
+from .test_us_bsa_stream import PARTITIONS, FakeWriter, _record, _service, apply
 
 NETWORK = ("COUNTERPARTY_HUB", "FUNDS_CYCLE")
 X, Y, HUB = "6217000000003100", "6217000000003200", "6217000000009999"
@@ -136,6 +137,26 @@ def test_transfers_are_rekeyed_by_account_and_reported_as_offline():
         hub = account_key(HUB)
         assert hub is not None
         assert svc.stores[svc.home_partition(hub.encode())].get(hub.encode()) is not None
+
+
+@pytest.mark.parametrize("owned", [range(PARTITIONS), (0, 2)], ids=["all", "some"])
+def test_records_of_held_partitions_are_applied_in_the_batch(owned):
+    """A worker applies the edges and paths of the partitions it holds in the batch that
+    produced them, and forwards only the others: the same alerts as offline either way."""
+    pack = make_pack()
+    want = _offline(pack, _events())
+    for reverse in (False, True):
+        svc, writer = _service(pack)
+        svc.owned = set(owned)
+        _run_to_quiet(svc, writer, _input_batch(svc, _events()), reverse)
+        assert _latest(svc, writer) == want
+        forwarded = {w[1] for w in writer.written if w[0] == svc.settings.events_topic}
+        assert not forwarded & svc.owned
+        if svc.owned == set(range(PARTITIONS)):
+            assert not forwarded
+        applied = svc.metrics.rekeyed_applied
+        assert applied.labels("account")._value.get() > 0  # noqa: SLF001
+        assert applied.labels("path")._value.get() > 0  # noqa: SLF001
 
 
 def test_a_redelivered_batch_doubles_nothing():

@@ -171,6 +171,21 @@ def test_conductor_cash_is_rekeyed_and_reported_as_offline(us_pack):
     assert sorted(live[-1]["evidence"]) == sorted(latest["evidence"])
 
 
+def test_conductor_cash_of_a_held_partition_is_applied_in_the_batch(us_pack):
+    svc, writer = _service(us_pack)
+    svc.owned = set(range(PARTITIONS))
+    events = _events()
+    apply(svc, _cash_batch(svc, events))
+    assert not _forwarded(svc, writer)  # nothing goes round the events topic
+    live = _alerts(svc, writer)
+    assert [a["rule_id"] for a in live] == ["LV_CASH_CONDUCTOR"] * 2
+    person = conductor_key(events[0])
+    assert person is not None
+    assert live[-1]["customer_id"] == person
+    assert svc.stores[svc.home_partition(person.encode())].get(person.encode()) is not None
+    assert svc.metrics.rekeyed_applied.labels("conductor")._value.get() == 4  # noqa: SLF001
+
+
 def test_the_document_number_is_never_a_key(us_pack):
     svc, writer = _service(us_pack)
     events = _events()

@@ -110,6 +110,8 @@ class FundsCycle:
 
     def _keep_paths(self, state: CustomerState) -> None:
         items = state.windows[NET]
+        if len(items) <= self.cfg.max_paths:  # cannot hold too many paths
+            return
         paths = [i for i in items if i.kind == "t"]
         if len(paths) > self.cfg.max_paths:
             drop = {id(i) for i in paths[: len(paths) - self.cfg.max_paths]}

@@ -10,8 +10,9 @@ import logging
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -20,7 +21,7 @@ from monitor.core.network import Edge, account_key
 from monitor.core.rules.base import Context, Findings, fmt_money
 from monitor.core.rules.config import Money, Severity, money
 from monitor.core.rules.flows import BehaviourConfig, cents_of
-from monitor.core.state import CustomerState, NetItem
+from monitor.core.state import DAY_MS, CustomerState, NetItem
 
 if TYPE_CHECKING:
     from monitor.core.pack import Pack
@@ -65,7 +66,7 @@ def add_item(state: CustomerState, item: NetItem, cap: int) -> bool:
 def span(state: CustomerState, lo_ms: int, hi_ms: int, kind: str) -> list[NetItem]:
     """The items of `kind` with lo_ms <= event time <= hi_ms, in time order."""
     items: list[NetItem] = state.windows.get(NET, [])
-    at = bisect_left(items, lo_ms, key=lambda i: i.event_ms)
+    at = bisect_left(items, lo_ms, key=_EVENT_MS)
     out = []
     for item in items[at:]:
         if item.event_ms > hi_ms:
@@ -127,6 +128,8 @@ class CounterpartyHubConfig(BehaviourConfig):
 
 # body of a hub item: [our customer, the hub's mask, txn_id, local day ordinal]
 _CUST, _MASK, _TXN, _DAY = 0, 1, 2, 3
+_EVENT_MS = attrgetter("event_ms")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # a day ordinal less this, times DAY_MS: UTC ms
 
 
 class CounterpartyHub:
@@ -184,7 +187,13 @@ class CounterpartyHub:
         low, high = self.cfg.min_customers, self.cfg.max_customers
         by_day: dict[int, list[NetItem]] = defaultdict(list)
         customers = set()
-        for item in state.windows.get(NET, ()):
+        # the items of the local days day-2w+2 .. day+2w-2 (found by event time, with a
+        # day's margin either side for any UTC offset; the day in the body decides)
+        items: list[NetItem] = state.windows.get(NET, [])
+        lo_ms = (day - 2 * w + 1 - _EPOCH_ORDINAL) * DAY_MS
+        hi_ms = (day + 2 * w - _EPOCH_ORDINAL) * DAY_MS
+        at = bisect_left(items, lo_ms, key=_EVENT_MS)
+        for item in items[at : bisect_left(items, hi_ms, lo=at, key=_EVENT_MS)]:
             if item.kind == kind and abs(item.body[_DAY] - day) <= 2 * w - 2:
                 by_day[item.body[_DAY]].append(item)
                 customers.add(item.body[_CUST])
