@@ -27,7 +27,7 @@ from monitor.tools.scenario import Message, expected_findings
 from tests.faults import scenarios
 from tests.support.kafka_io import produce, read_topic
 from tests.support.packs import write_pack
-from tests.support.worker import wait_consumed
+from tests.support.worker import consumed
 
 pytestmark = pytest.mark.integration
 
@@ -123,15 +123,24 @@ def _customer_disorder(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [v for cid in sorted(by_customer, reverse=True) for v in by_customer[cid]]
 
 
-def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, tmp_path, workers):
+    """One worker applies every edge and path in the batch that produced it; two workers
+    in one group send those of the other's partitions through the events topic."""
     pack_path = write_pack(tmp_path, {"rules.WATCHLIST_MATCH.enabled": False})
     values = network_stream(hubs=4, cycles=5, noise=40, seed=3)
     expected = _latest_expected(values, load_pack(pack_path))
     assert {a["rule_id"] for a in expected.values()} == set(NETWORK)
     assert len(expected) == 4 * 6 + 5 * 2
 
-    worker = worker_factory(rules=str(pack_path), partitions=4).start()
-    worker.wait_ready()
+    group = [worker_factory(rules=str(pack_path), partitions=4) for _ in range(workers)]
+    for member in group:
+        member.start()
+    worker = group[0]
+    for member in group:
+        member.wait_ready()
+    if workers > 1:  # both hold partitions before anything is produced
+        scenarios.wait_until(lambda: _split(group), 120, "partitions split", worker, poll=0.5)
     topic = worker.topic("txn.transfers")
     sent = produce(
         worker.bootstrap,
@@ -140,7 +149,9 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
             for v in _customer_disorder(values)
         ],
     )
-    wait_consumed(worker, sent)
+    scenarios.wait_until(
+        lambda: sum(consumed(m) for m in group) >= sent, 90, f"{sent} consumed", worker, poll=0.2
+    )
 
     def latest(msgs: list[Any]) -> dict[str, dict[str, Any]]:
         out = {}
@@ -184,6 +195,8 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
     assert set(replayed) == set(live)
     for alert_id, alert in live.items():
         assert _strip(alert) == _strip(replayed[alert_id]), alert_id
+    forwarded = scenarios.published(worker.bootstrap, f"{worker.prefix}-app-events")
+    assert (forwarded > 0) == (workers > 1)  # only another owner's records go round
     hub = next(a for a in live.values() if a["rule_id"] == "COUNTERPARTY_HUB")
     assert len(hub["evidence"]) == 6 and hub["explanation"]["figures"]["customers"] == 6
     cycle = next(a for a in live.values() if a["rule_id"] == "FUNDS_CYCLE")
@@ -246,6 +259,18 @@ def test_sigkill_during_the_second_stage_loses_and_doubles_nothing(kafka, redis_
     print(
         f"killed at {killed}; {len(on_topic)} versions published; {time.monotonic() - started:.0f}s"
     )
+
+
+def _split(group: list[Any]) -> bool:
+    """Whether the workers' latest assignments (from their logs) share out all 4 partitions."""
+    held = []
+    for worker in group:
+        lines = [x for x in worker.log_text(100_000).splitlines() if "partitions assigned:" in x]
+        if not lines:
+            return False
+        part = lines[-1].split("partitions assigned:", 1)[1].split(";", 1)[0].strip()
+        held.append(set() if part == "none" else set(part.split(",")))
+    return all(held) and sorted(p for h in held for p in h) == ["0", "1", "2", "3"]
 
 
 def _slices(items: list[Message], n: int) -> list[list[Message]]:
