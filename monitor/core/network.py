@@ -195,15 +195,15 @@ def network_edges(
     if sides is None:
         return []
     own_number, cp_number, owner, cp_owner, purpose = sides
-    own, cp = account_key(own_number), account_key(cp_number)
-    if own is None or cp is None or own == cp:
-        return []
     assert isinstance(event, Transfer | Remittance)
     amount, currency = event.amount, event.currency
     if amount is None or currency is None:
         return []
     at = event.occurred_at
     if enough is not None and not enough(amount, currency, at):
+        return []
+    own, cp = account_key(own_number), account_key(cp_number)
+    if own is None or cp is None or own == cp:
         return []
     cycles = cycles and (enough_own is None or enough_own(amount, currency, at))
     event_ms = int(at.timestamp() * 1000)
