@@ -228,9 +228,9 @@ class RulesService(GroupMember, Service):
                 end_to_end(max(0.0, (done_ms - timestamp_ms) / 1000))
         if touched:
             changelog = settings.changelog_topic
-            values: dict[int, list[tuple[bytes, bytes]]] = {}
+            values: dict[int, list[tuple[bytes, bytes | None]]] = {}
             for key, (state, partition) in touched.items():
-                value = state.to_bytes()
+                value = state.to_bytes() if state is not None else None  # None: agents.idle
                 values.setdefault(partition, []).append((key, value))
                 add(changelog, partition, key, value)
             await self._still_a_member(batch)
@@ -248,8 +248,7 @@ class RulesService(GroupMember, Service):
         cache, size = self.cache, self.settings.state_cache
         if not size:
             return
-        for key, (state, _) in touched.items():
-            cache[key] = state
+        cache.update({k: s for k, (s, _) in touched.items() if s is not None})  # None: deleted
         while len(cache) > size:
             cache.popitem(last=False)
 
