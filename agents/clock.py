@@ -81,6 +81,7 @@ class DeadlineClock:
         self.idle.keep_parked(assigned)
         for partition in sorted(assigned):
             self.index(partition, stores[partition])
+        self.metrics.idle_records.set(len(self.idle))
 
     def index(self, partition: int, store: Store) -> int:
         """Start `partition`'s stream time afresh and index the next deadline of each state
