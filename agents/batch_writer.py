@@ -68,11 +68,11 @@ class BatchWriter:
         topic: str,
         partition: int,
         key: bytes | None,
-        value: bytes,
+        value: bytes | None,
         timestamp_ms: int | None = None,
         headers: Headers | None = None,
     ) -> None:
-        """Queue one record; nothing is sent before `flush`."""
+        """Queue one record (a None value: a tombstone); nothing is sent before `flush`."""
         assert self._producer is not None, "BatchWriter.start() first"
         slot = (topic, partition)
         batch = self._batches.get(slot)
@@ -89,7 +89,7 @@ class BatchWriter:
                 batch.append(key=key, value=value, timestamp=timestamp_ms, headers=headers or [])
                 is None
             ):
-                raise ValueError(f"a record of {len(value):,} bytes does not fit a batch")
+                raise ValueError(f"a record of {len(value or b''):,} bytes does not fit a batch")
 
     def _send(self, slot: tuple[str, int], batch: Any) -> None:
         assert self._producer is not None

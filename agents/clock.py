@@ -11,7 +11,9 @@ engine's `advance`, and its findings and new state go out through the batch's ow
 path: outputs acknowledged, then the state, then the offsets. The index is built from the
 store when a partition is assigned (or taken back, when the partition returns with its
 store unchanged) and follows every state a batch writes once it is stored; the customers
-taken for a batch that fails to be written are put back before the next one.
+taken for a batch that fails to be written are put back before the next one. The same pass
+over the store indexes the account and conductor records that are deleted once idle, and
+the same deadline pass deletes them (`agents.idle`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from agents.idle import IdleRecords
 from agents.state_store import Store
-from monitor.core.clock import DeadlineIndex, StreamTime
+from monitor.core.clock import DeadlineIndex, StreamTime, idle_horizon_ms
 from monitor.core.engine import Engine
 from monitor.core.rules import Findings
 from monitor.core.state import CustomerState
@@ -63,6 +66,8 @@ class DeadlineClock:
         self._taken: list[tuple[int, bytes, int]] = []
         #: the indexes of revoked partitions, with the store offset they reflect
         self._parked: dict[int, tuple[int, DeadlineIndex[bytes]]] = {}
+        #: idle account and conductor records, deleted on stream time (`agents.idle`)
+        self.idle = IdleRecords(idle_horizon_ms(engine.pack, engine.rules), metrics)
 
     def _wall_ms(self) -> float:
         return self._wall() * 1000.0
@@ -73,8 +78,10 @@ class DeadlineClock:
         assigned = set(partitions)
         for partition in [p for p in self._parked if p not in assigned]:
             del self._parked[partition]
+        self.idle.keep_parked(assigned)
         for partition in sorted(assigned):
             self.index(partition, stores[partition])
+        self.metrics.idle_records.set(len(self.idle))
 
     def index(self, partition: int, store: Store) -> int:
         """Start `partition`'s stream time afresh and index the next deadline of each state
@@ -83,13 +90,16 @@ class DeadlineClock:
         self.streams[partition] = StreamTime(self.topics, self.idle_ms, self._wall_ms())
         self._taken = [t for t in self._taken if t[0] != partition]
         parked = self._parked.pop(partition, None)
-        if parked is not None and parked[0] == store.offset:
+        if parked is not None and parked[0] == store.offset and self.idle.take_back(partition):
             self.indexes[partition] = parked[1]
             return len(parked[1])
         index: DeadlineIndex[bytes] = DeadlineIndex()
         next_deadline = self.engine.next_deadline_ms
+        idle, note_idle = self.idle.start(partition), self.idle.note
         for key, raw in store.items():
-            index.set(key, next_deadline(CustomerState.from_bytes(raw)))
+            state = CustomerState.from_bytes(raw)
+            index.set(key, next_deadline(state))
+            note_idle(idle, key, state)
         self.indexes[partition] = index
         return len(index)
 
@@ -102,6 +112,7 @@ class DeadlineClock:
         store = stores.get(partition)
         if index is not None and store is not None:
             self._parked[partition] = (store.offset, index)
+        self.idle.park(partition, index is not None and store is not None)
 
     # -- events ---------------------------------------------------------------------------
     def observing(
@@ -133,7 +144,8 @@ class DeadlineClock:
         return {p: t for p, t in times.items() if t is not None}
 
     def has_due(self) -> bool:
-        """Whether some partition's stream time has passed a deadline of its index."""
+        """Whether some partition's stream time has passed a deadline of its index, or the
+        expiry of an idle record (`agents.idle`)."""
         self._put_back()
         wall_ms = self._wall_ms()
         for partition, stream in self.streams.items():
@@ -141,7 +153,7 @@ class DeadlineClock:
             head = self.indexes[partition].head()
             if now_ms is not None and head is not None and head < now_ms:
                 return True
-        return False
+        return self.idle.has_due(self.stream_times())
 
     # -- the deadline pass ----------------------------------------------------------------
     def decide(
@@ -152,7 +164,9 @@ class DeadlineClock:
         add: Callable[..., Any],
     ) -> None:
         """The deadline pass of a batch: `fire`, with states taken out of `cache` or read
-        from `stores`, and the findings queued with `add` beside the batch's outputs."""
+        from `stores`, and the findings queued with `add` beside the batch's outputs; then
+        the idle account and conductor records are marked deleted in `touched` (`agents.
+        idle`: key -> [None, partition], a tombstone the batch writes)."""
 
         def load(key: bytes, partition: int) -> CustomerState | None:
             state = cache.pop(key, None)  # out of the cache while the batch may change it
@@ -173,7 +187,9 @@ class DeadlineClock:
             for task in findings.tasks:
                 add(self._tasks_topic, partition, key, task.model_dump_json().encode())
                 metrics.tasks.labels(task.trigger).inc()
-        for partition, stream_ms in self.stream_times().items():
+        stream_times = self.stream_times()
+        self.idle.sweep(stream_times, touched, cache)
+        for partition, stream_ms in stream_times.items():
             metrics.stream_time.labels(str(partition)).set(stream_ms / 1000)
 
     def fire(
@@ -228,14 +244,16 @@ class DeadlineClock:
         return fired
 
     def settle(self, stored: Mapping[bytes, list[Any]]) -> None:
-        """The batch's states are stored: index each one's next deadline."""
+        """The batch's states are stored (None: deleted): index each one's next deadline
+        and, for account and conductor records, its expiry (`agents.idle`)."""
         next_deadline = self.engine.next_deadline_ms
         indexes = self.indexes
         for key, (state, partition) in stored.items():
             index = indexes.get(partition)
             if index is not None:
-                index.set(key, next_deadline(state))
+                index.set(key, next_deadline(state) if state is not None else None)
         self._taken.clear()
+        self.idle.settle(stored)
 
     def _put_back(self) -> None:
         """Index again the customers taken for a batch that was never stored."""

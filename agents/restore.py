@@ -3,8 +3,9 @@
 Partition p of the changelog holds the states of the customers whose home partition is p.
 A worker assigned p opens its local store for p (memory, or RocksDB under the data
 directory) and reads the changelog from where the store stops to the end before any event
-of p is applied. A store whose offset does not fit the changelog (a recreated or truncated
-topic) is emptied and rebuilt from the start.
+of p is applied. A record with a null value (a tombstone: an idle account's or conductor's
+record deleted, `agents.idle`) deletes its key from the store. A store whose offset does not
+fit the changelog (a recreated or truncated topic) is emptied and rebuilt from the start.
 """
 
 from __future__ import annotations

@@ -228,9 +228,9 @@ class RulesService(GroupMember, Service):
                 end_to_end(max(0.0, (done_ms - timestamp_ms) / 1000))
         if touched:
             changelog = settings.changelog_topic
-            values: dict[int, list[tuple[bytes, bytes]]] = {}
+            values: dict[int, list[tuple[bytes, bytes | None]]] = {}
             for key, (state, partition) in touched.items():
-                value = state.to_bytes()
+                value = state.to_bytes() if state is not None else None  # None: agents.idle
                 values.setdefault(partition, []).append((key, value))
                 add(changelog, partition, key, value)
             await self._still_a_member(batch)
@@ -246,8 +246,8 @@ class RulesService(GroupMember, Service):
     def _keep(self, touched: dict[bytes, list[Any]]) -> None:
         """Cache the states just stored, evicting the least recently used."""
         cache, size = self.cache, self.settings.state_cache
-        if size:
-            cache.update((key, held[0]) for key, held in touched.items())
+        if size:  # a None state: the record was deleted
+            cache.update((key, held[0]) for key, held in touched.items() if held[0] is not None)
             while len(cache) > size:
                 cache.popitem(last=False)
 

@@ -1,5 +1,9 @@
 """Where the worker keeps customer state: one store per partition of the state changelog.
 
+A store also holds the records of accounts and conductors (`monitor.core.network`,
+`monitor.core.conductor`); writing None for a key deletes it (an idle record's tombstone,
+`agents.idle`).
+
 Every store remembers the last changelog offset it reflects, so a partition that comes
 back to a worker is brought up to date by reading the changelog from there, not from the
 beginning. `MemoryStore` is a dict (state lives only as long as the process; a restart reads

@@ -1,4 +1,5 @@
-"""Deadlines on stream time: a partition's stream time and an index of next deadlines."""
+"""Deadlines on stream time: a partition's stream time, an index of next deadlines, and the
+horizon after which an idle account or conductor record is deleted."""
 
 from __future__ import annotations
 
@@ -8,12 +9,24 @@ from collections.abc import Hashable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
-from monitor.core.state import CustomerState
+from monitor.core.conductor import PERSON_KEY_PREFIX, ConductorCash
+from monitor.core.network import ACCOUNT_KEY_PREFIX, Edge, Token
+from monitor.core.state import DAY_MS, CustomerState
 
 if TYPE_CHECKING:
+    from monitor.core.pack import Pack
     from monitor.core.rules.base import Context
 
-__all__ = ["DeadlineIndex", "DeadlineStage", "StreamTime", "deadline_context"]
+__all__ = [
+    "IDLE_KEY_PREFIXES",
+    "DeadlineIndex",
+    "DeadlineStage",
+    "StreamTime",
+    "deadline_context",
+    "idle_horizon_ms",
+    "is_idle_key",
+    "rule_reach_ms",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +138,12 @@ class DeadlineIndex(Generic[K]):
             heapq.heappop(heap)  # a stale entry
         return heap[0][0] if heap else None
 
-    def pop_due(self, now_ms: int) -> list[tuple[K, int]]:
+    def pop_due(self, now_ms: int, most: int | None = None) -> list[tuple[K, int]]:
         """Remove and return (key, deadline) of every customer whose deadline `now_ms` has
-        passed, earliest first."""
+        passed (at most `most` of them), earliest first."""
         heap, current = self._heap, self._current
         due: list[tuple[K, int]] = []
-        while heap and heap[0][0] < now_ms:
+        while heap and heap[0][0] < now_ms and (most is None or len(due) < most):
             due_ms, key = heapq.heappop(heap)
             if current.get(key) == due_ms:
                 del current[key]
@@ -140,3 +153,80 @@ class DeadlineIndex(Generic[K]):
     def clear(self) -> None:
         self._current.clear()
         self._heap.clear()
+
+
+#: how the keys of the records deleted when idle start: accounts' (`monitor.core.network`)
+#: and conductors' (`monitor.core.conductor`); customers' records are never deleted
+IDLE_KEY_PREFIXES: tuple[str, ...] = (ACCOUNT_KEY_PREFIX, PERSON_KEY_PREFIX)
+_IDLE_KINDS: frozenset[type] = frozenset({Edge, Token, ConductorCash})
+_IDLE_PREFIXES_BYTES = tuple(p.encode() for p in IDLE_KEY_PREFIXES)
+_HOUR_MS = 3_600_000
+
+
+def is_idle_key(key: str | bytes) -> bool:
+    """Whether `key` is an account's or a conductor's record (deleted once idle)."""
+    if isinstance(key, bytes):
+        return key.startswith(_IDLE_PREFIXES_BYTES)
+    return key.startswith(IDLE_KEY_PREFIXES)
+
+
+def rule_reach_ms(rule: object) -> int:
+    """How far (event time) from an event a rule on account or conductor records reads the
+    record's items: twice `window_days` (COUNTERPARTY_HUB groups the days of windows on both
+    sides of the transfer's day: items up to 2 x window_days - 1 local days apart), the
+    larger of `window_hours` and `hop_hours` (FUNDS_CYCLE: a path within window_hours, each
+    hop within hop_hours), and at least two days (a same-day bucket, LV_CASH_CONDUCTOR:
+    a local day lasts up to 25 hours)."""
+    cfg = getattr(rule, "cfg", None)
+    days = int(getattr(cfg, "window_days", 0) or 0)
+    hours = max(int(getattr(cfg, "window_hours", 0) or 0), int(getattr(cfg, "hop_hours", 0) or 0))
+    return max(2 * days * DAY_MS, hours * _HOUR_MS, 2 * DAY_MS)
+
+
+def idle_horizon_ms(pack: Pack, rules: Iterable[object]) -> int:
+    """How long (event time) an account's or a conductor's state record is kept after its
+    last event (`watermark_ms`): once its partition's stream time has passed that by more,
+    the record is deleted (the worker writes a tombstone, `agents.idle`; offline runs drop
+    it, `monitor.tools.offline`). The horizon H is the sum of
+
+    - the reach R: the longest `rule_reach_ms` of the enabled `rules` handling `Edge`,
+      `Token` or `ConductorCash` (two days when there are none);
+    - the deadline grace (`deadline_grace_hours`), how late an event may be and still count;
+    - the redelivery guard: `state.retention_days` plus one day, how long (event time) a
+      record remembers the ids of the events applied to it (`CustomerState.prune`) and the
+      horizon within which the rules promise the same alerts in any arrival order.
+
+    Why deleting a record never changes an alert. Deleted at stream time S > L + H (L its
+    last event time); stream time never goes back, so an edge, path or cash E applied to
+    the key afterwards (to a fresh record), with event time t, is one of two kinds:
+
+    1. t > L + R: no rule reads an item further than R from E, so none of the deleted
+       record's items; the kept record would have pruned them when E came (they are older
+       than t - retention) and its remembered ids and once-only flags are of days R or more
+       before E's. The fresh record decides E exactly as the kept one would have: the same
+       alerts, the same ids. This is every event of a run in event-time order (the offline
+       runs: they drop the records on the merged stream's time, the same outputs as
+       keeping them).
+    2. t <= L + R < S - grace - retention - 1 day: E is later than the rules' guarantees.
+       It is in practice a redelivery (a batch applied again after its commit was lost, the
+       second side of a transfer between two accounts of ours, a path forwarded again), so
+       an event the deleted record had applied: the fresh record holds a subset of the
+       items the deleted one held around t. What the three rules find only grows with the
+       items: LV_CASH_CONDUCTOR's day total and customers served, COUNTERPARTY_HUB's
+       customers in a window (below `max_customers`), FUNDS_CYCLE's paths (paired by a test
+       on the pair alone). So whatever E raises on the subset was raised on the whole, and
+       alert ids are built from what the finding is about (account, side, day and customer;
+       conductor, day, direction and side; the cycle's transfers), never from the record:
+       the same alert ids as already raised, each version no larger than the one raised
+       (the compliance queue keeps the largest version of an id), or nothing. The caps
+       (`max_customers`, `max_paths`, `max_fanout`, `max_window_items`) make a rule's
+       findings depend on arrival order already; deletion adds nothing beyond them. The
+       fresh record's last event time is t < S - H: the next sweep deletes it again.
+    """
+    reach = max(
+        (rule_reach_ms(r) for r in rules if _IDLE_KINDS.intersection(getattr(r, "handles", ()))),
+        default=2 * DAY_MS,
+    )
+    config = pack.config
+    grace = config.deadline_grace_hours * _HOUR_MS
+    return reach + grace + (config.state.retention_days + 1) * DAY_MS

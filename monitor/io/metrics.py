@@ -50,6 +50,8 @@ class Metrics:
     rescreens: Counter
     rescreen_seconds: Histogram
     list_reloads: Counter
+    tombstones: Counter
+    idle_records: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -205,6 +207,17 @@ class Metrics:
                 "monitor_list_reloads",
                 "Watch-list files found changed: loaded, or refused (the old list kept)",
                 ["outcome"],
+                registry=registry,
+            ),
+            tombstones=Counter(
+                "monitor_state_tombstones",
+                "Idle account and conductor state records deleted (a tombstone written on "
+                "the state changelog)",
+                registry=registry,
+            ),
+            idle_records=Gauge(
+                "monitor_state_idle_records",
+                "Account and conductor state records held by this worker (deleted once idle)",
                 registry=registry,
             ),
         )

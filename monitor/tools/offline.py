@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from monitor.core.clock import DeadlineIndex
+from monitor.core.clock import DeadlineIndex, idle_horizon_ms, is_idle_key
 from monitor.core.conductor import conductor_cash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
@@ -151,7 +151,10 @@ class OfflineRun:
 
     The merged stream's time (the latest event time applied) is the stream time of every
     customer: before an event moves it on, every deadline it passes is decided (`advance`),
-    for quiet customers too, from an index of next deadlines."""
+    for quiet customers too, from an index of next deadlines. Then, with `drop_idle`, every
+    account or conductor record it has passed by more than the pack's horizon is dropped
+    (`monitor.core.clock.idle_horizon_ms`, as the worker deletes them): memory stays bounded
+    over a long run, and the outputs are the same as keeping them."""
 
     pack: Pack
     on_findings: Callable[[Findings], None]
@@ -162,9 +165,14 @@ class OfflineRun:
     alert_ids: set[str] = field(default_factory=set, repr=False)  # findings counted
     deadlines: DeadlineIndex[str] = field(default_factory=DeadlineIndex)
     stream_ms: int | None = None
+    drop_idle: bool = True
+    #: account and conductor records' expiry (last event time + the idle horizon)
+    idle: DeadlineIndex[str] = field(default_factory=DeadlineIndex, repr=False)
+    idle_ms: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.pack)
+        self.idle_ms = idle_horizon_ms(self.pack, self.engine.rules)
 
     def apply(self, event: Any, event_ms: int, emit: bool = True) -> None:
         """One event through the engine; its findings go to `on_findings` when `emit`. Cash
@@ -191,6 +199,8 @@ class OfflineRun:
         )
         self.states[event.customer_id] = outcome.state
         self.deadlines.set(event.customer_id, self.engine.next_deadline_ms(outcome.state))
+        if self.drop_idle and is_idle_key(event.customer_id):
+            self.idle.set(event.customer_id, outcome.state.watermark_ms + self.idle_ms)
         if outcome.duplicate:
             if count_duplicate:
                 stats.duplicates += 1
@@ -220,6 +230,9 @@ class OfflineRun:
             self.deadlines.set(customer_id, engine.next_deadline_ms(state))
             if emit:
                 self._emit(findings)
+        for key, _ in self.idle.pop_due(now_ms):  # idle account and conductor records
+            del states[key]
+            self.deadlines.set(key, None)
 
     def run(
         self,
