@@ -5,7 +5,8 @@ input event minus aiokafka's fetch and produce; `python -m bench.worker_path [--
 Records are laid out as the bench loads them (four input topics, the partition of the
 customer id's murmur2, each partition in event-time order) and taken in batches of
 `MONITOR_BATCH_MAX` records, a slice of each partition in turn, as a consumer's `getmany`
-returns them. One worker holds every partition, so the network stage runs in the batch.
+returns them. One worker holds every partition, so the network stage runs in the batch; the
+garbage collector is tuned as the worker tunes it.
 Prints CPU microseconds per input event (best of `--repeat` passes over fresh state).
 """
 
@@ -31,6 +32,7 @@ from agents.state_store import MemoryStore
 from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.pack import load_pack
+from monitor.io.gctune import tune_gc
 from monitor.io.metrics import Metrics
 from monitor.io.settings import load_settings
 from monitor.tools.simulate import TOPIC_FILES, simulate
@@ -99,9 +101,11 @@ def batches(customers: int, days: int, rate: float, seed: int, size: int) -> lis
     return out
 
 
-def run(work: list[Any], profile: bool = False) -> tuple[int, float, _Collector]:
+def run(
+    work: list[Any], pack_path: str | None = None, profile: bool = False
+) -> tuple[int, float, _Collector]:
     """(input events, CPU seconds, writer) of one pass over `work` with fresh state."""
-    pack = load_pack()
+    pack = load_pack(pack_path)
     settings = load_settings(partitions=PARTITIONS, store="memory")
     svc = RulesService(
         settings, Engine(pack), Decoder(pack.fx), Metrics.create(CollectorRegistry())
@@ -114,6 +118,7 @@ def run(work: list[Any], profile: bool = False) -> tuple[int, float, _Collector]
     for p in range(PARTITIONS):
         svc.stores[p] = MemoryStore()
     loop = asyncio.new_event_loop()
+    tune_gc()  # as the worker does at start
     profiler = cProfile.Profile() if profile else None
     started = time.process_time()
     if profiler:
@@ -137,15 +142,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=load_settings().batch_max)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pack", help="rule pack (default: the shipped cn-pboc.yaml)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     work = batches(args.customers, args.days, args.rate, args.seed, args.batch)
     if args.profile:
-        run(work, profile=True)
+        run(work, args.pack, profile=True)
         return
     best = None
     for _ in range(args.repeat):
-        events, cpu, writer = run(work)
+        events, cpu, writer = run(work, args.pack)
         best = cpu if best is None else min(best, cpu)
     assert best is not None
     print(

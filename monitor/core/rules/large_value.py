@@ -86,8 +86,8 @@ class _DailyThreshold:
         # once reported, every later transaction of the day grows the report
         grows = bucket.fired
         fired = grows or (total >= limit if cfg.inclusive else total > limit)
-        buckets[key] = bucket = bucket._replace(
-            total=str(total), fired=fired, txn_count=bucket.txn_count + 1
+        buckets[key] = bucket = DayBucket(
+            str(total), bucket.evidence, fired, bucket.txn_count + 1, bucket.window_end_ms
         )
         if not fired:
             return
