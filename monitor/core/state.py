@@ -128,8 +128,9 @@ class CustomerState:
       without names or numbers, until it arrives or their time-to-live passes (stored
       only when there are some).
     Everything time-based is pruned against the watermark; lists are capped. Buckets and
-    window items are NamedTuples in memory and JSON arrays in the stored bytes; an empty
-    part is not stored. A profile of the earlier layout is brought to this one on loading.
+    window items are NamedTuples in memory and JSON arrays in the stored bytes; `pending`
+    and `early` are stored only when not empty. A profile of the earlier layout is brought
+    to this one on loading.
     """
 
     customer_id: str
@@ -145,24 +146,20 @@ class CustomerState:
     early: list[dict[str, Any]] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        # an empty part is left out (it loads as empty); so is a missing profile
-        record: dict[str, Any] = {"c": self.customer_id, "w": self.watermark_ms}
-        if self.profile is not None:
-            record["p"] = self.profile
-        if self.buckets:
-            record["b"] = self.buckets
-        if self.windows:
-            record["v"] = self.windows
+        record = {
+            "c": self.customer_id,
+            "w": self.watermark_ms,
+            "p": self.profile,
+            "b": self.buckets,
+            "v": self.windows,
+            "f": self.flags,
+            "r": self.risk,
+            "s": self.seen,
+            "d": self.pruned_day,
+        }
+        # most records have neither: left out, they load as empty
         if self.pending:
             record["q"] = self.pending
-        if self.flags:
-            record["f"] = self.flags
-        if self.risk:
-            record["r"] = self.risk
-        if self.seen:
-            record["s"] = self.seen
-        if self.pruned_day:
-            record["d"] = self.pruned_day
         if self.early:
             record["e"] = self.early
         # a copy of its own size: orjson's bytes keep their 4 KiB buffer (a store of a
