@@ -18,6 +18,12 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from monitor.core.business import business_category, business_keywords
+from monitor.core.profile_layout import (
+    NONE_FINGERPRINT,
+    WATCHED_FIELDS,
+    present_paths,
+    set_present,
+)
 from monitor.core.rules.base import Context, is_blank
 from monitor.core.state import CustomerState
 from schemas import AccountOpening, CustomerUpdate
@@ -34,26 +40,12 @@ __all__ = [
     "identity_paths",
     "merge_profile",
     "model_paths",
+    "present_paths",
     "resident_id_facts",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: identity values whose change raises a PROFILE_CHANGE task (PBoC/NFRA/CSRC Order 2025
-#: No.11, re-identification: a change of name, identity document type or number, registered
-#: capital, business scope, or legal representative or person in charge)
-WATCHED_FIELDS = (
-    "name",
-    "id_document",
-    "address",
-    "occupation",
-    "nationality",
-    "beneficial_owners",
-    "registration_number",
-    "registered_capital",
-    "business_scope",
-    "legal_representative",
-)
 #: watched fields compared by value rather than by their JSON text
 _NUMERIC_FIELDS = frozenset({"registered_capital"})
 _RESIDENT_ID_TYPES = {"resident_id", "prc_id", "id_card", "居民身份证", "身份证"}
@@ -144,11 +136,8 @@ def _json_form(value: Any) -> Any:
 
 def _fingerprint(value: Any) -> str:
     if value is None:  # most watched fields of most records
-        return _NONE_FINGERPRINT
+        return NONE_FINGERPRINT
     return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-_NONE_FINGERPRINT = hashlib.sha256(b"null").hexdigest()[:16]
 
 
 def _watched_fingerprint(name: str, value: Any) -> str:
@@ -186,17 +175,12 @@ def merge_profile(
         # (tests/unit/test_kyc.py compares them), without building that dump
         fields = event.__dict__
         paths = model_paths(event)
-        state.profile = {
-            "type": event.customer_type,
-            "opened_at": event.opened_at.isoformat(),
-            "t0": ctx.event_ms,
-        }
-        _apply_facts(state.profile, _facts(fields, event, ctx.pack), ctx)
-        state.profile["present"] = sorted(p for p, ok in paths.items() if ok)
-        state.profile["fp"] = {
-            f: _watched_fingerprint(f, _json_form(fields.get(f))) for f in WATCHED_FIELDS
-        }
-        return set(paths), set(), list(state.profile.pop("_conflicts", []))
+        profile = state.profile = {"type": event.customer_type, "t0": ctx.event_ms}
+        _apply_facts(profile, _facts(fields, event, ctx.pack), ctx)
+        set_present(profile, [p for p, ok in paths.items() if ok])
+        fps = {f: _watched_fingerprint(f, _json_form(fields.get(f))) for f in WATCHED_FIELDS}
+        profile["fp"] = {f: fp for f, fp in fps.items() if fp != NONE_FINGERPRINT}
+        return set(paths), set(), list(profile.pop("_conflicts", []))
     if state.profile is None:
         return set(), set(), []
     return fold_update(state, digest_update(event, ctx.pack), ctx)
@@ -231,20 +215,23 @@ def fold_update(
     if stale:
         paths = {p: ok for p, ok in paths.items() if p.split(".", 1)[0] not in stale}
         tops = [top for top in tops if top not in stale]
-    present = set(profile["present"])
+    present = set(present_paths(profile))
     for top in tops:  # a changed field replaces the whole field, nested parts too
         present = {p for p in present if p != top and not p.startswith(f"{top}.")}
         times[top] = ctx.event_ms
     present.update(path for path, ok in paths.items() if ok)
-    profile["present"] = sorted(present)
+    set_present(profile, present)
     facts = digest["facts"]
     _apply_facts(profile, {k: v for k, v in facts.items() if k not in stale}, ctx)
     changed = set()
-    fps = profile.setdefault("fp", {})
+    fps = profile.setdefault("fp", {})  # a field without one is absent (null)
     for name, fp in digest["fp"].items():
-        if name not in stale and fps.get(name) != fp:
+        if name not in stale and fps.get(name, NONE_FINGERPRINT) != fp:
             changed.add(name)
-            fps[name] = fp
+            if fp == NONE_FINGERPRINT:
+                del fps[name]
+            else:
+                fps[name] = fp
     return set(paths), changed, list(profile.pop("_conflicts", []))
 
 
@@ -350,6 +337,8 @@ def _apply_facts(profile: dict[str, Any], facts: dict[str, Any], ctx: Context) -
             )
     if "beneficial_owners" in facts:
         profile["bo_pep"], profile["bo"] = facts["beneficial_owners"]
+    for key in [k for k, v in profile.items() if v is None]:  # absent is null: not stored
+        del profile[key]
 
 
 def _identity_facts(profile: dict[str, Any], facts: dict[str, Any] | None) -> None:
@@ -375,7 +364,7 @@ def identity_gaps(state: CustomerState, on: date, mandatory: dict[str, list[str]
     if profile is None:
         return ["no identity record"]
     required = mandatory.get(profile["type"], [])
-    present = set(profile["present"])
+    present = present_paths(profile)
     gaps = [f"missing {p}" for p in required if p not in present]
     expiry = profile.get("id_exp")
     if expiry and date.fromisoformat(expiry) < on:

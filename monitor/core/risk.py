@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from monitor.core.business import fold_text
 from monitor.core.clock import deadline_context
-from monitor.core.profile import beneficial_owner_identified
+from monitor.core.profile import beneficial_owner_identified, present_paths
 from monitor.core.rules.base import Context, Findings, window_end_ms
 from monitor.core.rules.config import StageConfig, Strict
 from monitor.core.rules.edd import BeneficialOwnerConfig, HighRiskCountryConfig
@@ -257,7 +257,7 @@ class RiskRater:
         if state.risk.get(WATCHLIST_MATCHES, 0):
             found.append("watchlist_match")
         mandatory = self.mandatory.get(p.get("type") or "", ())
-        if p and not set(mandatory).issubset(p.get("present", ())):
+        if p and not set(mandatory).issubset(present_paths(p)):
             found.append("incomplete_kyc")
         return found
 

@@ -10,6 +10,8 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from monitor.core.profile_layout import upgrade_profile
+
 __all__ = [
     "DAY_MS",
     "HIGH_RISK_COUNTRY_ALERTS",
@@ -112,7 +114,8 @@ class CustomerState:
 
     - `watermark_ms`: the largest event time seen for the customer (epoch ms), any topic.
     - `profile`: identity facts the KYC rules need (field presence, document expiry, PEP,
-      countries, fingerprints of identity values): never the names or numbers themselves.
+      countries, fingerprints of identity values): never the names or numbers themselves;
+      a null fact is not kept (`monitor.core.profile_layout`).
     - `buckets`: per-day accumulators `"<rule>|<day>|<direction>|<currency>"` -> `DayBucket`.
     - `windows`: per-rule sliding windows, rule id -> `CashItem`s or `TransferItem`s, and
       `FLOWS` -> `FlowItem`s (the behaviour rules'), in (event time, txn id) order.
@@ -125,7 +128,9 @@ class CustomerState:
       without names or numbers, until it arrives or their time-to-live passes (stored
       only when there are some).
     Everything time-based is pruned against the watermark; lists are capped. Buckets and
-    window items are NamedTuples in memory and JSON arrays in the stored bytes.
+    window items are NamedTuples in memory and JSON arrays in the stored bytes; `pending`
+    and `early` are stored only when not empty. A profile of the earlier layout is brought
+    to this one on loading.
     """
 
     customer_id: str
@@ -147,13 +152,15 @@ class CustomerState:
             "p": self.profile,
             "b": self.buckets,
             "v": self.windows,
-            "q": self.pending,
             "f": self.flags,
             "r": self.risk,
             "s": self.seen,
             "d": self.pruned_day,
         }
-        if self.early:  # most records have none: their bytes stay as before
+        # most records have neither: left out, they load as empty
+        if self.pending:
+            record["q"] = self.pending
+        if self.early:
             record["e"] = self.early
         # a copy of its own size: orjson's bytes keep their 4 KiB buffer (a store of a
         # million small records held 4 GB instead of a few hundred MB)
@@ -164,10 +171,13 @@ class CustomerState:
         d = orjson.loads(raw)
         buckets = d.get("b")
         windows = d.get("v")
+        profile = d.get("p")
+        if profile is not None and "present" in profile:  # written in the earlier layout
+            upgrade_profile(profile)
         return cls(
             d["c"],
             d["w"],
-            d.get("p"),
+            profile,
             dict(zip(buckets, map(_day_bucket, buckets.values()), strict=True)) if buckets else {},
             {k: list(map(_WINDOW_ITEMS[k], v)) for k, v in windows.items()} if windows else {},
             d.get("q", {}),

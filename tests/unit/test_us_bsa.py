@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.core.engine import Engine
+from monitor.core.profile import present_paths
 from monitor.core.risk import RiskRater
 
 from .conftest import (
@@ -304,7 +305,7 @@ def test_cip_birth_date_given_later_by_an_update(engine):
         states=first.states,
     )
     assert later.by_rule("KYC_INCOMPLETE") == []
-    assert "birth_date" in later.states["C001"].profile["present"]
+    assert "birth_date" in present_paths(later.states["C001"].profile)
 
 
 def test_birth_date_is_not_required_of_an_entity(engine):

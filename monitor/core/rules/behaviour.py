@@ -214,9 +214,9 @@ class DormantReactivation(FlowRule[DormantConfig]):
         flags = state.flags
         last = flags.get(_LAST)
         if last is None and cfg.count_from_opening and state.profile is not None:
-            opened = state.profile.get("opened_at")
-            if opened:
-                last = int(datetime.fromisoformat(opened).timestamp() * 1000)
+            last = state.profile.get("t0")  # the opening's event time
+            if last is None and state.profile.get("opened_at"):  # a record older than t0
+                last = int(datetime.fromisoformat(state.profile["opened_at"]).timestamp() * 1000)
         idle_ms = cfg.idle_days * DAY_MS
         since = flags.get(_SINCE)
         before = flags.get(_FROM)

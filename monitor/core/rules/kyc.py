@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from monitor.core.profile_layout import present_paths
 from monitor.core.rules.base import Context, Findings, is_blank
 from monitor.core.rules.config import RuleConfig, StageConfig
 from monitor.core.state import CustomerState
@@ -147,7 +148,7 @@ class KycIncomplete:
         required = self.mandatory()[profile["type"]]
         missing: list[str] = []
         if isinstance(event, AccountOpening) or _touches(ctx.touched, required):
-            present = set(profile["present"])
+            present = present_paths(profile)
             missing = [p for p in required if p not in present]
         agent = _agent(event) if self.cfg.check_agent else None
         agent_gaps = [f"agent {g}" for g in person_identity_gaps(agent, ctx.day)] if agent else []
