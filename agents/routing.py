@@ -133,30 +133,34 @@ class Rekeyer:
         if engine.conductors:
             person = conductor_cash(event)
             if person is not None:
-                self._send(person, record, record.value, _CONDUCTOR_HEADERS, add, apply, owned)
+                self._send(person, record, _CONDUCTOR_HEADERS, add, apply, owned)
         if engine.network:
             for edge in engine.edges(event):
                 headers = [(KIND_HEADER, edge_kind(edge, event).encode())]
-                self._send(edge, record, record.value, headers, add, apply, owned)
+                self._send(edge, record, headers, add, apply, owned)
 
     def paths(
-        self,
-        forwards: list[Any],
-        record: Any,
-        add: Callable[..., None],
-        apply: Apply | None = None,
-        owned: Container[int] = (),
-    ) -> None:
-        """Apply or queue the paths an event passed on (`Findings.forwards`), each to its
-        account."""
+        self, forwards: list[Token], record: Any, add: Callable[..., None], owned: Container[int]
+    ) -> list[tuple[Token, int]]:
+        """Queue the paths an event passed on (`Findings.forwards`) for their accounts'
+        owners; those of partitions in `owned` are returned with their partition instead,
+        for the caller to apply (no callback: the caller's step stays free of cycles)."""
+        here = []
         for token in forwards:
-            self._send(token, record, None, _TOKEN_HEADERS, add, apply, owned)
+            key = token.customer_id.encode()
+            home = self.home_partition(key)
+            if home in owned:
+                here.append((token, home))
+            else:
+                add(
+                    self.events_topic, home, key, token.to_bytes(), record.timestamp, _TOKEN_HEADERS
+                )
+        return here
 
     def _send(
         self,
-        item: ConductorCash | Edge | Token,
+        item: ConductorCash | Edge,
         record: Any,
-        value: bytes | None,
         headers: list[tuple[str, bytes]],
         add: Callable[..., None],
         apply: Apply | None,
@@ -166,11 +170,8 @@ class Rekeyer:
         home = self.home_partition(key)
         if apply is not None and home in owned:
             apply(item, home, record)
-            return
-        if value is None:  # a token: its own bytes
-            assert isinstance(item, Token)
-            value = item.to_bytes()
-        add(self.events_topic, home, key, value, record.timestamp, headers)
+        else:
+            add(self.events_topic, home, key, record.value, record.timestamp, headers)
 
 
 def decode_forwarded(

@@ -178,11 +178,8 @@ class RulesService(GroupMember, Service):
                 delay = 0.2
 
     async def _apply_batch(self, batch: dict[TopicPartition, list[Any]]) -> None:
-        settings, writer = self.settings, self.writer
-        add = writer.add
-        events_topic = settings.events_topic
-        home_partition = self.home_partition
-        kinds = self.kind_of_topic
+        settings, writer, kinds = self.settings, self.writer, self.kind_of_topic
+        add, events_topic, home_partition = writer.add, settings.events_topic, self.home_partition
         touched: dict[bytes, list[Any]] = {}  # key -> [state, partition]
         alert_times: list[int] = []  # Kafka timestamps (ms) of the events that raised alerts
         apply = self._applier(touched, alert_times)
@@ -256,13 +253,18 @@ class RulesService(GroupMember, Service):
     ) -> Callable[[Any, int, Any], None]:
         """The per-event step of a batch: state, rule core, outputs queued in the writer."""
         engine, metrics, stores, cache = self.engine, self.metrics, self.stores, self.cache
-        add = self.writer.add
+        add, owned, now = self.writer.add, self.owned, datetime.now(UTC)
         alerts_topic, tasks_topic = self.settings.topic_alerts, self.settings.topic_reid_tasks
         observe, cache_size = metrics.processing_seconds.observe, self.settings.state_cache
-        now = datetime.now(UTC)
         rekeyed = {kind: metrics.rekeyed_applied.labels(name) for kind, name in _REKEYED.items()}
 
         def apply(decoded: Any, partition: int, record: Any) -> None:
+            paths = step(decoded, partition, record)
+            while paths:  # FUNDS_CYCLE's paths, onwards: those of other owners forwarded
+                here = self.rekey.paths(paths, record, add, owned)
+                paths = [p for token, part in here for p in step(token, part, record)]
+
+        def step(decoded: Any, partition: int, record: Any) -> list[Any]:  # -> paths passed on
             started = time.perf_counter()
             if (counter := rekeyed.get(type(decoded))) is not None:
                 counter.inc()
@@ -285,13 +287,13 @@ class RulesService(GroupMember, Service):
                 where = (record.topic, record.partition, record.offset)
                 logger.error("rule core failed on %s[%s]@%s: %s", *where, error)
                 self._dead_letter(record, Rejection("rule_error", [error]))
-                return
+                return []
             if outcome.duplicate:  # the state is unchanged
                 if held is None and cache_size:
                     cache[key] = outcome.state
                 metrics.events_duplicate.inc()
                 observe(time.perf_counter() - started)
-                return
+                return []
             if outcome.expired:
                 metrics.early_dropped.inc(outcome.expired)
             rating = outcome.state.risk.get("rating")
@@ -299,8 +301,6 @@ class RulesService(GroupMember, Service):
                 metrics.risk_rating_changes.labels(rating).inc()
             touched[key] = [outcome.state, partition]
             findings = outcome.findings
-            if findings.forwards:  # FUNDS_CYCLE's paths, onwards
-                self.rekey.paths(findings.forwards, record, add, apply, self.owned)
             if findings.alerts or findings.tasks:
                 grown = findings.grown
                 for alert in findings.alerts:
@@ -313,6 +313,7 @@ class RulesService(GroupMember, Service):
                 if findings.alerts and record.timestamp and record.timestamp > 0:
                     alert_times.append(record.timestamp)
             observe(time.perf_counter() - started)
+            return findings.forwards
 
         return apply
 
