@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import heapq
 import logging
+import marshal
 import pickle
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from monitor.core.network import Edge
 from monitor.tools.offline import OfflineRun, key_ms
 
 __all__ = ["RekeySpill", "apply_spills", "read_spill"]
@@ -36,8 +40,29 @@ logger = logging.getLogger(__name__)
 Spilled = tuple[int, list[Any]]
 
 
+def _encode(item: Any) -> tuple[Any, ...] | bytes:
+    """An item as marshal writes it: an edge (most items) as a tuple of its fields, with
+    its time and amount as text (exact), anything else pickled."""
+    if type(item) is Edge:
+        return (
+            item.customer_id, item.role, item.src, item.dst, item.src_owner, item.dst_owner,
+            item.src_mask, item.dst_mask, item.txn_id, item.occurred_at.isoformat(),
+            str(item.amount), item.currency, item.purpose, item.event_id,
+        )  # fmt: skip
+    return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _decode(raw: tuple[Any, ...] | bytes) -> Any:
+    if isinstance(raw, bytes):
+        return pickle.loads(raw)  # noqa: S301 - our own spill file
+    fields = list(raw)
+    fields[9], fields[10] = datetime.fromisoformat(raw[9]), Decimal(raw[10])
+    return Edge(*fields)
+
+
 class RekeySpill:
-    """What one shard re-keys, appended in its merge order to a file (pickled batches)."""
+    """What one shard re-keys, appended in its merge order to a file (marshalled batches
+    of encoded items)."""
 
     def __init__(self, path: Path, batch: int = 4096) -> None:
         self.path = path
@@ -47,14 +72,14 @@ class RekeySpill:
         self.items = 0
 
     def add(self, key: int, items: list[Any]) -> None:
-        self._batch.append((key, items))
+        self._batch.append((key, [_encode(item) for item in items]))
         self.items += len(items)
         if len(self._batch) >= self._size:
             self._flush()
 
     def _flush(self) -> None:
         if self._batch:
-            pickle.dump(self._batch, self._handle, protocol=pickle.HIGHEST_PROTOCOL)
+            marshal.dump(self._batch, self._handle)
             self._batch = []
 
     def close(self) -> None:
@@ -69,10 +94,11 @@ def read_spill(path: Path) -> Iterator[Spilled]:
     with path.open("rb") as handle:
         while True:
             try:
-                batch: list[Spilled] = pickle.load(handle)  # noqa: S301 - our own spill file
+                batch: list[tuple[int, list[Any]]] = marshal.load(handle)
             except EOFError:
                 return
-            yield from batch
+            for key, items in batch:
+                yield key, [_decode(raw) for raw in items]
 
 
 def apply_spills(runner: OfflineRun, spills: list[Path], start_ms: int) -> int:
