@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from monitor.core.rules import Findings
 from monitor.io.gctune import tuned_gc
 from monitor.io.settings import Settings
 from monitor.tools.offline import JsonlWriter, OfflineRun, RunStats, key_ms
-from monitor.tools.replay_accounts import RekeySpill, apply_spills
+from monitor.tools.replay_accounts import RekeySpill, apply_spills, waiter
 from monitor.tools.replay_merge import MergedHistory, owner_of, shard_of
 
 __all__ = ["owner_of", "replay", "shard_of"]
@@ -209,19 +210,23 @@ def _replay_sharded(
         )
         for i in range(workers)
     ]
+    results: list[RunStats] = []
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = list(pool.map(_shard_main, range(workers)))
-        if spill_dir is not None:  # the second pass: conductors' and accounts' records
-            results.append(
-                asyncio.run(
-                    _second_pass(
-                        settings, pack, start, parts[-1] if parts else None, topic_prefix,
-                        [p for p in spills if p is not None], detected_at,
-                        sync.latest_of_all(),
-                    )
-                )
-            )  # fmt: skip
+            futures = [pool.submit(_shard_main, i) for i in range(workers)]
+
+            def ended() -> int | None:  # the shards' results, then their latest stream time
+                results.extend(f.result() for f in futures)
+                return sync.latest_of_all()
+
+            if spill_dir is None:
+                ended()
+            else:  # the second pass, conductors' and accounts' records, as the shards run
+                second = _second_pass(
+                    settings, pack, start, parts[-1] if parts else None, topic_prefix,
+                    [p for p in spills if p is not None], detected_at, waiter(futures), ended,
+                )  # fmt: skip
+                results.append(asyncio.run(second))
     finally:
         _JOBS.clear()
         if spill_dir is not None:
@@ -271,10 +276,13 @@ async def _second_pass(
     topic_prefix: str | None,
     spills: list[Path],
     detected_at: datetime,
-    latest: int | None,
+    wait: Callable[[], None],
+    ended: Callable[[], int | None],
 ) -> RunStats:
-    """The records that are no customer's over what the shards re-keyed (`replay_accounts`);
-    its stats count no input events (the shards did), only its records and findings."""
+    """The records that are no customer's over what the shards re-key (`replay_accounts`),
+    read as the shards write it (`wait` between reads); `ended` waits for the shards and
+    gives their latest stream time. Its stats count no input events (the shards did), only
+    its records and findings."""
     writer = JsonlWriter(out) if out is not None else _TopicWriter(settings, topic_prefix or "")
     if isinstance(writer, _TopicWriter):
         await writer.start()
@@ -282,7 +290,8 @@ async def _second_pass(
     start_ms = int(start.timestamp() * 1000)
     began = time.perf_counter()
     try:
-        items = apply_spills(runner, spills, start_ms)
+        items = apply_spills(runner, spills, start_ms, wait)
+        latest = ended()
         if latest is not None and (runner.stream_ms is None or latest > runner.stream_ms):
             runner.advance(latest, start_ms <= latest)  # as the shards end (none so far)
     finally:
@@ -350,6 +359,8 @@ async def _replay(
                     last = time.perf_counter()
                     stats.seconds = last - began
                     _progress(stats, merged.total)
+        if spilled is not None:
+            spilled.close()  # complete before this shard waits for the others
         if sync is not None:  # a shard: the deadlines up to the stream time of all shards
             latest = sync.latest(shard[0], runner.stream_ms)
             if latest is not None and (runner.stream_ms is None or latest > runner.stream_ms):

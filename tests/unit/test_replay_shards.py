@@ -236,3 +236,49 @@ def test_a_pack_across_customers_replays_sharded_as_in_one_process(tmp_path, mon
         orjson.loads(x)["detected_at"] for x in runs[3][1]["alerts.jsonl"].read_bytes().splitlines()
     }
     assert len(stamps) == 1
+
+
+def test_a_failing_shard_fails_the_sharded_replay_of_a_pack_across_customers(tmp_path, monkeypatch):
+    """The second pass reads the shards' spills as they grow: a shard that fails midway
+    (its spill never complete) fails the run instead of leaving the second pass waiting."""
+    import threading
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from monitor.core.pack import load_pack
+    from monitor.io.settings import Settings
+    from monitor.tools import replay as replay_module
+
+    class _Broken(_FakeHistory):
+        async def batches(self):
+            async for batch in super().batches():
+                yield batch
+                if self.shard[0] == 1:
+                    raise RuntimeError("broken shard")
+
+    monkeypatch.setattr(_FakeHistory, "rows", _history_with_conductors(300, 5, seed=5))
+    monkeypatch.setattr(replay_module, "MergedHistory", _Broken)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            replay_module.replay(
+                Settings(),
+                load_pack(),
+                datetime(2000, 1, 1, tzinfo=UTC),
+                datetime(2100, 1, 1, tzinfo=UTC),
+                tmp_path / "out",
+                show_progress=False,
+                workers=2,
+            )
+        except BaseException as error:  # noqa: BLE001 - whatever it is, it is reported
+            failed.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the second pass still waits for the failed shard"
+    assert failed
+    with pytest.raises(RuntimeError, match="broken shard"):
+        raise failed[0]
