@@ -113,10 +113,10 @@ def replay(
     events. Customers are independent, so the findings are the same as with one process;
     with `out`, the shards' files are merged in (event time, id) order. A pack that
     aggregates cash per conductor (`monitor.core.conductor`) or has rules across customers
-    on account records (`monitor.core.network`) then has a second pass, in one process:
-    the shards write what they re-key, and the second pass applies it to the conductors'
-    and accounts' records in the order one process would (`monitor.tools.replay_accounts`).
-    """
+    on account records (`monitor.core.network`) has a second pass too, in this process
+    while the shards run: the shards write what they re-key, and the second pass applies
+    it to the conductors' and accounts' records in the order one process would
+    (`monitor.tools.replay_accounts`)."""
     if out is None and topic_prefix is None:
         raise ValueError("give --out DIR or --topic-prefix PREFIX")
     if topic_prefix is not None and topic_prefix == "" and not allow_live_topics:
@@ -282,11 +282,10 @@ async def _second_pass(
     """The records that are no customer's over what the shards re-key (`replay_accounts`),
     read as the shards write it (`wait` between reads); `ended` waits for the shards and
     gives their latest stream time. Its stats count no input events (the shards did), only
-    its records and findings."""
-    writer = JsonlWriter(out) if out is not None else _TopicWriter(settings, topic_prefix or "")
-    if isinstance(writer, _TopicWriter):
-        await writer.start()
-    runner = OfflineRun(pack, writer, detected_at)
+    its records and findings. Findings for topics are produced once the pass is done (the
+    pass blocks this process's event loop while it waits for the shards)."""
+    held: list[Findings] = []
+    runner = OfflineRun(pack, JsonlWriter(out) if out is not None else held.append, detected_at)
     start_ms = int(start.timestamp() * 1000)
     began = time.perf_counter()
     try:
@@ -295,10 +294,16 @@ async def _second_pass(
         if latest is not None and (runner.stream_ms is None or latest > runner.stream_ms):
             runner.advance(latest, start_ms <= latest)  # as the shards end (none so far)
     finally:
-        if isinstance(writer, _TopicWriter):
+        if isinstance(runner.on_findings, JsonlWriter):
+            runner.on_findings.close()
+    if out is None:
+        writer = _TopicWriter(settings, topic_prefix or "")
+        await writer.start()
+        try:
+            for findings in held:
+                writer(findings)
+        finally:
             await writer.stop()
-        else:
-            writer.close()
     runner.stats.customers = len(runner.states)
     logger.info(
         "second pass: %s re-keyed items to %s records in %.1fs",

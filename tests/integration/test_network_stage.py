@@ -25,7 +25,7 @@ from monitor.io.settings import load_settings
 from monitor.tools.replay import replay
 from monitor.tools.scenario import Message, expected_findings
 from tests.faults import scenarios
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import create_topics, produce, read_topic
 from tests.support.packs import write_pack
 from tests.support.worker import consumed
 
@@ -229,6 +229,35 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
             assert rows(other / "sorted.jsonl") == rows(out / "alerts.jsonl")
         else:
             assert rows(other / "alerts.jsonl") == rows(out / "alerts.jsonl")
+
+    # to topics: the second pass produces its alerts beside the shards'
+    prefix = f"{worker.prefix}-replay."
+    create_topics(
+        worker.bootstrap,
+        [f"{prefix}{settings.topic_alerts}", f"{prefix}{settings.topic_reid_tasks}"],
+        2,
+    )
+    replay(
+        settings,
+        load_pack(pack_path),
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        None,
+        topic_prefix=prefix,
+        show_progress=False,
+        workers=2,
+    )
+    produced = latest(
+        read_topic(
+            worker.bootstrap,
+            f"{prefix}{settings.topic_alerts}",
+            until=lambda m: len(latest(m)) >= len(replayed),
+            timeout=60,
+        )
+    )
+    assert {i: _strip(a) for i, a in produced.items()} == {
+        i: _strip(a) for i, a in replayed.items()
+    }
 
 
 def test_sigkill_during_the_second_stage_loses_and_doubles_nothing(kafka, redis_server, tmp_path):
