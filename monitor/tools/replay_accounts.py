@@ -21,6 +21,7 @@ deadlines (their rules keep none), so the shards' stream time does not concern t
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import heapq
 import logging
 import marshal
@@ -46,15 +47,18 @@ logger = logging.getLogger(__name__)
 Spilled = tuple[int, list[Any]]
 
 
+#: an edge's fields in the order `Edge` takes them; its time and amount are written as text
+_EDGE_FIELDS = tuple(f.name for f in dataclasses.fields(Edge))
+_AT, _AMOUNT = _EDGE_FIELDS.index("occurred_at"), _EDGE_FIELDS.index("amount")
+
+
 def _encode(item: Any) -> tuple[Any, ...] | bytes:
-    """An item as marshal writes it: an edge (most items) as a tuple of its fields, with
-    its time and amount as text (exact), anything else pickled."""
+    """An item as marshal writes it: an edge (most items) as a tuple of its fields, its
+    time and amount as text (exact); anything else pickled."""
     if type(item) is Edge:
-        return (
-            item.customer_id, item.role, item.src, item.dst, item.src_owner, item.dst_owner,
-            item.src_mask, item.dst_mask, item.txn_id, item.occurred_at.isoformat(),
-            str(item.amount), item.currency, item.purpose, item.event_id,
-        )  # fmt: skip
+        fields = [getattr(item, name) for name in _EDGE_FIELDS]
+        fields[_AT], fields[_AMOUNT] = fields[_AT].isoformat(), str(fields[_AMOUNT])
+        return tuple(fields)
     return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -62,7 +66,7 @@ def _decode(raw: tuple[Any, ...] | bytes) -> Any:
     if isinstance(raw, bytes):
         return pickle.loads(raw)  # noqa: S301 - our own spill file
     fields = list(raw)
-    fields[9], fields[10] = datetime.fromisoformat(raw[9]), Decimal(raw[10])
+    fields[_AT], fields[_AMOUNT] = datetime.fromisoformat(raw[_AT]), Decimal(raw[_AMOUNT])
     return Edge(*fields)
 
 

@@ -282,3 +282,49 @@ def test_a_failing_shard_fails_the_sharded_replay_of_a_pack_across_customers(tmp
     assert failed
     with pytest.raises(RuntimeError, match="broken shard"):
         raise failed[0]
+
+
+def test_a_spill_gives_back_equal_edges_and_conductor_cash_in_its_order(tmp_path) -> None:
+    from decimal import Decimal
+
+    from monitor.core.conductor import conductor_cash
+    from monitor.core.network import network_edges
+    from monitor.tools.replay_accounts import RekeySpill, read_spill
+    from schemas import CashTransaction, Transfer
+
+    transfer = Transfer.model_validate(
+        {
+            "event_id": "E1",
+            "txn_id": "T1",
+            "customer_id": "C1",
+            "account_id": "6222 0000 1111",
+            "occurred_at": "2026-03-02T09:00:00.123456+08:00",
+            "direction": "out",
+            "amount": "12000.50",
+            "currency": "CNY",
+            "counterparty": {"name": "X", "account_number": "6222000022223333"},
+            "purpose": "货款",
+        }
+    )
+    cash = CashTransaction.model_validate(
+        {
+            "event_id": "E2",
+            "txn_id": "T2",
+            "customer_id": "C2",
+            "direction": "in",
+            "occurred_at": "2026-03-02T10:00:00+08:00",
+            "amount": "1E+4",
+            "currency": "CNY",
+            "conductor": {"name": "A", "id_document": {"type": "passport", "number": "E1"}},
+        }
+    )
+    edges = network_edges(transfer, True)
+    assert len(edges) == 2
+    person = conductor_cash(cash)
+    spill = RekeySpill(tmp_path / "s", batch=1)
+    spill.add(-5, edges)
+    spill.add(7, [person])
+    spill.close()
+    back = list(read_spill(tmp_path / "s", lambda: None))
+    assert back == [(-5, edges), (7, [person])]
+    assert back[0][1][0].amount.as_tuple() == Decimal("12000.50").as_tuple()
