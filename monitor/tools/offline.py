@@ -169,26 +169,45 @@ class OfflineRun:
     #: account and conductor records' expiry (last event time + the idle horizon)
     idle: DeadlineIndex[str] = field(default_factory=DeadlineIndex, repr=False)
     idle_ms: int = field(init=False)
+    #: whether `apply` applies what an event re-keys (off: replay's first pass, whose
+    #: second pass applies it, `monitor.tools.replay_accounts`)
+    across: bool = True
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.pack)
         self.idle_ms = idle_horizon_ms(self.pack, self.engine.rules)
+        self._rekeys = self.engine.conductors or self.engine.network
 
     def apply(self, event: Any, event_ms: int, emit: bool = True) -> None:
-        """One event through the engine; its findings go to `on_findings` when `emit`. Cash
-        with a conductor is then applied to the conductor's state record too, when the pack
-        aggregates per conductor (`monitor.core.conductor`), and a transfer or remittance
-        to its accounts' records when the pack has rules across customers (`monitor.core.
-        network`), as the worker does after re-keying them."""
+        """One event through the engine; its findings go to `on_findings` when `emit`. What
+        it re-keys (`rekeyed`) is then applied to those records, as the worker does after
+        re-keying it, unless `across` is off."""
         self.stats.events += 1
         self._apply(event, event_ms, emit, True)
-        if self.engine.conductors:
+        if self.across and self._rekeys:
+            for item in self.rekeyed(event):
+                self._apply(item, event_ms, emit, False)
+
+    def rekeyed(self, event: Any) -> list[Any]:
+        """What `event` applies to records that are no customer's, in the order `apply`
+        applies them: cash with a conductor to the conductor's record when the pack
+        aggregates per conductor (`monitor.core.conductor`), a transfer or remittance to
+        its accounts' records when the pack has rules across customers (`monitor.core.
+        network`)."""
+        engine = self.engine
+        items: list[Any] = []
+        if engine.conductors:
             person = conductor_cash(event)
             if person is not None:
-                self._apply(person, event_ms, emit, False)
-        if self.engine.network:  # to the account records too (`monitor.core.network`)
-            for edge in self.engine.edges(event):
-                self._apply(edge, event_ms, emit, False)
+                items.append(person)
+        if engine.network:
+            items.extend(engine.edges(event))
+        return items
+
+    def apply_rekeyed(self, item: Any, event_ms: int, emit: bool = True) -> None:
+        """One item of `rekeyed` (of an event at `event_ms`) to its record, with the paths
+        it forwards; no input event is counted."""
+        self._apply(item, event_ms, emit, False)
 
     def _apply(self, event: Any, event_ms: int, emit: bool, count_duplicate: bool) -> None:
         stats = self.stats

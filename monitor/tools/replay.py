@@ -14,7 +14,9 @@ import logging
 import multiprocessing
 import shutil
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from monitor.core.rules import Findings
 from monitor.io.gctune import tuned_gc
 from monitor.io.settings import Settings
 from monitor.tools.offline import JsonlWriter, OfflineRun, RunStats, key_ms
+from monitor.tools.replay_accounts import RekeySpill, apply_spills, waiter
 from monitor.tools.replay_merge import MergedHistory, owner_of, shard_of
 
 __all__ = ["owner_of", "replay", "shard_of"]
@@ -109,9 +112,11 @@ def replay(
     each: every process reads all partitions, validates and applies only its customers'
     events. Customers are independent, so the findings are the same as with one process;
     with `out`, the shards' files are merged in (event time, id) order. A pack that
-    aggregates cash per conductor (across customers, `monitor.core.conductor`) or has rules
-    across customers on account records (`monitor.core.network`) is replayed in one
-    process whatever `workers` says."""
+    aggregates cash per conductor (`monitor.core.conductor`) or has rules across customers
+    on account records (`monitor.core.network`) has a second pass too, in this process
+    while the shards run: the shards write what they re-key, and the second pass applies
+    it to the conductors' and accounts' records in the order one process would
+    (`monitor.tools.replay_accounts`)."""
     if out is None and topic_prefix is None:
         raise ValueError("give --out DIR or --topic-prefix PREFIX")
     if topic_prefix is not None and topic_prefix == "" and not allow_live_topics:
@@ -120,14 +125,6 @@ def replay(
         )
     if workers < 1:
         raise ValueError("--workers must be at least 1")
-    engine = Engine(pack)
-    if workers > 1 and (engine.conductors or engine.network):
-        logger.warning(
-            "pack %s aggregates across customers (per conductor or per counterparty account): "
-            "replayed in one process",
-            pack.name,
-        )
-        workers = 1
     with tuned_gc():  # every customer's state stays in memory: a large, long-lived heap
         if workers == 1:
             return asyncio.run(
@@ -137,17 +134,15 @@ def replay(
 
 
 #: the shard jobs of the running sharded replay; forked children read them from here
-_JOBS: list[tuple[Any, ...]] = []
+_JOBS: list[dict[str, Any]] = []
 
 
 def _shard_main(index: int) -> RunStats:
-    settings, pack, start, end, out, topic_prefix, shard, sync = _JOBS[index]
+    job = _JOBS[index]
     try:
-        return asyncio.run(
-            _replay(settings, pack, start, end, out, topic_prefix, False, shard, sync)
-        )
+        return asyncio.run(_replay(**job))
     except BaseException:
-        sync.abort()  # the other shards stop waiting for this one
+        job["sync"].abort()  # the other shards stop waiting for this one
         raise
 
 
@@ -171,6 +166,11 @@ class _SharedStreamTime:
     def abort(self) -> None:
         self.barrier.abort()
 
+    def latest_of_all(self) -> int | None:
+        """The latest stream time of all shards, once they have ended."""
+        latest = max(self.times)
+        return None if latest == self._NONE else int(latest)
+
 
 def _replay_sharded(
     settings: Settings,
@@ -184,19 +184,53 @@ def _replay_sharded(
     from concurrent.futures import ProcessPoolExecutor
 
     began = time.perf_counter()
-    parts = [out / f".shard-{i}" for i in range(workers)] if out is not None else [None] * workers
+    parts = [out / f".shard-{i}" for i in range(workers + 1)] if out is not None else []
+    engine = Engine(pack)
+    spill_dir = (
+        Path(tempfile.mkdtemp(prefix="monitor-replay-"))
+        if engine.conductors or engine.network
+        else None
+    )
+    spills = [spill_dir / f"rekeyed-{i}" if spill_dir else None for i in range(workers)]
+    detected_at = datetime.now(UTC)  # one for every pass, as in one process
     # fork: the children inherit the loaded pack (no second parse, nothing to pickle)
     context = multiprocessing.get_context("fork")
     sync = _SharedStreamTime(context, workers)  # one process per shard (fork starts them all)
+    common = {"settings": settings, "pack": pack, "start": start, "end": end}
     _JOBS[:] = [
-        (settings, pack, start, end, parts[i], topic_prefix, (i, workers), sync)
+        dict(
+            common,
+            out=parts[i] if parts else None,
+            topic_prefix=topic_prefix,
+            show_progress=False,
+            shard=(i, workers),
+            sync=sync,
+            spill=spills[i],
+            detected_at=detected_at,
+        )
         for i in range(workers)
     ]
+    results: list[RunStats] = []
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = list(pool.map(_shard_main, range(workers)))
+            futures = [pool.submit(_shard_main, i) for i in range(workers)]
+
+            def ended() -> int | None:  # the shards' results, then their latest stream time
+                results.extend(f.result() for f in futures)
+                return sync.latest_of_all()
+
+            if spill_dir is None:
+                ended()
+            else:  # the second pass, conductors' and accounts' records, as the shards run
+                second = _second_pass(
+                    settings, pack, start, parts[-1] if parts else None, topic_prefix,
+                    [p for p in spills if p is not None], detected_at, waiter(futures), ended,
+                )  # fmt: skip
+                results.append(asyncio.run(second))
     finally:
         _JOBS.clear()
+        if spill_dir is not None:
+            shutil.rmtree(spill_dir, ignore_errors=True)
     total = RunStats()
     for stats in results:
         for name in ("events", "alerts", "tasks", "duplicates", "invalid", "customers"):
@@ -234,13 +268,73 @@ def _merge_jsonl(parts: list[Path], target: Path) -> None:
         merged.writelines(rows)
 
 
+async def _second_pass(
+    settings: Settings,
+    pack: Pack,
+    start: datetime,
+    out: Path | None,
+    topic_prefix: str | None,
+    spills: list[Path],
+    detected_at: datetime,
+    wait: Callable[[], None],
+    ended: Callable[[], int | None],
+) -> RunStats:
+    """The records that are no customer's over what the shards re-key (`replay_accounts`),
+    read as the shards write it (`wait` between reads); `ended` waits for the shards and
+    gives their latest stream time. Its stats count no input events (the shards did), only
+    its records and findings. Findings for topics are produced once the pass is done (the
+    pass blocks this process's event loop while it waits for the shards)."""
+    held: list[Findings] = []
+    runner = OfflineRun(pack, JsonlWriter(out) if out is not None else held.append, detected_at)
+    start_ms = int(start.timestamp() * 1000)
+    began = time.perf_counter()
+    try:
+        items = apply_spills(runner, spills, start_ms, wait)
+        latest = ended()
+        if latest is not None and (runner.stream_ms is None or latest > runner.stream_ms):
+            runner.advance(latest, start_ms <= latest)  # as the shards end (none so far)
+    finally:
+        if isinstance(runner.on_findings, JsonlWriter):
+            runner.on_findings.close()
+    if out is None:
+        writer = _TopicWriter(settings, topic_prefix or "")
+        await writer.start()
+        try:
+            for findings in held:
+                writer(findings)
+        finally:
+            await writer.stop()
+    runner.stats.customers = len(runner.states)
+    logger.info(
+        "second pass: %s re-keyed items to %s records in %.1fs",
+        items,
+        len(runner.states),
+        time.perf_counter() - began,
+    )
+    return runner.stats
+
+
 async def _replay(
-    settings, pack, start, end, out, topic_prefix, show_progress, shard=(0, 1), sync=None
+    settings,
+    pack,
+    start,
+    end,
+    out,
+    topic_prefix,
+    show_progress,
+    shard=(0, 1),
+    sync=None,
+    spill=None,
+    detected_at=None,
 ) -> RunStats:
     writer = JsonlWriter(out) if out is not None else _TopicWriter(settings, topic_prefix)
     if isinstance(writer, _TopicWriter):
         await writer.start()
-    runner = OfflineRun(pack, writer, datetime.now(UTC))
+    runner = OfflineRun(pack, writer, detected_at or datetime.now(UTC))
+    # a shard of a pack across customers: what its events re-key goes to the second pass
+    spilled = RekeySpill(spill) if spill is not None else None
+    runner.across = spilled is None
+    rekeyed = runner.rekeyed
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     decoder = Decoder(pack.fx, settings.max_message_bytes)
     stats = runner.stats
@@ -260,12 +354,18 @@ async def _replay(
                         past_end = True
                         break
                     apply(event, event_ms, start_ms <= event_ms)  # state from all history
+                    if spilled is not None:
+                        moved = rekeyed(event)
+                        if moved:
+                            spilled.add(key, moved)
                 if past_end:
                     break
                 if show_progress and time.perf_counter() - last > 0.5:
                     last = time.perf_counter()
                     stats.seconds = last - began
                     _progress(stats, merged.total)
+        if spilled is not None:
+            spilled.close()  # complete before this shard waits for the others
         if sync is not None:  # a shard: the deadlines up to the stream time of all shards
             latest = sync.latest(shard[0], runner.stream_ms)
             if latest is not None and (runner.stream_ms is None or latest > runner.stream_ms):
@@ -273,6 +373,8 @@ async def _replay(
     finally:
         stats.seconds = time.perf_counter() - began
         stats.customers = len(runner.states)
+        if spilled is not None:
+            spilled.close()
         if isinstance(writer, _TopicWriter):
             await writer.stop()
         else:

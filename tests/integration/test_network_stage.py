@@ -25,7 +25,7 @@ from monitor.io.settings import load_settings
 from monitor.tools.replay import replay
 from monitor.tools.scenario import Message, expected_findings
 from tests.faults import scenarios
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import create_topics, produce, read_topic
 from tests.support.packs import write_pack
 from tests.support.worker import consumed
 
@@ -185,7 +185,7 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
         datetime(2100, 1, 1, tzinfo=UTC),
         out,
         show_progress=False,
-        workers=2,  # a pack with rules across customers is replayed in one process
+        workers=2,  # customer shards, then the accounts' records in a second pass
     )
     assert stats.events == len(values)
     replayed = {
@@ -201,6 +201,63 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
     assert len(hub["evidence"]) == 6 and hub["explanation"]["figures"]["customers"] == 6
     cycle = next(a for a in live.values() if a["rule_id"] == "FUNDS_CYCLE")
     assert len(cycle["evidence"]) == 4
+
+    # one process and three shards write the same rows (sharded: in (event time, id) order)
+    from monitor.tools.replay import _merge_jsonl
+
+    def rows(path: Any) -> list[bytes]:
+        return [orjson.dumps(_strip(orjson.loads(line))) for line in path.read_bytes().splitlines()]
+
+    for workers in (1, 3):
+        other = tmp_path / f"replay-{workers}"
+        again = replay(
+            settings,
+            load_pack(pack_path),
+            datetime(2000, 1, 1, tzinfo=UTC),
+            datetime(2100, 1, 1, tzinfo=UTC),
+            other,
+            show_progress=False,
+            workers=workers,
+        )
+        assert (again.events, again.alerts, again.customers) == (
+            stats.events,
+            stats.alerts,
+            stats.customers,
+        )
+        if workers == 1:
+            _merge_jsonl([other / "alerts.jsonl"], other / "sorted.jsonl")
+            assert rows(other / "sorted.jsonl") == rows(out / "alerts.jsonl")
+        else:
+            assert rows(other / "alerts.jsonl") == rows(out / "alerts.jsonl")
+
+    # to topics: the second pass produces its alerts beside the shards'
+    prefix = f"{worker.prefix}-replay."
+    create_topics(
+        worker.bootstrap,
+        [f"{prefix}{settings.topic_alerts}", f"{prefix}{settings.topic_reid_tasks}"],
+        2,
+    )
+    replay(
+        settings,
+        load_pack(pack_path),
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        None,
+        topic_prefix=prefix,
+        show_progress=False,
+        workers=2,
+    )
+    produced = latest(
+        read_topic(
+            worker.bootstrap,
+            f"{prefix}{settings.topic_alerts}",
+            until=lambda m: len(latest(m)) >= len(replayed),
+            timeout=60,
+        )
+    )
+    assert {i: _strip(a) for i, a in produced.items()} == {
+        i: _strip(a) for i, a in replayed.items()
+    }
 
 
 def test_sigkill_during_the_second_stage_loses_and_doubles_nothing(kafka, redis_server, tmp_path):
