@@ -9,8 +9,8 @@ from typing import Any
 
 from monitor.core import early
 from monitor.core.clock import DeadlineStage
-from monitor.core.conductor import ConductorCash
-from monitor.core.network import Edge, Token, network_edges
+from monitor.core.conductor import PERSON_KEY_PREFIX, ConductorCash
+from monitor.core.network import ACCOUNT_KEY_PREFIX, Edge, Token, network_edges
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
@@ -42,6 +42,7 @@ _BRANCHED_TYPES = (AccountOpening, CashTransaction, ConductorCash)  # with a bra
 #: what is applied to a record that is no customer's (`monitor.core.conductor`,
 #: `monitor.core.network`): no deadline or final stage runs on those
 _RECORDS = frozenset({ConductorCash, Edge, Token})
+_RECORD_PREFIXES = (ACCOUNT_KEY_PREFIX, PERSON_KEY_PREFIX)  # the keys of those records
 _PRUNE_EVERY_DAYS = 3
 _MOST_DEADLINES = 100  # deadline times decided in one call (a long silence: the next call)
 
@@ -202,7 +203,10 @@ class Engine:
         return Outcome(state, findings)
 
     def next_deadline_ms(self, state: CustomerState) -> int | None:
-        """The event time after which `advance` has something to decide for `state`."""
+        """The event time after which `advance` has something to decide for `state`; None
+        for a record that is no customer's (an account's, a conductor's: no deadlines)."""
+        if state.customer_id.startswith(_RECORD_PREFIXES):
+            return None
         grace_ms = self._grace_ms
         dues = [d for s in self._deadlines if (d := s.next_due_ms(state, grace_ms)) is not None]
         return min(dues) if dues else None

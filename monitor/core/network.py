@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -57,6 +58,7 @@ def _normal(number: str | None) -> str:
     return "".join((number or "").split()).upper()
 
 
+@lru_cache(maxsize=1 << 16)  # a customer's own accounts come back with every transfer
 def account_key(number: str | None) -> str | None:
     """The key of an account's state record: a fingerprint of its number (spaces ignored,
     upper case); None when there is no number."""

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 __all__ = ["tune_gc", "tuned_gc"]
 
-#: the youngest generation is collected every 50,000 allocations instead of 700
-THRESHOLDS = (50_000, 20, 100)
+#: the youngest generation is collected every 200,000 allocations instead of 700
+THRESHOLDS = (200_000, 20, 100)
 
 
 def tune_gc() -> None:
