@@ -42,23 +42,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from mode import Service
 
-from agents import routing
+from agents import membership, routing
 from agents.batch_writer import BatchWriter
 from agents.clock import DeadlineClock
-from agents.membership import (
-    CommitScheduler,
-    GroupMember,
-    MembershipLost,
-    Rebalances,
-    co_partitioned_consumer,
-)
+from agents.membership import CommitScheduler, GroupMember, MembershipLost, Rebalances
 from agents.restore import restore
 from agents.routing import KIND_HEADER, dead_letter, home_partitioner, read_header
 from agents.state_store import Store
-from monitor.core.conductor import ConductorCash
+from monitor.core.conductor import PERSON_KEY_PREFIX, ConductorCash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
-from monitor.core.network import Edge, Token
+from monitor.core.network import ACCOUNT_KEY_PREFIX, Edge, Token
 from monitor.core.state import CustomerState
 from monitor.io.metrics import Metrics
 from monitor.io.settings import Settings
@@ -69,6 +63,8 @@ logger = logging.getLogger(__name__)
 
 #: the items the rule path applies besides customers' events, by the metric's kind label
 _REKEYED: dict[type, str] = {Edge: "account", ConductorCash: "conductor", Token: "path"}
+#: records that are no customer's are not cached: most counterparty accounts are seen once
+_NOT_CACHED = (ACCOUNT_KEY_PREFIX.encode(), PERSON_KEY_PREFIX.encode())
 
 
 class RulesService(GroupMember, Service):
@@ -91,7 +87,7 @@ class RulesService(GroupMember, Service):
         self.owned: set[int] = set()
         self.committed: dict[TopicPartition, int] = {}
         #: the decoded states of recently written customers, least recently used first:
-        #: only states already in the store (a batch takes them out while it works on them)
+        #: customers' only (`_NOT_CACHED`), already in the store (taken out while in a batch)
         self.cache: OrderedDict[bytes, CustomerState] = OrderedDict()
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
@@ -109,7 +105,7 @@ class RulesService(GroupMember, Service):
     async def on_start(self) -> None:
         settings = self.settings
         await self.writer.start()
-        self.consumer = co_partitioned_consumer(settings, f"{settings.app_id}-rules")
+        self.consumer = membership.co_partitioned_consumer(settings, f"{settings.app_id}-rules")
         self.consumer.subscribe(self.topics, listener=Rebalances(self))
         await self.consumer.start()
         self.add_future(self._run())
@@ -244,7 +240,8 @@ class RulesService(GroupMember, Service):
         """Cache the states just stored, evicting the least recently used."""
         cache, size = self.cache, self.settings.state_cache
         if size:  # a None state: the record was deleted
-            cache.update((key, held[0]) for key, held in touched.items() if held[0] is not None)
+            kept = ((k, s) for k, (s, _) in touched.items() if s is not None)
+            cache.update((k, s) for k, s in kept if not k.startswith(_NOT_CACHED))
             while len(cache) > size:
                 cache.popitem(last=False)
 
@@ -289,7 +286,7 @@ class RulesService(GroupMember, Service):
                 self._dead_letter(record, Rejection("rule_error", [error]))
                 return []
             if outcome.duplicate:  # the state is unchanged
-                if held is None and cache_size:
+                if held is None and cache_size and not key.startswith(_NOT_CACHED):
                     cache[key] = outcome.state
                 metrics.events_duplicate.inc()
                 observe(time.perf_counter() - started)
