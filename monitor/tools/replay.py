@@ -31,7 +31,7 @@ from monitor.core.rules import Findings
 from monitor.io.gctune import tuned_gc
 from monitor.io.settings import Settings
 from monitor.tools.offline import JsonlWriter, OfflineRun, RunStats, key_ms
-from monitor.tools.replay_accounts import RekeySpill, apply_spills, waiter
+from monitor.tools.replay_accounts import RekeySpill, apply_spills, shard_results, waiter
 from monitor.tools.replay_merge import MergedHistory, owner_of, shard_of
 
 __all__ = ["owner_of", "replay", "shard_of"]
@@ -216,7 +216,7 @@ def _replay_sharded(
             futures = [pool.submit(_shard_main, i) for i in range(workers)]
 
             def ended() -> int | None:  # the shards' results, then their latest stream time
-                results.extend(f.result() for f in futures)
+                results.extend(shard_results(futures))
                 return sync.latest_of_all()
 
             if spill_dir is None:

@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 from monitor.core.network import Edge
 from monitor.tools.offline import OfflineRun, RunStats, key_ms
 
-__all__ = ["RekeySpill", "apply_spills", "read_spill", "waiter"]
+__all__ = ["RekeySpill", "apply_spills", "read_spill", "shard_results", "waiter"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,16 +148,23 @@ def apply_spills(
     return applied
 
 
+def shard_results(futures: list[Future[RunStats]]) -> list[RunStats]:
+    """The shards' results once all have ended; if one failed, its failure itself rather
+    than the broken barrier the others then stopped at (whichever shard comes first)."""
+    concurrent.futures.wait(futures)
+    errors = [e for f in futures if (e := f.exception()) is not None]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, BrokenBarrierError)), errors[0])
+    return [f.result() for f in futures]
+
+
 def waiter(futures: list[Future[RunStats]]) -> Callable[[], None]:
     """What the second pass calls while a shard's next items are not written yet: once a
-    shard has failed, waits for the others (their barrier is broken) and raises the
-    failure itself rather than a broken barrier; else sleeps a moment."""
+    shard has failed, raises its failure (`shard_results`); else sleeps a moment."""
 
     def wait() -> None:
         if any(f.done() and f.exception() is not None for f in futures):
-            concurrent.futures.wait(futures)
-            errors = [e for f in futures if (e := f.exception()) is not None]
-            raise next((e for e in errors if not isinstance(e, BrokenBarrierError)), errors[0])
+            shard_results(futures)
         time.sleep(0.002)
 
     return wait
