@@ -49,10 +49,11 @@ from agents.membership import CommitScheduler, GroupMember, MembershipLost, Reba
 from agents.restore import restore
 from agents.routing import KIND_HEADER, dead_letter, home_partitioner, read_header
 from agents.state_store import Store
-from monitor.core.conductor import PERSON_KEY_PREFIX, ConductorCash
+from monitor.core.clock import is_idle_key
+from monitor.core.conductor import ConductorCash
 from monitor.core.decode import Decoder, Rejection
 from monitor.core.engine import Engine
-from monitor.core.network import ACCOUNT_KEY_PREFIX, Edge, Token
+from monitor.core.network import Edge, Token
 from monitor.core.state import CustomerState
 from monitor.io.metrics import Metrics
 from monitor.io.settings import Settings
@@ -63,8 +64,6 @@ logger = logging.getLogger(__name__)
 
 #: the items the rule path applies besides customers' events, by the metric's kind label
 _REKEYED: dict[type, str] = {Edge: "account", ConductorCash: "conductor", Token: "path"}
-#: records that are no customer's are not cached: most counterparty accounts are seen once
-_NOT_CACHED = (ACCOUNT_KEY_PREFIX.encode(), PERSON_KEY_PREFIX.encode())
 
 
 class RulesService(GroupMember, Service):
@@ -87,7 +86,8 @@ class RulesService(GroupMember, Service):
         self.owned: set[int] = set()
         self.committed: dict[TopicPartition, int] = {}
         #: the decoded states of recently written customers, least recently used first:
-        #: customers' only (`_NOT_CACHED`), already in the store (taken out while in a batch)
+        #: customers' only (accounts' and conductors', `is_idle_key`, are mostly seen once), already
+        #: in the store (taken out while in a batch)
         self.cache: OrderedDict[bytes, CustomerState] = OrderedDict()
         self._lock = asyncio.Lock()  # a batch, a revocation, an assignment: one at a time
         self._generation = 0  # +1 at every revocation and assignment
@@ -241,7 +241,7 @@ class RulesService(GroupMember, Service):
         cache, size = self.cache, self.settings.state_cache
         if size:  # a None state: the record was deleted
             kept = ((k, s) for k, (s, _) in touched.items() if s is not None)
-            cache.update((k, s) for k, s in kept if not k.startswith(_NOT_CACHED))
+            cache.update((k, s) for k, s in kept if not is_idle_key(k))
             while len(cache) > size:
                 cache.popitem(last=False)
 
@@ -286,7 +286,7 @@ class RulesService(GroupMember, Service):
                 self._dead_letter(record, Rejection("rule_error", [error]))
                 return []
             if outcome.duplicate:  # the state is unchanged
-                if held is None and cache_size and not key.startswith(_NOT_CACHED):
+                if held is None and cache_size and not is_idle_key(key):
                     cache[key] = outcome.state
                 metrics.events_duplicate.inc()
                 observe(time.perf_counter() - started)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IDLE_KEY_PREFIXES",
+    "IDLE_KINDS",
     "DeadlineIndex",
     "DeadlineStage",
     "StreamTime",
@@ -158,7 +159,8 @@ class DeadlineIndex(Generic[K]):
 #: how the keys of the records deleted when idle start: accounts' (`monitor.core.network`)
 #: and conductors' (`monitor.core.conductor`); customers' records are never deleted
 IDLE_KEY_PREFIXES: tuple[str, ...] = (ACCOUNT_KEY_PREFIX, PERSON_KEY_PREFIX)
-_IDLE_KINDS: frozenset[type] = frozenset({Edge, Token, ConductorCash})
+#: what is applied to those records (no customer's: no deadline or final stage runs there)
+IDLE_KINDS: frozenset[type] = frozenset({Edge, Token, ConductorCash})
 _IDLE_PREFIXES_BYTES = tuple(p.encode() for p in IDLE_KEY_PREFIXES)
 _HOUR_MS = 3_600_000
 
@@ -224,7 +226,7 @@ def idle_horizon_ms(pack: Pack, rules: Iterable[object]) -> int:
        fresh record's last event time is t < S - H: the next sweep deletes it again.
     """
     reach = max(
-        (rule_reach_ms(r) for r in rules if _IDLE_KINDS.intersection(getattr(r, "handles", ()))),
+        (rule_reach_ms(r) for r in rules if IDLE_KINDS.intersection(getattr(r, "handles", ()))),
         default=2 * DAY_MS,
     )
     config = pack.config

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from monitor.core import early
-from monitor.core.clock import DeadlineStage
-from monitor.core.conductor import PERSON_KEY_PREFIX, ConductorCash
-from monitor.core.network import ACCOUNT_KEY_PREFIX, Edge, Token, network_edges
+from monitor.core.clock import IDLE_KINDS, DeadlineStage, is_idle_key
+from monitor.core.conductor import ConductorCash
+from monitor.core.network import Edge, Token, network_edges
 from monitor.core.pack import Pack
 from monitor.core.profile import digest_update, fold_update, merge_profile
 from monitor.core.rules.base import Context, Findings, Rule
@@ -39,10 +39,6 @@ _EVENT_TYPES: tuple[type, ...] = (
 )
 _PROFILE_TYPES = (AccountOpening, CustomerUpdate)
 _BRANCHED_TYPES = (AccountOpening, CashTransaction, ConductorCash)  # with a branch_code
-#: what is applied to a record that is no customer's (`monitor.core.conductor`,
-#: `monitor.core.network`): no deadline or final stage runs on those
-_RECORDS = frozenset({ConductorCash, Edge, Token})
-_RECORD_PREFIXES = (ACCOUNT_KEY_PREFIX, PERSON_KEY_PREFIX)  # the keys of those records
 _PRUNE_EVERY_DAYS = 3
 _MOST_DEADLINES = 100  # deadline times decided in one call (a long silence: the next call)
 
@@ -133,7 +129,7 @@ class Engine:
             event_ms = int(event.event_time.timestamp() * 1000)
         # the customer's passed deadlines first, as a stream time would have decided them
         # (a record of an account, a conductor or a path has no deadline stage)
-        passed = None if type(event) in _RECORDS else self.advance(state, event_ms, detected_at)
+        passed = None if type(event) in IDLE_KINDS else self.advance(state, event_ms, detected_at)
         seen[event.event_id] = event_ms
         if event_ms > state.watermark_ms:
             state.watermark_ms = event_ms
@@ -205,7 +201,7 @@ class Engine:
     def next_deadline_ms(self, state: CustomerState) -> int | None:
         """The event time after which `advance` has something to decide for `state`; None
         for a record that is no customer's (an account's, a conductor's: no deadlines)."""
-        if state.customer_id.startswith(_RECORD_PREFIXES):
+        if is_idle_key(state.customer_id):
             return None
         grace_ms = self._grace_ms
         dues = [d for s in self._deadlines if (d := s.next_due_ms(state, grace_ms)) is not None]
