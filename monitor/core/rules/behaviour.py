@@ -245,13 +245,9 @@ class DormantReactivation(FlowRule[DormantConfig]):
             return
         if isinstance(event, CashTransaction):
             return
-        item = self.recorder.record(state, event, ctx)
-        if item is None:
-            return
-        if self.pending:  # decided when the grace has passed (`flow_decisions`)
-            mark_reported(state, [item], self.pending)
-            return
-        self.check(state, item, event, ctx, out)
+        item = self.record_now(state, event, ctx)
+        if item is not None:
+            self.check(state, item, event, ctx, out)
 
     def is_point(self, state: CustomerState, item: FlowItem) -> bool:
         return True  # every transfer or payment after a wake-up

@@ -122,11 +122,8 @@ class FlowRule(Generic[_C]):
     def apply(
         self, state: CustomerState, event: Transfer | Remittance, ctx: Context, out: Findings
     ) -> None:
-        item = self.recorder.record(state, event, ctx)
+        item = self.record_now(state, event, ctx)
         if item is None:
-            return
-        if self.pending:  # decided when the grace has passed (`flow_decisions`)
-            mark_reported(state, [item], self.pending)
             return
         if self.is_point(state, item):
             self.check(state, item, event, ctx, out)
@@ -142,6 +139,18 @@ class FlowRule(Generic[_C]):
                 moment = ctx.at(later.event_ms)
                 then = replace(ctx, event_ms=later.event_ms, day=moment.date())
                 self.check(state, later, AsOf(event.customer_id, moment), then, out)
+
+    def record_now(
+        self, state: CustomerState, event: Transfer | Remittance, ctx: Context
+    ) -> FlowItem | None:
+        """Record the event's item; it, to be decided now, or None: the event moves no money,
+        or its point is marked pending, decided when the grace has passed
+        (`flow_decisions`)."""
+        item = self.recorder.record(state, event, ctx)
+        if item is not None and self.pending:
+            mark_reported(state, [item], self.pending)
+            return None
+        return item
 
     def is_point(self, state: CustomerState, item: FlowItem) -> bool:
         """Whether the rule is evaluated at `item` (default: money leaving to a third
