@@ -49,7 +49,8 @@ def hold(
     early.sort(key=_ORDER)
     dropped = len(early) - cap
     del early[:dropped]
-    logger.info("early arrivals over the cap of %s: %s dropped unapplied", cap, dropped)
+    # per event: debug only (`monitor_early_dropped_total` counts them)
+    logger.debug("early arrivals over the cap of %s: %s dropped unapplied", cap, dropped)
     return dropped
 
 
@@ -62,7 +63,7 @@ def expire(state: CustomerState, ttl_ms: int) -> int:
     kept = [item for item in early if item["t"] >= horizon]
     dropped = len(early) - len(kept)
     state.early = kept
-    logger.info("%s early arrival(s) expired unapplied", dropped)
+    logger.debug("%s early arrival(s) expired unapplied", dropped)
     return dropped
 
 
