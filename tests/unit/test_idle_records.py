@@ -23,13 +23,13 @@ from agents.restore import restore
 from agents.rules import RulesService
 from agents.state_store import MemoryStore, RocksStore
 from monitor.core.clock import idle_horizon_ms, is_idle_key, rule_reach_ms
-from monitor.core.decode import Decoder
 from monitor.core.engine import Engine
 from monitor.core.network import account_key
 from monitor.core.state import DAY_MS, CustomerState
 from monitor.io.metrics import Metrics
 from monitor.io.settings import load_settings
 from monitor.tools.offline import OfflineRun
+from tests.support.service import FakeWriter, Wall, detached_service
 
 from .conftest import DETECTED_AT, make_pack, transfer
 
@@ -174,52 +174,10 @@ def test_the_deadline_clock_indexes_idle_records_from_the_store_and_parks_them()
 
 
 # -- through the batch path -------------------------------------------------------------
-class FakeWriter:
-    """Collects what a batch writes, headers included; `fail` fails the next flush."""
-
-    def __init__(self) -> None:
-        self.queued: list[tuple[Any, ...]] = []
-        self.written: list[tuple[Any, ...]] = []
-        self.fail = False
-
-    def add(self, topic: str, partition: int, key: bytes, value: bytes | None, *rest: Any) -> None:
-        headers = rest[1] if len(rest) > 1 else None
-        self.queued.append((topic, partition, key, value, headers))
-
-    async def flush(self) -> dict[tuple[str, int], int]:
-        if self.fail:
-            self.fail = False
-            raise KafkaTimeoutError()
-        self.written.extend(self.queued)
-        offsets = {(t, p): len(self.written) for t, p, *_ in self.queued}
-        self.queued = []
-        return offsets
-
-    def discard(self) -> None:
-        self.queued = []
-
-
-class Wall:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def service() -> tuple[RulesService, FakeWriter, Wall]:
-    pack = make_pack()
-    settings = load_settings(partitions=1, store="memory", input_idle_ms=5_000)
-    engine = Engine(pack)
-    svc = RulesService(settings, engine, Decoder(pack.fx), Metrics.create(CollectorRegistry()))
-    writer, wall = FakeWriter(), Wall()
-    svc.writer = writer  # type: ignore[assignment]
-    svc.deadlines = DeadlineClock(engine, settings, svc.metrics, wall=wall)
-    svc.commits = SimpleNamespace(add=lambda offsets: None)  # type: ignore[assignment]
-    svc.proven_at = float("inf")  # membership proven
-    svc.stores[0] = MemoryStore()
-    svc.deadlines.assign([0], svc.stores)
+    wall = Wall()
+    svc, writer = detached_service(make_pack(), wall=wall, input_idle_ms=5_000)
     return svc, writer, wall
 
 
@@ -243,7 +201,7 @@ def _run(svc: RulesService, writer: FakeWriter, wall: Wall, *events: Any) -> Non
     _apply(svc, wall, {TopicPartition(topic, 0): records})
     rows = [w for w in writer.written if w[0] == svc.settings.events_topic][done:]
     if rows:
-        forwarded = [_record(svc.settings.events_topic, w[2], w[3], w[4]) for w in rows]
+        forwarded = [_record(svc.settings.events_topic, w[2], w[3], w[5]) for w in rows]
         _apply(svc, wall, {TopicPartition(svc.settings.events_topic, 0): forwarded})
 
 

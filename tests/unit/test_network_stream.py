@@ -17,9 +17,10 @@ from agents.rules import RulesService
 from monitor.core.decode import Decoder
 from monitor.core.network import Edge, Token, account_key
 from monitor.tools.offline import OfflineRun
+from tests.support.service import FakeWriter, apply, home_batch, record
 
 from .conftest import DETECTED_AT, make_pack, transfer
-from .test_us_bsa_stream import PARTITIONS, FakeWriter, _record, _service, apply
+from .test_us_bsa_stream import PARTITIONS, _service
 
 NETWORK = ("COUNTERPARTY_HUB", "FUNDS_CYCLE")
 X, Y, HUB = "6217000000003100", "6217000000003200", "6217000000009999"
@@ -58,15 +59,7 @@ def _events() -> list[Any]:
 
 def _input_batch(svc: RulesService, events: list[Any]) -> dict[TopicPartition, list[Any]]:
     """The transfers on their customers' home partitions of the transfers topic."""
-    topic = svc.settings.input_topics["transfer"]
-    out: dict[TopicPartition, list[Any]] = {}
-    for n, event in enumerate(events):
-        key = event.customer_id.encode()
-        part = svc.home_partition(key)
-        out.setdefault(TopicPartition(topic, part), []).append(
-            _record(topic, part, n, key, event.model_dump_json().encode())
-        )
-    return out
+    return home_batch(svc, "transfer", events)
 
 
 def _run_to_quiet(svc: RulesService, writer: FakeWriter, first: dict, reverse: bool) -> int:
@@ -84,7 +77,7 @@ def _run_to_quiet(svc: RulesService, writer: FakeWriter, first: dict, reverse: b
         batch: dict[TopicPartition, list[Any]] = {}
         for n, (_, part, key, value, _, headers) in enumerate(rows):
             batch.setdefault(TopicPartition(topic, part), []).append(
-                _record(topic, part, n, key, value, headers)
+                record(topic, part, n, key, value, headers)
             )
         if reverse:
             batch = {tp: records[::-1] for tp, records in reversed(batch.items())}

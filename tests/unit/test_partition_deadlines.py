@@ -13,68 +13,21 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaTimeoutError
-from prometheus_client import CollectorRegistry
 
 from agents.clock import DeadlineClock
 from agents.membership import MembershipLost
 from agents.rules import RulesService
-from agents.state_store import MemoryStore
-from monitor.core.decode import Decoder
-from monitor.core.engine import Engine
 from monitor.core.pack import load_pack
 from monitor.core.state import CustomerState
-from monitor.io.metrics import Metrics
-from monitor.io.settings import load_settings
+from tests.support.service import FakeWriter, Wall, apply, detached_service
 
 from .conftest import cash, opening, remittance
 
 
-class FakeWriter:
-    """Collects what a batch writes; `fail` makes the next flush fail."""
-
-    def __init__(self) -> None:
-        self.queued: list[tuple[str, int, bytes, bytes]] = []
-        self.written: list[tuple[str, int, bytes, bytes]] = []
-        self.fail = False
-
-    def add(self, topic: str, partition: int, key: bytes, value: bytes, *_: Any) -> None:
-        self.queued.append((topic, partition, key, value))
-
-    async def flush(self) -> dict[tuple[str, int], int]:
-        if self.fail:
-            self.fail = False
-            raise KafkaTimeoutError()
-        self.written.extend(self.queued)
-        offsets = {(t, p): len(self.written) for t, p, _, _ in self.queued}
-        self.queued = []
-        return offsets
-
-    def discard(self) -> None:
-        self.queued = []
-
-
-class Wall:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def service() -> tuple[RulesService, FakeWriter, Wall]:
-    pack = load_pack()
-    settings = load_settings(partitions=1, store="memory", input_idle_ms=5_000)
-    engine = Engine(pack)
-    svc = RulesService(settings, engine, Decoder(pack.fx), Metrics.create(CollectorRegistry()))
-    writer = FakeWriter()
     wall = Wall()
-    svc.writer = writer  # type: ignore[assignment]
-    svc.deadlines = DeadlineClock(engine, settings, svc.metrics, wall=wall)
-    svc.commits = SimpleNamespace(add=lambda offsets: None)  # type: ignore[assignment]
-    svc.proven_at = float("inf")  # membership proven
-    svc.stores[0] = MemoryStore()
-    svc.deadlines.assign([0], svc.stores)
+    svc, writer = detached_service(load_pack(), wall=wall, input_idle_ms=5_000)
     return svc, writer, wall
 
 
@@ -116,13 +69,8 @@ def _update(customer_id: str, at: str) -> Any:
     return update({"phone": "1"}, customer_id=customer_id, at=at)
 
 
-def apply(svc: RulesService, records: dict[TopicPartition, list[Any]]) -> None:
-    """One batch through the service's batch path (what its consume loop does)."""
-    asyncio.run(svc._apply_batch(records))  # noqa: SLF001
-
-
 def outputs(writer: FakeWriter, topic: str) -> list[dict[str, Any]]:
-    return [orjson.loads(v) for t, _, _, v in writer.written if t == topic]
+    return [orjson.loads(v) for t, _, _, v, *_ in writer.written if t == topic]
 
 
 def reviews(svc: RulesService, writer: FakeWriter) -> list[dict[str, Any]]:
@@ -154,7 +102,7 @@ def test_quiet_customers_review_fires_from_other_customers_traffic(service) -> N
     assert task["source_event_id"] == "periodic-review:2026-09-02"
     # the quiet customer's state went out with it, and its next deadline is indexed
     changelog = svc.settings.changelog_topic
-    (raw,) = [v for t, _, k, v in writer.written if t == changelog and k == b"QUIET"][-1:]
+    (raw,) = [v for t, _, k, v, *_ in writer.written if t == changelog and k == b"QUIET"][-1:]
     assert CustomerState.from_bytes(raw).risk["next_review"] == "2027-03-02"
     assert svc.deadlines.indexes[0].get(b"QUIET") is not None
     assert not svc.deadlines.has_due()

@@ -5,25 +5,19 @@ LV_CASH_CONDUCTOR report; the document number is never a key."""
 
 from __future__ import annotations
 
-import asyncio
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from prometheus_client import CollectorRegistry
 
 from agents.routing import CONDUCTOR_KIND, KIND_HEADER, decode_forwarded, read_header
 from agents.rules import RulesService
-from agents.state_store import MemoryStore
 from monitor.core.conductor import ConductorCash, conductor_key
 from monitor.core.decode import Decoder, Rejection
-from monitor.core.engine import Engine
 from monitor.core.pack import Pack
 from monitor.core.state import CustomerState
-from monitor.io.metrics import Metrics
-from monitor.io.settings import load_settings
 from monitor.tools.offline import OfflineRun
+from tests.support.service import FakeWriter, apply, detached_service, home_batch, record
 
 from .conftest import DETECTED_AT, cash
 
@@ -32,76 +26,13 @@ PASSPORT = "X12345678"
 AT = "2026-03-03T10:00:00-05:00"
 
 
-class FakeWriter:
-    """Collects what a batch writes, headers included."""
-
-    def __init__(self) -> None:
-        self.queued: list[tuple[Any, ...]] = []
-        self.written: list[tuple[Any, ...]] = []
-
-    def add(
-        self,
-        topic: str,
-        partition: int,
-        key: bytes,
-        value: bytes,
-        timestamp: int | None = None,
-        headers: Any = None,
-    ) -> None:
-        self.queued.append((topic, partition, key, value, timestamp, headers))
-
-    async def flush(self) -> dict[tuple[str, int], int]:
-        self.written.extend(self.queued)
-        offsets = {(t, p): len(self.written) for t, p, *_ in self.queued}
-        self.queued = []
-        return offsets
-
-    def discard(self) -> None:
-        self.queued = []
-
-
 def _service(pack: Pack) -> tuple[RulesService, FakeWriter]:
-    settings = load_settings(partitions=PARTITIONS, store="memory")
-    svc = RulesService(
-        settings, Engine(pack), Decoder(pack.fx), Metrics.create(CollectorRegistry())
-    )
-    writer = FakeWriter()
-    svc.writer = writer  # type: ignore[assignment]
-    svc.commits = SimpleNamespace(add=lambda offsets: None)  # type: ignore[assignment]
-    svc.proven_at = float("inf")  # membership proven
-    for p in range(PARTITIONS):
-        svc.stores[p] = MemoryStore()
-    return svc, writer
-
-
-def apply(svc: RulesService, batch: dict[TopicPartition, list[Any]]) -> None:
-    """One batch through the service's batch path (what its consume loop does)."""
-    asyncio.run(svc._apply_batch(batch))  # noqa: SLF001
-
-
-def _record(topic: str, partition: int, offset: int, key: bytes, value: bytes, headers=()):
-    return SimpleNamespace(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        key=key,
-        value=value,
-        timestamp=1,
-        headers=headers,
-    )
+    return detached_service(pack, PARTITIONS)
 
 
 def _cash_batch(svc: RulesService, events: list[Any]) -> dict[TopicPartition, list[Any]]:
     """The cash `events` on their customers' home partitions of the cash topic."""
-    topic = svc.settings.input_topics["cash"]
-    out: dict[TopicPartition, list[Any]] = {}
-    for n, event in enumerate(events):
-        key = event.customer_id.encode()
-        part = svc.home_partition(key)
-        out.setdefault(TopicPartition(topic, part), []).append(
-            _record(topic, part, n, key, event.model_dump_json().encode())
-        )
-    return out
+    return home_batch(svc, "cash", events)
 
 
 def _forwarded(svc: RulesService, writer: FakeWriter) -> dict[TopicPartition, list[Any]]:
@@ -111,7 +42,7 @@ def _forwarded(svc: RulesService, writer: FakeWriter) -> dict[TopicPartition, li
     rows = [w for w in writer.written if w[0] == topic]
     for n, (_, part, key, value, _, headers) in enumerate(rows):
         out.setdefault(TopicPartition(topic, part), []).append(
-            _record(topic, part, n, key, value, headers)
+            record(topic, part, n, key, value, headers)
         )
     return out
 
