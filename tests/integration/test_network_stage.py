@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -21,12 +20,12 @@ import pytest
 import redis
 
 from monitor.core.pack import load_pack
-from monitor.io.settings import load_settings
 from monitor.tools.replay import replay
 from monitor.tools.scenario import Message, expected_findings
 from tests.faults import scenarios
 from tests.support.kafka_io import create_topics, produce, read_topic
 from tests.support.packs import write_pack
+from tests.support.replaying import ALL_TIME, latest, replay_all, replay_settings
 from tests.support.worker import consumed
 
 pytestmark = pytest.mark.integration
@@ -153,13 +152,6 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
         lambda: sum(consumed(m) for m in group) >= sent, 90, f"{sent} consumed", worker, poll=0.2
     )
 
-    def latest(msgs: list[Any]) -> dict[str, dict[str, Any]]:
-        out = {}
-        for m in msgs:
-            alert = orjson.loads(m.value)
-            out[alert["alert_id"]] = alert
-        return out
-
     live = latest(
         read_topic(
             worker.bootstrap,
@@ -172,26 +164,10 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
     )
     assert set(live) == set(expected), worker.log_text()
 
-    settings = load_settings(
-        kafka_bootstrap=worker.bootstrap,
-        rules=pack_path,
-        **{k.lower()[8:]: v for k, v in worker.env.items() if k.startswith("MONITOR_TOPIC_")},
-    )
-    out = tmp_path / "replay"
-    stats = replay(
-        settings,
-        load_pack(pack_path),
-        datetime(2000, 1, 1, tzinfo=UTC),
-        datetime(2100, 1, 1, tzinfo=UTC),
-        out,
-        show_progress=False,
-        workers=2,  # customer shards, then the accounts' records in a second pass
-    )
+    settings, out = replay_settings(worker, pack_path), tmp_path / "replay"
+    # customer shards, then the accounts' records in a second pass
+    stats, replayed = replay_all(worker, pack_path, out, workers=2)
     assert stats.events == len(values)
-    replayed = {
-        a["alert_id"]: a
-        for a in map(orjson.loads, (out / "alerts.jsonl").read_bytes().splitlines())
-    }
     assert set(replayed) == set(live)
     for alert_id, alert in live.items():
         assert _strip(alert) == _strip(replayed[alert_id]), alert_id
@@ -210,15 +186,7 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
 
     for workers in (1, 3):
         other = tmp_path / f"replay-{workers}"
-        again = replay(
-            settings,
-            load_pack(pack_path),
-            datetime(2000, 1, 1, tzinfo=UTC),
-            datetime(2100, 1, 1, tzinfo=UTC),
-            other,
-            show_progress=False,
-            workers=workers,
-        )
+        again, _ = replay_all(worker, pack_path, other, workers=workers)
         assert (again.events, again.alerts, again.customers) == (
             stats.events,
             stats.alerts,
@@ -240,8 +208,7 @@ def test_hub_and_cycle_alerts_are_identical_live_and_in_replay(worker_factory, t
     replay(
         settings,
         load_pack(pack_path),
-        datetime(2000, 1, 1, tzinfo=UTC),
-        datetime(2100, 1, 1, tzinfo=UTC),
+        *ALL_TIME,
         None,
         topic_prefix=prefix,
         show_progress=False,

@@ -9,17 +9,14 @@ day's topics sent in the reverse of the replay's order."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 
 import orjson
 import pytest
 
-from monitor.core.pack import load_pack
-from monitor.io.settings import load_settings
-from monitor.tools.replay import replay
 from monitor.tools.simulate import simulate
 from tests.support.kafka_io import produce, read_topic
 from tests.support.packs import write_pack
+from tests.support.replaying import latest, replay_all, without_detected_at
 from tests.support.worker import wait_consumed
 
 pytestmark = pytest.mark.integration
@@ -63,25 +60,9 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
         )
         wait_consumed(worker, sent)
 
-    settings = load_settings(
-        kafka_bootstrap=worker.bootstrap,
-        rules=pack_path,
-        **{k.lower()[8:]: v for k, v in worker.env.items() if k.startswith("MONITOR_TOPIC_")},
-    )
     out = tmp_path / "replay"
-    stats = replay(
-        settings,
-        load_pack(pack_path),
-        datetime(2000, 1, 1, tzinfo=UTC),
-        datetime(2100, 1, 1, tzinfo=UTC),
-        out,
-        show_progress=False,
-    )
+    stats, replayed = replay_all(worker, pack_path, out)
     assert stats.events == len(ordered)
-    replayed = {
-        a["alert_id"]: a
-        for a in map(orjson.loads, (out / "alerts.jsonl").read_bytes().splitlines())
-    }
     assert len(replayed) > 50
     assert {a["rule_id"] for a in replayed.values()} >= {
         "LV_CASH",
@@ -97,18 +78,8 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
         "DORMANT_REACTIVATION",
     }
 
-    def latest(msgs) -> dict[str, dict]:
-        """The latest version of each alert id (a grown large-value report has several)."""
-        out = {}
-        for m in msgs:
-            alert = orjson.loads(m.value)
-            out[alert["alert_id"]] = alert
-        return out
-
     def same(a: dict, b: dict) -> bool:
-        return {k: v for k, v in a.items() if k != "detected_at"} == {
-            k: v for k, v in b.items() if k != "detected_at"
-        }
+        return without_detected_at(a) == without_detected_at(b)
 
     live_msgs = read_topic(
         worker.bootstrap,
@@ -122,21 +93,11 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
     live = latest(live_msgs)
     assert set(live) == set(replayed), worker.log_text()
     for alert_id, alert in live.items():
-        assert {k: v for k, v in alert.items() if k != "detected_at"} == {
-            k: v for k, v in replayed[alert_id].items() if k != "detected_at"
-        }
+        assert same(alert, replayed[alert_id]), alert_id
 
     # the same replay in two customer shards (two processes) finds exactly the same
     sharded_out = tmp_path / "replay-sharded"
-    sharded = replay(
-        settings,
-        load_pack(pack_path),
-        datetime(2000, 1, 1, tzinfo=UTC),
-        datetime(2100, 1, 1, tzinfo=UTC),
-        sharded_out,
-        show_progress=False,
-        workers=2,
-    )
+    sharded, _ = replay_all(worker, pack_path, sharded_out, workers=2)
     assert (sharded.events, sharded.alerts, sharded.tasks, sharded.customers) == (
         stats.events,
         stats.alerts,
@@ -147,10 +108,7 @@ def test_live_worker_and_replay_raise_identical_alerts(worker_factory, tmp_path)
         one = [orjson.loads(x) for x in (out / name).read_bytes().splitlines()]
         two = [orjson.loads(x) for x in (sharded_out / name).read_bytes().splitlines()]
         strip = lambda rows: sorted(  # noqa: E731
-            orjson.dumps(
-                {k: v for k, v in r.items() if k != "detected_at"}, option=orjson.OPT_SORT_KEYS
-            )
-            for r in rows
+            orjson.dumps(without_detected_at(r), option=orjson.OPT_SORT_KEYS) for r in rows
         )
         assert len(two) == len(one) and strip(two) == strip(one), name
         assert len({r[key] for r in two}) == len(two)
