@@ -23,9 +23,10 @@ from monitor.core.screening.index import ENTRY_PREFIX, PartitionIndex
 from monitor.io.metrics import Metrics
 from monitor.io.settings import load_settings
 from tests.support.packs import CONFIG, write_pack
+from tests.support.service import FakeWriter
 
 from .conftest import opening
-from .test_partition_deadlines import FakeWriter, batch
+from .test_partition_deadlines import batch
 
 SAMPLE = (CONFIG / "watchlists" / "sample.yaml").read_text(encoding="utf-8")
 ADDED = """
@@ -54,7 +55,7 @@ def make(tmp_path: Path) -> tuple[ScreeningRules, FakeWriter, Path]:
 
 
 def written(svc: ScreeningRules, writer: FakeWriter, topic: str) -> list[Any]:
-    return [(k, v) for t, _, k, v in writer.written if t == topic]
+    return [(k, v) for t, _, k, v, *_ in writer.written if t == topic]
 
 
 def findings(svc: ScreeningRules, writer: FakeWriter) -> list[str]:
@@ -95,7 +96,7 @@ def test_a_reload_rescreens_the_index_once(tmp_path: Path) -> None:
     run(svc._catch_up())  # noqa: SLF001
     first = findings(svc, writer)
     assert len(first) == 2  # one alert, one task, for RS-1
-    order = [t for t, _, k, _ in writer.written if t != svc.settings.topic_reid_tasks]
+    order = [t for t, _, k, *_ in writer.written if t != svc.settings.topic_reid_tasks]
     assert order[-1] == svc.settings.screening_topic  # the digest after the alert
     assert svc.index[0].screened["TEST-900"]
 
