@@ -72,3 +72,22 @@ def test_the_watch_list_bench_screens_new_names_against_each_list_size(capsys):
     assert len(lines) == 2 and "45 entries" in lines[0] and "300 entries" in lines[1]
     result = measure(300, names=20)
     assert result["entries"] == 300 and result["ms_per_new_name"] > 0
+
+
+def test_instruction_count_reads_cachegrinds_summary():
+    from bench.worker_path import instruction_count
+
+    stderr = (
+        "==27950== Collected : 12501698500\n==27950== \n==27950== I   refs:      12,501,698,500\n"
+    )
+    assert instruction_count(stderr) == 12_501_698_500
+    with pytest.raises(ValueError, match="I refs"):
+        instruction_count("==1== ERROR SUMMARY: 0 errors")
+
+
+def test_instructions_without_valgrind_say_what_to_install(monkeypatch):
+    from bench import worker_path
+
+    monkeypatch.setattr(worker_path.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit, match="needs valgrind"):
+        worker_path.instructions_per_event(["--customers", "10"])
