@@ -179,8 +179,9 @@ def instructions_per_event(argv: list[str]) -> tuple[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=None, help="default 10,000 (1,000 "
-                        "with --instructions)")  # fmt: skip
+    parser.add_argument(
+        "--customers", type=int, default=None, help="default 10,000; 1,000 with --instructions"
+    )
     parser.add_argument("--days", type=int, default=15)
     parser.add_argument("--rate", type=float, default=0.6, help="events per customer-day")
     parser.add_argument("--seed", type=int, default=7)

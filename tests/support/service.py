@@ -24,7 +24,7 @@ from monitor.io.settings import load_settings
 __all__ = ["FakeWriter", "Wall", "apply", "detached_service", "home_batch", "record"]
 
 #: what `FakeWriter.written` holds a row of
-Row = tuple[str, int, bytes, "bytes | None", "int | None", Any]
+Row = tuple[str, int, bytes, bytes | None, int | None, Any]
 
 
 class FakeWriter:
