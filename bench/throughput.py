@@ -3,6 +3,7 @@ worker` (one or two, memory or RocksDB store) timed on the loaded data."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ from typing import Any
 import orjson
 
 from bench.context import POLL_S, ROOT, STALL_S, TOPIC_KINDS, Run, log
-from bench.kafka_io import topic_partitions
+from bench.kafka_io import create_topics, topic_partitions
 from bench.proc import cpu_seconds, killpg, peak_rss, status_bytes
 from monitor.io.devworker import WorkerProcess
 
@@ -131,6 +132,9 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
             "BENCH_DATADIR": str(data_dir),
         }
     )
+    if env.get("BENCH_VARIANT") == "pack":  # it writes alerts and tasks
+        outputs = [run.topic(t) for t in ("aml.alerts", "aml.reid-tasks")]
+        asyncio.run(create_topics(run.bootstrap, outputs, run.args.partitions))
     log_path = run.tmp / "baseline.log"
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
@@ -181,6 +185,8 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
         f"{' (INCOMPLETE)' if incomplete else ''}"
     )
     return {
+        "variant": env.get("BENCH_VARIANT", "table"),  # bench/faust_baseline.py's
+        "alerts": stats.get("alerts", 0),  # the `pack` variant's, as replay counts them
         "events": count,
         "seconds": round(seconds, 2),
         "events_per_s": rate,
