@@ -25,6 +25,8 @@ Environment:
     BENCH_STATS       JSON file the progress is written to (count, first and last event time)
     BENCH_DATADIR     Faust data directory (default: a temporary directory)
     BENCH_WEB_PORT    Faust web port (default: a free port)
+    BENCH_ALERT_IDS   file the `pack` variant writes its distinct alerts to, `<alert id>
+                      <rule id>` a line, once it has processed BENCH_EXPECT events
     BENCH_VARIANT     `table` (default: the baseline), `noop` (decode and count only, no
                       table): the cost of Faust's per-event stream machinery alone here, or
                       `pack`: the worker's work the naive Faust way (see below)
@@ -59,6 +61,7 @@ VARIANT = os.environ.get("BENCH_VARIANT", "table")
 if VARIANT not in ("table", "noop", "pack"):
     raise SystemExit(f"BENCH_VARIANT must be table, noop or pack, not {VARIANT!r}")
 STATS = Path(os.environ["BENCH_STATS"]) if os.environ.get("BENCH_STATS") else None
+ALERT_IDS = Path(os.environ["BENCH_ALERT_IDS"]) if os.environ.get("BENCH_ALERT_IDS") else None
 
 app = faust.App(
     os.environ.get("BENCH_APP_ID", "bench-baseline"),
@@ -120,7 +123,7 @@ async def _apply(item: object) -> list[object]:
         return []
     states[key] = outcome.state.to_bytes()
     for alert in outcome.findings.alerts:
-        _alert_ids.add(alert.alert_id)
+        _alert_ids[alert.alert_id] = alert.rule_id
         await alerts_topic.send(key=key.encode(), value=alert.model_dump_json().encode())
     for task in outcome.findings.tasks:
         await tasks_topic.send(key=key.encode(), value=task.model_dump_json().encode())
@@ -145,10 +148,12 @@ async def _apply_pack(topic: str, value: bytes) -> None:
 
 
 _progress = {"count": 0, "first": None, "last": None, "written": 0.0}
-_alert_ids: set[str] = set()  # the `pack` variant's (a grown report is sent again)
+_alert_ids: dict[str, str] = {}  # the `pack` variant's, id -> rule (a report grows)
 
 
 def _write_stats(final: bool = False) -> None:
+    if final and ALERT_IDS is not None:
+        ALERT_IDS.write_text("".join(f"{i} {r}\n" for i, r in sorted(_alert_ids.items())))
     if STATS is None:
         return
     tmp = STATS.with_suffix(".tmp")

@@ -129,6 +129,7 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
             "BENCH_PARTITIONS": str(run.args.partitions),
             "BENCH_EXPECT": str(run.produced),
             "BENCH_STATS": str(stats_path),
+            "BENCH_ALERT_IDS": str(run.tmp / "baseline-alerts.txt"),  # `pack` only
             "BENCH_DATADIR": str(data_dir),
         }
     )
