@@ -1,4 +1,5 @@
-"""The benchmark's latency options: repeats are checked, and each percentile is the runs' median."""
+"""The benchmark's options and tools: latency repeats, percentiles, the instruction count, the
+no-rules pack and the baseline's variants."""
 
 from __future__ import annotations
 
@@ -91,3 +92,32 @@ def test_instructions_without_valgrind_say_what_to_install(monkeypatch):
     monkeypatch.setattr(worker_path.shutil, "which", lambda name: None)
     with pytest.raises(SystemExit, match="needs valgrind"):
         worker_path.instructions_per_event(["--customers", "10"])
+
+
+def test_the_no_rules_pack_switches_every_stage_off_and_keeps_the_rest():
+    from pathlib import Path
+
+    from monitor.core.engine import Engine
+    from monitor.core.pack import load_pack
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "packs" / "no-rules.yaml"
+    pack, shipped = load_pack(str(path)), load_pack(None)
+    assert Engine(pack).rules == [] and len(Engine(shipped).rules) == 25
+    assert pack.config.state == shipped.config.state  # same state bounds as the worker's
+    assert pack.tz == shipped.tz
+
+
+def test_an_unknown_baseline_variant_is_refused_by_name():
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import bench.faust_baseline"],
+        env={**os.environ, "BENCH_VARIANT": "tabel"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "BENCH_VARIANT must be table, noop or pack, not 'tabel'" in done.stderr
