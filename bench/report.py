@@ -38,6 +38,14 @@ def versions() -> dict[str, str]:
     return out
 
 
+#: the baseline row's label per `BENCH_VARIANT` (bench/faust_baseline.py)
+_BASELINE_LABELS = {
+    "table": "naive Faust baseline (same-day sum, table)",
+    "noop": "naive Faust baseline, noop variant (decode and count)",
+    "pack": "naive Faust app running the pack (pack variant)",
+}
+
+
 def lookup(d: dict[str, Any], *path: str) -> Any:
     for key in path:
         if not isinstance(d, dict) or key not in d:
@@ -53,6 +61,7 @@ def summarise(run: Run) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "ceiling_events_per_s": lookup(r, "ceiling", "events_per_s"),
         "faust_baseline_events_per_s": lookup(r, "baseline", "events_per_s"),
+        "faust_baseline_variant": lookup(r, "baseline", "variant"),
         "worker_events_per_s": lookup(r, "worker", "events_per_s"),
         "worker_rocksdb_events_per_s": lookup(r, "worker_rocksdb", "events_per_s"),
         "replay_events_per_s": lookup(r, "replay", "events_per_s"),
@@ -131,6 +140,7 @@ def _three(entry: dict[str, Any]) -> str:
 
 def table(run: Run, summary: dict[str, Any]) -> str:
     r = run.results
+    variant = summary["faust_baseline_variant"] or "table"  # bench/faust_baseline.py's
     rows = [
         (
             "events / customers / partitions",
@@ -143,7 +153,7 @@ def table(run: Run, summary: dict[str, Any]) -> str:
         ),
         ("ceiling: raw aiokafka + decode/validate", _fmt(summary["ceiling_events_per_s"], " ev/s")),
         (
-            "naive Faust baseline (same-day sum, table)",
+            _BASELINE_LABELS.get(variant, _BASELINE_LABELS["table"]),
             _fmt(summary["faust_baseline_events_per_s"], " ev/s"),
         ),
         ("monitor worker, full pack, memory store", _fmt(summary["worker_events_per_s"], " ev/s")),
@@ -205,7 +215,10 @@ def table(run: Run, summary: dict[str, Any]) -> str:
             )
         )
     rows += [
-        ("worker / baseline", _fmt(summary["worker_over_baseline"], "x")),
+        (
+            "worker / baseline" + ("" if variant == "table" else f" ({variant} variant)"),
+            _fmt(summary["worker_over_baseline"], "x"),
+        ),
         ("replay / ceiling", _fmt(summary["replay_over_ceiling"], "x")),
         ("replay --workers / ceiling", _fmt(summary["replay_sharded_over_ceiling"], "x")),
         ("two workers / one", _fmt(summary["two_workers_over_one"], "x")),

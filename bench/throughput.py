@@ -21,6 +21,7 @@ from bench.context import POLL_S, ROOT, STALL_S, TOPIC_KINDS, Run, log
 from bench.kafka_io import create_topics, topic_partitions
 from bench.proc import cpu_seconds, killpg, peak_rss, status_bytes
 from monitor.io.devworker import WorkerProcess
+from monitor.io.settings import load_settings
 
 __all__ = [
     "baseline_phase",
@@ -133,8 +134,10 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
             "BENCH_DATADIR": str(data_dir),
         }
     )
-    if env.get("BENCH_VARIANT") == "pack":  # it writes alerts and tasks
-        outputs = [run.topic(t) for t in ("aml.alerts", "aml.reid-tasks")]
+    variant = env.get("BENCH_VARIANT", "table")
+    if variant == "pack":  # it writes alerts and tasks, under the default names
+        settings = load_settings()
+        outputs = [run.topic(t) for t in (settings.topic_alerts, settings.topic_reid_tasks)]
         asyncio.run(create_topics(run.bootstrap, outputs, run.args.partitions))
     log_path = run.tmp / "baseline.log"
     with log_path.open("ab") as out:
@@ -186,8 +189,8 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
         f"{' (INCOMPLETE)' if incomplete else ''}"
     )
     return {
-        "variant": env.get("BENCH_VARIANT", "table"),  # bench/faust_baseline.py's
-        "alerts": stats.get("alerts", 0),  # the `pack` variant's, as replay counts them
+        "variant": variant,  # bench/faust_baseline.py's
+        "alerts": stats.get("alerts") if variant == "pack" else None,  # distinct ids
         "events": count,
         "seconds": round(seconds, 2),
         "events_per_s": rate,

@@ -121,3 +121,24 @@ def test_an_unknown_baseline_variant_is_refused_by_name():
     )
     assert done.returncode != 0
     assert "BENCH_VARIANT must be table, noop or pack, not 'tabel'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variant", "row", "ratio_row"),
+    [
+        (None, "naive Faust baseline (same-day sum, table)", "worker / baseline "),
+        ("pack", "naive Faust app running the pack (pack variant)", "worker / baseline (pack"),
+    ],
+)
+def test_the_report_names_the_baseline_variant_it_measured(tmp_path, variant, row, ratio_row):
+    from bench.context import Run
+    from bench.report import summarise, table
+
+    run = Run(args=parse_args(["--quick"]), tmp=tmp_path)
+    run.results = {
+        "baseline": {"events_per_s": 1500, **({"variant": variant} if variant else {})},
+        "worker": {"events_per_s": 5000},
+    }
+    text = table(run, summarise(run))
+    assert f"| {row}" in text and "1,500 ev/s" in text
+    assert f"| {ratio_row}" in text and "3.33x" in text
