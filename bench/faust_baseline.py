@@ -25,6 +25,8 @@ Environment:
     BENCH_STATS       JSON file the progress is written to (count, first and last event time)
     BENCH_DATADIR     Faust data directory (default: a temporary directory)
     BENCH_WEB_PORT    Faust web port (default: a free port)
+    BENCH_OUTPUTS     `<alerts topic>,<tasks topic>` the `pack` variant writes to (required
+                      by it; `bench.throughput` creates them)
     BENCH_ALERT_IDS   file the `pack` variant writes its distinct alerts to, `<alert id>
                       <rule id>` a line, once it has processed BENCH_EXPECT events
     BENCH_VARIANT     `table` (default: the baseline), `noop` (decode and count only, no
@@ -79,21 +81,20 @@ cash_today = app.Table("cash-today", default=None, partitions=PARTITIONS)
 if VARIANT == "pack":
     from datetime import UTC, datetime
 
+    from bench.context import TOPIC_KINDS
     from monitor.core.conductor import conductor_cash
     from monitor.core.decode import Decoder, Rejection
     from monitor.core.engine import Engine
     from monitor.core.pack import load_pack
     from monitor.core.state import CustomerState
-    from monitor.io.settings import load_settings
 
     _pack = load_pack(None)
     _engine = Engine(_pack)
     _decoder = Decoder(_pack.fx)
-    _settings = load_settings()
     #: input topic (with the bench's prefix) -> kind
     _KIND = {
         topic: kind
-        for kind, name in _settings.input_topics.items()
+        for name, kind in TOPIC_KINDS.items()
         for topic in TOPICS
         if topic.endswith("." + name) or topic == name
     }
@@ -104,12 +105,10 @@ if VARIANT == "pack":
         partitions=PARTITIONS,
         schema=faust.Schema(key_serializer="json", value_serializer="raw"),
     )
-    # the outputs, under the input topics' prefix (`bench.throughput` creates them)
-    _prefix = CASH_TOPIC[: -len("txn.cash")] if CASH_TOPIC.endswith("txn.cash") else ""
-    alerts_topic, tasks_topic = (
-        app.topic(_prefix + name, value_serializer="raw")
-        for name in (_settings.topic_alerts, _settings.topic_reid_tasks)
-    )
+    _outputs = [t for t in os.environ.get("BENCH_OUTPUTS", "").split(",") if t]
+    if len(_outputs) != 2:
+        raise SystemExit("BENCH_VARIANT=pack needs BENCH_OUTPUTS=<alerts topic>,<tasks topic>")
+    alerts_topic, tasks_topic = (app.topic(t, value_serializer="raw") for t in _outputs)
 
 
 async def _apply(item: object) -> list[object]:

@@ -130,7 +130,6 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
             "BENCH_PARTITIONS": str(run.args.partitions),
             "BENCH_EXPECT": str(run.produced),
             "BENCH_STATS": str(stats_path),
-            "BENCH_ALERT_IDS": str(run.tmp / "baseline-alerts.txt"),  # `pack` only
             "BENCH_DATADIR": str(data_dir),
         }
     )
@@ -139,6 +138,8 @@ def baseline_phase(run: Run, limit: float) -> dict[str, Any]:
         settings = load_settings()
         outputs = [run.topic(t) for t in (settings.topic_alerts, settings.topic_reid_tasks)]
         asyncio.run(create_topics(run.bootstrap, outputs, run.args.partitions))
+        env["BENCH_OUTPUTS"] = ",".join(outputs)
+        env["BENCH_ALERT_IDS"] = str(run.tmp / "baseline-alerts.txt")
     log_path = run.tmp / "baseline.log"
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
